@@ -1,0 +1,84 @@
+"""One typed settings object, read from environment variables (prefix SV_).
+
+    settings = Settings.from_env()
+    settings.database_url   # None: start the embedded PostgreSQL in settings.data_dir
+
+Every variable is listed in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None) -> str | None:
+    value = os.environ.get(f"SV_{name.upper()}")
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    # PostgreSQL URL; None starts the embedded PostgreSQL with its data in data_dir.
+    database_url: str | None = None
+    data_dir: Path = REPO_ROOT / ".data"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    # Kafka bootstrap servers; None runs the event bus in process.
+    kafka_bootstrap: str | None = None
+    kafka_topic_prefix: str = "storyverse."
+    # Redis URL for the cluster profile; None keeps features in process.
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    analytics_port: int = 50051
+    reco_port: int = 50052
+    feedback_port: int = 50053
+    gateway_port: int = 8080
+    # Where the gateway (and other clients) find the services.
+    analytics_target: str = "127.0.0.1:50051"
+    reco_target: str = "127.0.0.1:50052"
+    feedback_target: str = "127.0.0.1:50053"
+    # Seconds in-flight calls get to finish after SIGTERM.
+    shutdown_grace_seconds: float = 10.0
+    # Largest HTTP request body the gateway reads, in bytes.
+    max_request_bytes: int = 4 * 1024 * 1024
+    # Deadline the gateway sets on its gRPC calls, in seconds.
+    gateway_deadline_seconds: float = 30.0
+    # Ingestion: largest group of events written in one database transaction.
+    ingest_max_group: int = 5000
+    log_level: str = "INFO"
+    log_format: str = "json"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = _env(f.name, None)
+            if raw is not None:
+                values[f.name] = _convert(f.type, raw, f.name)
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def grpc_address(self, service: str) -> str:
+        port = {"analytics": self.analytics_port, "reco": self.reco_port, "feedback": self.feedback_port}[service]
+        return f"{self.host}:{port}"
+
+
+def _convert(kind: object, raw: str, name: str) -> object:
+    kind = str(kind)
+    try:
+        if "int" in kind and "str" not in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+        if "Path" in kind:
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        raise ValueError(f"SV_{name.upper()}={raw!r} is not a valid {kind}") from exc
