@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n storyverse/common/v1/rules.proto\x12\x14storyverse.common.v1\x1a google/protobuf/descriptor.proto\"\x80\x02\n\nFieldRules\x12\x10\n\x08required\x18\x01 \x01(\x08\x12\x0f\n\x07min_len\x18\x02 \x01(\r\x12\x0f\n\x07max_len\x18\x03 \x01(\r\x12\x0f\n\x07pattern\x18\x04 \x01(\t\x12\n\n\x02in\x18\x05 \x03(\t\x12\x10\n\x03gte\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lte\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\tmax_items\x18\x08 \x01(\r\x12\x0f\n\x07rfc3339\x18\t \x01(\x08\x12\x0c\n\x04\x64\x61te\x18\n \x01(\x08\x12\x14\n\x0citem_max_len\x18\x0b \x01(\r\x12\x14\n\x0citem_pattern\x18\x0c \x01(\t\x12\x0f\n\x07item_in\x18\r \x03(\tB\x06\n\x04_gteB\x06\n\x04_lte:P\n\x05rules\x12\x1d.google.protobuf.FieldOptions\x18\xa2\x90\x03 \x01(\x0b\x32 .storyverse.common.v1.FieldRulesb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n storyverse/common/v1/rules.proto\x12\x14storyverse.common.v1\x1a google/protobuf/descriptor.proto\"\x92\x02\n\nFieldRules\x12\x10\n\x08required\x18\x01 \x01(\x08\x12\x0f\n\x07min_len\x18\x02 \x01(\r\x12\x0f\n\x07max_len\x18\x03 \x01(\r\x12\x0f\n\x07pattern\x18\x04 \x01(\t\x12\n\n\x02in\x18\x05 \x03(\t\x12\x10\n\x03gte\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x10\n\x03lte\x18\x07 \x01(\x01H\x01\x88\x01\x01\x12\x11\n\tmax_items\x18\x08 \x01(\r\x12\x0f\n\x07rfc3339\x18\t \x01(\x08\x12\x0c\n\x04\x64\x61te\x18\n \x01(\x08\x12\x14\n\x0citem_max_len\x18\x0b \x01(\r\x12\x14\n\x0citem_pattern\x18\x0c \x01(\t\x12\x0f\n\x07item_in\x18\r \x03(\t\x12\x10\n\x08per_item\x18\x0e \x01(\x08\x42\x06\n\x04_gteB\x06\n\x04_lte:P\n\x05rules\x12\x1d.google.protobuf.FieldOptions\x18\xa2\x90\x03 \x01(\x0b\x32 .storyverse.common.v1.FieldRulesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'storyverse.common.v1.rules_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FIELDRULES']._serialized_start=93
-  _globals['_FIELDRULES']._serialized_end=349
+  _globals['_FIELDRULES']._serialized_end=367
 # @@protoc_insertion_point(module_scope)

@@ -10,7 +10,7 @@ RULES_FIELD_NUMBER: _ClassVar[int]
 rules: _descriptor.FieldDescriptor
 
 class FieldRules(_message.Message):
-    __slots__ = ("required", "min_len", "max_len", "pattern", "gte", "lte", "max_items", "rfc3339", "date", "item_max_len", "item_pattern", "item_in")
+    __slots__ = ("required", "min_len", "max_len", "pattern", "gte", "lte", "max_items", "rfc3339", "date", "item_max_len", "item_pattern", "item_in", "per_item")
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
     MIN_LEN_FIELD_NUMBER: _ClassVar[int]
     MAX_LEN_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class FieldRules(_message.Message):
     ITEM_MAX_LEN_FIELD_NUMBER: _ClassVar[int]
     ITEM_PATTERN_FIELD_NUMBER: _ClassVar[int]
     ITEM_IN_FIELD_NUMBER: _ClassVar[int]
+    PER_ITEM_FIELD_NUMBER: _ClassVar[int]
     required: bool
     min_len: int
     max_len: int
@@ -36,4 +37,5 @@ class FieldRules(_message.Message):
     item_max_len: int
     item_pattern: str
     item_in: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, required: _Optional[bool] = ..., min_len: _Optional[int] = ..., max_len: _Optional[int] = ..., pattern: _Optional[str] = ..., gte: _Optional[float] = ..., lte: _Optional[float] = ..., max_items: _Optional[int] = ..., rfc3339: _Optional[bool] = ..., date: _Optional[bool] = ..., item_max_len: _Optional[int] = ..., item_pattern: _Optional[str] = ..., item_in: _Optional[_Iterable[str]] = ..., **kwargs) -> None: ...
+    per_item: bool
+    def __init__(self, required: _Optional[bool] = ..., min_len: _Optional[int] = ..., max_len: _Optional[int] = ..., pattern: _Optional[str] = ..., gte: _Optional[float] = ..., lte: _Optional[float] = ..., max_items: _Optional[int] = ..., rfc3339: _Optional[bool] = ..., date: _Optional[bool] = ..., item_max_len: _Optional[int] = ..., item_pattern: _Optional[str] = ..., item_in: _Optional[_Iterable[str]] = ..., per_item: _Optional[bool] = ..., **kwargs) -> None: ...
