@@ -101,4 +101,4 @@ def violations_from_trailers(trailing_metadata: object) -> list[FieldViolation]:
     return []
 
 
-assert code_pb2.INVALID_ARGUMENT == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+assert grpc.StatusCode.INVALID_ARGUMENT.value[0] == code_pb2.INVALID_ARGUMENT

@@ -66,7 +66,9 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     def grpc_address(self, service: str) -> str:
-        port = {"analytics": self.analytics_port, "reco": self.reco_port, "feedback": self.feedback_port}[service]
+        port = {"analytics": self.analytics_port, "reco": self.reco_port, "feedback": self.feedback_port}[
+            service
+        ]
         return f"{self.host}:{port}"
 
 

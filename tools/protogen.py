@@ -59,7 +59,9 @@ def generate(out: Path) -> None:
 
 def stale_files(fresh: Path) -> list[str]:
     def listing(base: Path) -> set[str]:
-        return {str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+        return {
+            str(p.relative_to(base)) for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        }
 
     ours, theirs = listing(GEN), listing(fresh)
     differ = sorted(ours ^ theirs)
@@ -68,7 +70,9 @@ def stale_files(fresh: Path) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="fail when gen/ differs from proto/")
     args = parser.parse_args()
     stage_protodeps()

@@ -1,0 +1,1 @@
+"""Usage analytics: ingestion of user-activity events, dashboards and reports."""

@@ -1,0 +1,118 @@
+"""The analytics processor (Kafka mode): topic `analytics.events` → PostgreSQL.
+
+    python -m analytics_svc.processor      # a consumer group; run as many as partitions
+
+At least once: offsets are committed only after the rows are committed, and the
+event_id primary key makes a redelivered event a no-op (effectively once).
+A message that cannot be decoded or stored goes to `analytics.events.dlq` (by the
+bus) and is recorded in failed_events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import signal
+from datetime import UTC, datetime
+
+from storyverse.analytics.v1 import events_pb2
+
+from analytics_svc import store
+from analytics_svc.ingest import Rejection, prepare
+from analytics_svc.recorder import EVENTS_TOPIC, FAILED_TOPIC, decode_rejection
+from analytics_svc.service import MIGRATIONS
+from analytics_svc.writer import GroupCommitWriter
+from common.bus import BusMessage, EventBus
+from common.bus.kafka import KafkaBus
+from common.database import create_pool
+from common.logs import configure_logging
+from common.migrations import apply_migrations
+from common.settings import Settings
+
+GROUP = "analytics-processor"
+
+
+class EventProcessor:
+    def __init__(self, writer: GroupCommitWriter) -> None:
+        self.writer = writer
+
+    async def handle_events(self, messages: list[BusMessage]) -> None:
+        events, received = [], []
+        for message in messages:
+            event = events_pb2.Event.FromString(message.value)  # undecodable → retried, then DLQ
+            events.append(event)
+            received.append(_received_at(message))
+        # Group by arrival time so each row keeps the time the service received it.
+        by_time: dict[datetime, list[events_pb2.Event]] = {}
+        for event, at in zip(events, received, strict=True):
+            by_time.setdefault(at, []).append(event)
+        for at, group in by_time.items():
+            prepared = prepare(group, at)
+            await self.writer.write(prepared.rows, prepared.rejections, source="kafka")
+
+    async def handle_failed(self, messages: list[BusMessage]) -> None:
+        rejections = [decode_rejection(m.value, i) for i, m in enumerate(messages)]
+        async with self.writer.pool.acquire() as conn:
+            await store.insert_failed(conn, rejections, source="grpc")
+
+    async def handle_dead_letters(self, messages: list[BusMessage]) -> None:
+        """Messages the processor could not handle: kept in failed_events with their bytes."""
+        rejections = [
+            Rejection(
+                i,
+                "",
+                "message",
+                (m.headers.get("error") or b"unprocessable").decode(errors="replace"),
+                json.dumps(
+                    {
+                        "key": (m.key or b"").decode(errors="replace"),
+                        "value_b64": base64.b64encode(m.value).decode(),
+                    }
+                ),
+            )
+            for i, m in enumerate(messages)
+        ]
+        async with self.writer.pool.acquire() as conn:
+            await store.insert_failed(conn, rejections, source="kafka-dlq")
+
+
+def _received_at(message: BusMessage) -> datetime:
+    raw = message.headers.get("received_at")
+    return datetime.fromisoformat(raw.decode()) if raw else datetime.now(UTC)
+
+
+def attach(bus: EventBus, writer: GroupCommitWriter) -> EventProcessor:
+    processor = EventProcessor(writer)
+    bus.subscribe(EVENTS_TOPIC, GROUP, processor.handle_events)
+    bus.subscribe(FAILED_TOPIC, GROUP, processor.handle_failed)
+    bus.subscribe(f"{EVENTS_TOPIC}.dlq", GROUP, processor.handle_dead_letters)
+    return processor
+
+
+async def main() -> None:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    if not settings.kafka_bootstrap:
+        raise SystemExit("the analytics processor runs in Kafka mode only: set SV_KAFKA_BOOTSTRAP")
+    pool = await create_pool(settings)
+    await apply_migrations(pool, "analytics", MIGRATIONS)
+    writer = GroupCommitWriter(pool, max_rows=settings.ingest_max_group)
+    bus = KafkaBus(
+        settings.kafka_bootstrap, prefix=settings.kafka_topic_prefix, client_id="analytics-processor"
+    )
+    attach(bus, writer)
+    await bus.start()
+    print("analytics processor consuming", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await bus.aclose()
+    await writer.aclose()
+    await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

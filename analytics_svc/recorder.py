@@ -1,0 +1,108 @@
+"""Recording events: validate, then make them durable before answering.
+
+Two sinks, one behaviour:
+- direct (default): rows go to PostgreSQL through the group-commit writer; after
+  COMMIT the new events are published on the in-process bus (topic
+  `analytics.events`, the same messages as in Kafka mode) for real-time consumers.
+- Kafka (SV_KAFKA_BOOTSTRAP set): events go to the `analytics.events` topic and
+  the call returns after Kafka acknowledged them (acks=all, idempotent producer);
+  the analytics processor writes them to PostgreSQL. Rejections go to
+  `analytics.failed` and from there to the failed-events table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+from storyverse.analytics.v1 import events_pb2
+
+from analytics_svc import store
+from analytics_svc.ingest import Prepared, Rejection, prepare
+from analytics_svc.writer import GroupCommitWriter
+from common.bus import BusMessage, EventBus
+
+EVENTS_TOPIC = "analytics.events"
+FAILED_TOPIC = "analytics.failed"
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    duplicates: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+class EventRecorder:
+    def __init__(self, pool: asyncpg.Pool, bus: EventBus, via_kafka: bool, writer: GroupCommitWriter) -> None:
+        self.pool = pool
+        self.bus = bus
+        self.via_kafka = via_kafka
+        self.writer = writer
+
+    async def record(self, events: list[events_pb2.Event], source: str = "grpc") -> Outcome:
+        received_at = datetime.now(UTC)
+        prepared = prepare(events, received_at)
+        if self.via_kafka:
+            return await self._record_via_kafka(events, prepared, received_at)
+        new_ids = await self.writer.write(prepared.rows, prepared.rejections, source)
+        if new_ids:
+            header = {"received_at": received_at.isoformat().encode()}
+            await self.bus.publish(
+                EVENTS_TOPIC,
+                [
+                    _message(events[pos], header)
+                    for pos, row in zip(prepared.positions, prepared.rows, strict=True)
+                    if row[0] in new_ids
+                ],
+            )
+        return Outcome(
+            accepted=len(new_ids),
+            duplicates=len(prepared.rows) - len(new_ids) + prepared.repeated_in_request,
+            rejections=prepared.rejections,
+        )
+
+    async def _record_via_kafka(
+        self, events: list[events_pb2.Event], prepared: Prepared, received_at: datetime
+    ) -> Outcome:
+        ids = [row[0] for row in prepared.rows]
+        already = await store.existing_event_ids(self.pool, ids) if ids else set()
+        header = {"received_at": received_at.isoformat().encode()}
+        messages = [
+            _message(events[pos], header)
+            for pos, row in zip(prepared.positions, prepared.rows, strict=True)
+            if row[0] not in already
+        ]
+        failed = [BusMessage(r.event_id.encode() or None, encode_rejection(r)) for r in prepared.rejections]
+        if failed:
+            await self.bus.publish(FAILED_TOPIC, failed)
+        if messages:
+            await self.bus.publish(EVENTS_TOPIC, messages)
+        return Outcome(
+            accepted=len(messages),
+            duplicates=len(already) + prepared.repeated_in_request,
+            rejections=prepared.rejections,
+        )
+
+
+def _message(event: events_pb2.Event, header: dict[str, bytes]) -> BusMessage:
+    # Keyed by user so that one user's events stay in order within a partition.
+    return BusMessage(event.user_id.encode(), event.SerializeToString(), header)
+
+
+def encode_rejection(rejection: Rejection) -> bytes:
+    return json.dumps(
+        {
+            "event_id": rejection.event_id,
+            "field": rejection.field,
+            "reason": rejection.reason,
+            "payload": rejection.payload,
+        }
+    ).encode()
+
+
+def decode_rejection(value: bytes, index: int = 0) -> Rejection:
+    data = json.loads(value)
+    return Rejection(index, data["event_id"], data["field"], data["reason"], data["payload"])

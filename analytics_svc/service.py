@@ -1,0 +1,36 @@
+"""Wiring of the analytics service: what it is made of and how it is registered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from storyverse.analytics.v1 import analytics_service_pb2, analytics_service_pb2_grpc
+
+from analytics_svc.recorder import EventRecorder
+from analytics_svc.server import AnalyticsServicer
+from analytics_svc.writer import GroupCommitWriter
+from common.grpc_server import Runtime, ServiceSpec
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICE_NAME = analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
+
+
+@dataclass
+class AnalyticsComponent:
+    writer: GroupCommitWriter
+    service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
+
+    async def aclose(self) -> None:
+        await self.writer.aclose()
+
+
+async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent:
+    writer = GroupCommitWriter(runtime.pool, max_rows=runtime.settings.ingest_max_group)
+    recorder = EventRecorder(runtime.pool, runtime.bus, bool(runtime.settings.kafka_bootstrap), writer)
+    analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(recorder), server)
+    return AnalyticsComponent(writer)
+
+
+SPEC = ServiceSpec("analytics", build, migrations=[("analytics", MIGRATIONS)])

@@ -1,0 +1,95 @@
+"""Group commit: concurrent ingestion calls share one transaction.
+
+Each call hands its rows to the writer and waits; a flusher takes everything
+pending (up to max_rows), writes it in one transaction and then wakes every
+caller with the ids that were new. One fsync serves many calls, and a call is
+still answered only after its rows are committed.
+
+    writer = GroupCommitWriter(pool)
+    new_ids = await writer.write(rows, rejections, source="grpc")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from analytics_svc import store
+from analytics_svc.ingest import Rejection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    rows: Sequence[tuple]
+    rejections: Sequence[Rejection]
+    source: str
+    done: asyncio.Future
+
+
+class GroupCommitWriter:
+    def __init__(self, pool: asyncpg.Pool, max_rows: int = 5000, parallel_flushes: int = 2) -> None:
+        self.pool = pool
+        self.max_rows = max_rows
+        self._pending: list[_Pending] = []
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(parallel_flushes)
+        self._task: asyncio.Task | None = None
+        self._flushes: set[asyncio.Task] = set()
+
+    async def write(self, rows: Sequence[tuple], rejections: Sequence[Rejection], source: str) -> set[str]:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(rows, rejections, source, done))
+        self._wakeup.set()
+        return await done
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            await self._slots.acquire()
+            group, size = [], 0
+            while self._pending and (not group or size + len(self._pending[0].rows) <= self.max_rows):
+                item = self._pending.pop(0)
+                group.append(item)
+                size += len(item.rows)
+            if not self._pending:
+                self._wakeup.clear()
+            task = asyncio.create_task(self._flush(group))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    async def _flush(self, group: list[_Pending]) -> None:
+        try:
+            rows = [row for item in group for row in item.rows]
+            async with self.pool.acquire() as conn, conn.transaction():
+                new_ids = await store.insert_events(conn, rows)
+                for item in group:
+                    await store.insert_failed(conn, item.rejections, item.source)
+        except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
+            for item in group:
+                if not item.done.done():
+                    item.done.set_exception(exc)
+            return
+        finally:
+            self._slots.release()
+        # The same event_id may come in two concurrent calls: the first one claims it.
+        unclaimed = set(new_ids)
+        for item in group:
+            mine = {row[0] for row in item.rows if row[0] in unclaimed}
+            unclaimed -= mine
+            if not item.done.done():
+                item.done.set_result(mine)
+
+    async def aclose(self) -> None:
+        while self._pending or self._flushes:
+            await asyncio.sleep(0.01)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

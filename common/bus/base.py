@@ -1,0 +1,41 @@
+"""What every event bus backend offers.
+
+    bus = InProcessBus()                       # or KafkaBus("127.0.0.1:9092")
+    bus.subscribe("analytics.events", "reco", handle_batch)
+    await bus.start()
+    await bus.publish("analytics.events", [BusMessage(key=b"user-1", value=payload)])
+    await bus.aclose()
+
+`publish` returns once the backend holds the messages durably (Kafka: acks=all
+with the idempotent producer; in process: handed to every subscribed group's
+queue). Handlers get batches and may be called again with the same messages
+(at-least-once), so they must be idempotent. A handler that keeps failing sends
+the message to `<topic>.dlq` (Kafka) instead of blocking its partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class BusMessage:
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes] = field(default_factory=dict)
+    topic: str = ""
+
+
+Handler = Callable[[list[BusMessage]], Awaitable[None]]
+
+
+class EventBus(Protocol):
+    async def publish(self, topic: str, messages: Sequence[BusMessage]) -> None: ...
+
+    def subscribe(self, topic: str, group: str, handler: Handler) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...

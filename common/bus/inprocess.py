@@ -1,0 +1,75 @@
+"""The in-process event bus: the same code path as Kafka, within one process.
+
+Each (topic, group) has a bounded queue and one delivery task, so a slow
+subscriber applies backpressure to publishers instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from common.bus.base import BusMessage, Handler
+
+log = logging.getLogger(__name__)
+QUEUE_BATCHES = 1000
+RETRIES = 3
+
+
+class InProcessBus:
+    def __init__(self) -> None:
+        self._groups: dict[str, dict[str, tuple[Handler, asyncio.Queue]]] = {}
+        self._tasks: list[asyncio.Task] = []
+        self.dead_letters: list[BusMessage] = []
+
+    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+        self._groups.setdefault(topic, {})[group] = (handler, asyncio.Queue(QUEUE_BATCHES))
+        if self._tasks:  # already started: start this group's delivery too
+            self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
+
+    async def start(self) -> None:
+        for topic, groups in self._groups.items():
+            for group in groups:
+                self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
+
+    async def publish(self, topic: str, messages: Sequence[BusMessage]) -> None:
+        batch = [BusMessage(m.key, m.value, m.headers, topic) for m in messages]
+        for _handler, queue in self._groups.get(topic, {}).values():
+            await queue.put(batch)
+
+    async def drain(self) -> None:
+        """Wait until every queued batch has been handled (tests, shutdown)."""
+        for groups in self._groups.values():
+            for _handler, queue in groups.values():
+                await queue.join()
+
+    async def _deliver(self, topic: str, group: str) -> None:
+        handler, queue = self._groups[topic][group]
+        while True:
+            batch = await queue.get()
+            try:
+                for attempt in range(RETRIES):
+                    try:
+                        await handler(batch)
+                        break
+                    except Exception:  # noqa: BLE001 - a subscriber's failure must not stop delivery
+                        log.exception(
+                            "bus handler failed", extra={"fields": {"topic": topic, "group": group}}
+                        )
+                        if attempt == RETRIES - 1:
+                            self.dead_letters.extend(batch)
+                        else:
+                            await asyncio.sleep(0.05 * (attempt + 1))
+            finally:
+                queue.task_done()
+
+    async def aclose(self) -> None:
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.drain(), timeout=10)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()

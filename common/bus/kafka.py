@@ -1,0 +1,164 @@
+"""The Kafka event bus (confluent-kafka / librdkafka).
+
+Producer: idempotent, acks=all; `publish` returns only when every message is
+acknowledged by the in-sync replicas. Consumers: one per subscription, in a
+consumer group, auto-commit off; offsets are committed after the handler
+succeeded (at-least-once; handlers are idempotent). A message that still fails
+after retries goes to `<topic>.dlq` with the error in a header, then is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+
+from common.bus.base import BusMessage, Handler
+
+log = logging.getLogger(__name__)
+RETRIES = 3
+BATCH = 500
+
+
+class KafkaBus:
+    def __init__(self, bootstrap: str, prefix: str = "storyverse.", client_id: str = "storyverse") -> None:
+        self.bootstrap = bootstrap
+        self.prefix = prefix
+        self.client_id = client_id
+        self._producer: Producer | None = None
+        self._poller: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._subscriptions: list[tuple[str, str, Handler]] = []
+        self._tasks: list[asyncio.Task] = []
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kafka")
+        self.lag: dict[str, int] = {}
+
+    def topic_name(self, topic: str) -> str:
+        return self.prefix + topic
+
+    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+        self._subscriptions.append((topic, group, handler))
+        if self._producer is not None:
+            self._tasks.append(asyncio.create_task(self._consume(topic, group, handler)))
+
+    async def start(self) -> None:
+        self._producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "client.id": self.client_id,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 2,
+                "compression.type": "lz4",
+                "message.timeout.ms": 30000,
+            }
+        )
+        self._poller = threading.Thread(target=self._poll_producer, name="kafka-producer-poll", daemon=True)
+        self._poller.start()
+        for topic, group, handler in self._subscriptions:
+            self._tasks.append(asyncio.create_task(self._consume(topic, group, handler)))
+
+    def _poll_producer(self) -> None:
+        while not self._closing.is_set():
+            self._producer.poll(0.05)  # type: ignore[union-attr]
+
+    async def publish(self, topic: str, messages: Sequence[BusMessage]) -> None:
+        assert self._producer is not None, "start() the bus first"
+        loop = asyncio.get_running_loop()
+        futures = []
+        name = self.topic_name(topic)
+        for message in messages:
+            future = loop.create_future()
+
+            def delivered(err, _msg, future=future):
+                loop.call_soon_threadsafe(_settle, future, err)
+
+            while True:
+                try:
+                    self._producer.produce(
+                        name,
+                        value=message.value,
+                        key=message.key,
+                        headers=list(message.headers.items()),
+                        on_delivery=delivered,
+                    )
+                    break
+                except BufferError:  # local queue full: wait for deliveries (backpressure)
+                    await asyncio.sleep(0.005)
+            futures.append(future)
+        await asyncio.gather(*futures)
+
+    async def _consume(self, topic: str, group: str, handler: Handler) -> None:
+        loop = asyncio.get_running_loop()
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "client.id": f"{self.client_id}-{group}",
+                "group.id": group,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 10000,
+                "heartbeat.interval.ms": 1000,
+                "topic.metadata.refresh.interval.ms": 5000,
+            }
+        )
+        consumer.subscribe([self.topic_name(topic)])
+        try:
+            while not self._closing.is_set():
+                raw = await loop.run_in_executor(self._executor, consumer.consume, BATCH, 0.2)
+                batch = []
+                for msg in raw:
+                    if msg.error():
+                        if msg.error().code() != KafkaError._PARTITION_EOF:
+                            log.warning("kafka consume error", extra={"fields": {"error": str(msg.error())}})
+                        continue
+                    headers = {k: v for k, v in (msg.headers() or [])}
+                    batch.append(BusMessage(msg.key(), msg.value(), headers, topic))
+                if not batch:
+                    continue
+                await self._handle(topic, handler, batch)
+                await loop.run_in_executor(self._executor, _commit, consumer)
+        finally:
+            await loop.run_in_executor(self._executor, consumer.close)
+
+    async def _handle(self, topic: str, handler: Handler, batch: list[BusMessage]) -> None:
+        for attempt in range(RETRIES):
+            try:
+                await handler(batch)
+                return
+            except Exception:  # noqa: BLE001 - retried, then isolated message by message
+                log.exception("kafka handler failed", extra={"fields": {"topic": topic, "attempt": attempt}})
+                await asyncio.sleep(0.1 * (attempt + 1))
+        for message in batch:  # find the poison messages, send them to the dead-letter topic
+            try:
+                await handler([message])
+            except Exception as exc:  # noqa: BLE001
+                headers = {**message.headers, "error": repr(exc)[:500].encode()}
+                await self.publish(f"{topic}.dlq", [BusMessage(message.key, message.value, headers)])
+
+    async def aclose(self) -> None:
+        self._closing.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._producer is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._producer.flush, 10)
+        self._executor.shutdown(wait=False)
+
+
+def _settle(future: asyncio.Future, err: KafkaError | None) -> None:
+    if future.done():
+        return
+    if err is None:
+        future.set_result(None)
+    else:
+        future.set_exception(KafkaException(err))
+
+
+def _commit(consumer: Consumer) -> None:
+    try:
+        consumer.commit(asynchronous=False)
+    except KafkaException as exc:  # e.g. rebalance in progress: messages will be redelivered
+        log.warning("kafka commit failed", extra={"fields": {"error": str(exc)}})

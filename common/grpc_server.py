@@ -1,0 +1,151 @@
+"""Run one of our gRPC services: health, reflection, interceptors, graceful shutdown.
+
+    async def build(server, runtime) -> Component: ...   # registers servicers
+    asyncio.run(serve([ServiceSpec("analytics", build, migrations)], settings))
+
+Health: the standard grpc.health.v1 service reports SERVING for "" and for each of
+the component's services only while its PostgreSQL answers, and NOT_SERVING from the
+moment shutdown starts. Reflection lists every service for grpcurl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import asyncpg
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from common.bus import EventBus, create_bus
+from common.database import create_pool, database_url
+from common.interceptors import CallObserver, ServiceInterceptor
+from common.migrations import apply_migrations
+from common.settings import Settings
+
+log = logging.getLogger(__name__)
+HEALTH_PROBE_SECONDS = 2.0
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class Component(Protocol):
+    """What a service's build function returns: its gRPC service names and a closer."""
+
+    service_names: list[str]
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass
+class Runtime:
+    """What a service gets to build itself: its pool, the settings and the shared bus."""
+
+    pool: asyncpg.Pool
+    settings: Settings
+    bus: EventBus
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    build: Callable[[grpc.aio.Server, Runtime], Awaitable[Component]]
+    migrations: list[tuple[str, Path]] = field(default_factory=list)
+    observers: list[CallObserver] = field(default_factory=list)
+
+
+@dataclass
+class RunningService:
+    server: grpc.aio.Server
+    port: int
+    pool: asyncpg.Pool
+    component: Component
+    health: health.aio.HealthServicer
+    probe: asyncio.Task
+    settings: Settings
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop accepting calls, let in-flight ones finish within the grace period, release everything."""
+        await self.health.enter_graceful_shutdown()
+        self.probe.cancel()
+        await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+        await self.component.aclose()
+        await self.pool.close()
+
+
+async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus) -> RunningService:
+    """Start the service on host:port (port 0 picks a free one) and return a handle."""
+    pool = await create_pool(settings, database_url(settings))
+    for component, folder in spec.migrations:
+        await apply_migrations(pool, component, folder)
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(spec.observers)],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    component = await spec.build(server, Runtime(pool, settings, bus))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [*component.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+    reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], server)
+    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    await server.start()
+    probe = asyncio.create_task(_probe_database(pool, health_servicer, ["", *component.service_names]))
+    await _set_all(health_servicer, ["", *component.service_names], await _database_answers(pool))
+    log.info(
+        "gRPC service started",
+        extra={"fields": {"service": spec.name, "address": f"{settings.host}:{bound}"}},
+    )
+    return RunningService(server, bound, pool, component, health_servicer, probe, settings)
+
+
+async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings) -> None:
+    """Run one or more services (each on its own port) in this process until SIGTERM
+    or SIGINT, sharing one event bus, then shut them down gracefully."""
+    bus = create_bus(settings)
+    running = [await start(spec, settings, port, bus) for spec, port in specs]
+    await bus.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    for (spec, _), service in zip(specs, running, strict=True):
+        print(f"{spec.name} gRPC service listening on {settings.host}:{service.port}", flush=True)
+    await stop.wait()
+    log.info("shutting down", extra={"fields": {"services": [s.name for s, _ in specs]}})
+    await asyncio.gather(*(service.stop() for service in running))
+    await bus.aclose()
+
+
+async def _database_answers(pool: asyncpg.Pool) -> bool:
+    try:
+        async with asyncio.timeout(HEALTH_PROBE_SECONDS):
+            return await pool.fetchval("SELECT 1") == 1
+    except Exception:  # noqa: BLE001 - any failure means "not serving"
+        return False
+
+
+async def _set_all(servicer: health.aio.HealthServicer, names: list[str], ok: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in names:
+        await servicer.set(name, status)
+
+
+async def _probe_database(pool: asyncpg.Pool, servicer: health.aio.HealthServicer, names: list[str]) -> None:
+    previous = None
+    while True:
+        ok = await _database_answers(pool)
+        if ok != previous:
+            await _set_all(servicer, names, ok)
+            if previous is not None:
+                log.warning("database health changed", extra={"fields": {"serving": ok}})
+            previous = ok
+        await asyncio.sleep(HEALTH_PROBE_SECONDS)

@@ -1,0 +1,139 @@
+"""gRPC server interceptor: validation, error mapping and one structured log line per call.
+
+Every RPC of our services passes through it, so each request is checked against
+the contract's rules before any servicer code runs, domain errors become proper
+gRPC statuses with field details, and nothing leaks a stack trace to a caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import asyncpg
+import grpc
+
+from common.errors import STATUS_DETAILS_KEY, InvalidArgument, ServiceError, status_details
+from common.validation import validate
+
+log = logging.getLogger("rpc")
+# Called after each call with (method, status code name, seconds); the analytics
+# performance report and the metrics exporter subscribe here.
+CallObserver = Callable[[str, str, float], None]
+_UNAVAILABLE_ERRORS = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, observers: list[CallObserver] | None = None) -> None:
+        self.observers = observers if observers is not None else []
+
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[override]
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not method.startswith("/storyverse."):
+            return handler  # health, reflection: not ours to wrap
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _wrap_unary(self, method: str, behavior):
+        async def wrapped(request, context: grpc.aio.ServicerContext):
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                _check(request)
+                return await behavior(request, context)
+            except Exception as exc:  # noqa: BLE001 - every failure is mapped, logged, never leaked
+                code = _code_name(exc, context)
+                await _abort(context, method, exc)
+            finally:
+                self._finish(method, code, started)
+
+        return wrapped
+
+    def _wrap_stream(self, method: str, behavior):
+        async def wrapped(request, context: grpc.aio.ServicerContext):
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                _check(request)
+                async for response in behavior(request, context):
+                    yield response
+            except Exception as exc:  # noqa: BLE001
+                code = _code_name(exc, context)
+                await _abort(context, method, exc)
+            finally:
+                self._finish(method, code, started)
+
+        return wrapped
+
+    def _finish(self, method: str, code: str, started: float) -> None:
+        seconds = time.perf_counter() - started
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "rpc", extra={"fields": {"method": method, "code": code, "ms": round(seconds * 1000, 3)}}
+            )
+        for observe in self.observers:
+            observe(method, code, seconds)
+
+
+def _check(request) -> None:
+    violations = validate(request)
+    if violations:
+        raise InvalidArgument.of(violations)
+
+
+def _code_name(exc: Exception, context: grpc.aio.ServicerContext) -> str:
+    if _is_abort(exc):
+        code = context.code()
+        return code.name if isinstance(code, grpc.StatusCode) else "ABORTED"
+    if isinstance(exc, ServiceError):
+        return exc.code.name
+    if _is_unavailable(exc):
+        return "UNAVAILABLE"
+    return "INTERNAL"
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    return isinstance(exc, (*_UNAVAILABLE_ERRORS, asyncpg.exceptions.PostgresConnectionError))
+
+
+async def _abort(context: grpc.aio.ServicerContext, method: str, exc: Exception) -> None:
+    if _is_abort(exc):
+        raise exc
+    if isinstance(exc, ServiceError):
+        code, message, violations = exc.code, exc.message, exc.violations
+        trailers = [(STATUS_DETAILS_KEY, status_details(code, message, violations))]
+        if exc.retry_after:
+            trailers.append(("retry-after", str(int(max(1, exc.retry_after)))))
+    elif _is_unavailable(exc):
+        log.warning("dependency unavailable", extra={"fields": {"method": method, "error": repr(exc)}})
+        code, message, trailers = grpc.StatusCode.UNAVAILABLE, "a dependency is unavailable, retry later", []
+    else:
+        log.exception("unhandled error", extra={"fields": {"method": method}})
+        code, message, trailers = grpc.StatusCode.INTERNAL, "internal error", []
+    await context.abort(code, message, trailing_metadata=tuple(trailers))
+
+
+def _is_abort(exc: Exception) -> bool:
+    return type(exc).__name__ == "AbortError"

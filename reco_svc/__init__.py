@@ -1,0 +1,1 @@
+"""Recommendation engine: age-safe universes, characters, themes, moral lessons and stories."""

@@ -1,0 +1,13 @@
+"""python -m reco_svc: run the recommendation gRPC service alone."""
+
+import asyncio
+
+from common.grpc_server import serve
+from common.logs import configure_logging
+from common.settings import Settings
+from reco_svc.service import SPEC
+
+if __name__ == "__main__":
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(serve([(SPEC, settings.reco_port)], settings))
