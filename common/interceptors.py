@@ -109,6 +109,8 @@ def _code_name(exc: Exception, context: grpc.aio.ServicerContext) -> str:
         return code.name if isinstance(code, grpc.StatusCode) else "ABORTED"
     if isinstance(exc, ServiceError):
         return exc.code.name
+    if isinstance(exc, NotImplementedError):
+        return "UNIMPLEMENTED"
     if _is_unavailable(exc):
         return "UNAVAILABLE"
     return "INTERNAL"
@@ -126,6 +128,8 @@ async def _abort(context: grpc.aio.ServicerContext, method: str, exc: Exception)
         trailers = [(STATUS_DETAILS_KEY, status_details(code, message, violations))]
         if exc.retry_after:
             trailers.append(("retry-after", str(int(max(1, exc.retry_after)))))
+    elif isinstance(exc, NotImplementedError):  # the generated base servicer: not built yet
+        code, message, trailers = grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet", []
     elif _is_unavailable(exc):
         log.warning("dependency unavailable", extra={"fields": {"method": method, "error": repr(exc)}})
         code, message, trailers = grpc.StatusCode.UNAVAILABLE, "a dependency is unavailable, retry later", []

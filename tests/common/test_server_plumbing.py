@@ -1,0 +1,82 @@
+"""Health, reflection and UNIMPLEMENTED answers of the real servers on loopback."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from storyverse.feedback.v1 import feedback_service_pb2 as fb
+from storyverse.feedback.v1 import feedback_service_pb2_grpc as fb_grpc
+
+SERVICES = {
+    "analytics": "storyverse.analytics.v1.AnalyticsService",
+    "reco": "storyverse.recommendation.v1.RecommendationService",
+    "feedback": "storyverse.feedback.v1.FeedbackService",
+}
+
+
+async def test_each_service_is_serving_and_listed_by_reflection(analytics, reco, feedback):
+    for name, service in zip(SERVICES, (analytics, reco, feedback), strict=True):
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            for checked in ("", SERVICES[name]):
+                reply = await health.Check(health_pb2.HealthCheckRequest(service=checked))
+                assert reply.status == health_pb2.HealthCheckResponse.SERVING
+            reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+            responses = reflection.ServerReflectionInfo(
+                iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+            )
+            listed = None
+            async for response in responses:
+                listed = {s.name for s in response.list_services_response.service}
+                break
+            assert SERVICES[name] in listed
+            assert "grpc.health.v1.Health" in listed
+
+
+async def test_reflection_describes_the_contract(analytics):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{analytics.port}") as channel:
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICES["analytics"])
+        async for response in reflection.ServerReflectionInfo(iter([request])):
+            files = response.file_descriptor_response.file_descriptor_proto
+            assert files, "reflection returned no descriptors"
+            break
+
+
+async def test_validation_applies_even_before_an_rpc_is_implemented(feedback):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{feedback.port}") as channel:
+        stub = fb_grpc.FeedbackServiceStub(channel)
+        try:
+            await stub.SubmitFeedback(fb.SubmitFeedbackRequest(feedback=fb.FeedbackEntry(rating=9)))
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+        else:
+            raise AssertionError("an invalid request must be refused")
+        entry = fb.FeedbackEntry(
+            feedback_id="f1", user_id="u1", story_id="s1", timestamp="2025-03-20T16:45:00Z", rating=4
+        )
+        try:
+            await stub.SubmitFeedback(fb.SubmitFeedbackRequest(feedback=entry))
+        except grpc.aio.AioRpcError as exc:
+            assert exc.code() == grpc.StatusCode.UNIMPLEMENTED
+        else:
+            raise AssertionError("SubmitFeedback is not built yet and must say so")
+
+
+async def test_health_turns_not_serving_on_shutdown(settings, bus):
+    from common.grpc_server import start
+    from reco_svc.service import SPEC
+
+    service = await start(SPEC, settings, 0, bus)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
+        first = await watch.read()
+        assert first.status == health_pb2.HealthCheckResponse.SERVING
+        stopping = service.health.enter_graceful_shutdown()
+        await stopping
+        second = await watch.read()
+        assert second.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        watch.cancel()
+    await service.stop(grace=0.5)

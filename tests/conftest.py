@@ -1,0 +1,151 @@
+"""Test fixtures that start real things: PostgreSQL, gRPC servers on loopback.
+
+PostgreSQL: with SV_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres)
+a fresh database is created on that server for the session and dropped after;
+without it an embedded PostgreSQL is started in a temporary folder, as a user's
+machine would run it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from common.bus.inprocess import InProcessBus
+from common.database import start_embedded
+from common.grpc_server import RunningService, ServiceSpec, start
+from common.settings import REPO_ROOT, Settings
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    admin_url = os.environ.get("SV_TEST_DATABASE_URL")
+    if not admin_url:
+        admin_url = start_embedded(tmp_path_factory.mktemp("embedded-pg"))
+    name = f"sv_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield _with_database(admin_url, name)
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=pg_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        shutdown_grace_seconds=2.0,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def bus() -> AsyncIterator[InProcessBus]:
+    bus = InProcessBus()
+    await bus.start()
+    yield bus
+    await bus.aclose()
+
+
+async def start_service(spec: ServiceSpec, settings: Settings, bus: InProcessBus) -> RunningService:
+    return await start(spec, settings, 0, bus)
+
+
+@pytest.fixture(scope="session")
+async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+    from analytics_svc.service import SPEC
+
+    service = await start_service(SPEC, settings, bus)
+    yield service
+    await service.stop(grace=1)
+
+
+@pytest.fixture(scope="session")
+async def reco(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+    from reco_svc.service import SPEC
+
+    service = await start_service(SPEC, settings, bus)
+    yield service
+    await service.stop(grace=1)
+
+
+@pytest.fixture(scope="session")
+async def feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+    from feedback_svc.service import SPEC
+
+    service = await start_service(SPEC, settings, bus)
+    yield service
+    await service.stop(grace=1)
+
+
+@pytest.fixture
+async def analytics_channel(analytics: RunningService) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{analytics.port}") as channel:
+        yield channel
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def service_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for running one of our processes as a subprocess against the test database."""
+    env = {**os.environ, "SV_DATABASE_URL": settings.database_url or "", "SV_LOG_LEVEL": "WARNING"}
+    env.update({f"SV_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
+
+
+def spawn(module: str, env: dict[str, str], log_path: Path) -> subprocess.Popen:
+    log = log_path.open("wb")
+    return subprocess.Popen([sys.executable, "-m", module], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+
+
+def wait_serving(target: str, service: str = "", timeout: float = 30.0) -> None:
+    """Block until the gRPC health service at target reports SERVING for service."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError as exc:
+                last_error = exc
+            time.sleep(0.1)
+    raise TimeoutError(f"{target} did not become SERVING: {last_error}")
