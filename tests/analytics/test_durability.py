@@ -142,3 +142,22 @@ async def test_kafka_mode_sigkill_of_producer_then_consumer_loses_nothing(
         for process in (service, processor):
             process.kill()
             process.wait()
+
+
+async def test_sigterm_finishes_in_flight_calls_and_exits_cleanly(settings, db, analytics, logs):
+    port = free_port()
+    process = spawn("analytics_svc", service_env(settings, analytics_port=port), logs / "analytics.log")
+    try:
+        wait_serving(f"127.0.0.1:{port}")
+        load = Load(f"127.0.0.1:{port}")
+        running = asyncio.create_task(load.run(3.0))
+        await asyncio.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        exit_code = await asyncio.to_thread(process.wait, 15)
+        await running
+        assert exit_code == 0, (logs / "analytics.log").read_text()[-2000:]
+        assert len(load.acknowledged) > 500
+        assert await stored(db, load.acknowledged) == len(load.acknowledged)
+    finally:
+        process.kill()
+        process.wait()
