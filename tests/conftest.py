@@ -2,8 +2,10 @@
 
 PostgreSQL: with SV_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres)
 a fresh database is created on that server for the session and dropped after;
-without it an embedded PostgreSQL is started in a temporary folder, as a user's
-machine would run it.
+without it the embedded PostgreSQL is started (data in .data/test-pg, reused across
+runs; each session still gets its own fresh database), as a user's machine would
+run it. Not under pytest's tmp folders: pytest prunes old ones while other runs
+may still use them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def _with_database(url: str, name: str) -> str:
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin_url = os.environ.get("SV_TEST_DATABASE_URL")
     if not admin_url:
-        admin_url = start_embedded(tmp_path_factory.mktemp("embedded-pg"))
+        admin_url = start_embedded(REPO_ROOT / ".data" / "test-pg")
     name = f"sv_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
     async def admin(sql: str) -> None:
