@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import pytest
-from conftest import (
+from gateway_doubles import (
     CSV,
     INVALID_EVENT_ID,
     MAX_REQUEST_BYTES,
