@@ -12,7 +12,7 @@ from __future__ import annotations
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from storyverse.common.v1 import rules_pb2
 
-from gateway.routes import DEEP_WILDCARD, LITERAL, Route, Router
+from gateway.routes import DEEP_WILDCARD, LITERAL, WILDCARD, Route, Router
 from gateway.transcode import HTTP_BODY, JSON_CONTENT_TYPE, NDJSON_CONTENT_TYPE, find_field
 
 OPENAPI_VERSION = "3.0.3"
@@ -20,12 +20,14 @@ ERROR_REF = {"$ref": "#/components/schemas/Error"}
 MAX_QUERY_DEPTH = 3
 
 _F = FieldDescriptor
+_INT32 = ("int32", -(2**31), 2**31 - 1)
+_UINT32 = ("int64", 0, 2**32 - 1)
 _INTEGER_FORMATS = {
-    _F.TYPE_INT32: ("int32", None),
-    _F.TYPE_SINT32: ("int32", None),
-    _F.TYPE_SFIXED32: ("int32", None),
-    _F.TYPE_UINT32: ("int64", 0),
-    _F.TYPE_FIXED32: ("int64", 0),
+    _F.TYPE_INT32: _INT32,
+    _F.TYPE_SINT32: _INT32,
+    _F.TYPE_SFIXED32: _INT32,
+    _F.TYPE_UINT32: _UINT32,
+    _F.TYPE_FIXED32: _UINT32,
 }
 # proto3 JSON writes 64-bit integers as strings (JavaScript numbers lose precision past 2**53).
 _INT64_TYPES = {_F.TYPE_INT64, _F.TYPE_SINT64, _F.TYPE_SFIXED64, _F.TYPE_UINT64, _F.TYPE_FIXED64}
@@ -146,10 +148,9 @@ class SchemaBuilder:
         if kind in _INT64_TYPES:
             return {"type": "string", "format": "int64", "pattern": r"^-?[0-9]+$"}
         if kind in _INTEGER_FORMATS:
-            fmt, minimum = _INTEGER_FORMATS[kind]
-            schema = {"type": "integer", "format": fmt}
-            if minimum is not None:
-                schema["minimum"] = minimum
+            # Explicit bounds: fuzzers ignore `format`, the gateway rejects out-of-range values.
+            fmt, minimum, maximum = _INTEGER_FORMATS[kind]
+            schema = {"type": "integer", "format": fmt, "minimum": minimum, "maximum": maximum}
         else:
             schema = {"type": "number", "format": "float" if kind == _F.TYPE_FLOAT else "double"}
         if rules.HasField("gte"):
@@ -240,20 +241,40 @@ def query_parameters(
     return params
 
 
-def operation(builder: SchemaBuilder, route: Route, operation_id: str) -> dict:
+def reserved_values(router: Router, route: Route, variable: str) -> list[str]:
+    """Literals that another route puts where this route's single-segment variable is.
+
+    /api/feedback/summary shadows /api/feedback/{story_id}, so "summary" is not a story id here."""
+    segments = route.template.segments
+    positions = [i for i, s in enumerate(segments) if s.variable == variable]
+    if len(positions) != 1 or segments[positions[0]].kind != WILDCARD:
+        return []
+    at = positions[0]
+    reserved = set()
+    for other in router.routes:
+        theirs = other.template.segments
+        if other is route or len(theirs) != len(segments) or other.template.verb != route.template.verb:
+            continue
+        if theirs[at].kind != LITERAL:
+            continue
+        if all(
+            j == at or mine.kind != LITERAL or (their.kind == LITERAL and their.literal == mine.literal)
+            for j, (mine, their) in enumerate(zip(segments, theirs, strict=True))
+        ):
+            reserved.add(theirs[at].literal)
+    return sorted(reserved)
+
+
+def operation(builder: SchemaBuilder, router: Router, route: Route, operation_id: str) -> dict:
     method, request = route.method, route.method.input_type
     path_vars = route.template.variables
-    params = [
-        {
-            "name": var,
-            "in": "path",
-            "required": True,
-            "schema": builder.single_schema(
-                resolve_field(request, var), _required(resolve_field(request, var))
-            ),
-        }
-        for var in path_vars
-    ]
+    params = []
+    for var in path_vars:
+        field = resolve_field(request, var)
+        param_schema = builder.single_schema(field, _required(field))
+        if reserved := reserved_values(router, route, var):
+            param_schema["not"] = {"enum": reserved}
+        params.append({"name": var, "in": "path", "required": True, "schema": param_schema})
     wildcards = [
         p[1:-1] for p in openapi_path(route).split("/") if p.startswith("{wildcard") or p.startswith("{rest")
     ]
@@ -331,7 +352,7 @@ def build_document(router: Router, title: str = "Storyverse Insights API", versi
             operation_id = f"{base_id}_{n}"
         used_ids.add(operation_id)
         paths.setdefault(openapi_path(route), {})[route.http_method.lower()] = operation(
-            builder, route, operation_id
+            builder, router, route, operation_id
         )
     paths.update(_gateway_paths())
     return {

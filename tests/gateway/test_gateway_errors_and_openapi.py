@@ -90,3 +90,17 @@ def test_parameters_and_bodies(document):
     csv = document["paths"]["/api/analytics/reports/{report_type}/csv"]["get"]["responses"]["200"]["content"]
     assert csv["*/*"]["schema"]["format"] == "binary"
     assert document["components"]["schemas"]["Error"]["required"] == ["code", "message", "details"]
+
+
+def test_literal_routes_are_excluded_from_the_variable_they_shadow(document):
+    story = document["paths"]["/api/feedback/{story_id}"]["get"]["parameters"][0]
+    assert story["schema"]["not"] == {"enum": ["alerts", "search", "summary"]}
+    decision = document["paths"]["/api/moderation/{story_id}/decision"]["post"]["parameters"][0]
+    assert "not" not in decision["schema"]
+
+
+def test_integers_without_rules_carry_their_type_bounds(document):
+    alert_params = {p["name"]: p for p in document["paths"]["/api/feedback/alerts"]["get"]["parameters"]}
+    assert alert_params["page_size"]["schema"]["maximum"] == 100  # from the rule
+    ingest = schema(document, "storyverse.analytics.v1.IngestResult")["properties"]["accepted"]
+    assert (ingest["minimum"], ingest["maximum"]) == (-(2**31), 2**31 - 1)
