@@ -288,13 +288,13 @@ def operation(builder: SchemaBuilder, router: Router, route: Route, operation_id
         "description": f"gRPC `{route.grpc_path}`",
     }
     if route.body != "*":
-        skip = {v.split(".")[0] for v in path_vars} | ({route.body} if route.body else set())
+        skip = set(path_vars) | ({route.body} if route.body else set())
         params += query_parameters(builder, request, skip)
     if params:
         op["parameters"] = params
     if route.body:
         if route.body == "*":
-            schema = builder.message_schema(request, frozenset(v.split(".")[0] for v in path_vars))
+            schema = builder.message_schema(request, frozenset(v for v in path_vars if "." not in v))
         else:
             schema = builder.field_schema(request.fields_by_name[route.body])
         op["requestBody"] = {"required": True, "content": {JSON_CONTENT_TYPE: {"schema": schema}}}

@@ -69,9 +69,10 @@ def build_request(
                 name,
                 "unknown query parameter",
             )
-        bound_roots = {p.split(".")[0] for p in path_params} | ({route.body} if route.body else set())
         for name, values in query.items():
-            if name.split(".")[0] in bound_roots:
+            if name.split(".")[0] == route.body or any(
+                name == path or name.startswith(path + ".") for path in path_params
+            ):
                 raise GatewayError.bad_request(
                     f"query parameter {name!r} is set by the path or the body", name, "not a query parameter"
                 )
@@ -97,11 +98,10 @@ def _apply_body(request: Message, route: Route, raw_body: bytes, path_params: Ma
     if route.body == "*":
         target, prefix = request, ""
         for path in path_params:
-            root = path.split(".")[0]
-            if isinstance(data, dict) and root in data:
+            if _json_has_path(data, path):
                 raise GatewayError.bad_request(
-                    f"field {root!r} is taken from the URL path; do not send it in the body",
-                    root,
+                    f"field {path!r} is taken from the URL path; do not send it in the body",
+                    path,
                     "set by the URL path",
                 )
     else:
@@ -126,6 +126,14 @@ def _apply_body(request: Message, route: Route, raw_body: bytes, path_params: Ma
         ) from None
     except (ValueError, TypeError, AttributeError) as exc:  # defensive: json_format leaks a few raw errors
         raise GatewayError.bad_request(f"invalid request body: {exc}") from None
+
+
+def _json_has_path(data: object, path: str) -> bool:
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return False
+        data = data[part]
+    return True
 
 
 def parse_json(raw: bytes) -> object:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
+from google.api import annotations_pb2, http_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +15,9 @@ from gateway.routes import (
     LITERAL,
     WILDCARD,
     MethodNotAllowed,
+    Route,
     RouteNotFound,
+    Router,
     TemplateError,
     build_router,
     parse_template,
@@ -114,8 +118,6 @@ def test_literal_segments_win_over_variables(router, path, method_name):
 
 
 def test_more_literal_segments_come_first():
-    from gateway.routes import Route, Router
-
     a, b = parse_template("/x/{a}/{b}"), parse_template("/x/{a}/y")
     assert sorted([a, b], key=lambda t: t.precedence()) == [b, a]
     router = Router()
@@ -135,3 +137,36 @@ def test_unknown_path_and_wrong_method(router):
     with pytest.raises(MethodNotAllowed) as excinfo:
         router.resolve("POST", "/api/feedback/story-1")
     assert excinfo.value.allowed == ["GET"]
+
+
+def test_additional_bindings_become_routes():
+    rule = http_pb2.HttpRule(get="/api/test/reports/{report_type}")
+    rule.additional_bindings.add(post="/api/test/reports", body="*")
+    rule.additional_bindings.add(custom=http_pb2.CustomHttpPattern(kind="QUERY", path="/api/test/query"))
+    file = descriptor_pb2.FileDescriptorProto(
+        name="storyverse/analytics/v1/test_gateway_bindings.proto",
+        package="storyverse.analytics.v1",
+        syntax="proto3",
+        dependency=["storyverse/analytics/v1/analytics_service.proto", "google/api/annotations.proto"],
+    )
+    method = file.service.add(name="GatewayBindingsTestService").method.add(
+        name="Report",
+        input_type=".storyverse.analytics.v1.GetReportRequest",
+        output_type=".storyverse.analytics.v1.GetReportResponse",
+    )
+    method.options.Extensions[annotations_pb2.http].CopyFrom(rule)
+    pool = descriptor_pool.Default()
+    name = "storyverse.analytics.v1.GatewayBindingsTestService"
+    try:
+        pool.FindServiceByName(name)
+    except KeyError:  # first run in this process: register the file
+        pool.AddSerializedFile(file.SerializeToString())
+    service = pool.FindServiceByName(name)
+    router = build_router([service])
+    bound = sorted((r.http_method, r.template.source, r.body) for r in router.routes)
+    assert bound == [
+        ("GET", "/api/test/reports/{report_type}", ""),
+        ("POST", "/api/test/reports", "*"),
+        ("QUERY", "/api/test/query", ""),
+    ]
+    assert {r.settings_target for r in router.routes} == {"analytics_target"}

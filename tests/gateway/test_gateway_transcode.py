@@ -6,9 +6,10 @@ import pytest
 from google.api import httpbody_pb2
 from storyverse.analytics.v1 import analytics_service_pb2 as analytics
 from storyverse.feedback.v1 import feedback_service_pb2 as feedback
+from storyverse.recommendation.v1 import recommendation_service_pb2 as reco
 
 from gateway.errors import GatewayError
-from gateway.routes import build_router
+from gateway.routes import Route, build_router, parse_template
 from gateway.transcode import build_request, convert_scalar, explain_parse_error, render_response
 
 
@@ -132,3 +133,17 @@ def test_replies_use_proto_names_and_emit_defaults(routes):
 def test_response_body_http_body_is_raw(routes):
     reply = analytics.ExportReportResponse(body=httpbody_pb2.HttpBody(content_type="text/csv", data=b"a,b\n"))
     assert render_response(routes["ExportReport"], reply) == (b"a,b\n", "text/csv")
+
+
+def test_nested_path_variables_and_dotted_query_parameters(routes):
+    recommend = routes["Recommend"]
+    route = Route("GET", parse_template("/x/{context.age_group}"), recommend.method, "", "", "reco_target")
+    query = {"context.selected_universes": ["dragon-ball", "toy-story"], "limit": ["3"]}
+    request = build_request(route, {"context.age_group": "6-8"}, query, b"")
+    assert request == reco.RecommendRequest(
+        context=reco.RecommendationContext(age_group="6-8", selected_universes=["dragon-ball", "toy-story"]),
+        limit=3,
+    )
+    with pytest.raises(GatewayError) as excinfo:  # a message cannot be a query parameter
+        build_request(route, {"context.age_group": "6-8"}, {"context": ["x"]}, b"")
+    assert bad_field(excinfo) == "context"
