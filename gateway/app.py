@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from pathlib import Path
 
@@ -30,6 +31,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 REQUEST_ID_HEADER = "X-Request-Id"
 # HTTP headers forwarded to the services as gRPC metadata (lower-case, as gRPC requires).
 FORWARDED_HEADERS = ("authorization", "x-api-key")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_METADATA_VALUE = re.compile(r"[\x20-\x7e]*")
 
 ROUTER = web.AppKey("router", Router)
 BACKENDS = web.AppKey("backends", Backends)
@@ -67,7 +70,9 @@ async def _backends_lifecycle(app: web.Application):
 @web.middleware
 async def json_errors(request: web.Request, handler) -> web.StreamResponse:
     """Every error leaves the gateway in the same JSON shape, with the request id."""
-    request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    request_id = request.headers.get(REQUEST_ID_HEADER, "")
+    if not _REQUEST_ID.fullmatch(request_id):  # it goes into logs and gRPC metadata: keep it tame
+        request_id = uuid.uuid4().hex
     request[REQUEST_ID] = request_id
     try:
         response = await handler(request)
@@ -143,7 +148,13 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
-    pairs = [(name, request.headers[name]) for name in FORWARDED_HEADERS if name in request.headers]
+    pairs = []
+    for name in FORWARDED_HEADERS:
+        if name in request.headers:
+            value = request.headers[name]
+            if not _METADATA_VALUE.fullmatch(value):  # gRPC metadata values are printable ASCII
+                raise GatewayError(400, f"header {name} must be printable ASCII")
+            pairs.append((name, value))
     pairs.append(("x-request-id", request[REQUEST_ID]))
     return tuple(pairs)
 

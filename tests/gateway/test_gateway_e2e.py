@@ -253,3 +253,16 @@ async def test_static_placeholder_is_served_at_root(http, gateway_url):
     async with http.get(f"{gateway_url}/") as resp:
         assert resp.status == 200
         assert "dashboard" in (await resp.text()).lower()
+
+
+async def test_untidy_request_ids_are_replaced_and_bad_credentials_refused(
+    http, gateway_url, analytics_double
+):
+    headers = {"X-Request-Id": "has spaces and\ttabs"}
+    async with http.post(f"{gateway_url}/api/analytics/events", data=SEED_EVENT, headers=headers) as resp:
+        assert resp.status == 200
+        assert resp.headers["X-Request-Id"] != headers["X-Request-Id"]
+    headers = {"Authorization": "Bearer caf\u00e9".encode().decode("latin-1")}
+    async with http.post(f"{gateway_url}/api/analytics/events", data=SEED_EVENT, headers=headers) as resp:
+        assert resp.status == 400
+        assert_error_shape(await resp.json(), 400)
