@@ -18,9 +18,11 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import asyncpg
 import grpc
 import pytest
@@ -116,6 +118,31 @@ async def feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[Runni
 async def analytics_channel(analytics: RunningService) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{analytics.port}") as channel:
         yield channel
+
+
+@pytest.fixture(scope="session")
+async def gateway_url(settings: Settings, analytics, reco, feedback) -> AsyncIterator[str]:
+    """The real gateway app on loopback, in front of the real services."""
+    from aiohttp.test_utils import TestServer
+
+    from gateway.app import create_app
+
+    gateway_settings = replace(
+        settings,
+        analytics_target=f"127.0.0.1:{analytics.port}",
+        reco_target=f"127.0.0.1:{reco.port}",
+        feedback_target=f"127.0.0.1:{feedback.port}",
+    )
+    server = TestServer(create_app(gateway_settings), host="127.0.0.1", handler_cancellation=True)
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 def free_port() -> int:
