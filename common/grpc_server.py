@@ -5,7 +5,8 @@
 
 Health: the standard grpc.health.v1 service reports SERVING for "" and for each of
 the component's services only while its PostgreSQL answers, and NOT_SERVING from the
-moment shutdown starts. Reflection lists every service for grpcurl.
+moment shutdown starts; "storyverse.liveness" is SERVING while the process runs (for
+liveness probes). Reflection lists every service for grpcurl.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from common.settings import Settings
 
 log = logging.getLogger(__name__)
 HEALTH_PROBE_SECONDS = 2.0
+# Always SERVING while the process runs (until shutdown): Kubernetes liveness asks this
+# one, so a PostgreSQL outage makes pods unready, not restarted.
+LIVENESS = "storyverse.liveness"
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
@@ -100,6 +104,7 @@ async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus)
     await server.start()
     probe = asyncio.create_task(_probe_database(pool, health_servicer, ["", *component.service_names]))
     await _set_all(health_servicer, ["", *component.service_names], await _database_answers(pool))
+    await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     log.info(
         "gRPC service started",
         extra={"fields": {"service": spec.name, "address": f"{settings.host}:{bound}"}},
