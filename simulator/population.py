@@ -33,8 +33,8 @@ PLATFORM_WEIGHTS = {
     "other": {"web": 0.50, "android": 0.30, "other": 0.20},
 }
 APP_VERSIONS = {"2.3.1": 0.15, "2.4.0": 0.35, "2.4.2": 0.50}
-# Dirichlet concentration per item: below 1 makes tastes peaked (a clear favourite).
-CONCENTRATION = 0.5
+# Total Dirichlet concentration per kind: small values make tastes peaked (a clear favourite).
+CONCENTRATION = 2.5
 # How wide, in years, an item's appeal spreads around its peak age.
 APPEAL_SPREAD = 3.5
 # Share of users who had an account before the simulated window began.
@@ -108,7 +108,7 @@ def draw_preferences(
     def over(items: tuple[Item, ...]) -> dict[str, float]:
         allowed = [i for i in items if i.suits(group)]
         prior = normalise({i.id: appeal(i, age) * popularity[i.id] for i in allowed})
-        return dirichlet(rng, {k: CONCENTRATION * len(prior) * p for k, p in prior.items()})
+        return dirichlet(rng, {k: CONCENTRATION * p for k, p in prior.items()})
 
     universes = over(catalog.universes)
     characters = {u: over(catalog.characters_of(u)) for u in universes}
