@@ -64,12 +64,12 @@ class Catalog:
     def characters_of(self, universe: str) -> tuple[Character, ...]:
         return tuple(c for c in self.characters if c.universe == universe)
 
+    def items(self) -> tuple[Item, ...]:
+        return (*self.universes, *self.characters, *self.themes, *self.moral_lessons)
+
     def by_id(self) -> dict[str, Item]:
-        """Every item by id; ids are unique within a kind, so kinds are prefixed only on clash."""
-        found: dict[str, Item] = {}
-        for item in (*self.universes, *self.characters, *self.themes, *self.moral_lessons):
-            found.setdefault(item.id, item)
-        return found
+        """Every item by id (ids are unique across kinds, see check_catalog)."""
+        return {item.id: item for item in self.items()}
 
 
 def _item(raw: dict, cls: type[Item] = Item, **extra: object) -> Item:
@@ -117,6 +117,9 @@ def check_catalog(catalog: Catalog) -> list[str]:
                 problems.append(f"{kind} {item.id!r} is not a slug")
             if not 3 <= item.min_age <= item.max_age <= 17:
                 problems.append(f"{kind} {item.id}: ages must satisfy 3 <= min_age <= max_age <= 17")
+    all_ids = [i.id for i in catalog.items()]
+    if len(set(all_ids)) != len(all_ids):
+        problems.append("an id is used by two kinds of item")
     for character in catalog.characters:
         universe = universes.get(character.universe)
         if universe is None:
