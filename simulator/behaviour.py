@@ -9,7 +9,8 @@ sessions, and in each session may go down the story funnel
 with a drop-off at each step. Content is drawn from the user's hidden
 preferences (population.py), so the events carry a learnable signal. All the
 randomness comes from per-user `random.Random` streams keyed by the seed: the
-same seed (and the same start date and `now`) gives the same events.
+same seed, start date and `now` give the same events; the population (users and
+their tastes) depends on the seed alone.
 """
 
 from __future__ import annotations
@@ -154,6 +155,11 @@ class Simulation:
         self.config = config or SimConfig()
         self.catalog = catalog or load_catalog()
         self.population = build_population(users, days, seed, self.catalog)
+        # Behaviour streams are keyed by the window too: a rerun on another day makes new
+        # events (new ids) for the same users, while a rerun of the same window replays them.
+        self._rngs = {
+            u.index: random.Random(f"{seed}:{self.start_date}:behaviour:{u.index}") for u in self.population
+        }
         self.popularity = global_popularity(seed, self.catalog)
         self._names = self.catalog.by_id()
         self._exposed: set[tuple[str, str]] = set()
@@ -203,7 +209,7 @@ class Simulation:
         p = user.base_return * decay * self._lift(user, offset, "return")
         if day.weekday() >= 5:
             p *= c.weekend_boost
-        return user.rng.random() < min(p, 0.98)
+        return self._rngs[user.index].random() < min(p, 0.98)
 
     def _lift(self, user: User, offset: int, metric: str) -> float:
         """The hook for A/B experiments: the multiplier on a metric's probability for this user."""
@@ -226,7 +232,7 @@ class Simulation:
     # -- one user's day -----------------------------------------------------------------
 
     def _user_day(self, user: User, offset: int, day_start: datetime, out: DayBatch) -> None:
-        rng = user.rng
+        rng = self._rngs[user.index]
         sessions = 1 + poisson(rng, self.config.extra_sessions)
         starts = sorted(
             day_start + timedelta(hours=h, seconds=rng.uniform(0, 3600))
@@ -249,7 +255,7 @@ class _SessionWriter:
 
     def __init__(self, sim: Simulation, user: User, offset: int, start: datetime) -> None:
         self.sim, self.user, self.offset = sim, user, offset
-        self.rng = user.rng
+        self.rng = sim._rngs[user.index]
         self.cfg = sim.config
         self.clock = start
         self.session_id = f"ss-{self.rng.getrandbits(48):012x}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from simulator.catalog import AGE_GROUPS, AgeGroup, Catalog, Item
 
@@ -93,7 +93,6 @@ class User:
     # Chance of coming back on the day after sign-up; decays with account age.
     base_return: float
     preferences: Preferences
-    rng: random.Random = field(repr=False, compare=False)
 
 
 def appeal(item: Item, age: int) -> float:
@@ -118,8 +117,7 @@ def draw_preferences(
 def global_popularity(seed: int, catalog: Catalog) -> dict[str, float]:
     """Some items are simply more popular with everyone; drawn once per seed."""
     rng = random.Random(f"{seed}:popularity")
-    items = (*catalog.universes, *catalog.characters, *catalog.themes, *catalog.moral_lessons)
-    return {i.id: rng.lognormvariate(0.0, 0.5) for i in items}
+    return {i.id: rng.lognormvariate(0.0, 0.5) for i in catalog.items()}
 
 
 def make_user(seed: int, index: int, days: int, catalog: Catalog, popularity: dict[str, float]) -> User:
@@ -141,7 +139,6 @@ def make_user(seed: int, index: int, days: int, catalog: Catalog, popularity: di
         signup_day=signup,
         base_return=min(0.9, rng.betavariate(4, 5)),
         preferences=draw_preferences(rng, catalog, group, age, popularity),
-        rng=rng,
     )
 
 
