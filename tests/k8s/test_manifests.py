@@ -40,7 +40,7 @@ def test_every_manifest_is_valid(overlay):
 def test_services_have_grpc_probes_resources_and_zone_spread(overlay):
     documents = render(overlay)
     deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
-    assert SEED_DEPLOYMENTS <= set(deployments)
+    assert set(deployments) >= SEED_DEPLOYMENTS
     for name in SEED_DEPLOYMENTS:
         pod = deployments[name]["spec"]["template"]["spec"]
         container = pod["containers"][0]
