@@ -1,0 +1,1 @@
+"""Recommendation engine: offline models, split, metrics, evaluation and ONNX export."""
