@@ -83,6 +83,15 @@ def grid(name: str) -> Iterator[tuple[str, Factory]]:
                     [(1 - w, EaseModel(l2=40, item_alpha=0.3)), (w, LowPassModel(rank=16, item_exponent=0.3))]
                 ),
             )
+    elif name == "sparse_blend":
+        for exponent, rank in ((0.3, 16), (0.5, 32)):
+            for w in (0.2, 0.35, 0.5, 0.65):
+                yield (
+                    f"rp3beta + {w}*lowpass b={exponent} k={rank}",
+                    lambda b=exponent, k=rank, w=w: BlendModel(
+                        [(1 - w, RP3BetaModel(0.8, 0.4, 200)), (w, LowPassModel(rank=k, item_exponent=b))]
+                    ),
+                )
     elif name == "edlae":
         for l2 in (50, 150, 300):
             for p in (0.1, 0.25, 0.4, 0.55):

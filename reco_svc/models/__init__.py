@@ -20,17 +20,24 @@ MODELS: dict[str, Callable[[], object]] = {
     "ease": lambda: EaseModel(l2=500.0),
     "edlae": lambda: EaseModel(l2=300.0, dropout=0.55),
     "lowpass": lambda: LowPassModel(rank=32, item_exponent=0.5),
+    "rp3beta_lowpass": lambda: BlendModel(
+        [
+            (0.65, RP3BetaModel(alpha=0.8, beta=0.4, neighbours=200)),
+            (0.35, LowPassModel(rank=16, item_exponent=0.3)),
+        ]
+    ),
     "rp3beta": lambda: RP3BetaModel(alpha=0.8, beta=0.4, neighbours=200),
     "cooccurrence": lambda: CooccurrenceModel(similarity="cosine"),
     "popularity": PopularityModel,
 }
 DEFAULT_MODEL = "ease_lowpass"
 DENSE_MODELS = frozenset({"ease_lowpass", "ease_norm", "ease", "edlae", "lowpass"})
-LARGE_CATALOG_FALLBACK = "rp3beta"
+# Sparse path for catalogs above MAX_DENSE_ITEMS (EASE's dense inverse is O(items^3)).
+LARGE_CATALOG_FALLBACK = "rp3beta_lowpass"
 
 
 def make_model(name: str, n_items: int) -> tuple[str, object]:
-    """Build a model by name; dense EASE-family models fall back to RP3beta on big catalogs.
+    """Build a model by name; dense EASE-family models fall back to the sparse path on big catalogs.
 
     Returns the name actually used with the model.
     """

@@ -58,8 +58,8 @@ def test_similar_items(co_consumed_matrix):
 
 
 def test_large_catalogs_fall_back_from_dense_ease():
-    assert make_model(DEFAULT_MODEL, 100_000)[0] == "rp3beta"
-    with pytest.raises(ValueError, match="rp3beta"):
+    assert make_model(DEFAULT_MODEL, 100_000)[0] == "rp3beta_lowpass"
+    with pytest.raises(ValueError, match="rp3beta_lowpass"):
         EaseModel(max_items=5).fit(sp.csr_matrix((3, 6), dtype=np.float32))
 
 
