@@ -66,3 +66,14 @@ def test_large_catalogs_fall_back_from_dense_ease():
 def test_score_before_fit_fails():
     with pytest.raises(RuntimeError):
         EaseModel().score(PICKED_ITEM_0)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_fit_leaves_the_input_untouched_and_scores_dense_rows(name, co_consumed_matrix):
+    weighted = co_consumed_matrix.copy()
+    weighted.data *= 3.0
+    _, model = make_model(name, weighted.shape[1])
+    model.fit(weighted)
+    assert np.all(weighted.data == 3.0)
+    dense_scores = model.score(PICKED_ITEM_0.toarray())
+    np.testing.assert_allclose(dense_scores, model.score(PICKED_ITEM_0), rtol=1e-6)
