@@ -31,7 +31,11 @@ class LowPassModel(ItemItemModel):
         user_degree = np.maximum(np.asarray(x.sum(axis=1)).ravel(), 1.0)
         item_degree = np.maximum(np.asarray(x.sum(axis=0)).ravel(), 1.0)
         normalized = sp.diags(user_degree**-0.5) @ x @ sp.diags(item_degree**-self.item_exponent)
-        rank = min(self.rank, min(x.shape) - 1)
+        rank = min(self.rank, min(x.shape) - 1)  # ARPACK needs rank < min(shape)
+        if rank < 1:  # a single user or item: nothing to smooth, score everything 0
+            self.left = np.zeros((x.shape[1], 0), dtype=np.float32)
+            self.right = np.zeros((0, x.shape[1]), dtype=np.float32)
+            return self
         rng = np.random.default_rng(self.seed)
         start = rng.random(min(normalized.shape))  # fixed ARPACK start vector: deterministic fits
         with single_threaded_blas():

@@ -6,6 +6,7 @@ from reco_svc.models import DEFAULT_MODEL, MODELS, make_model
 from reco_svc.models.blend import BlendModel
 from reco_svc.models.cooccurrence import CooccurrenceModel, cooccurrence_similarity
 from reco_svc.models.ease import EaseModel
+from reco_svc.models.lowpass import LowPassModel
 from reco_svc.models.rp3beta import RP3BetaModel
 from reco_svc.ranking import top_k
 
@@ -77,3 +78,8 @@ def test_fit_leaves_the_input_untouched_and_scores_dense_rows(name, co_consumed_
     assert np.all(weighted.data == 3.0)
     dense_scores = model.score(PICKED_ITEM_0.toarray())
     np.testing.assert_allclose(dense_scores, model.score(PICKED_ITEM_0), rtol=1e-6)
+
+
+def test_lowpass_handles_degenerate_shapes():
+    one_item = sp.csr_matrix(np.ones((4, 1), dtype=np.float32))
+    assert LowPassModel(rank=16).fit(one_item).score(one_item).shape == (4, 1)
