@@ -1,0 +1,285 @@
+"""The feedback service's SQL for writing: feedback rows, analysis results, story
+metadata, alerts, hidden items and the moderation queue. Always parameterized."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from feedback_svc.submission import FeedbackRow
+
+Conn = asyncpg.Connection | asyncpg.Pool
+
+_INSERT_FEEDBACK = """
+INSERT INTO feedback (feedback_id, user_id, story_id, ts, rating, comment, redacted, categories,
+                      child_age, age_group, device_type, platform)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (feedback_id) DO NOTHING
+RETURNING feedback_id
+"""
+
+
+async def insert_feedback(conn: Conn, row: FeedbackRow) -> bool:
+    """Store a feedback row; False when its feedback_id was already stored."""
+    inserted = await conn.fetchval(
+        _INSERT_FEEDBACK,
+        row.feedback_id,
+        row.user_id,
+        row.story_id,
+        row.ts,
+        row.rating,
+        row.comment,
+        row.redacted,
+        row.categories,
+        row.child_age,
+        row.age_group,
+        row.device_type,
+        row.platform,
+    )
+    return inserted is not None
+
+
+@dataclass(frozen=True)
+class ToAnalyze:
+    feedback_id: str
+    story_id: str
+    rating: int
+    comment: str
+    categories: list[str]
+    ts: datetime
+
+
+async def load_for_analysis(conn: Conn, feedback_ids: Sequence[str]) -> list[ToAnalyze]:
+    records = await conn.fetch(
+        "SELECT feedback_id, story_id, rating, comment, categories, ts FROM feedback"
+        " WHERE feedback_id = ANY($1::text[]) ORDER BY ts",
+        list(feedback_ids),
+    )
+    return [ToAnalyze(**dict(r)) for r in records]
+
+
+async def unanalyzed(conn: Conn, older_than_seconds: float, limit: int) -> list[str]:
+    records = await conn.fetch(
+        "SELECT feedback_id FROM feedback WHERE NOT analyzed"
+        " AND received_at < now() - make_interval(secs => $1) ORDER BY received_at LIMIT $2",
+        older_than_seconds,
+        limit,
+    )
+    return [r[0] for r in records]
+
+
+async def save_analysis(conn: Conn, results: Sequence[tuple[str, float | None, str | None, str]]) -> None:
+    """results: (feedback_id, sentiment_score, sentiment_label, aspects as JSON)."""
+    await conn.executemany(
+        "UPDATE feedback SET sentiment_score = $2, sentiment_label = $3, aspects = $4::jsonb,"
+        " analyzed = true, analyzed_at = now() WHERE feedback_id = $1",
+        results,
+    )
+
+
+# ---- story metadata (from the analytics events table) ----
+
+_STORY_FROM_EVENTS = """
+SELECT DISTINCT ON (story_id) story_id, coalesce(universes, '{}') AS universes,
+       coalesce(characters, '{}') AS characters, theme
+FROM events
+WHERE event_type = 'story_creation' AND story_id = ANY($1::text[])
+ORDER BY story_id, ts
+"""
+
+
+async def refresh_story_meta(conn: Conn, story_ids: Sequence[str]) -> None:
+    """Copy the metadata of stories not known yet from the analytics events, when that
+    table exists in this database (it does not in a feedback-only deployment)."""
+    missing = await conn.fetch(
+        "SELECT s FROM unnest($1::text[]) s"
+        " WHERE NOT EXISTS (SELECT 1 FROM story_meta m WHERE m.story_id = s)",
+        list(set(story_ids)),
+    )
+    if not missing or not await conn.fetchval("SELECT to_regclass('events') IS NOT NULL"):
+        return
+    records = await conn.fetch(_STORY_FROM_EVENTS, [r[0] for r in missing])
+    await conn.executemany(
+        "INSERT INTO story_meta (story_id, universes, characters, theme, combination)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (story_id) DO NOTHING",
+        [
+            (r["story_id"], r["universes"], r["characters"], r["theme"], combination_key(r["universes"]))
+            for r in records
+        ],
+    )
+
+
+def combination_key(universes: Sequence[str]) -> str | None:
+    """Sorted universes joined by '+'; None for fewer than two (that is a universe, not a mix)."""
+    unique = sorted(set(universes))
+    return "+".join(unique) if len(unique) >= 2 else None
+
+
+async def story_combination(conn: Conn, story_id: str) -> str | None:
+    return await conn.fetchval("SELECT combination FROM story_meta WHERE story_id = $1", story_id)
+
+
+async def recent_ratings(conn: Conn, story_id: str, limit: int, days: int) -> list[int]:
+    """A story's latest ratings, oldest first."""
+    records = await conn.fetch(
+        "SELECT rating FROM feedback WHERE story_id = $1 AND ts > now() - make_interval(days => $3)"
+        " ORDER BY ts DESC, feedback_id DESC LIMIT $2",
+        story_id,
+        limit,
+        days,
+    )
+    return [r[0] for r in reversed(records)]
+
+
+async def recent_combination_ratings(conn: Conn, combination: str, limit: int, days: int) -> list[int]:
+    records = await conn.fetch(
+        "SELECT f.rating FROM feedback f JOIN story_meta m USING (story_id)"
+        " WHERE m.combination = $1 AND f.ts > now() - make_interval(days => $3)"
+        " ORDER BY f.ts DESC, f.feedback_id DESC LIMIT $2",
+        combination,
+        limit,
+        days,
+    )
+    return [r[0] for r in reversed(records)]
+
+
+async def technical_reports(conn: Conn, story_id: str, minutes: int) -> list[str]:
+    """Feedback ids reporting a technical problem for a story in the last minutes."""
+    records = await conn.fetch(
+        "SELECT feedback_id FROM feedback WHERE story_id = $1 AND analyzed"
+        " AND received_at > now() - make_interval(mins => $2)"
+        ' AND aspects @> \'[{"aspect": "technical_problem", "polarity": "negative"}]\''
+        " ORDER BY received_at",
+        story_id,
+        minutes,
+    )
+    return [r[0] for r in records]
+
+
+# ---- alerts ----
+
+ALERT_COLUMNS = (
+    "alert_id, kind, severity, scope, subject, coalesce(story_id, '') AS story_id, message, status,"
+    " feedback_ids, created_at"
+)
+
+# One open alert per (scope, subject, kind): new evidence is appended, the severity
+# only goes up. xmax = 0 tells a fresh insert from an update.
+_UPSERT_ALERT = f"""
+INSERT INTO alerts (alert_id, kind, severity, scope, subject, story_id, message, feedback_ids)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (scope, subject, kind) WHERE status = 'open' DO UPDATE SET
+    feedback_ids = alerts.feedback_ids
+        || ARRAY(SELECT x FROM unnest(EXCLUDED.feedback_ids) x WHERE x <> ALL (alerts.feedback_ids)),
+    severity = CASE WHEN array_position(ARRAY['medium', 'high', 'critical'], EXCLUDED.severity)
+                       > array_position(ARRAY['medium', 'high', 'critical'], alerts.severity)
+                    THEN EXCLUDED.severity ELSE alerts.severity END,
+    message = EXCLUDED.message,
+    updated_at = now()
+RETURNING {ALERT_COLUMNS}, (xmax = 0) AS created
+"""
+
+
+async def upsert_alert(
+    conn: Conn,
+    alert_id: str,
+    kind: str,
+    severity: str,
+    scope: str,
+    subject: str,
+    story_id: str | None,
+    message: str,
+    feedback_ids: list[str],
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        _UPSERT_ALERT, alert_id, kind, severity, scope, subject, story_id, message, feedback_ids
+    )
+
+
+async def list_alerts(
+    conn: Conn, status: str | None, story_id: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {ALERT_COLUMNS} FROM alerts WHERE ($1::text IS NULL OR status = $1)"
+        " AND ($2::text IS NULL OR story_id = $2) ORDER BY created_at DESC, alert_id LIMIT $3",
+        status,
+        story_id,
+        limit,
+    )
+
+
+async def resolve_alerts(conn: Conn, story_id: str, kind: str) -> list[str]:
+    records = await conn.fetch(
+        "UPDATE alerts SET status = 'resolved', resolved_at = now(), updated_at = now()"
+        " WHERE scope = 'story' AND subject = $1 AND kind = $2 AND status = 'open' RETURNING alert_id",
+        story_id,
+        kind,
+    )
+    return [r[0] for r in records]
+
+
+# ---- hidden items and moderation ----
+
+
+async def hide_story(conn: Conn, story_id: str, reason: str) -> bool:
+    """Hide a story until a moderator clears it; False when it was hidden already."""
+    hidden = await conn.fetchval(
+        "INSERT INTO hidden_items (item_type, item_id, reason) VALUES ('story', $1, $2)"
+        " ON CONFLICT (item_type, item_id) WHERE cleared_at IS NULL DO NOTHING RETURNING id",
+        story_id,
+        reason,
+    )
+    return hidden is not None
+
+
+async def unhide_story(conn: Conn, story_id: str) -> bool:
+    cleared = await conn.fetchval(
+        "UPDATE hidden_items SET cleared_at = now() WHERE item_type = 'story' AND item_id = $1"
+        " AND cleared_at IS NULL RETURNING id",
+        story_id,
+    )
+    return cleared is not None
+
+
+MODERATION_COLUMNS = "id, story_id, reason, status, alert_ids, created_at, decision, note, decided_at"
+
+
+async def enqueue_moderation(conn: Conn, story_id: str, reason: str, alert_id: str) -> None:
+    await conn.execute(
+        "INSERT INTO moderation_queue (story_id, reason, alert_ids) VALUES ($1, $2, ARRAY[$3])"
+        " ON CONFLICT (story_id) WHERE status = 'pending' DO UPDATE SET alert_ids ="
+        " CASE WHEN $3 = ANY (moderation_queue.alert_ids) THEN moderation_queue.alert_ids"
+        " ELSE moderation_queue.alert_ids || $3 END",
+        story_id,
+        reason,
+        alert_id,
+    )
+
+
+async def pending_moderation(conn: Conn, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {MODERATION_COLUMNS} FROM moderation_queue WHERE status = 'pending'"
+        " ORDER BY created_at, id LIMIT $1",
+        limit,
+    )
+
+
+async def decide_moderation(
+    conn: Conn, story_id: str, status: str, decision: str, note: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"UPDATE moderation_queue SET status = $2, decision = $3, note = $4, decided_at = now()"
+        f" WHERE story_id = $1 AND status = 'pending' RETURNING {MODERATION_COLUMNS}",
+        story_id,
+        status,
+        decision,
+        note or None,
+    )
+
+
+def aspects_json(aspects: Sequence[object]) -> str:
+    return json.dumps([{"aspect": a.aspect, "polarity": a.polarity, "evidence": a.evidence} for a in aspects])

@@ -1,0 +1,89 @@
+"""Fixtures for the feedback service: the real service on loopback, scored by the
+VADER stand-in (the ONNX model lands from the `sentiment` branch)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+from storyverse.feedback.v1 import feedback_service_pb2 as pb
+from storyverse.feedback.v1 import feedback_service_pb2_grpc as pb_grpc
+
+from common.bus import BusMessage
+from common.grpc_server import RunningService
+from feedback_svc.scoring import VaderScorer
+from feedback_svc.service import spec
+from tests.conftest import start_service
+
+
+@pytest.fixture(scope="session")
+async def feedback(settings, bus, analytics) -> AsyncIterator[RunningService]:
+    # The analytics service first: its migrations create the events table that
+    # story metadata is read from.
+    service = await start_service(spec(scorer_factory=VaderScorer), settings, bus)
+    yield service
+    await service.stop(grace=1)
+
+
+@pytest.fixture
+async def channel(feedback: RunningService) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{feedback.port}") as channel:
+        yield channel
+
+
+@pytest.fixture
+def stub(channel) -> pb_grpc.FeedbackServiceStub:
+    return pb_grpc.FeedbackServiceStub(channel)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entry(**changes: object) -> pb.FeedbackEntry:
+    """A valid Feedback Entry (the seed's shape) with fresh ids; keyword arguments override."""
+    fields: dict[str, object] = {
+        "feedback_id": new_id("fb"),
+        "user_id": "user-789012",
+        "story_id": "story-123456",
+        "timestamp": now_iso(),
+        "rating": 4,
+        "comment": "My daughter loved the characters and the beautiful illustrations!",
+        "categories": ["characters", "illustrations"],
+        "child_age": 6,
+        "device_type": "tablet",
+        "platform": "ios",
+    }
+    fields.update(changes)
+    return pb.FeedbackEntry(**fields)
+
+
+async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 1.0, interval: float = 0.02):
+    """Poll check() until it returns something truthy; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+class Collector:
+    """A bus subscriber that keeps what it receives (e.g. catalog.visibility)."""
+
+    def __init__(self) -> None:
+        self.messages: list[BusMessage] = []
+
+    async def __call__(self, batch: list[BusMessage]) -> None:
+        self.messages.extend(batch)
