@@ -15,17 +15,46 @@ from storyverse.feedback.v1 import feedback_service_pb2 as pb
 from storyverse.feedback.v1 import feedback_service_pb2_grpc as pb_grpc
 
 from common.bus import BusMessage
+from common.bus.inprocess import InProcessBus
 from common.grpc_server import RunningService
 from feedback_svc.scoring import VaderScorer
 from feedback_svc.service import spec
 from tests.conftest import start_service
 
 
+class Collector:
+    """A bus subscriber that keeps what it receives (e.g. catalog.visibility)."""
+
+    def __init__(self) -> None:
+        self.messages: list[BusMessage] = []
+
+    async def __call__(self, batch: list[BusMessage]) -> None:
+        self.messages.extend(batch)
+
+
 @pytest.fixture(scope="session")
-async def feedback(settings, bus, analytics) -> AsyncIterator[RunningService]:
+def visibility() -> Collector:
+    """Every catalog.visibility message the service publishes."""
+    return Collector()
+
+
+@pytest.fixture(scope="session")
+async def feedback_bus(visibility) -> AsyncIterator[InProcessBus]:
+    # A bus of its own, started only after every subscriber is in: the in-process
+    # bus does not deliver to groups subscribed after a start() that had none
+    # (common/bus/inprocess.py infers "started" from its task list).
+    bus = InProcessBus()
+    bus.subscribe("catalog.visibility", "test-visibility", visibility)
+    yield bus
+    await bus.aclose()
+
+
+@pytest.fixture(scope="session")
+async def feedback(settings, feedback_bus, analytics) -> AsyncIterator[RunningService]:
     # The analytics service first: its migrations create the events table that
     # story metadata is read from.
-    service = await start_service(spec(scorer_factory=VaderScorer), settings, bus)
+    service = await start_service(spec(scorer_factory=VaderScorer), settings, feedback_bus)
+    await feedback_bus.start()
     yield service
     await service.stop(grace=1)
 
@@ -77,13 +106,3 @@ async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 1.
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
-
-
-class Collector:
-    """A bus subscriber that keeps what it receives (e.g. catalog.visibility)."""
-
-    def __init__(self) -> None:
-        self.messages: list[BusMessage] = []
-
-    async def __call__(self, batch: list[BusMessage]) -> None:
-        self.messages.extend(batch)

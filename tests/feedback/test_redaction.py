@@ -80,7 +80,8 @@ async def test_stored_row_and_search_never_contain_contact_details(stub, db):
     reply = await stub.SubmitFeedback(pb.SubmitFeedbackRequest(feedback=sent))
     assert reply.created and reply.redacted
     row = await db.fetchrow(
-        "SELECT comment, redacted, search::text AS search FROM feedback WHERE feedback_id = $1", sent.feedback_id
+        "SELECT comment, redacted, search::text AS search FROM feedback WHERE feedback_id = $1",
+        sent.feedback_id,
     )
     assert row["redacted"]
     stored = row["comment"] + " " + row["search"]
