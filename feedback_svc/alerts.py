@@ -149,7 +149,7 @@ class AlertDesk:
         if test is not None and test.anomalous:
             message = (
                 f"Ratings of story {story_id} dropped: last {rule.window} average {test.recent_mean:.2f}"
-                f" against {test.baseline_mean:.2f} before (z = {test.z:.1f})"
+                f" against {test.baseline_mean:.2f} before (p = {test.p_value:.1e})"
             )
             found.append(Candidate("rating_drop", "high", "story", story_id, story_id, message, feedback_ids))
         combination = await store.story_combination(self.pool, story_id)
@@ -158,8 +158,9 @@ class AlertDesk:
             test = check_series(series, rule)
             if test is not None and test.anomalous:
                 message = (
-                    f"Ratings of stories combining {combination} dropped: last {rule.window} average"
-                    f" {test.recent_mean:.2f} against {test.baseline_mean:.2f} before (z = {test.z:.1f})"
+                    f"Ratings of stories combining {combination} dropped: last {rule.window}"
+                    f" average {test.recent_mean:.2f} against {test.baseline_mean:.2f} before"
+                    f" (p = {test.p_value:.1e})"
                 )
                 found.append(
                     Candidate(
