@@ -106,3 +106,52 @@ async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 1.
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def analytics_stub(analytics_channel):
+    from storyverse.analytics.v1 import analytics_service_pb2_grpc
+
+    return analytics_service_pb2_grpc.AnalyticsServiceStub(analytics_channel)
+
+
+async def record_story(
+    analytics_stub, story_id: str, universes: list[str], characters: list[str], theme: str
+):
+    """Record a story_creation event through the analytics service (where story metadata comes from)."""
+    from storyverse.analytics.v1 import analytics_service_pb2 as apb
+
+    from tests.events import SEED_EVENT, event
+
+    properties = {**SEED_EVENT["properties"], "story_id": story_id, "universes": universes}
+    properties.update({"characters": characters, "theme": theme})
+    reply = await analytics_stub.RecordEvent(apb.RecordEventRequest(event=event(properties=properties)))
+    assert reply.result.accepted == 1
+
+
+async def submit(stub, **changes: object) -> pb.FeedbackEntry:
+    sent = entry(**changes)
+    reply = await stub.SubmitFeedback(pb.SubmitFeedbackRequest(feedback=sent))
+    assert reply.created
+    return sent
+
+
+async def wait_analysed(db, feedback_ids: list[str], timeout: float = 2.0) -> None:
+    async def done():
+        n = await db.fetchval(
+            "SELECT count(*) FROM feedback WHERE analyzed AND feedback_id = ANY($1::text[])", feedback_ids
+        )
+        return n == len(feedback_ids)
+
+    await eventually(done, timeout=timeout)
+
+
+async def settled(bus: InProcessBus, db, feedback_ids: str | list[str]) -> None:
+    """Wait until the bus handlers are idle (analysis and the alerts it raised are done),
+    then check the feedback is analysed."""
+    ids = [feedback_ids] if isinstance(feedback_ids, str) else list(feedback_ids)
+    await bus.drain()
+    n = await db.fetchval(
+        "SELECT count(*) FROM feedback WHERE analyzed AND feedback_id = ANY($1::text[])", ids
+    )
+    assert n == len(ids)
