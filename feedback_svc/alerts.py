@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 import asyncpg
 
 from common.bus import BusMessage, EventBus
+from common.errors import FailedPrecondition, NotFound
 from feedback_svc import store
-from feedback_svc.anomaly import DropRule, check_series
+from feedback_svc.anomaly import DropRule, DropTest, check_series
 from feedback_svc.aspects import Aspect
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,7 @@ class AlertDesk:
         found = []
         series = await store.recent_ratings(self.pool, story_id, limit, days)
         test = check_series(series, rule)
+        await self._resolve_if_recovered("story", story_id, test)
         if test is not None and test.anomalous:
             message = (
                 f"Ratings of story {story_id} dropped: last {rule.window} average {test.recent_mean:.2f}"
@@ -156,6 +158,7 @@ class AlertDesk:
         if combination:
             series = await store.recent_combination_ratings(self.pool, combination, limit, days)
             test = check_series(series, rule)
+            await self._resolve_if_recovered("combination", combination, test)
             if test is not None and test.anomalous:
                 message = (
                     f"Ratings of stories combining {combination} dropped: last {rule.window}"
@@ -168,6 +171,23 @@ class AlertDesk:
                     )
                 )
         return found
+
+    async def _resolve_if_recovered(self, scope: str, subject: str, test: DropTest | None) -> None:
+        # Hysteresis: recovered means back within half the alarm's drop, so a series
+        # hovering at the threshold does not open and close alerts in turn.
+        if test is not None and test.drop < self.rules.drop.min_drop / 2:
+            await store.resolve_alerts(self.pool, scope, subject, "rating_drop", "ratings recovered")
+
+    async def resolve(self, alert_id: str, note: str) -> dict:
+        """An operator closes a technical or rating_drop alert."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            current = await store.get_alert(conn, alert_id)
+            if current is None:
+                raise NotFound(f"alert {alert_id} does not exist")
+            if current["kind"] == "safety" and current["status"] == "open":
+                raise FailedPrecondition("safety alerts are closed by a moderation decision on the story")
+            record = await store.resolve_alert(conn, alert_id, note) or current
+        return alert_dict(record)
 
     async def raise_alert(self, candidate: Candidate) -> dict | None:
         """Store (or extend) the alert; for safety, hide the story and queue it for a

@@ -32,7 +32,7 @@ class Moderation:
             item = await store.decide_moderation(conn, story_id, STATUS_OF[decision], decision, note)
             if item is None:
                 raise NotFound(f"story {story_id} is not waiting for moderation")
-            await store.resolve_alerts(conn, story_id, "safety")
+            await store.resolve_alerts(conn, "story", story_id, "safety", f"moderation: {decision}")
             if decision == "clear":
                 unhidden = await store.unhide_story(conn, story_id)
         if unhidden:

@@ -11,6 +11,7 @@ from storyverse.feedback.v1 import feedback_service_pb2_grpc as pb_grpc
 
 from common.errors import FieldViolation, InvalidArgument
 from feedback_svc import paging, search, store
+from feedback_svc.alerts import AlertDesk
 from feedback_svc.broadcaster import AlertBroadcaster
 from feedback_svc.intake import Intake
 from feedback_svc.moderation import Moderation
@@ -19,9 +20,15 @@ from feedback_svc.summary import Filters, summarize
 
 class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
     def __init__(
-        self, pool: asyncpg.Pool, intake: Intake, moderation: Moderation, broadcaster: AlertBroadcaster
+        self,
+        pool: asyncpg.Pool,
+        intake: Intake,
+        desk: AlertDesk,
+        moderation: Moderation,
+        broadcaster: AlertBroadcaster,
     ) -> None:
         self.pool = pool
+        self.desk = desk
         self.intake = intake
         self.moderation = moderation
         self.broadcaster = broadcaster
@@ -104,6 +111,10 @@ class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
             self.pool, request.story_id, paging.page_size(request.page_size), request.page_token
         )
         return pb.ListStoryFeedbackResponse(feedback=[_entry(r) for r in records], next_page_token=token)
+
+    async def ResolveAlert(self, request: pb.ResolveAlertRequest, context) -> pb.ResolveAlertResponse:
+        alert = await self.desk.resolve(request.alert_id, request.note)
+        return pb.ResolveAlertResponse(alert=pb.Alert(**alert))
 
     async def WatchAlerts(self, request: pb.WatchAlertsRequest, context):
         kinds = set(request.kinds)

@@ -50,12 +50,9 @@ def spec(
         analyzer.start_sweeper()
         broadcaster = AlertBroadcaster()
         broadcaster.subscribe(runtime.bus)
-        servicer = FeedbackServicer(
-            runtime.pool,
-            Intake(runtime.pool, runtime.bus),
-            Moderation(runtime.pool, runtime.bus),
-            broadcaster,
-        )
+        intake = Intake(runtime.pool, runtime.bus)
+        moderation = Moderation(runtime.pool, runtime.bus)
+        servicer = FeedbackServicer(runtime.pool, intake, desk, moderation, broadcaster)
         feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
         return FeedbackComponent(analyzer, broadcaster)
 

@@ -212,14 +212,30 @@ async def list_alerts(
     )
 
 
-async def resolve_alerts(conn: Conn, story_id: str, kind: str) -> list[str]:
+async def resolve_alerts(conn: Conn, scope: str, subject: str, kind: str, note: str) -> list[str]:
+    """Close the open alert of (scope, subject, kind), if any."""
     records = await conn.fetch(
-        "UPDATE alerts SET status = 'resolved', resolved_at = now(), updated_at = now()"
-        " WHERE scope = 'story' AND subject = $1 AND kind = $2 AND status = 'open' RETURNING alert_id",
-        story_id,
+        "UPDATE alerts SET status = 'resolved', resolved_at = now(), updated_at = now(), resolution_note = $4"
+        " WHERE scope = $1 AND subject = $2 AND kind = $3 AND status = 'open' RETURNING alert_id",
+        scope,
+        subject,
         kind,
+        note or None,
     )
     return [r[0] for r in records]
+
+
+async def get_alert(conn: Conn, alert_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = $1", alert_id)
+
+
+async def resolve_alert(conn: Conn, alert_id: str, note: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "UPDATE alerts SET status = 'resolved', resolved_at = now(), updated_at = now(), resolution_note = $2"
+        f" WHERE alert_id = $1 AND status = 'open' RETURNING {ALERT_COLUMNS}",
+        alert_id,
+        note or None,
+    )
 
 
 # ---- hidden items and moderation ----

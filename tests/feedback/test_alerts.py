@@ -145,6 +145,30 @@ async def test_technical_failures_alert_from_the_third_report(stub, db, feedback
     assert open_alerts[0]["feedback_ids"] == ids
     assert await hidden(db, story) == []  # technical problems do not hide a story
 
+    # An operator closes it once fixed; closing again is harmless.
+    alert_id = open_alerts[0]["alert_id"]
+    for _ in range(2):
+        reply = await stub.ResolveAlert(pb.ResolveAlertRequest(alert_id=alert_id, note="hotfix 2.3.1"))
+        assert (reply.alert.alert_id, reply.alert.status) == (alert_id, "resolved")
+    assert (
+        await db.fetchval("SELECT resolution_note FROM alerts WHERE alert_id = $1", alert_id)
+        == "hotfix 2.3.1"
+    )
+
+
+async def test_resolving_needs_an_existing_non_safety_alert(stub, db, feedback_bus):
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ResolveAlert(pb.ResolveAlertRequest(alert_id="alr-does-not-exist"))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    story = new_id("story")
+    sent = await submit(stub, story_id=story, comment=FRIGHTENED, rating=1)
+    await settled(feedback_bus, db, sent.feedback_id)
+    alert_id = await db.fetchval("SELECT alert_id FROM alerts WHERE subject = $1", story)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ResolveAlert(pb.ResolveAlertRequest(alert_id=alert_id))
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert await db.fetchval("SELECT status FROM alerts WHERE alert_id = $1", alert_id) == "open"
+
 
 async def test_a_rating_drop_of_a_story_and_its_combination_is_alerted(
     stub, db, analytics_stub, feedback_bus
@@ -176,3 +200,23 @@ async def test_a_rating_drop_of_a_story_and_its_combination_is_alerted(
     assert row is not None and row["kind"] == "rating_drop" and row["status"] == "open"
     listed = await stub.ListAlerts(pb.ListAlertsRequest(status="open", page_size=100))
     assert {(a.scope, a.subject) for a in listed.alerts} >= {("story", story), ("combination", combination)}
+
+    # Ratings recover: the drop alerts close by themselves.
+    recovered = []
+    for i in range(10):
+        ts = (start + timedelta(minutes=10 * (len(ids) + i))).strftime("%Y-%m-%dT%H:%M:%SZ")
+        recovered.append(
+            (
+                await submit(stub, story_id=story, rating=5, comment="", categories=[], timestamp=ts)
+            ).feedback_id
+        )
+    await settled(feedback_bus, db, recovered)
+    statuses = await db.fetch(
+        "SELECT scope, status, resolution_note FROM alerts WHERE kind = 'rating_drop'"
+        " AND subject = ANY($1::text[])",
+        [story, combination],
+    )
+    assert {(r["scope"], r["status"], r["resolution_note"]) for r in statuses} == {
+        ("story", "resolved", "ratings recovered"),
+        ("combination", "resolved", "ratings recovered"),
+    }
