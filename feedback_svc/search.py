@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
+from common.errors import FieldViolation, InvalidArgument
 from feedback_svc import paging
 
 FEEDBACK_COLUMNS = (
@@ -59,6 +60,10 @@ class SearchFilters:
 
     @classmethod
     def of(cls, q, story_id, min_rating, max_rating, start_date, end_date, sentiment_label) -> SearchFilters:
+        if min_rating and max_rating and min_rating > max_rating:
+            raise InvalidArgument.of([FieldViolation("max_rating", "must not be below min_rating")])
+        if start_date and end_date and start_date > end_date:
+            raise InvalidArgument.of([FieldViolation("end_date", "must not be before start_date")])
         start = datetime.combine(date.fromisoformat(start_date), time(), UTC) if start_date else None
         end = (
             datetime.combine(date.fromisoformat(end_date) + timedelta(days=1), time(), UTC)

@@ -9,7 +9,6 @@ import asyncpg
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
 from storyverse.feedback.v1 import feedback_service_pb2_grpc as pb_grpc
 
-from common.errors import FieldViolation, InvalidArgument
 from feedback_svc import paging, search, store
 from feedback_svc.alerts import AlertDesk
 from feedback_svc.broadcaster import AlertBroadcaster
@@ -48,8 +47,6 @@ class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
             request.platform,
             request.device_type,
         )
-        if filters.start >= filters.end:
-            raise InvalidArgument.of([FieldViolation("end_date", "must not be before start_date")])
         s = await summarize(self.pool, filters)
         return pb.GetFeedbackSummaryResponse(
             count=s.count,
@@ -83,8 +80,6 @@ class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
         )
 
     async def SearchFeedback(self, request: pb.SearchFeedbackRequest, context) -> pb.SearchFeedbackResponse:
-        if request.min_rating and request.max_rating and request.min_rating > request.max_rating:
-            raise InvalidArgument.of([FieldViolation("max_rating", "must not be below min_rating")])
         filters = search.SearchFilters.of(
             request.q,
             request.story_id,

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
+from common.errors import FieldViolation, InvalidArgument
 from feedback_svc import store
 from feedback_svc.quality import Complaint, Quality, Stats, StoryMeta, quality_scores, suggestions
 
@@ -36,6 +37,8 @@ class Filters:
         start_day = (
             date.fromisoformat(start_date) if start_date else end_day - timedelta(days=DEFAULT_DAYS - 1)
         )
+        if start_day > end_day:
+            raise InvalidArgument.of([FieldViolation("end_date", "must not be before start_date")])
         return cls(
             datetime.combine(start_day, time(), UTC),
             datetime.combine(end_day + timedelta(days=1), time(), UTC),

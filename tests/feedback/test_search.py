@@ -152,3 +152,19 @@ async def test_a_forged_page_token_is_refused(stub):
             pb.ListStoryFeedbackRequest(story_id="story-1", page_token="not-a-token")
         )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize(
+    ("filters", "field"),
+    [
+        ({"min_rating": 4, "max_rating": 2}, "max_rating"),
+        ({"start_date": "2025-02-01", "end_date": "2025-01-01"}, "end_date"),
+    ],
+)
+async def test_contradictory_filters_are_refused(stub, filters, field):
+    from common.errors import violations_from_trailers
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await search(stub, q="dragon", **filters)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in violations_from_trailers(caught.value.trailing_metadata())] == [field]
