@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
 
 from feedback_svc.redaction import redact
@@ -95,3 +97,45 @@ async def test_stored_row_and_search_never_contain_contact_details(stub, db):
     found = await stub.SearchFeedback(pb.SearchFeedbackRequest(q="dragon", story_id=story))
     assert [h.feedback.feedback_id for h in found.hits] == [sent.feedback_id]
     assert SECRETS["email"] not in found.hits[0].feedback.comment
+
+
+# Property checks: whatever the exact shape, nothing of the contact detail survives.
+
+_LOCAL = st.from_regex(r"[a-z0-9](?:[a-z0-9._+-]{0,18}[a-z0-9])?", fullmatch=True)
+_LABEL = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
+_TLD = st.sampled_from(["com", "org", "net", "co.uk", "de", "fr", "io", "app"])
+_AROUND = st.sampled_from(["", "Lovely story! ", "contact me: ", "(", "my mail is "])
+_AFTER = st.sampled_from(["", ".", " thanks", ")", ", bye"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(local=_LOCAL, domain=_LABEL, tld=_TLD, before=_AROUND, after=_AFTER)
+def test_any_plain_email_is_removed(local, domain, tld, before, after):
+    address = f"{local}@{domain}.{tld}"
+    result = redact(before + address + after)
+    assert "@" not in result.text
+    assert "email" in result.kinds
+    assert result.text == before + "[email]" + after
+
+
+_GROUPS = st.lists(st.integers(min_value=2, max_value=4), min_size=2, max_size=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    prefix=st.sampled_from(["", "+1 ", "+44 ", "+33 ", "0049 ", "+86-", "(555) "]),
+    groups=_GROUPS,
+    separator=st.sampled_from([" ", "-", ".", " - "]),
+    digits=st.data(),
+    before=st.sampled_from(["", "call me on ", "Loved it, my number: ", "text "]),
+    after=_AFTER,
+)
+def test_any_phone_number_of_8_to_15_digits_is_removed(prefix, groups, separator, digits, before, after):
+    body = separator.join(digits.draw(st.from_regex(rf"[0-9]{{{n}}}", fullmatch=True)) for n in groups)
+    number = prefix + body
+    total = sum(c.isdigit() for c in number)
+    if not 8 <= total <= 15:
+        return
+    result = redact(before + number + after)
+    assert not any(c.isdigit() for c in result.text), result.text
+    assert "phone" in result.kinds
