@@ -43,7 +43,7 @@ _URL = re.compile(
 
 # A phone number: optional +country code or 00 prefix, then digit groups separated
 # by spaces, dots, dashes or parentheses, 8 to 15 digits in all (E.164 allows 15).
-_PHONE_CANDIDATE = re.compile(r"(?<![\w/])(?:\+|00)?\(?\d[\d\s().-]{4,22}\d(?![\w/])")
+_PHONE_CANDIDATE = re.compile(r"(?<![\w/])(?:\+|00)?\(?\d[\d\s().-]{4,30}\d(?![\w/])")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")
 _WORD_PHONE_HINT = re.compile(r"\b(?:tel|phone|call|text|whatsapp|mobile|cell|ring)\b", re.IGNORECASE)
 
