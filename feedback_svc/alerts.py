@@ -19,7 +19,7 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import asyncpg
@@ -194,6 +194,18 @@ class AlertDesk:
         moderator in the same transaction. Returns the alert when it is new."""
         hidden = False
         async with self.pool.acquire() as conn, conn.transaction():
+            if candidate.kind == "safety":
+                # At-least-once delivery may bring back a report a moderator already
+                # decided on: it must not hide the story again.
+                done = await store.handled_feedback(
+                    conn, candidate.scope, candidate.subject, candidate.kind, candidate.feedback_ids
+                )
+                if done:
+                    candidate = replace(
+                        candidate, feedback_ids=[i for i in candidate.feedback_ids if i not in done]
+                    )
+                if not candidate.feedback_ids:
+                    return None
             record = await store.upsert_alert(
                 conn,
                 f"alr-{uuid.uuid4().hex[:16]}",

@@ -200,6 +200,21 @@ async def upsert_alert(
     )
 
 
+async def handled_feedback(
+    conn: Conn, scope: str, subject: str, kind: str, feedback_ids: list[str]
+) -> set[str]:
+    """The ids among feedback_ids that a resolved alert of (scope, subject, kind) already carried."""
+    records = await conn.fetch(
+        "SELECT DISTINCT x FROM alerts, unnest(feedback_ids) x WHERE scope = $1 AND subject = $2"
+        " AND kind = $3 AND status = 'resolved' AND x = ANY($4::text[])",
+        scope,
+        subject,
+        kind,
+        feedback_ids,
+    )
+    return {r[0] for r in records}
+
+
 async def list_alerts(
     conn: Conn, status: str | None, story_id: str | None, limit: int
 ) -> list[asyncpg.Record]:

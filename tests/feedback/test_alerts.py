@@ -11,6 +11,7 @@ import grpc
 import pytest
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
 
+from feedback_svc.analysis import submitted_message
 from tests.feedback.conftest import eventually, new_id, record_story, settled, submit
 
 FRIGHTENED = "The witch scene was terrifying, my 4 year old had nightmares all week."
@@ -83,6 +84,23 @@ async def test_a_frightening_story_is_streamed_hidden_queued_and_cleared(stub, d
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.DecideModeration(pb.DecideModerationRequest(story_id=story, decision="clear"))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_redelivered_report_does_not_hide_a_cleared_story_again(stub, db, feedback_bus):
+    story = new_id("story")
+    sent = await submit(stub, story_id=story, comment=FRIGHTENED, rating=1)
+    await settled(feedback_bus, db, sent.feedback_id)
+    await stub.DecideModeration(pb.DecideModerationRequest(story_id=story, decision="clear"))
+    # The bus delivers at least once: the same message may come again after the decision.
+    await feedback_bus.publish("feedback.submitted", [submitted_message(sent.feedback_id, story)])
+    await settled(feedback_bus, db, sent.feedback_id)
+    assert await db.fetchval("SELECT count(*) FROM alerts WHERE subject = $1", story) == 1
+    assert [r["cleared_at"] is not None for r in await hidden(db, story)] == [True]
+    # A new report is news, though.
+    again = await submit(stub, story_id=story, comment="Still terrifying, my son cried.", rating=1)
+    await settled(feedback_bus, db, again.feedback_id)
+    assert await db.fetchval("SELECT count(*) FROM alerts WHERE subject = $1 AND status = 'open'", story) == 1
+    assert [r["cleared_at"] is None for r in await hidden(db, story)] == [False, True]
 
 
 async def _async(value):
