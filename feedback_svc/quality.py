@@ -88,7 +88,8 @@ def groups_of(story_id: str, meta: StoryMeta | None) -> list[tuple[str, str]]:
 
 def quality_scores(per_story: dict[str, Stats], meta: dict[str, StoryMeta]) -> list[Quality]:
     """Scores for every story and every universe, character, theme and combination
-    they belong to, best first within each scope (at most MAX_PER_SCOPE each)."""
+    they belong to, best first within each scope; beyond MAX_PER_SCOPE, the best and
+    the worst half of that number."""
     overall = Stats()
     grouped: dict[tuple[str, str], Stats] = defaultdict(Stats)
     for story_id, stats in per_story.items():
@@ -103,7 +104,10 @@ def quality_scores(per_story: dict[str, Stats], meta: dict[str, StoryMeta]) -> l
                 value, rating = score(stats, overall)
                 scored.append(Quality(scope, key, value, rating, stats.ratings))
         scored.sort(key=lambda q: (-q.score, q.key))
-        out += scored[:MAX_PER_SCOPE]
+        if len(scored) > MAX_PER_SCOPE:  # the best and the worst: what to keep and what to fix
+            half = MAX_PER_SCOPE // 2
+            scored = scored[:half] + scored[-half:]
+        out += scored
     return out
 
 

@@ -42,6 +42,15 @@ def test_a_single_five_star_story_ranks_below_a_consistently_good_one():
     assert scores["lucky"].ratings == 1
 
 
+def test_long_lists_keep_the_best_and_the_worst():
+    per_story = {f"good{i:02d}": stats([5] * (i + 1)) for i in range(15)}
+    per_story |= {f"bad{i:02d}": stats([1] * (i + 1), sentiment=0.2) for i in range(15)}
+    listed = [q.key for q in quality_scores(per_story, {}) if q.scope == "story"]
+    assert len(listed) == 20
+    assert listed[0] == "good14" and listed[-1] == "bad14"  # most evidence, either way
+    assert sum(key.startswith("good") for key in listed) == 10
+
+
 def test_problems_and_sentiment_lower_the_score():
     overall = stats([4] * 100, sentiment=0.6, problems=20)
     clean, _ = score(stats([4] * 20, sentiment=0.8, problems=0), overall)
