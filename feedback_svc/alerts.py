@@ -119,10 +119,9 @@ class AlertDesk:
             if any(a.aspect == "technical_problem" and a.polarity == "negative" for a in i.aspects)
         }
         for story_id in stories:
-            ids = [i.feedback_id for i in items if i.story_id == story_id]
             if story_id in technical:
                 candidates += await self._technical(story_id)
-            candidates += await self._rating_drops(story_id, ids)
+        candidates += await self._rating_drops(items)
         raised = []
         for candidate in candidates:
             alert = await self.raise_alert(candidate)
@@ -141,34 +140,35 @@ class AlertDesk:
         )
         return [Candidate("technical", severity, "story", story_id, story_id, message, ids)]
 
-    async def _rating_drops(self, story_id: str, feedback_ids: list[str]) -> list[Candidate]:
+    async def _rating_drops(self, items: Sequence[Analysed]) -> list[Candidate]:
+        """Test the rating series of every story in the batch and of their combinations
+        (two queries for the whole batch)."""
         rule, days = self.rules.drop, self.rules.drop_days
         limit = rule.window + rule.max_baseline
+        ids_by_story: dict[str, list[str]] = {}
+        for item in items:
+            ids_by_story.setdefault(item.story_id, []).append(item.feedback_id)
+        combinations = await store.story_combinations(self.pool, list(ids_by_story))
+        ids_by_combination: dict[str, list[str]] = {}
+        for story_id, combination in combinations.items():
+            ids_by_combination.setdefault(combination, []).extend(ids_by_story[story_id])
         found = []
-        series = await store.recent_ratings(self.pool, story_id, limit, days)
-        test = check_series(series, rule)
-        await self._resolve_if_recovered("story", story_id, test)
-        if test is not None and test.anomalous:
-            message = (
-                f"Ratings of story {story_id} dropped: last {rule.window} average {test.recent_mean:.2f}"
-                f" against {test.baseline_mean:.2f} before (p = {test.p_value:.1e})"
-            )
-            found.append(Candidate("rating_drop", "high", "story", story_id, story_id, message, feedback_ids))
-        combination = await store.story_combination(self.pool, story_id)
-        if combination:
-            series = await store.recent_combination_ratings(self.pool, combination, limit, days)
-            test = check_series(series, rule)
-            await self._resolve_if_recovered("combination", combination, test)
-            if test is not None and test.anomalous:
+        for scope, ids_by_subject in (("story", ids_by_story), ("combination", ids_by_combination)):
+            series = await store.rating_series(self.pool, scope, list(ids_by_subject), limit, days)
+            for subject, feedback_ids in ids_by_subject.items():
+                test = check_series(series.get(subject, []), rule)
+                await self._resolve_if_recovered(scope, subject, test)
+                if test is None or not test.anomalous:
+                    continue
+                what = f"story {subject}" if scope == "story" else f"stories combining {subject}"
                 message = (
-                    f"Ratings of stories combining {combination} dropped: last {rule.window}"
-                    f" average {test.recent_mean:.2f} against {test.baseline_mean:.2f} before"
-                    f" (p = {test.p_value:.1e})"
+                    f"Ratings of {what} dropped: last {rule.window} average {test.recent_mean:.2f}"
+                    f" against {test.baseline_mean:.2f} before (p = {test.p_value:.1e})"
                 )
+                severity = "high" if scope == "story" else "medium"
+                story_id = subject if scope == "story" else None
                 found.append(
-                    Candidate(
-                        "rating_drop", "medium", "combination", combination, None, message, feedback_ids
-                    )
+                    Candidate("rating_drop", severity, scope, subject, story_id, message, feedback_ids)
                 )
         return found
 

@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import time
 from collections.abc import Sequence
 
 import asyncpg
@@ -27,6 +29,8 @@ from feedback_svc.scoring import SentimentScorer
 log = logging.getLogger(__name__)
 SUBMITTED_TOPIC = "feedback.submitted"
 CONSUMER_GROUP = "feedback-analysis"
+EVENTS_RECHECK_SECONDS = 60.0
+META_RETRY_SECONDS = 300.0
 # Problem categories a parent ticks: a problem when the rating is not good.
 _PROBLEM_CATEGORIES = frozenset({"scary_content", "inappropriate_content", "technical_problem"})
 
@@ -58,6 +62,9 @@ class Analyzer:
         self.scorer = scorer
         self.desk = desk
         self._sweeper: asyncio.Task | None = None
+        self._events_table = False
+        self._events_checked = -math.inf
+        self._looked_up: dict[str, float] = {}
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(SUBMITTED_TOPIC, CONSUMER_GROUP, self.handle)
@@ -79,12 +86,32 @@ class Analyzer:
             aspects = with_categories(extract(row.comment), row.categories, row.rating)
             results.append((row.feedback_id, score, label, store.aspects_json(aspects)))
             analysed.append(Analysed(row.feedback_id, row.story_id, row.rating, aspects))
-        await store.refresh_story_meta(self.pool, [r.story_id for r in rows])
+        await self._refresh_story_meta([r.story_id for r in rows])
         await store.save_analysis(self.pool, results)
         await self.desk.evaluate(analysed)
         return analysed
 
-    def start_sweeper(self, every_seconds: float = 2.0, older_than_seconds: float = 5.0) -> None:
+    async def _refresh_story_meta(self, story_ids: list[str]) -> None:
+        # The analytics events table may be created after this service starts (or
+        # never, in a feedback-only deployment): look again at most once a minute.
+        now = time.monotonic()
+        if not self._events_table and now - self._events_checked > EVENTS_RECHECK_SECONDS:
+            self._events_table = await store.events_table_exists(self.pool)
+            self._events_checked = now
+        if not self._events_table:
+            return
+        # events has no index on story_id: look a story up only while it is unknown,
+        # and a story without a creation event at most every few minutes.
+        missing = await store.stories_without_meta(self.pool, story_ids)
+        due = [s for s in missing if now - self._looked_up.get(s, -math.inf) > META_RETRY_SECONDS]
+        if not due:
+            return
+        if len(self._looked_up) > 100_000:
+            self._looked_up.clear()
+        self._looked_up.update(dict.fromkeys(due, now))
+        await store.copy_story_meta(self.pool, due)
+
+    def start_sweeper(self, every_seconds: float = 5.0, older_than_seconds: float = 60.0) -> None:
         self._sweeper = asyncio.create_task(self._sweep(every_seconds, older_than_seconds))
 
     async def _sweep(self, every_seconds: float, older_than_seconds: float) -> None:

@@ -17,10 +17,11 @@ from storyverse.feedback.v1 import feedback_service_pb2, feedback_service_pb2_gr
 
 from common.grpc_server import Runtime, ServiceSpec
 from feedback_svc.alerts import AlertDesk, AlertRules
-from feedback_svc.analysis import Analyzer
+from feedback_svc.analysis import SUBMITTED_TOPIC, Analyzer
 from feedback_svc.broadcaster import AlertBroadcaster
 from feedback_svc.intake import Intake
 from feedback_svc.moderation import Moderation
+from feedback_svc.publisher import BatchPublisher
 from feedback_svc.scoring import SentimentScorer, load_scorer
 from feedback_svc.server import FeedbackServicer
 
@@ -32,10 +33,12 @@ SERVICE_NAME = feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService
 class FeedbackComponent:
     analyzer: Analyzer
     broadcaster: AlertBroadcaster
+    publisher: BatchPublisher
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
 
     async def aclose(self) -> None:
         self.broadcaster.close()
+        await self.publisher.aclose()
         await self.analyzer.aclose()
 
 
@@ -50,11 +53,13 @@ def spec(
         analyzer.start_sweeper()
         broadcaster = AlertBroadcaster()
         broadcaster.subscribe(runtime.bus)
-        intake = Intake(runtime.pool, runtime.bus)
+        publisher = BatchPublisher(runtime.bus, SUBMITTED_TOPIC)
+        publisher.start()
+        intake = Intake(runtime.pool, publisher)
         moderation = Moderation(runtime.pool, runtime.bus)
         servicer = FeedbackServicer(runtime.pool, intake, desk, moderation, broadcaster)
         feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
-        return FeedbackComponent(analyzer, broadcaster)
+        return FeedbackComponent(analyzer, broadcaster, publisher)
 
     return ServiceSpec("feedback", build, migrations=[("feedback", MIGRATIONS)])
 

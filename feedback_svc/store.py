@@ -73,78 +73,104 @@ async def unanalyzed(conn: Conn, older_than_seconds: float, limit: int) -> list[
 
 
 async def save_analysis(conn: Conn, results: Sequence[tuple[str, float | None, str | None, str]]) -> None:
-    """results: (feedback_id, sentiment_score, sentiment_label, aspects as JSON)."""
-    await conn.executemany(
-        "UPDATE feedback SET sentiment_score = $2, sentiment_label = $3, aspects = $4::jsonb,"
-        " analyzed = true, analyzed_at = now() WHERE feedback_id = $1",
-        results,
+    """results: (feedback_id, sentiment_score, sentiment_label, aspects as JSON); one round trip."""
+    if not results:
+        return
+    ids, scores, labels, aspects = (list(c) for c in zip(*results, strict=True))
+    await conn.execute(
+        "UPDATE feedback f SET sentiment_score = x.score, sentiment_label = x.label,"
+        " aspects = x.aspects::jsonb, analyzed = true, analyzed_at = now()"
+        " FROM unnest($1::text[], $2::real[], $3::text[], $4::text[]) AS x(id, score, label, aspects)"
+        " WHERE f.feedback_id = x.id",
+        ids,
+        scores,
+        labels,
+        aspects,
     )
 
 
 # ---- story metadata (from the analytics events table) ----
 
-_STORY_FROM_EVENTS = """
-SELECT DISTINCT ON (story_id) story_id, coalesce(universes, '{}') AS universes,
-       coalesce(characters, '{}') AS characters, theme
-FROM events
-WHERE event_type = 'story_creation' AND story_id = ANY($1::text[])
-ORDER BY story_id, ts
+# Stories not known yet, copied from their first story_creation event. The combination
+# key is the sorted distinct universes joined by "+", for two or more universes.
+_COPY_STORY_META = """
+INSERT INTO story_meta (story_id, universes, characters, theme, combination)
+SELECT DISTINCT ON (e.story_id)
+       e.story_id, coalesce(e.universes, '{}'), coalesce(e.characters, '{}'), e.theme,
+       CASE WHEN cardinality(ARRAY(SELECT DISTINCT u FROM unnest(e.universes) u)) >= 2
+            THEN array_to_string(ARRAY(SELECT DISTINCT u FROM unnest(e.universes) u ORDER BY u), '+') END
+FROM events e
+WHERE e.event_type = 'story_creation' AND e.story_id = ANY($1::text[])
+  AND NOT EXISTS (SELECT 1 FROM story_meta m WHERE m.story_id = e.story_id)
+ORDER BY e.story_id, e.ts
+ON CONFLICT (story_id) DO NOTHING
 """
 
 
-async def refresh_story_meta(conn: Conn, story_ids: Sequence[str]) -> None:
-    """Copy the metadata of stories not known yet from the analytics events, when that
-    table exists in this database (it does not in a feedback-only deployment)."""
-    missing = await conn.fetch(
+async def events_table_exists(conn: Conn) -> bool:
+    return await conn.fetchval("SELECT to_regclass('events') IS NOT NULL")
+
+
+async def copy_story_meta(conn: Conn, story_ids: Sequence[str]) -> None:
+    """Copy the metadata of stories not known yet from the analytics events (the
+    caller checks that table exists: it does not in a feedback-only deployment)."""
+    await conn.execute(_COPY_STORY_META, list(set(story_ids)))
+
+
+async def stories_without_meta(conn: Conn, story_ids: Sequence[str]) -> list[str]:
+    records = await conn.fetch(
         "SELECT s FROM unnest($1::text[]) s"
         " WHERE NOT EXISTS (SELECT 1 FROM story_meta m WHERE m.story_id = s)",
         list(set(story_ids)),
     )
-    if not missing or not await conn.fetchval("SELECT to_regclass('events') IS NOT NULL"):
-        return
-    records = await conn.fetch(_STORY_FROM_EVENTS, [r[0] for r in missing])
-    await conn.executemany(
-        "INSERT INTO story_meta (story_id, universes, characters, theme, combination)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (story_id) DO NOTHING",
-        [
-            (r["story_id"], r["universes"], r["characters"], r["theme"], combination_key(r["universes"]))
-            for r in records
-        ],
-    )
+    return [r[0] for r in records]
 
 
-def combination_key(universes: Sequence[str]) -> str | None:
-    """Sorted universes joined by '+'; None for fewer than two (that is a universe, not a mix)."""
-    unique = sorted(set(universes))
-    return "+".join(unique) if len(unique) >= 2 else None
+# The latest ratings of many stories (or combinations) in one query, oldest first;
+# the (story_id, ts DESC, feedback_id DESC) index serves each story's slice.
+_STORY_SERIES = """
+SELECT story_id AS subject, array_agg(rating ORDER BY ts, feedback_id) AS ratings
+FROM (
+    SELECT story_id, rating, ts, feedback_id,
+           row_number() OVER (PARTITION BY story_id ORDER BY ts DESC, feedback_id DESC) AS n
+    FROM feedback
+    WHERE story_id = ANY($1::text[]) AND ts > now() - make_interval(days => $3)
+) latest
+WHERE n <= $2
+GROUP BY story_id
+"""
+
+_COMBINATION_SERIES = """
+SELECT combination AS subject, array_agg(rating ORDER BY ts, feedback_id) AS ratings
+FROM (
+    SELECT m.combination, f.rating, f.ts, f.feedback_id,
+           row_number() OVER (PARTITION BY m.combination ORDER BY f.ts DESC, f.feedback_id DESC) AS n
+    FROM feedback f JOIN story_meta m USING (story_id)
+    WHERE m.combination = ANY($1::text[]) AND f.ts > now() - make_interval(days => $3)
+) latest
+WHERE n <= $2
+GROUP BY combination
+"""
 
 
-async def story_combination(conn: Conn, story_id: str) -> str | None:
-    return await conn.fetchval("SELECT combination FROM story_meta WHERE story_id = $1", story_id)
+async def rating_series(
+    conn: Conn, scope: str, subjects: Sequence[str], limit: int, days: int
+) -> dict[str, list[int]]:
+    """{story or combination: its latest `limit` ratings within `days`, oldest first}."""
+    if not subjects:
+        return {}
+    sql = _STORY_SERIES if scope == "story" else _COMBINATION_SERIES
+    records = await conn.fetch(sql, list(set(subjects)), limit, days)
+    return {r["subject"]: list(r["ratings"]) for r in records}
 
 
-async def recent_ratings(conn: Conn, story_id: str, limit: int, days: int) -> list[int]:
-    """A story's latest ratings, oldest first."""
+async def story_combinations(conn: Conn, story_ids: Sequence[str]) -> dict[str, str]:
     records = await conn.fetch(
-        "SELECT rating FROM feedback WHERE story_id = $1 AND ts > now() - make_interval(days => $3)"
-        " ORDER BY ts DESC, feedback_id DESC LIMIT $2",
-        story_id,
-        limit,
-        days,
+        "SELECT story_id, combination FROM story_meta"
+        " WHERE story_id = ANY($1::text[]) AND combination IS NOT NULL",
+        list(set(story_ids)),
     )
-    return [r[0] for r in reversed(records)]
-
-
-async def recent_combination_ratings(conn: Conn, combination: str, limit: int, days: int) -> list[int]:
-    records = await conn.fetch(
-        "SELECT f.rating FROM feedback f JOIN story_meta m USING (story_id)"
-        " WHERE m.combination = $1 AND f.ts > now() - make_interval(days => $3)"
-        " ORDER BY f.ts DESC, f.feedback_id DESC LIMIT $2",
-        combination,
-        limit,
-        days,
-    )
-    return [r[0] for r in reversed(records)]
+    return {r["story_id"]: r["combination"] for r in records}
 
 
 async def technical_reports(conn: Conn, story_id: str, minutes: int) -> list[str]:

@@ -146,11 +146,28 @@ async def wait_analysed(db, feedback_ids: list[str], timeout: float = 2.0) -> No
     await eventually(done, timeout=timeout)
 
 
-async def settled(bus: InProcessBus, db, feedback_ids: str | list[str]) -> None:
-    """Wait until the bus handlers are idle (analysis and the alerts it raised are done),
+class Pipeline:
+    """The service's way from a stored row to its analysis: the batch publisher, then the bus."""
+
+    def __init__(self, service: RunningService, bus: InProcessBus) -> None:
+        self.service = service
+        self.bus = bus
+
+    async def drain(self) -> None:
+        await self.service.component.publisher.flush()
+        await self.bus.drain()
+
+
+@pytest.fixture
+def pipeline(feedback, feedback_bus) -> Pipeline:
+    return Pipeline(feedback, feedback_bus)
+
+
+async def settled(pipeline: Pipeline, db, feedback_ids: str | list[str]) -> None:
+    """Wait until the pipeline is idle (analysis and the alerts it raised are done),
     then check the feedback is analysed."""
     ids = [feedback_ids] if isinstance(feedback_ids, str) else list(feedback_ids)
-    await bus.drain()
+    await pipeline.drain()
     n = await db.fetchval(
         "SELECT count(*) FROM feedback WHERE analyzed AND feedback_id = ANY($1::text[])", ids
     )

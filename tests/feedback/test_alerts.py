@@ -86,19 +86,19 @@ async def test_a_frightening_story_is_streamed_hidden_queued_and_cleared(stub, d
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_a_redelivered_report_does_not_hide_a_cleared_story_again(stub, db, feedback_bus):
+async def test_a_redelivered_report_does_not_hide_a_cleared_story_again(stub, db, feedback_bus, pipeline):
     story = new_id("story")
     sent = await submit(stub, story_id=story, comment=FRIGHTENED, rating=1)
-    await settled(feedback_bus, db, sent.feedback_id)
+    await settled(pipeline, db, sent.feedback_id)
     await stub.DecideModeration(pb.DecideModerationRequest(story_id=story, decision="clear"))
     # The bus delivers at least once: the same message may come again after the decision.
     await feedback_bus.publish("feedback.submitted", [submitted_message(sent.feedback_id, story)])
-    await settled(feedback_bus, db, sent.feedback_id)
+    await settled(pipeline, db, sent.feedback_id)
     assert await db.fetchval("SELECT count(*) FROM alerts WHERE subject = $1", story) == 1
     assert [r["cleared_at"] is not None for r in await hidden(db, story)] == [True]
     # A new report is news, though.
     again = await submit(stub, story_id=story, comment="Still terrifying, my son cried.", rating=1)
-    await settled(feedback_bus, db, again.feedback_id)
+    await settled(pipeline, db, again.feedback_id)
     assert await db.fetchval("SELECT count(*) FROM alerts WHERE subject = $1 AND status = 'open'", story) == 1
     assert [r["cleared_at"] is None for r in await hidden(db, story)] == [False, True]
 
@@ -107,14 +107,14 @@ async def _async(value):
     return value
 
 
-async def test_repeated_reports_extend_one_alert(stub, db, feedback_bus):
+async def test_repeated_reports_extend_one_alert(stub, db, pipeline):
     story = new_id("story")
     first = await submit(stub, story_id=story, comment=FRIGHTENED, rating=2, categories=[])
-    await settled(feedback_bus, db, first.feedback_id)
+    await settled(pipeline, db, first.feedback_id)
     second = await submit(
         stub, story_id=story, comment="Way too violent, there was blood everywhere.", rating=1
     )
-    await settled(feedback_bus, db, second.feedback_id)
+    await settled(pipeline, db, second.feedback_id)
     alerts = await db.fetch("SELECT * FROM alerts WHERE subject = $1 AND kind = 'safety'", story)
     assert len(alerts) == 1
     assert alerts[0]["feedback_ids"] == [first.feedback_id, second.feedback_id]
@@ -124,10 +124,10 @@ async def test_repeated_reports_extend_one_alert(stub, db, feedback_bus):
     assert len(items) == 1 and items[0]["alert_ids"] == [alerts[0]["alert_id"]]
 
 
-async def test_keep_hidden_closes_the_item_and_the_story_stays_hidden(stub, db, visibility, feedback_bus):
+async def test_keep_hidden_closes_the_item_and_the_story_stays_hidden(stub, db, visibility, pipeline):
     story = new_id("story")
     sent = await submit(stub, story_id=story, comment="Characters swear and say shut up stupid.", rating=1)
-    await settled(feedback_bus, db, sent.feedback_id)
+    await settled(pipeline, db, sent.feedback_id)
     decided = await stub.DecideModeration(pb.DecideModerationRequest(story_id=story, decision="keep_hidden"))
     assert decided.item.status == "kept_hidden"
     rows = await hidden(db, story)
@@ -138,15 +138,15 @@ async def test_keep_hidden_closes_the_item_and_the_story_stays_hidden(stub, db, 
     assert visibility_of(visibility, story) == [True]
 
 
-async def test_a_happy_comment_raises_nothing(stub, db, feedback_bus):
+async def test_a_happy_comment_raises_nothing(stub, db, pipeline):
     story = new_id("story")
     sent = await submit(stub, story_id=story, comment="Not scary at all, a gentle and kind story.", rating=5)
-    await settled(feedback_bus, db, sent.feedback_id)
+    await settled(pipeline, db, sent.feedback_id)
     assert await db.fetchval("SELECT count(*) FROM alerts WHERE subject = $1", story) == 0
     assert await hidden(db, story) == []
 
 
-async def test_technical_failures_alert_from_the_third_report(stub, db, feedback_bus):
+async def test_technical_failures_alert_from_the_third_report(stub, db, pipeline):
     story = new_id("story")
     comments = [
         "The app crashed on page 2.",
@@ -157,7 +157,7 @@ async def test_technical_failures_alert_from_the_third_report(stub, db, feedback
     for i, comment in enumerate(comments):
         sent = await submit(stub, story_id=story, comment=comment, rating=2, categories=["technical_problem"])
         ids.append(sent.feedback_id)
-        await settled(feedback_bus, db, ids)
+        await settled(pipeline, db, ids)
         open_alerts = await db.fetch("SELECT * FROM alerts WHERE subject = $1 AND kind = 'technical'", story)
         assert len(open_alerts) == (1 if i == 2 else 0)
     assert open_alerts[0]["feedback_ids"] == ids
@@ -174,13 +174,13 @@ async def test_technical_failures_alert_from_the_third_report(stub, db, feedback
     )
 
 
-async def test_resolving_needs_an_existing_non_safety_alert(stub, db, feedback_bus):
+async def test_resolving_needs_an_existing_non_safety_alert(stub, db, pipeline):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.ResolveAlert(pb.ResolveAlertRequest(alert_id="alr-does-not-exist"))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     story = new_id("story")
     sent = await submit(stub, story_id=story, comment=FRIGHTENED, rating=1)
-    await settled(feedback_bus, db, sent.feedback_id)
+    await settled(pipeline, db, sent.feedback_id)
     alert_id = await db.fetchval("SELECT alert_id FROM alerts WHERE subject = $1", story)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.ResolveAlert(pb.ResolveAlertRequest(alert_id=alert_id))
@@ -188,9 +188,7 @@ async def test_resolving_needs_an_existing_non_safety_alert(stub, db, feedback_b
     assert await db.fetchval("SELECT status FROM alerts WHERE alert_id = $1", alert_id) == "open"
 
 
-async def test_a_rating_drop_of_a_story_and_its_combination_is_alerted(
-    stub, db, analytics_stub, feedback_bus
-):
+async def test_a_rating_drop_of_a_story_and_its_combination_is_alerted(stub, db, analytics_stub, pipeline):
     story = new_id("story")
     tag = story.split("-")[1][:6]
     universes = [f"space-{tag}", f"ocean-{tag}"]
@@ -206,13 +204,13 @@ async def test_a_rating_drop_of_a_story_and_its_combination_is_alerted(
         sent = await submit(stub, story_id=story, rating=rating, comment="", categories=[], timestamp=ts)
         ids.append(sent.feedback_id)
         if i == len(good) - 1:
-            await settled(feedback_bus, db, ids)
+            await settled(pipeline, db, ids)
             assert await db.fetchval("SELECT count(*) FROM alerts WHERE story_id = $1", story) == 0
     alert = await next_alert_for(call, story, timeout=2.0)
     call.cancel()
     assert alert.kind == "rating_drop" and alert.scope == "story" and alert.subject == story
     assert "dropped" in alert.message
-    await settled(feedback_bus, db, ids)
+    await settled(pipeline, db, ids)
     combination = "+".join(sorted(universes))
     row = await db.fetchrow("SELECT * FROM alerts WHERE scope = 'combination' AND subject = $1", combination)
     assert row is not None and row["kind"] == "rating_drop" and row["status"] == "open"
@@ -228,7 +226,7 @@ async def test_a_rating_drop_of_a_story_and_its_combination_is_alerted(
                 await submit(stub, story_id=story, rating=5, comment="", categories=[], timestamp=ts)
             ).feedback_id
         )
-    await settled(feedback_bus, db, recovered)
+    await settled(pipeline, db, recovered)
     statuses = await db.fetch(
         "SELECT scope, status, resolution_note FROM alerts WHERE kind = 'rating_drop'"
         " AND subject = ANY($1::text[])",

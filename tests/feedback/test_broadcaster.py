@@ -46,14 +46,14 @@ async def test_close_ends_the_streams():
         assert queue.get_nowait() is None
 
 
-async def test_watchers_get_only_the_kinds_they_asked_for(stub, db, feedback_bus):
+async def test_watchers_get_only_the_kinds_they_asked_for(stub, db, pipeline):
     technical_only = stub.WatchAlerts(pb.WatchAlertsRequest(kinds=["technical"]))
     everything = stub.WatchAlerts(pb.WatchAlertsRequest())
     await technical_only.initial_metadata()
     await everything.initial_metadata()
     story = new_id("story")
     sent = await submit(stub, story_id=story, comment="Blood and guns everywhere, so violent.", rating=1)
-    await settled(feedback_bus, db, sent.feedback_id)
+    await settled(pipeline, db, sent.feedback_id)
     reply = await everything.read()
     while reply.alert.story_id != story:
         reply = await everything.read()

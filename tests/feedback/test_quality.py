@@ -92,7 +92,7 @@ def test_rare_problems_in_a_large_group_make_no_suggestion():
     assert suggestions([Complaint("s", "plot", "boring")] * 5, {"s": 100}, meta) == []
 
 
-async def test_summary_end_to_end(stub, db, analytics_stub, feedback_bus):
+async def test_summary_end_to_end(stub, db, analytics_stub, pipeline):
     tag = new_id("u").split("-")[1][:6]
     universes = [f"pirates-{tag}", f"unicorns-{tag}"]
     stories = [new_id("story") for _ in range(2)]
@@ -121,7 +121,7 @@ async def test_summary_end_to_end(stub, db, analytics_stub, feedback_bus):
             platform="android",
         )
     )
-    await settled(feedback_bus, db, [s.feedback_id for s in sent])
+    await settled(pipeline, db, [s.feedback_id for s in sent])
 
     today = datetime.now(UTC).date().isoformat()
     summary = await stub.GetFeedbackSummary(pb.GetFeedbackSummaryRequest(start_date=today, end_date=today))

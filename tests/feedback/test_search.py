@@ -10,7 +10,7 @@ from tests.feedback.conftest import new_id, settled, submit
 
 
 @pytest.fixture
-async def corpus(stub, db, feedback_bus):
+async def corpus(stub, db, pipeline):
     """One story's comments, analysed; returns (story_id, {name: feedback_id})."""
     story = new_id("story")
     comments = {
@@ -31,7 +31,7 @@ async def corpus(stub, db, feedback_bus):
             stub, story_id=story, comment=comment, rating=rating, timestamp=f"{day}T12:00:00Z", categories=[]
         )
         ids[name] = sent.feedback_id
-    await settled(feedback_bus, db, list(ids.values()))
+    await settled(pipeline, db, list(ids.values()))
     return story, ids
 
 
@@ -100,13 +100,13 @@ async def test_filters(stub, corpus):
     assert not other_story.hits
 
 
-async def test_search_pages_cover_every_hit_once(stub, db, feedback_bus):
+async def test_search_pages_cover_every_hit_once(stub, db, pipeline):
     story = new_id("story")
     sent = []
     for i in range(7):
         comment = "unicorn " * (i % 3 + 1) + f"magic number {i}"
         sent.append(await submit(stub, story_id=story, comment=comment, categories=[]))
-    await settled(feedback_bus, db, [s.feedback_id for s in sent])
+    await settled(pipeline, db, [s.feedback_id for s in sent])
     seen, ranks, token = [], [], ""
     for _ in range(3):
         reply = await search(stub, q="unicorn", story_id=story, page_size=3, page_token=token)

@@ -167,7 +167,7 @@ async def test_lost_analysis_messages_are_swept_up(stub, db):
     feedback_id = new_id("fb")
     await db.execute(
         "INSERT INTO feedback (feedback_id, user_id, story_id, ts, rating, comment, received_at)"
-        " VALUES ($1, 'user-1', $2, now(), 2, 'The narrator sounded robotic.', now() - interval '1 minute')",
+        " VALUES ($1, 'user-1', $2, now(), 2, 'The narrator sounded robotic.', now() - interval '10 minutes')",
         feedback_id,
         story,
     )
@@ -175,6 +175,6 @@ async def test_lost_analysis_messages_are_swept_up(stub, db):
     async def analysed():
         return await db.fetchval("SELECT analyzed FROM feedback WHERE feedback_id = $1", feedback_id)
 
-    await eventually(analysed, timeout=5.0)
+    await eventually(analysed, timeout=8.0)  # the sweeper looks every 5 s
     aspects = await db.fetchval("SELECT aspects::text FROM feedback WHERE feedback_id = $1", feedback_id)
     assert "voice_narration" in aspects
