@@ -167,7 +167,8 @@ async def test_lost_analysis_messages_are_swept_up(stub, db):
     feedback_id = new_id("fb")
     await db.execute(
         "INSERT INTO feedback (feedback_id, user_id, story_id, ts, rating, comment, received_at)"
-        " VALUES ($1, 'user-1', $2, now(), 2, 'The narrator sounded robotic.', now() - interval '10 minutes')",
+        " VALUES ($1, 'user-1', $2, now(), 2, 'The narrator sounded robotic.',"
+        " now() - interval '10 minutes')",
         feedback_id,
         story,
     )
