@@ -9,8 +9,12 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
+from storyverse.feedback.v1 import feedback_service_pb2_grpc as pb_grpc
 
+from common.bus.inprocess import InProcessBus
 from common.errors import violations_from_trailers
+from feedback_svc.service import spec
+from tests.conftest import start_service
 from tests.feedback.conftest import entry, eventually, new_id
 
 SEED_FEEDBACK = {
@@ -179,3 +183,41 @@ async def test_lost_analysis_messages_are_swept_up(stub, db):
     await eventually(analysed, timeout=8.0)  # the sweeper looks every 5 s
     aspects = await db.fetchval("SELECT aspects::text FROM feedback WHERE feedback_id = $1", feedback_id)
     assert "voice_narration" in aspects
+
+
+class SlowScorer:
+    """A model that takes its time, as a big one on a busy machine would."""
+
+    def score_batch(self, texts: list[str]) -> list[tuple[float, str]]:
+        time.sleep(1.5)
+        return [(0.5, "neutral") for _ in texts]
+
+
+async def test_the_caller_never_waits_for_the_analysis(settings, db):
+    bus = InProcessBus()
+    service = await start_service(spec(scorer_factory=SlowScorer), settings, bus)
+    await bus.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+            slow_stub = pb_grpc.FeedbackServiceStub(channel)
+            sent = [entry(story_id=new_id("story")) for _ in range(3)]
+            started = time.monotonic()
+            for one in sent:
+                assert (await slow_stub.SubmitFeedback(pb.SubmitFeedbackRequest(feedback=one))).created
+            assert time.monotonic() - started < 0.5  # three answers while one analysis takes 1.5 s
+            ids = [s.feedback_id for s in sent]
+            stored = await db.fetchval(
+                "SELECT count(*) FROM feedback WHERE feedback_id = ANY($1::text[])", ids
+            )
+            assert stored == 3
+
+            async def analysed():
+                n = await db.fetchval(
+                    "SELECT count(*) FROM feedback WHERE analyzed AND feedback_id = ANY($1::text[])", ids
+                )
+                return n == 3
+
+            await eventually(analysed, timeout=5.0)
+    finally:
+        await service.stop(grace=0.5)
+        await bus.aclose()
