@@ -75,9 +75,15 @@ class RunningService:
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting calls, let in-flight ones finish within the grace period, release everything."""
+        await self.stop_serving(grace)
+        await self.release()
+
+    async def stop_serving(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         self.probe.cancel()
         await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+
+    async def release(self) -> None:
         await self.component.aclose()
         await self.pool.close()
 
@@ -126,8 +132,10 @@ async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings) -> Non
         print(f"{spec.name} gRPC service listening on {settings.host}:{service.port}", flush=True)
     await stop.wait()
     log.info("shutting down", extra={"fields": {"services": [s.name for s, _ in specs]}})
-    await asyncio.gather(*(service.stop() for service in running))
+    await asyncio.gather(*(service.stop_serving() for service in running))
+    # Drain the bus before closing pools: queued messages still need the database.
     await bus.aclose()
+    await asyncio.gather(*(service.release() for service in running))
 
 
 async def _database_answers(pool: asyncpg.Pool) -> bool:

@@ -22,14 +22,16 @@ class InProcessBus:
     def __init__(self) -> None:
         self._groups: dict[str, dict[str, tuple[Handler, asyncio.Queue]]] = {}
         self._tasks: list[asyncio.Task] = []
+        self._started = False
         self.dead_letters: list[BusMessage] = []
 
     def subscribe(self, topic: str, group: str, handler: Handler) -> None:
         self._groups.setdefault(topic, {})[group] = (handler, asyncio.Queue(QUEUE_BATCHES))
-        if self._tasks:  # already started: start this group's delivery too
+        if self._started:  # already started: start this group's delivery too
             self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
 
     async def start(self) -> None:
+        self._started = True
         for topic, groups in self._groups.items():
             for group in groups:
                 self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
@@ -73,3 +75,4 @@ class InProcessBus:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._started = False
