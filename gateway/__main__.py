@@ -15,6 +15,7 @@ _GEN = Path(__file__).resolve().parent.parent / "gen"
 if _GEN.is_dir() and str(_GEN) not in sys.path:
     sys.path.insert(0, str(_GEN))
 
+from common import telemetry  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 
@@ -22,6 +23,7 @@ from gateway.app import create_app  # noqa: E402
 async def serve(settings: Settings) -> None:
     # handler_cancellation: a client that disconnects cancels its handler and so its gRPC call
     # (ends WatchAlerts streams promptly). shutdown_timeout: grace for in-flight requests.
+    telemetry.setup("gateway", settings)
     runner = web.AppRunner(
         create_app(settings),
         handler_cancellation=True,
