@@ -1,0 +1,38 @@
+"""The in-process rate limiter: one pod's view; Redis's fallback while it is down.
+
+    limiter = MemoryRateLimiter(RateLimit(rate=5.0, burst=20))
+    (await limiter.acquire("user-1")).allowed
+
+Per process: with N pods behind a load balancer a client gets up to N times the limit.
+At most `max_keys` buckets are kept (least recently used evicted: an evicted bucket is full).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from common.ratelimit.base import Decision, RateLimit, take
+
+
+class MemoryRateLimiter:
+    def __init__(
+        self, limit: RateLimit, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.max_keys = max_keys
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, updated)
+
+    async def acquire(self, key: str, cost: float = 1.0) -> Decision:
+        now = self.clock()
+        tokens, updated = self._buckets.pop(key, (self.limit.burst, now))
+        decision, left = take(tokens, updated, now, self.limit, cost)
+        self._buckets[key] = (left, now)
+        if len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return decision
+
+    async def aclose(self) -> None:
+        return None
