@@ -50,6 +50,9 @@ SCOPE = "storyverse"
 DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 MAX_LINKS = 32
+# Deadline of one OTLP export, retries included: the last flush at exit must fit in the pod's
+# termination grace period even when the collector is gone.
+OTLP_TIMEOUT_SECONDS = 3.0
 # Proxies: usable at import time, bound to the real providers by setup().
 tracer = trace.get_tracer(SCOPE)
 meter = metrics.get_meter(SCOPE)
@@ -105,13 +108,16 @@ def setup(service: str, settings: Settings | None = None) -> None:
             _root_sampler.ratio = TraceIdRatioBased(settings.trace_sample_ratio)
             _tracer_provider = TracerProvider(resource=resource, sampler=ParentBased(root=_root_sampler))
             trace.set_tracer_provider(_tracer_provider)
-            readers: list[MetricReader] = [PrometheusMetricReader(registry=registry)]
+            readers: list[MetricReader] = [
+                PrometheusMetricReader(registry=registry, scope_info_enabled=False)
+            ]
             if settings.otlp_endpoint:
                 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
-                readers.append(
-                    PeriodicExportingMetricReader(OTLPMetricExporter(settings.otlp_endpoint, insecure=True))
+                exporter = OTLPMetricExporter(
+                    settings.otlp_endpoint, insecure=True, timeout=OTLP_TIMEOUT_SECONDS
                 )
+                readers.append(PeriodicExportingMetricReader(exporter))
             _meter_provider = MeterProvider(
                 metric_readers=readers,
                 resource=resource,
@@ -128,7 +134,10 @@ def setup(service: str, settings: Settings | None = None) -> None:
             if settings.otlp_endpoint:
                 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-                add_span_exporter(OTLPSpanExporter(settings.otlp_endpoint, insecure=True), batch=True)
+                span_exporter = OTLPSpanExporter(
+                    settings.otlp_endpoint, insecure=True, timeout=OTLP_TIMEOUT_SECONDS
+                )
+                add_span_exporter(span_exporter, batch=True)
 
 
 def add_span_exporter(exporter: SpanExporter, batch: bool = False) -> None:
