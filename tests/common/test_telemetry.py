@@ -254,3 +254,28 @@ async def test_a_service_metrics_port_serves_prometheus_text(otel):
         lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     )
     assert 'model="port-test"' in text
+
+
+async def test_redis_calls_are_spans_of_the_trace(spans):
+    from common.features.redis import RedisFeatureStore
+    from tests.common.redis_fixtures import NO_REDIS, delete_prefix, local_redis_url
+
+    url = local_redis_url()
+    if url is None:
+        pytest.skip(NO_REDIS)
+    prefix = f"sv:test:{uuid.uuid4().hex[:8]}:"
+    store = RedisFeatureStore(url, timeout=1.0, prefix=prefix)
+    try:
+        with telemetry.tracer.start_as_current_span("request") as request:
+            await store.push_recent("user-1", "story-1")
+            assert await store.recent("user-1") == ["story-1"]
+    finally:
+        await store.aclose()
+        await delete_prefix(url, prefix)
+    redis_spans = [
+        s
+        for s in in_trace(spans, request.get_span_context().trace_id)
+        if s.attributes.get("db.system") == "redis"
+    ]
+    assert [s.attributes["db.operation"] for s in redis_spans] == ["LPUSH", "LRANGE"]
+    assert all(s.parent.span_id == request.get_span_context().span_id for s in redis_spans)
