@@ -65,10 +65,11 @@ _metrics_server: object | None = None
 
 
 class _Switchable(Sampler):
-    """Drops every new trace until an exporter exists, then samples `ratio` of them."""
+    """Drops every span until an exporter exists (recording for nobody is waste, even when a
+    caller's traceparent says "sampled"); then follows the parent, sampling `ratio` of new traces."""
 
     def __init__(self, ratio: float) -> None:
-        self.ratio = TraceIdRatioBased(ratio)
+        self.ratio = ParentBased(root=TraceIdRatioBased(ratio))
         self.enabled = False
 
     def should_sample(
@@ -89,7 +90,7 @@ class _Switchable(Sampler):
         return f"Switchable({self.enabled}, {self.ratio.get_description()})"
 
 
-_root_sampler = _Switchable(1.0)
+_sampler = _Switchable(1.0)
 
 
 def setup(service: str, settings: Settings | None = None) -> None:
@@ -105,8 +106,8 @@ def setup(service: str, settings: Settings | None = None) -> None:
                     "service.instance.id": f"{socket.gethostname()}-{os.getpid()}",
                 }
             )
-            _root_sampler.ratio = TraceIdRatioBased(settings.trace_sample_ratio)
-            _tracer_provider = TracerProvider(resource=resource, sampler=ParentBased(root=_root_sampler))
+            _sampler.ratio = ParentBased(root=TraceIdRatioBased(settings.trace_sample_ratio))
+            _tracer_provider = TracerProvider(resource=resource, sampler=_sampler)
             trace.set_tracer_provider(_tracer_provider)
             readers: list[MetricReader] = [
                 PrometheusMetricReader(registry=registry, scope_info_enabled=False)
@@ -146,7 +147,7 @@ def add_span_exporter(exporter: SpanExporter, batch: bool = False) -> None:
         raise RuntimeError("telemetry.setup() first")
     processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
     _tracer_provider.add_span_processor(processor)
-    _root_sampler.enabled = True
+    _sampler.enabled = True
 
 
 def add_metric_reader(reader: MetricReader) -> None:
