@@ -165,9 +165,16 @@ PROMETHEUS_CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
 
 
 def serve_metrics(host: str, port: int) -> int:
-    """Serve /metrics on host:port from a daemon thread (services have no HTTP server of their own)."""
+    """Serve /metrics on host:port from a daemon thread (services have no HTTP server of their own).
+
+    Returns the bound port, or 0 when it is taken (e.g. several processes on one machine share
+    SV_METRICS_PORT): metrics are worth a warning, not a service that refuses to start."""
     global _metrics_server
-    server, _thread = prometheus_client.start_http_server(port, addr=host, registry=registry)
+    try:
+        server, _thread = prometheus_client.start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        log.warning("metrics endpoint not started", extra={"fields": {"port": port, "error": str(exc)}})
+        return 0
     _metrics_server = server
     bound = server.server_address[1]
     log.info("metrics endpoint started", extra={"fields": {"address": f"{host}:{bound}"}})

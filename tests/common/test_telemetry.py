@@ -254,6 +254,7 @@ async def test_a_service_metrics_port_serves_prometheus_text(otel):
         lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     )
     assert 'model="port-test"' in text
+    assert telemetry.serve_metrics("127.0.0.1", port) == 0, "a taken port is a warning, not a crash"
 
 
 async def test_redis_calls_are_spans_of_the_trace(spans):
