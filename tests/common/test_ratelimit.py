@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from common.ratelimit import RateLimit, create_rate_limiter
+from common.ratelimit import create_rate_limiter
 from common.ratelimit.memory import MemoryRateLimiter
 from common.ratelimit.redis import RedisRateLimiter
 from common.settings import Settings
@@ -27,11 +27,11 @@ async def make(request):
             pytest.skip(NO_REDIS)
         prefix = f"sv:test:{uuid.uuid4().hex[:8]}:"
 
-    def build(limit: RateLimit):
+    def build(rate: float, burst: float):
         limiter = (
-            MemoryRateLimiter(limit)
+            MemoryRateLimiter(rate, burst)
             if url is None
-            else RedisRateLimiter(url, limit, timeout=1.0, prefix=prefix)
+            else RedisRateLimiter(url, rate, burst, timeout=1.0, prefix=prefix)
         )
         made.append(limiter)
         return limiter
@@ -44,52 +44,49 @@ async def make(request):
 
 
 async def test_a_burst_passes_then_the_next_request_waits_for_a_token(make):
-    limiter = make(RateLimit(rate=0.5, burst=3))
-    decisions = [await limiter.acquire("user-1") for _ in range(4)]
-    assert [d.allowed for d in decisions] == [True, True, True, False]
-    assert decisions[2].remaining == pytest.approx(0, abs=0.01)
-    assert decisions[3].retry_after == pytest.approx(2.0, abs=0.1)  # one token at 0.5 per second
-    assert (await limiter.acquire("user-2")).allowed, "buckets are per key"
+    limiter = make(rate=0.5, burst=3)
+    waits = [await limiter.acquire("user-1") for _ in range(4)]
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] == pytest.approx(2.0, abs=0.1)  # one token at 0.5 per second
+    assert await limiter.acquire("user-2") == 0.0, "buckets are per key"
 
 
 async def test_tokens_refill_at_the_rate(make):
-    limiter = make(RateLimit(rate=20, burst=1))
-    assert (await limiter.acquire("k")).allowed
-    assert not (await limiter.acquire("k")).allowed
+    limiter = make(rate=20, burst=1)
+    assert await limiter.acquire("k") == 0.0
+    assert await limiter.acquire("k") > 0
     await asyncio.sleep(0.08)
-    assert (await limiter.acquire("k")).allowed
+    assert await limiter.acquire("k") == 0.0
 
 
 async def test_cost_takes_several_tokens_and_a_refusal_takes_none(make):
-    limiter = make(RateLimit(rate=0.1, burst=10))
-    assert (await limiter.acquire("k", cost=6)).allowed
-    refused = await limiter.acquire("k", cost=6)
-    assert not refused.allowed and refused.remaining == pytest.approx(4, abs=0.01)
-    assert (await limiter.acquire("k", cost=4)).allowed
+    limiter = make(rate=0.1, burst=10)
+    assert await limiter.acquire("k", cost=6) == 0.0
+    assert await limiter.acquire("k", cost=6) == pytest.approx(20, abs=0.1)  # 4 left, 2 missing at 0.1/s
+    assert await limiter.acquire("k", cost=4) == 0.0
 
 
 async def test_concurrent_requests_never_overdraw(make):
-    limiter = make(RateLimit(rate=0.01, burst=10))
-    decisions = await asyncio.gather(*(limiter.acquire("shared") for _ in range(50)))
-    assert sum(d.allowed for d in decisions) == 10
+    limiter = make(rate=0.01, burst=10)
+    waits = await asyncio.gather(*(limiter.acquire("shared") for _ in range(50)))
+    assert sum(wait == 0.0 for wait in waits) == 10
 
 
 def test_the_factory_picks_redis_only_when_configured():
-    limit = RateLimit(rate=1, burst=1)
-    assert isinstance(create_rate_limiter(Settings(), limit), MemoryRateLimiter)
+    assert isinstance(create_rate_limiter(Settings(), 1, 1), MemoryRateLimiter)
     assert isinstance(
-        create_rate_limiter(Settings(redis_url="redis://127.0.0.1:1/0"), limit), RedisRateLimiter
+        create_rate_limiter(Settings(redis_url="redis://127.0.0.1:1/0"), 1, 1), RedisRateLimiter
     )
+    with pytest.raises(ValueError):
+        MemoryRateLimiter(0, 1)
 
 
 async def test_redis_down_falls_back_to_the_pods_own_buckets_within_the_timeout(caplog):
-    limiter = RedisRateLimiter(
-        f"redis://127.0.0.1:{free_port()}/0", RateLimit(rate=0.5, burst=2), timeout=0.2
-    )
+    limiter = RedisRateLimiter(f"redis://127.0.0.1:{free_port()}/0", rate=0.5, burst=2, timeout=0.2)
     try:
         with caplog.at_level(logging.WARNING, logger="common.circuit"):
             started = time.monotonic()
-            allowed = [(await limiter.acquire("user-1")).allowed for _ in range(3)]
+            allowed = [await limiter.acquire("user-1") == 0.0 for _ in range(3)]
             assert time.monotonic() - started < 1.0
         assert allowed == [True, True, False]  # still limited, by this process alone
         assert len([r for r in caplog.records if "unavailable" in r.getMessage()]) == 1
