@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ if _GEN.is_dir() and str(_GEN) not in sys.path:
     sys.path.insert(0, str(_GEN))
 
 from common import telemetry  # noqa: E402
+from common.logs import configure_logging  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 
@@ -46,7 +46,7 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)  # JSON with trace_id, like the services
     asyncio.run(serve(settings))
 
 
