@@ -280,3 +280,39 @@ async def test_redis_calls_are_spans_of_the_trace(spans):
     ]
     assert [s.attributes["db.operation"] for s in redis_spans] == ["LPUSH", "LRANGE"]
     assert all(s.parent.span_id == request.get_span_context().span_id for s in redis_spans)
+
+
+async def test_kafka_mode_ingestion_keeps_the_trace_down_to_the_processors_insert(
+    spans, settings, db, analytics
+):
+    from analytics_svc.processor import attach
+    from analytics_svc.writer import GroupCommitWriter
+    from common.database import create_pool
+    from tests.events import event
+
+    cluster = MockKafkaCluster(brokers=1)
+    bus = KafkaBus(cluster.bootstrap, prefix=f"proc{uuid.uuid4().hex[:6]}.")
+    pool = await create_pool(settings)  # TracedConnection: the processor's own pool
+    writer = GroupCommitWriter(pool)
+    attach(bus, writer)
+    sent = event()
+    try:
+        await bus.start()
+        with telemetry.tracer.start_as_current_span("ingest") as ingest:
+            await bus.publish(
+                "analytics.events", [BusMessage(sent.user_id.encode(), sent.SerializeToString())]
+            )
+        deadline = time.monotonic() + 30
+        while not await db.fetchval("SELECT count(*) FROM events WHERE event_id = $1", sent.event_id):
+            assert time.monotonic() < deadline, "the processor did not store the event"
+            await asyncio.sleep(0.1)
+    finally:
+        await bus.aclose()
+        await writer.aclose()
+        await pool.close()
+        cluster.close()
+    trace_spans = in_trace(spans, ingest.get_span_context().trace_id)
+    by_id = {s.context.span_id: s for s in trace_spans}
+    consumer = next(s for s in trace_spans if s.kind == SpanKind.CONSUMER)
+    inserts = [s for s in trace_spans if s.attributes.get("db.system") == "postgresql"]
+    assert inserts and all(descends_from(s, consumer, by_id) for s in inserts)
