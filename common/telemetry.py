@@ -69,7 +69,7 @@ class _Switchable(Sampler):
     caller's traceparent says "sampled"); then follows the parent, sampling `ratio` of new traces."""
 
     def __init__(self, ratio: float) -> None:
-        self.ratio = ParentBased(root=TraceIdRatioBased(ratio))
+        self.delegate = ParentBased(root=TraceIdRatioBased(ratio))
         self.enabled = False
 
     def should_sample(
@@ -84,17 +84,19 @@ class _Switchable(Sampler):
     ) -> SamplingResult:
         if not self.enabled:
             return SamplingResult(Decision.DROP)
-        return self.ratio.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+        return self.delegate.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
 
     def get_description(self) -> str:
-        return f"Switchable({self.enabled}, {self.ratio.get_description()})"
+        return f"Switchable({self.enabled}, {self.delegate.get_description()})"
 
 
 _sampler = _Switchable(1.0)
 
 
 def setup(service: str, settings: Settings | None = None) -> None:
-    """Install the tracer and meter providers (first call wins; later calls only add exporters)."""
+    """Install this process's tracer and meter providers (the first call wins; later ones do nothing)."""
     global _tracer_provider, _meter_provider
     settings = settings or Settings.from_env()
     with _lock:
@@ -106,7 +108,7 @@ def setup(service: str, settings: Settings | None = None) -> None:
                     "service.instance.id": f"{socket.gethostname()}-{os.getpid()}",
                 }
             )
-            _sampler.ratio = ParentBased(root=TraceIdRatioBased(settings.trace_sample_ratio))
+            _sampler.delegate = ParentBased(root=TraceIdRatioBased(settings.trace_sample_ratio))
             _tracer_provider = TracerProvider(resource=resource, sampler=_sampler)
             trace.set_tracer_provider(_tracer_provider)
             readers: list[MetricReader] = [
