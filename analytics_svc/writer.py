@@ -12,6 +12,7 @@ still answered only after its rows are committed.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import asyncpg
 
 from analytics_svc import store
 from analytics_svc.ingest import Rejection
+from common import telemetry
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ class _Pending:
     rejections: Sequence[Rejection]
     source: str
     done: asyncio.Future
+    span: object = None  # the caller's span context: the flush shows in its trace
 
 
 class GroupCommitWriter:
@@ -44,9 +47,10 @@ class GroupCommitWriter:
 
     async def write(self, rows: Sequence[tuple], rejections: Sequence[Rejection], source: str) -> set[str]:
         if self._task is None:
-            self._task = asyncio.create_task(self._run())
+            # A fresh context: the flusher outlives the request that happened to start it.
+            self._task = asyncio.create_task(self._run(), context=contextvars.Context())
         done = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(rows, rejections, source, done))
+        self._pending.append(_Pending(rows, rejections, source, done, telemetry.span_context()))
         self._wakeup.set()
         return await done
 
@@ -68,10 +72,11 @@ class GroupCommitWriter:
     async def _flush(self, group: list[_Pending]) -> None:
         try:
             rows = [row for item in group for row in item.rows]
-            async with self.pool.acquire() as conn, conn.transaction():
-                new_ids = await store.insert_events(conn, rows)
-                for item in group:
-                    await store.insert_failed(conn, item.rejections, item.source)
+            with telemetry.joined_span("events group commit", [item.span for item in group]):
+                async with self.pool.acquire() as conn, conn.transaction():
+                    new_ids = await store.insert_events(conn, rows)
+                    for item in group:
+                        await store.insert_failed(conn, item.rejections, item.source)
         except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
             for item in group:
                 if not item.done.done():

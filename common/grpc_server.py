@@ -24,11 +24,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from common import storage_metrics, telemetry
 from common.bus import EventBus, create_bus
 from common.database import create_pool, database_url
 from common.interceptors import CallObserver, ServiceInterceptor
 from common.migrations import apply_migrations
 from common.settings import Settings
+from common.telemetry_grpc import ServerTelemetry
 
 log = logging.getLogger(__name__)
 HEALTH_PROBE_SECONDS = 2.0
@@ -72,6 +74,7 @@ class RunningService:
     health: health.aio.HealthServicer
     probe: asyncio.Task
     settings: Settings
+    sampler: asyncio.Task | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting calls, let in-flight ones finish within the grace period, release everything."""
@@ -81,6 +84,8 @@ class RunningService:
     async def stop_serving(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         self.probe.cancel()
+        if self.sampler is not None:
+            self.sampler.cancel()
         await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
 
     async def release(self) -> None:
@@ -94,7 +99,7 @@ async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus)
     for component, folder in spec.migrations:
         await apply_migrations(pool, component, folder)
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(spec.observers)],
+        interceptors=[ServerTelemetry(), ServiceInterceptor(spec.observers)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -115,12 +120,16 @@ async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus)
         "gRPC service started",
         extra={"fields": {"service": spec.name, "address": f"{settings.host}:{bound}"}},
     )
-    return RunningService(server, bound, pool, component, health_servicer, probe, settings)
+    sampler = storage_metrics.start_sampler(spec.name, pool, settings)
+    return RunningService(server, bound, pool, component, health_servicer, probe, settings, sampler)
 
 
 async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings) -> None:
     """Run one or more services (each on its own port) in this process until SIGTERM
     or SIGINT, sharing one event bus, then shut them down gracefully."""
+    telemetry.setup("-".join(spec.name for spec, _ in specs), settings)
+    if settings.metrics_port:
+        telemetry.serve_metrics(settings.host, settings.metrics_port)
     bus = create_bus(settings)
     running = [await start(spec, settings, port, bus) for spec, port in specs]
     await bus.start()

@@ -10,6 +10,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from common.settings import Settings
+from common.telemetry_grpc import client_interceptors
 from gateway.routes import Route, Router
 from gateway.transcode import message_class
 
@@ -39,7 +40,7 @@ class Backends:
             target = self.target_of(route)
             channel = self.channels.get(target)
             if channel is None:
-                channel = self.channels[target] = grpc.aio.insecure_channel(target)
+                channel = self.channels[target] = _channel(target)
             make = channel.unary_stream if route.server_streaming else channel.unary_unary
             self.calls[route] = make(
                 route.grpc_path,
@@ -47,7 +48,8 @@ class Backends:
                 response_deserializer=message_class(route.method.output_type).FromString,
             )
         for target in self.targets().values():
-            self.channels.setdefault(target, grpc.aio.insecure_channel(target))
+            if target not in self.channels:
+                self.channels[target] = _channel(target)
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close(grace=None) for channel in self.channels.values()))
@@ -73,3 +75,8 @@ class Backends:
         names = self.targets()
         results = await asyncio.gather(*(check(target) for target in names.values()))
         return dict(zip(names, results, strict=True))
+
+
+def _channel(target: str) -> grpc.aio.Channel:
+    # The interceptors carry the request's trace context to the services (W3C traceparent).
+    return grpc.aio.insecure_channel(target, interceptors=client_interceptors())

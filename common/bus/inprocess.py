@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 
 from common.bus.base import BusMessage, Handler
+from common.bus.tracing import consuming, publishing
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 1000
@@ -37,9 +39,15 @@ class InProcessBus:
                 self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
 
     async def publish(self, topic: str, messages: Sequence[BusMessage]) -> None:
-        batch = [BusMessage(m.key, m.value, m.headers, topic) for m in messages]
+        with publishing(topic, "inprocess", len(messages)) as trace_headers:
+            batch = [
+                BusMessage(
+                    m.key, m.value, {**m.headers, **trace_headers} if trace_headers else m.headers, topic
+                )
+                for m in messages
+            ]
         for _handler, queue in self._groups.get(topic, {}).values():
-            await queue.put(batch)
+            await queue.put((time.time(), batch))
 
     async def drain(self) -> None:
         """Wait until every queued batch has been handled (tests, shutdown)."""
@@ -50,11 +58,12 @@ class InProcessBus:
     async def _deliver(self, topic: str, group: str) -> None:
         handler, queue = self._groups[topic][group]
         while True:
-            batch = await queue.get()
+            published, batch = await queue.get()
             try:
                 for attempt in range(RETRIES):
                     try:
-                        await handler(batch)
+                        with consuming(topic, group, batch, "inprocess", published):
+                            await handler(batch)
                         break
                     except Exception:  # noqa: BLE001 - a subscriber's failure must not stop delivery
                         log.exception(
