@@ -183,7 +183,7 @@ def parse_rfc3339(value: str) -> datetime | None:
         text = value.replace("z", "Z").replace("Z", "+00:00")
         if "." in text:  # Python accepts at most 6 fractional digits
             head, _, tail = text.partition(".")
-            digits = "".join(c for c in tail if c.isdigit())
+            digits = tail[: len(tail) - len(tail.lstrip("0123456789"))]  # the fraction, not the zone
             text = f"{head}.{digits[:6]:0<6}{tail[len(digits) :]}"
         return datetime.fromisoformat(text)
     except ValueError:
