@@ -37,14 +37,18 @@ def _join(values: list[str] | None) -> str | None:
     return ",".join(values) if values else None
 
 
+def insert_arguments(rows: Sequence[tuple]) -> list[list]:
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    columns[7] = [_join(v) for v in columns[7]]
+    columns[8] = [_join(v) for v in columns[8]]
+    return columns
+
+
 async def insert_events(conn: asyncpg.Connection, rows: Sequence[tuple]) -> set[str]:
     """Insert rows (in ingest.COLUMNS order); return the event_ids that were new."""
     if not rows:
         return set()
-    columns = [list(c) for c in zip(*rows, strict=True)]
-    columns[7] = [_join(v) for v in columns[7]]
-    columns[8] = [_join(v) for v in columns[8]]
-    records = await conn.fetch(_INSERT_EVENTS, *columns)
+    records = await conn.fetch(_INSERT_EVENTS, *insert_arguments(rows))
     return {r[0] for r in records}
 
 
