@@ -1,9 +1,9 @@
 """Group commit: concurrent ingestion calls share one transaction.
 
 Each call hands its rows to the writer and waits; a flusher takes everything
-pending (up to max_rows), writes it in one transaction and then wakes every
-caller with the ids that were new. One fsync serves many calls, and a call is
-still answered only after its rows are committed.
+pending (up to max_rows), writes it in one statement (one round trip, one
+transaction) and then wakes every caller with the ids that were new. One fsync
+serves many calls, and a call is still answered only after its rows are committed.
 
     writer = GroupCommitWriter(pool)
     new_ids = await writer.write(rows, rejections, source="grpc")
@@ -68,10 +68,9 @@ class GroupCommitWriter:
     async def _flush(self, group: list[_Pending]) -> None:
         try:
             rows = [row for item in group for row in item.rows]
-            async with self.pool.acquire() as conn, conn.transaction():
-                new_ids = await store.insert_events(conn, rows)
-                for item in group:
-                    await store.insert_failed(conn, item.rejections, item.source)
+            failed = [(r, item.source) for item in group for r in item.rejections]
+            async with self.pool.acquire() as conn:
+                new_ids = await store.insert_group(conn, rows, failed)
         except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
             for item in group:
                 if not item.done.done():
