@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf import json_format, struct_pb2
 from storyverse.analytics.v1 import events_pb2
 
-from common.validation import parse_rfc3339, validate
+from common.validation import parse_rfc3339, validator_for
 
 MAX_FUTURE = timedelta(minutes=5)
 # StoryVerse did not exist before this; older timestamps are clock or client bugs.
@@ -76,6 +76,11 @@ _COLUMN_PROPERTIES = frozenset(
 )
 
 
+_STRING_PROPERTIES = ("page", "recommendation_type", "item_id")
+_LATE_STRING_PROPERTIES = ("experiment_key", "variant", "error_code", "app_version")
+_validate_event = validator_for(events_pb2.Event.DESCRIPTOR)
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     index: int
@@ -122,7 +127,7 @@ def check(event: events_pb2.Event, now: datetime) -> tuple[str, str] | None:
 
 def _check(event: events_pb2.Event, now: datetime) -> tuple[datetime | None, tuple[str, str] | None]:
     """(timestamp, first problem): the parsed timestamp travels on to the row."""
-    violations = validate(event)
+    violations = _validate_event(event, "")
     if violations:
         return None, (violations[0].field, violations[0].description)
     ts = parse_rfc3339(event.timestamp)  # parsed by the rule just before: a memo hit
@@ -151,12 +156,22 @@ def to_row(event: events_pb2.Event, received_at: datetime) -> tuple:
 
 def _row(event: events_pb2.Event, received_at: datetime, ts: datetime | None) -> tuple:
     p = event.properties
+    # The other known properties, in field-number order (as ListFields gave them).
     props: dict[str, object] = {}
-    for fd, value in p.ListFields():
-        name = fd.name
-        if name in _COLUMN_PROPERTIES:
-            continue
-        props[name] = _extras(value) if name == "extras" else value
+    for name in _STRING_PROPERTIES:
+        value = getattr(p, name)
+        if value:
+            props[name] = value
+    if p.HasField("position"):
+        props["position"] = p.position
+    for name in _LATE_STRING_PROPERTIES:
+        value = getattr(p, name)
+        if value:
+            props[name] = value
+    if p.HasField("duration"):
+        props["duration"] = p.duration
+    if p.HasField("extras"):
+        props["extras"] = _extras(p.extras)
     universes = p.universes
     characters = p.characters
     return (

@@ -53,6 +53,11 @@ def validate(message: Message, prefix: str = "") -> list[FieldViolation]:
     return validator(message, prefix)
 
 
+def validator_for(descriptor: Descriptor) -> Validator:
+    """The compiled validator of one message type, for hot loops: validator_for(T)(message, "")."""
+    return _validators.get(descriptor.full_name) or _build(descriptor)
+
+
 def parse_rfc3339(value: str) -> datetime | None:
     # Ingestion parses each timestamp twice in a row (the rule, then the time window):
     # the second time is a lookup. Bounded: cleared when full.

@@ -39,6 +39,9 @@ def test_rows_are_unchanged(extras):
     e = event(timestamp="2025-03-20T14:30:00.250+01:00")
     e.properties.page = "home"
     e.properties.duration = 3.5
+    e.properties.position = 0
+    e.properties.variant = "b"
+    e.properties.app_version = "3.2.1"
     if extras is not None:
         e.properties.extras.update(extras)
     assert ingest.to_row(e, now) == reference_row(e, now)
@@ -53,3 +56,17 @@ def test_fractional_timestamp_with_zone_is_stored_not_crashing():
     prepared = ingest.prepare([e], now)
     assert not prepared.rejections
     assert prepared.rows[0][4].utcoffset() is not None
+
+
+def test_every_property_is_either_a_column_or_in_props():
+    from storyverse.analytics.v1 import events_pb2
+
+    fields = sorted(events_pb2.EventProperties.DESCRIPTOR.fields, key=lambda f: f.number)
+    others = [f.name for f in fields if f.name not in ingest._COLUMN_PROPERTIES]
+    assert others == [
+        *ingest._STRING_PROPERTIES,
+        "position",
+        *ingest._LATE_STRING_PROPERTIES,
+        "duration",
+        "extras",
+    ], "a new property must be added to ingest._row"
