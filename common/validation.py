@@ -77,14 +77,9 @@ def _parse_rfc3339(value: str) -> datetime | None:
     match = _RFC3339.fullmatch(value)
     if match is None:
         return None
-    fraction, zone = match.groups()
-    # Python takes at most 6 fractional digits, and "Z" only from 3.11 on: normalize.
-    text = value[:19]
-    if fraction:
-        text += fraction[:7].ljust(7, "0")
-    text += "+00:00" if zone in ("Z", "z") else zone
+    # Python 3.11 reads any number of fractional digits (keeping 6) but not "z".
     try:
-        return datetime.fromisoformat(text)
+        return datetime.fromisoformat(value if value[-1] != "z" else value[:-1] + "Z")
     except ValueError:
         return None
 
@@ -209,12 +204,12 @@ class _Generator:
                 lines += [
                     "for i, x in enumerate(v):",
                     f"    if x not in {ok}:",
-                    f"        p = {compute}(x)",
-                    "        if p:",
-                    "            " + self._violation(field, "f'item {i}: {p[0]}'"),
+                    f"        if {self._valid(field, rules, 'x', item=True)}:",
+                    f"            if len({ok}) < {MEMO_SIZE}:",
+                    f"                {ok}.add(x)",
+                    "        else:",
+                    "            " + self._violation(field, f"f'item {{i}}: {{{compute}(x)[0]}}'"),
                     "            break",
-                    f"        if len({ok}) < {MEMO_SIZE}:",
-                    f"            {ok}.add(x)",
                 ]
             return lines
         if field.message_type is None:
@@ -224,11 +219,12 @@ class _Generator:
                 compute = self._name("check", scalar, field)
                 lines += [
                     f"if v not in {ok}:",
-                    f"    p = {compute}(v)",
-                    "    for problem in p:",
-                    "        " + self._violation(field, "problem"),
-                    f"    if not p and len({ok}) < {MEMO_SIZE}:",
-                    f"        {ok}.add(v)",
+                    f"    if {self._valid(field, rules, 'v', item=False)}:",
+                    f"        if len({ok}) < {MEMO_SIZE}:",
+                    f"            {ok}.add(v)",
+                    "    else:",
+                    f"        for problem in {compute}(v):",
+                    "            " + self._violation(field, "problem"),
                 ]
         if rules.HasField("gte") or rules.HasField("lte"):
             low = rules.gte if rules.HasField("gte") else -math.inf
@@ -244,6 +240,30 @@ class _Generator:
             if bounds:
                 lines += [f"elif {' or '.join(bounds)}:", "    " + self._violation(field, repr(message))]
         return lines
+
+    def _valid(self, field: FieldDescriptor, rules: rules_pb2.FieldRules, var: str, item: bool) -> str:
+        """An inline expression true when the string rules find no problem (the fast path);
+        the same conditions as _string_checks, which then explains what is wrong."""
+        max_len = rules.item_max_len if item else rules.max_len
+        pattern = rules.item_pattern if item else rules.pattern
+        allowed = list(rules.item_in if item else getattr(rules, "in"))
+        conditions = []
+        if not item and rules.min_len:
+            conditions.append(f"len({var}) >= {rules.min_len}")
+        if max_len:
+            conditions.append(f"len({var}) <= {max_len}")
+        if pattern:
+            match = self._name("match", re.compile(pattern).fullmatch, field)
+            conditions.append(f"{match}({var}) is not None")
+        if allowed:
+            conditions.append(f"{var} in {self._name('allowed', frozenset(allowed), field)}")
+        if not item and rules.rfc3339:
+            self.namespace["parse_rfc3339"] = parse_rfc3339
+            conditions.append(f"parse_rfc3339({var}) is not None")
+        if not item and rules.date:
+            self.namespace["is_date"] = _is_date
+            conditions.append(f"is_date({var})")
+        return " and ".join(conditions)
 
 
 def _string_checks(rules: rules_pb2.FieldRules, item: bool) -> Callable[[str], tuple[str, ...]] | None:
