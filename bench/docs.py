@@ -35,7 +35,7 @@ def write_section(
         f"- Command: `{command}`",
         "",
         "| Path | Batch | Callers | Events/s: median (runs) | vs COPY | p50 ack | p99 ack "
-        "| CPU µs/event: service / postgres / bench | cores busy: machine |",
+        "| CPU µs/event: service / postgres / bench (/ gateway) | cores busy: machine |",
         "|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     if anchor:
@@ -46,7 +46,8 @@ def write_section(
     for r in medians:
         share = f"{r.events_per_second / anchor:.0%}" if anchor else "–"
         runs = ", ".join(f"{x.events_per_second:,.0f}" for x in results[r.name])
-        cpu = " / ".join(f"{r.cpu_per_event(k):.1f}" for k in ("service", "postgres", "bench"))
+        groups = ("service", "postgres", "bench", "gateway")
+        cpu = " / ".join(f"{r.cpu_per_event(k):.1f}" for k in groups if k in r.cpu)
         lines.append(
             f"| {r.name.split('-')[0]} | {r.batch} | {r.concurrency} | {r.events_per_second:,.0f} ({runs}) "
             f"| {share} | {r.percentile(0.5) * 1000:.1f} ms | {r.percentile(0.99) * 1000:.1f} ms "

@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="service processes (one port each)")
+    parser.add_argument("--service-module", default="analytics_svc", help="what `python -m` runs")
     parser.add_argument("--conc-1", type=int, default=64, help="concurrent callers, batches of 1")
     parser.add_argument("--conc-100", type=int, default=16, help="concurrent callers, batches of 100")
     parser.add_argument("--anchor-rows", type=int, default=100_000)
@@ -85,8 +86,8 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
     ids = dataset.IdSource(run_id)
     results: dict[str, list[PhaseResult]] = {}
     anchors: list[float] = []
-    with _services(url, args.workers) as (ports, service_pids):
-        gateway_port = None
+    with _services(url, args.workers, args.service_module) as (ports, service_pids):
+        gateway_port, gateway_pid = None, None
         stack = contextlib.ExitStack()
         if any(p.startswith("gateway") for p in wanted):
             if importlib.util.find_spec("gateway") is None:
@@ -94,10 +95,9 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
                 wanted = [p for p in wanted if not p.startswith("gateway")]
             else:
                 gateway_port, gateway_pid = stack.enter_context(_gateway(ports[0]))
-                service_pids = [*service_pids, gateway_pid]
         with stack:
             rows = anchor.anchor_rows(templates, args.anchor_rows, ids) if "anchor" in wanted else []
-            pids = _pid_source(url, db_name, service_pids)
+            pids = _pid_source(url, db_name, service_pids, gateway_pid)
             for repeat in range(args.repeats):
                 for phase in wanted:
                     if phase == "anchor":
@@ -146,7 +146,9 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
         print("docs/benchmarks.md updated")
 
 
-def _pid_source(url: str, db_name: str, service_pids: list[int]) -> Callable[[], Awaitable[dict]]:
+def _pid_source(
+    url: str, db_name: str, service_pids: list[int], gateway_pid: int | None
+) -> Callable[[], Awaitable[dict]]:
     async def pids() -> dict[str, list[int]]:
         conn = await asyncpg.connect(url)
         try:
@@ -155,7 +157,10 @@ def _pid_source(url: str, db_name: str, service_pids: list[int]) -> Callable[[],
             )
         finally:
             await conn.close()
-        return {"service": service_pids, "postgres": [r[0] for r in rows], "bench": [os.getpid()]}
+        groups = {"service": service_pids, "postgres": [r[0] for r in rows], "bench": [os.getpid()]}
+        if gateway_pid is not None:
+            groups["gateway"] = [gateway_pid]
+        return groups
 
     return pids
 
@@ -202,7 +207,7 @@ async def _http_sender(port: int | None, batch: int):
 
 
 @contextlib.contextmanager
-def _services(url: str, workers: int) -> Iterator[tuple[list[int], list[int]]]:
+def _services(url: str, workers: int, module: str) -> Iterator[tuple[list[int], list[int]]]:
     ports = [_free_port() for _ in range(workers)]
     processes = []
     try:
