@@ -21,6 +21,7 @@ def write_section(
     medians: list[PhaseResult],
     results: dict[str, list[PhaseResult]],
     args: argparse.Namespace,
+    gateway: str | None = None,
 ) -> None:
     anchor = sorted(anchor_runs)[len(anchor_runs) // 2] if anchor_runs else 0.0
     lines = [
@@ -33,6 +34,7 @@ def write_section(
         f"- Service: {args.workers} `python -m analytics_svc` process(es), PostgreSQL on the same machine,"
         " synchronous_commit on (acknowledged = committed)",
         f"- Command: `{command}`",
+        f"- Gateway: {gateway or 'not present: HTTP rows skipped'}",
         "",
         "| Path | Batch | Callers | Events/s: median (runs) | vs COPY | p50 ack | p99 ack "
         "| CPU µs/event: service / postgres / bench (/ gateway) | cores busy: machine |",
@@ -46,8 +48,12 @@ def write_section(
     for r in medians:
         share = f"{r.events_per_second / anchor:.0%}" if anchor else "–"
         runs = ", ".join(f"{x.events_per_second:,.0f}" for x in results[r.name])
-        groups = ("service", "postgres", "bench", "gateway")
-        cpu = " / ".join(f"{r.cpu_per_event(k):.1f}" for k in groups if k in r.cpu)
+        groups = (
+            ("service", "postgres", "bench", "gateway")
+            if r.name.startswith("gateway")
+            else ("service", "postgres", "bench")
+        )
+        cpu = " / ".join(f"{r.cpu_per_event(k):.1f}" for k in groups)
         lines.append(
             f"| {r.name.split('-')[0]} | {r.batch} | {r.concurrency} | {r.events_per_second:,.0f} ({runs}) "
             f"| {share} | {r.percentile(0.5) * 1000:.1f} ms | {r.percentile(0.99) * 1000:.1f} ms "

@@ -87,14 +87,16 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
     results: dict[str, list[PhaseResult]] = {}
     anchors: list[float] = []
     with _services(url, args.workers, args.service_module) as (ports, service_pids):
-        gateway_port, gateway_pid = None, None
+        gateway_port, gateway_pid, gateway_origin = None, None, None
         stack = contextlib.ExitStack()
         if any(p.startswith("gateway") for p in wanted):
-            if importlib.util.find_spec("gateway") is None:
+            spec = importlib.util.find_spec("gateway")
+            if spec is None:
                 print("gateway not present: HTTP phases skipped", flush=True)
                 wanted = [p for p in wanted if not p.startswith("gateway")]
             else:
                 gateway_port, gateway_pid = stack.enter_context(_gateway(ports[0]))
+                gateway_origin = f"`python -m gateway` from {Path(spec.origin or '?').parent}"
         with stack:
             rows = anchor.anchor_rows(templates, args.anchor_rows, ids) if "anchor" in wanted else []
             pids = _pid_source(url, db_name, service_pids, gateway_pid)
@@ -142,6 +144,7 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
             medians=medians,
             results=results,
             args=args,
+            gateway=gateway_origin,
         )
         print("docs/benchmarks.md updated")
 

@@ -40,8 +40,13 @@ class PhaseResult:
         """CPU microseconds per event spent by a process group: robust to a busy machine."""
         return self.cpu.get(group, 0.0) / self.events_per_second * 1e6 if self.events else float("nan")
 
+    def _groups(self) -> tuple[str, ...]:
+        if self.name.startswith("gateway"):
+            return ("service", "gateway", "postgres", "bench")
+        return ("service", "postgres", "bench")
+
     def line(self) -> str:
-        cpu = " ".join(f"{k}={v:.2f}" for k, v in self.cpu.items())
+        cpu = " ".join(f"{k}={self.cpu.get(k, 0.0):.2f}" for k in (*self._groups(), "machine"))
         per_event = " ".join(
             f"{k}={self.cpu_per_event(k):.1f}"
             for k in ("service", "gateway", "postgres", "bench")
