@@ -43,7 +43,7 @@ def write_section(
     if anchor:
         runs = ", ".join(f"{v:,.0f}" for v in anchor_runs)
         lines.append(
-            f"| raw asyncpg COPY (anchor), chunks of 5,000 | – | 1 | {anchor:,.0f} ({runs}) | 100% | | | |"
+            f"| raw asyncpg COPY (anchor), chunks of 5,000 | – | 1 | {anchor:,.0f} ({runs}) | 100% | | | | |"
         )
     for r in medians:
         share = f"{r.events_per_second / anchor:.0%}" if anchor else "–"

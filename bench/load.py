@@ -47,11 +47,7 @@ class PhaseResult:
 
     def line(self) -> str:
         cpu = " ".join(f"{k}={self.cpu.get(k, 0.0):.2f}" for k in (*self._groups(), "machine"))
-        per_event = " ".join(
-            f"{k}={self.cpu_per_event(k):.1f}"
-            for k in ("service", "gateway", "postgres", "bench")
-            if k in self.cpu
-        )
+        per_event = " ".join(f"{k}={self.cpu_per_event(k):.1f}" for k in self._groups())
         return (
             f"{self.name:<24} batch={self.batch:<4} conc={self.concurrency:<3} "
             f"{self.events_per_second:>9,.0f} ev/s  {self.calls / self.seconds:>7,.0f} calls/s  "
