@@ -31,3 +31,17 @@ async def test_group_is_stored_once_with_its_rejections(db):
     )
     assert [r["source"] for r in sources] == ["grpc", "kafka"]
     assert await db.fetchval("SELECT count(*) FROM pg_temp.events_stage") == 0  # emptied at COMMIT
+
+
+async def test_writer_keeps_a_connection_per_flush_slot_and_gives_them_back(db):
+    import asyncio
+
+    from analytics_svc.writer import GroupCommitWriter
+
+    writer = GroupCommitWriter(db, parallel_flushes=2)
+    rows = ingest.prepare([event() for _ in range(20)], datetime.now(UTC)).rows
+    results = await asyncio.gather(*(writer.write([row], [], "grpc") for row in rows))
+    assert set().union(*results) == {row[0] for row in rows}
+    assert 1 <= len(writer._kept) <= 2
+    await writer.aclose()
+    assert writer._kept == []
