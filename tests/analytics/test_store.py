@@ -9,7 +9,7 @@ from analytics_svc import ingest, store
 from tests.events import event
 
 
-async def test_group_is_stored_once_with_its_rejections(db):
+async def test_group_is_stored_once_with_its_rejections(db, analytics):  # analytics: migrations applied
     now = datetime.now(UTC)
     good = [event() for _ in range(3)]
     good[0].properties.extras.update({"language": "en", "pages": 3})
@@ -33,7 +33,7 @@ async def test_group_is_stored_once_with_its_rejections(db):
     assert await db.fetchval("SELECT count(*) FROM pg_temp.events_stage") == 0  # emptied at COMMIT
 
 
-async def test_writer_keeps_a_connection_per_flush_slot_and_gives_them_back(db):
+async def test_writer_keeps_a_connection_per_flush_slot_and_gives_them_back(db, analytics):
     import asyncio
 
     from analytics_svc.writer import GroupCommitWriter
