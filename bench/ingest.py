@@ -5,7 +5,7 @@
 Starts `python -m analytics_svc` (N processes with --workers) against a fresh
 database on the PostgreSQL at --admin-url (or an embedded one with --embedded),
 drives it through gRPC with batches of 1 and 100 (and through the HTTP gateway
-when the `gateway` package is importable), and measures the anchor: asyncpg
+when this tree has the `gateway` package), and measures the anchor: asyncpg
 copy_records_to_table of the same rows into an identical table, same machine,
 same run. Phases are interleaved over the repeats so that noise from other users
 of the machine spreads evenly; the median run of each phase is reported.
@@ -90,13 +90,15 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
         gateway_port, gateway_pid, gateway_origin = None, None, None
         stack = contextlib.ExitStack()
         if any(p.startswith("gateway") for p in wanted):
-            spec = importlib.util.find_spec("gateway")
-            if spec is None:
-                print("gateway not present: HTTP phases skipped", flush=True)
-                wanted = [p for p in wanted if not p.startswith("gateway")]
-            else:
+            origin = _gateway_in_tree()
+            try:
+                if origin is None:
+                    raise RuntimeError("gateway not present")
                 gateway_port, gateway_pid = stack.enter_context(_gateway(ports[0]))
-                gateway_origin = f"`python -m gateway` from {Path(spec.origin or '?').parent}"
+                gateway_origin = f"`python -m gateway` from {origin}"
+            except RuntimeError as exc:
+                print(f"{exc}: HTTP phases skipped", flush=True)
+                wanted = [p for p in wanted if not p.startswith("gateway")]
         with stack:
             rows = anchor.anchor_rows(templates, args.anchor_rows, ids) if "anchor" in wanted else []
             pids = _pid_source(url, db_name, service_pids, gateway_pid)
@@ -230,6 +232,16 @@ def _services(url: str, workers: int, module: str) -> Iterator[tuple[list[int], 
         _stop(processes)
 
 
+def _gateway_in_tree() -> Path | None:
+    """This tree's gateway package, when it has one and it is the one `python -m` finds
+    (an editable install elsewhere may provide another, built against another `common`)."""
+    spec = importlib.util.find_spec("gateway")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).resolve().parent
+    return folder if folder == (REPO_ROOT / "gateway").resolve() else None
+
+
 @contextlib.contextmanager
 def _gateway(analytics_port: int) -> Iterator[tuple[int, int]]:
     port = _free_port()
@@ -246,7 +258,7 @@ def _gateway(analytics_port: int) -> Iterator[tuple[int, int]]:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the gateway did not start")
+                raise RuntimeError("the gateway did not start (its output is above)")
             time.sleep(0.1)
         yield port, process.pid
     finally:
