@@ -85,7 +85,7 @@ class RecommendationList(_message.Message):
     def __init__(self, recommendation_type: _Optional[str] = ..., items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., model_version: _Optional[str] = ..., variant: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RecommendedItem(_message.Message):
-    __slots__ = ("id", "name", "score", "reason", "universes", "min_age", "max_age")
+    __slots__ = ("id", "name", "score", "reason", "universes", "min_age", "max_age", "kind")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +93,7 @@ class RecommendedItem(_message.Message):
     UNIVERSES_FIELD_NUMBER: _ClassVar[int]
     MIN_AGE_FIELD_NUMBER: _ClassVar[int]
     MAX_AGE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     score: float
@@ -100,7 +101,8 @@ class RecommendedItem(_message.Message):
     universes: _containers.RepeatedScalarFieldContainer[str]
     min_age: int
     max_age: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., score: _Optional[float] = ..., reason: _Optional[str] = ..., universes: _Optional[_Iterable[str]] = ..., min_age: _Optional[int] = ..., max_age: _Optional[int] = ...) -> None: ...
+    kind: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., score: _Optional[float] = ..., reason: _Optional[str] = ..., universes: _Optional[_Iterable[str]] = ..., min_age: _Optional[int] = ..., max_age: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class CatalogItem(_message.Message):
     __slots__ = ("kind", "id", "name", "min_age", "max_age", "tags", "universe", "universes", "characters", "theme", "moral_lesson", "creator_id", "hidden", "hidden_reason", "source", "updated_at")

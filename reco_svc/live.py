@@ -1,0 +1,77 @@
+"""Live follow of the bus: analytics events update features and stories; visibility changes the catalog.
+
+- `analytics.events` (Event protobuf bytes, recorder.py): every interaction goes to the
+  feature store at once, so the user's next answer reflects it without retraining; a
+  story_creation also adds its story to the catalog.
+- `catalog.visibility` (the feedback service, when a safety alert hides a story): the
+  payload format is the feedback branch's; whatever it is, the catalog is reloaded from
+  PostgreSQL (hidden_items), which is the source of truth.
+
+Handlers are idempotent (features are keyed by event id; story upserts are upserts), as the
+bus delivers at least once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from google.protobuf.message import DecodeError
+from storyverse.analytics.v1 import events_pb2
+
+from common.bus import BusMessage, EventBus
+from reco_svc import store
+from reco_svc.catalog import story_from_event
+from reco_svc.catalog_state import CatalogState
+from reco_svc.features import FeatureStore
+from reco_svc.interactions import INTERACTION_EVENT_TYPES, EventFacts, interactions_of
+
+log = logging.getLogger(__name__)
+EVENTS_TOPIC = "analytics.events"
+VISIBILITY_TOPIC = "catalog.visibility"
+GROUP = "recommendation"
+
+
+class LiveFollower:
+    def __init__(self, pool: asyncpg.Pool, features: FeatureStore, catalog: CatalogState) -> None:
+        self.pool = pool
+        self.features = features
+        self.catalog = catalog
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(EVENTS_TOPIC, GROUP, self.on_events)
+        bus.subscribe(VISIBILITY_TOPIC, GROUP, self.on_visibility)
+
+    async def on_events(self, messages: list[BusMessage]) -> None:
+        stories = {}
+        for message in messages:
+            try:
+                event = events_pb2.Event.FromString(message.value)
+            except DecodeError:
+                log.warning("undecodable event on the bus", extra={"fields": {"key": str(message.key)}})
+                continue
+            if event.event_type not in INTERACTION_EVENT_TYPES:
+                continue
+            try:
+                facts = EventFacts.from_proto(event)
+            except ValueError:
+                continue
+            await self.features.add(facts, interactions_of(facts))
+            if facts.event_type == "story_creation" and facts.story_id:
+                stories[facts.story_id] = story_from_event(
+                    facts.story_id,
+                    facts.user_id,
+                    facts.universes,
+                    facts.characters,
+                    facts.theme,
+                    facts.moral_lesson,
+                    facts.age_group,
+                    self.catalog.snapshot,
+                )
+        new = [s for s in stories.values() if self.catalog.snapshot.get("story", s.id) is None]
+        if new:
+            await store.upsert_stories(self.pool, new)
+            self.catalog.put_many(new)
+
+    async def on_visibility(self, messages: list[BusMessage]) -> None:
+        await self.catalog.reload()
