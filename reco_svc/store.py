@@ -204,7 +204,14 @@ async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 2
 
 
 async def user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
-    """One user's most recent interaction events (lazy feature loading)."""
+    """One user's most recent interaction events (lazy feature loading); none before analytics migrated."""
+    try:
+        return await _user_events(pool, user_id, since, limit)
+    except asyncpg.UndefinedTableError:
+        return []
+
+
+async def _user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
     return await pool.fetch(
         f"""SELECT {_EVENT_COLUMNS} FROM events
              WHERE user_id = $1 AND ts >= $2 AND event_type = ANY($3::text[])
