@@ -110,7 +110,7 @@ async def train(
     model_name: str = "ease_norm",
     progress: Progress | None = None,
 ) -> ModelArtifact:
-    progress = progress or Progress(9, stream=open("/dev/null", "w"))  # noqa: SIM115 - quiet by default
+    progress = progress or Progress(10, stream=open("/dev/null", "w"))  # noqa: SIM115 - quiet by default
     entries, interactions, age_groups, devices, now = await read_training_data(pool, progress)
     progress.step(f"read {len(entries)} catalog items and {len(interactions)} interactions")
     artifact = await asyncio.to_thread(
@@ -143,7 +143,7 @@ async def _main(args: argparse.Namespace) -> None:
         config = RecoConfig.from_settings(settings)
         if config.catalog_path and config.catalog_path.is_file():
             await store.load_demo(pool, demo_entries(config.catalog_path))
-        progress = Progress(9)
+        progress = Progress(10)
         artifact = await train(pool, settings, not args.no_activate, args.model, progress)
         progress.finish(f"model {artifact.version} ready")
         print(artifact.version)
