@@ -67,3 +67,34 @@ def cosine(a: CatalogEntry, b: CatalogEntry) -> float:
     na = sum(v * v for v in fa.values()) ** 0.5
     nb = sum(v * v for v in fb.values()) ** 0.5
     return float(dot / (na * nb)) if na and nb else 0.0
+
+
+class AttributeIndex:
+    """Items newer than the model, ready to be scored against a user's picks in one product."""
+
+    def __init__(self, entries: Sequence[CatalogEntry]) -> None:
+        self.entries = list(entries)
+        self.vocabulary: dict[str, int] = {}
+        rows = [features_of(e) for e in self.entries]
+        for row in rows:
+            for name in row:
+                self.vocabulary.setdefault(name, len(self.vocabulary))
+        self.matrix = np.zeros((len(rows), max(len(self.vocabulary), 1)), dtype=np.float32)
+        for i, row in enumerate(rows):
+            for name, value in row.items():
+                self.matrix[i, self.vocabulary[name]] = value
+        self.matrix /= np.maximum(np.linalg.norm(self.matrix, axis=1, keepdims=True), 1e-9)
+
+    def contributions(self, picks: Sequence[tuple[CatalogEntry, float]]) -> np.ndarray:
+        """[n_picks, n_items]: pick value x cosine(pick, item)."""
+        if not picks or not self.entries:
+            return np.zeros((len(picks), len(self.entries)), dtype=np.float32)
+        vectors = np.zeros((len(picks), self.matrix.shape[1]), dtype=np.float32)
+        for i, (entry, value) in enumerate(picks):
+            features = features_of(entry)
+            norm = sum(v * v for v in features.values()) ** 0.5
+            for name, weight in features.items():
+                column = self.vocabulary.get(name)
+                if column is not None:
+                    vectors[i, column] = value * weight / norm
+        return vectors @ self.matrix.T

@@ -114,7 +114,7 @@ class MaskCache:
     def __init__(self) -> None:
         self._owner: tuple | None = None
         self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self._new_items: dict[str, list[CatalogEntry]] = {}
+        self._new_items: dict[str, attributes.AttributeIndex] = {}
 
     def _check(self, model: LoadedModel, generation: int) -> None:
         owner = (id(model), generation)
@@ -133,12 +133,18 @@ class MaskCache:
             self._masks[(kind, group)] = mask
         return mask
 
-    def new_items(self, model: LoadedModel, snapshot: CatalogSnapshot, generation: int, kind: str):
-        """Catalog items of this kind the model does not know (added since it was trained)."""
+    def new_items(
+        self, model: LoadedModel, snapshot: CatalogSnapshot, generation: int, kind: str
+    ) -> attributes.AttributeIndex:
+        """Catalog items of this kind the model does not know (added since it was trained).
+
+        The most recent NEW_ITEMS_SCORED only: stories made since the last training can be many.
+        """
         self._check(model, generation)
         found = self._new_items.get(kind)
         if found is None:
-            found = [e for e in snapshot.of_kind(kind) if e.key not in model.index]
+            fresh = [e for e in snapshot.of_kind(kind) if e.key not in model.index and not e.hidden]
+            found = attributes.AttributeIndex(fresh[-NEW_ITEMS_SCORED:])
             self._new_items[kind] = found
         return found
 
@@ -263,20 +269,20 @@ class Recommender:
         excluded: set[str],
         values: dict[str, float],
     ) -> list[Scored]:
-        found = []
+        index = self.masks.new_items(model, snapshot, generation, kind)
+        if not index.entries:
+            return []
         picked = [(snapshot.get(*key.split(":", 1)), v) for key, v in values.items()]
         picked = [(e, v) for e, v in picked if e is not None]
-        # The most recent NEW_ITEMS_SCORED only: stories made since the last training can be many.
-        for entry in self.masks.new_items(model, snapshot, generation, kind)[-NEW_ITEMS_SCORED:]:
+        contributions = ATTR_WEIGHT * index.contributions(picked)
+        scores = contributions.sum(axis=0) if picked else np.zeros(len(index.entries), dtype=np.float32)
+        found = []
+        for n, entry in enumerate(index.entries):
             if not passes(entry, kind, group, excluded):
                 continue
-            best, best_key, score = 0.0, None, 0.0
-            for other, value in picked:
-                contribution = value * ATTR_WEIGHT * attributes.cosine(other, entry)
-                score += contribution
-                if contribution > best:
-                    best, best_key = contribution, other.key
-            found.append(Scored(entry, score, reasons.for_new_item(entry, best_key, snapshot)))
+            best = int(np.argmax(contributions[:, n])) if picked else -1
+            similar = picked[best][0].key if best >= 0 and contributions[best, n] > 0 else None
+            found.append(Scored(entry, float(scores[n]), reasons.for_new_item(entry, similar, snapshot)))
         return found
 
     def _explain(

@@ -115,7 +115,8 @@ async def get_item(pool: asyncpg.Pool, kind: str, item_id: str) -> CatalogEntry 
 
 
 async def all_items(pool: asyncpg.Pool) -> list[CatalogEntry]:
-    return [entry_of(r) for r in await pool.fetch(_SELECT)]
+    """Oldest change first, so that dict order (and "the most recent N") follows updated_at."""
+    return [entry_of(r) for r in await pool.fetch(f"{_SELECT} ORDER BY c.updated_at, c.kind, c.item_id")]
 
 
 async def list_items(

@@ -27,7 +27,9 @@ from reco_svc.interactions import Interaction, compress, decay
 from reco_svc.trending import TrendCounter
 
 CF_WEIGHT, COOC_WEIGHT, ATTR_WEIGHT = 1.0, 0.5, 0.3
-MAX_MODEL_STORIES = 1500  # stories beyond the most interacted-with wait for attributes (serving)
+# Stories beyond the most interacted-with are served through attributes (serving.py); the cap bounds
+# the dense W (and so the per-request MatMul) to about 600 x 600 with the demo catalog.
+MAX_MODEL_STORIES = 500
 DEVICES = ("tablet", "phone", "desktop", "tv", "other")
 MIN_USERS_FOR_CF = 3
 MIN_USERS_FOR_METRICS = 20
