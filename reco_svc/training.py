@@ -188,9 +188,10 @@ def build_artifact(
 
     metrics = offline_metrics(matrix, model_name) if with_metrics else {}
     if metrics:
-        step(
-            "offline metrics: " + ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics.items()) if "ndcg" in k)
-        )
+        shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics.items()) if "ndcg" in k)
+        step(f"offline metrics: {shown}")
+    else:
+        step(f"offline metrics: skipped (fewer than {MIN_USERS_FOR_METRICS} users)")
     metrics.update({"users": float(len(users)), "items": float(n_items), "interactions": float(matrix.nnz)})
     metrics["train_seconds"] = round(time.perf_counter() - started, 3)
     return ModelArtifact(
