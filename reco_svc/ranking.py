@@ -11,6 +11,8 @@ import scipy.sparse as sp
 
 from reco_svc import metrics
 
+SCORE_CELLS_PER_BATCH = 4_000_000
+
 
 class Model(Protocol):
     def fit(self, interactions: sp.csr_matrix) -> object: ...
@@ -44,14 +46,13 @@ class EvaluationResult:
     train_seconds: float
 
 
-def evaluate(
-    model: Model, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 10, batch: int = 2048
-) -> EvaluationResult:
+def evaluate(model: Model, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 10) -> EvaluationResult:
     """Fit on `train`, recommend k unseen items to every user present in both sets, score on `test`."""
     start = time.perf_counter()
     model.fit(train)
     train_seconds = time.perf_counter() - start
     users = np.flatnonzero((train.getnnz(axis=1) > 0) & (test.getnnz(axis=1) > 0))
+    batch = max(64, SCORE_CELLS_PER_BATCH // max(train.shape[1], 1))  # bounded memory on big catalogs
     recommendations: dict[int, list[int]] = {}
     for offset in range(0, len(users), batch):
         chunk = users[offset : offset + batch]

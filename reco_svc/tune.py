@@ -19,6 +19,7 @@ from reco_svc.data import read_interactions, to_csr
 from reco_svc.models.base import ItemItemModel
 from reco_svc.models.blend import BlendModel
 from reco_svc.models.ease import EaseModel
+from reco_svc.models.lowpass import LowPassModel
 from reco_svc.models.rp3beta import RP3BetaModel
 from reco_svc.ranking import evaluate
 from reco_svc.splits import per_item_split
@@ -50,6 +51,47 @@ def grid(name: str) -> Iterator[tuple[str, Factory]]:
                 f"ease l2={l2} alpha=0.3 gamma={g}",
                 lambda l2=l2, g=g: EaseModel(l2=l2, item_alpha=0.3, user_gamma=g),
             )
+    elif name == "lowpass":
+        for exponent in (0.3, 0.5):
+            for rank in (8, 16, 24, 32, 48):
+                yield f"lowpass b={exponent} k={rank}", lambda b=exponent, k=rank: LowPassModel(k, b)
+    elif name == "ease_lowpass":
+        for l2 in (300, 500, 800):
+            for exponent, rank in ((0.5, 32), (0.3, 8), (0.3, 16), (0.3, 24)):
+                for w in (0.2, 0.3, 0.45):
+                    yield (
+                        f"ease l2={l2} + {w}*lowpass b={exponent} k={rank}",
+                        lambda l2=l2, b=exponent, k=rank, w=w: BlendModel(
+                            [(1 - w, EaseModel(l2=l2)), (w, LowPassModel(rank=k, item_exponent=b))]
+                        ),
+                    )
+    elif name == "ease_lowpass_fine":
+        for l2 in (600, 800, 1200):
+            for exponent in (0.2, 0.3, 0.4):
+                for rank in (12, 16, 20):
+                    for w in (0.15, 0.2, 0.25, 0.3):
+                        yield (
+                            f"ease l2={l2} + {w}*lowpass b={exponent} k={rank}",
+                            lambda l2=l2, b=exponent, k=rank, w=w: BlendModel(
+                                [(1 - w, EaseModel(l2=l2)), (w, LowPassModel(rank=k, item_exponent=b))]
+                            ),
+                        )
+        for w in (0.2, 0.3):
+            yield (
+                f"ease_norm + {w}*lowpass b=0.3 k=16",
+                lambda w=w: BlendModel(
+                    [(1 - w, EaseModel(l2=40, item_alpha=0.3)), (w, LowPassModel(rank=16, item_exponent=0.3))]
+                ),
+            )
+    elif name == "sparse_blend":
+        for exponent, rank in ((0.3, 16), (0.5, 32)):
+            for w in (0.2, 0.35, 0.5, 0.65):
+                yield (
+                    f"rp3beta + {w}*lowpass b={exponent} k={rank}",
+                    lambda b=exponent, k=rank, w=w: BlendModel(
+                        [(1 - w, RP3BetaModel(0.8, 0.4, 200)), (w, LowPassModel(rank=k, item_exponent=b))]
+                    ),
+                )
     elif name == "edlae":
         for l2 in (50, 150, 300):
             for p in (0.1, 0.25, 0.4, 0.55):

@@ -10,6 +10,17 @@ def as_csr(matrix: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(matrix, dtype=np.float32)
 
 
+def as_binary_csr(matrix: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+    """A float32 0/1 copy: models treat any stored value as one implicit interaction.
+
+    Always a copy, so fitting never rewrites the caller's matrix.
+    """
+    binary = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    binary.eliminate_zeros()
+    binary.data[:] = 1.0
+    return binary
+
+
 class ItemItemModel:
     """A model whose scores are `user_rows @ item_weights` (item x item, dense or sparse).
 

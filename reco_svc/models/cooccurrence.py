@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc.models.base import ItemItemModel, as_csr
+from reco_svc.models.base import ItemItemModel, as_binary_csr
 
 SIMILARITIES = ("cosine", "jaccard", "lift", "count")
 
@@ -20,8 +20,7 @@ def cooccurrence_similarity(interactions: sp.csr_matrix, similarity: str = "cosi
     """
     if similarity not in SIMILARITIES:
         raise ValueError(f"unknown similarity {similarity!r}; choose one of {SIMILARITIES}")
-    binary = as_csr(interactions)
-    binary.data[:] = 1.0
+    binary = as_binary_csr(interactions)
     co = (binary.T @ binary).tocoo()
     degree = np.asarray(binary.sum(axis=0), dtype=np.float64).ravel()  # C_ii for binary X
     rows, cols, counts = co.row, co.col, co.data.astype(np.float64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc.models.base import as_csr
+from reco_svc.models.base import as_binary_csr
 
 
 class PopularityModel:
@@ -13,7 +13,7 @@ class PopularityModel:
         self.item_counts: np.ndarray | None = None
 
     def fit(self, interactions: sp.csr_matrix) -> PopularityModel:
-        self.item_counts = np.asarray(as_csr(interactions).sum(axis=0), dtype=np.float32).ravel()
+        self.item_counts = np.asarray(as_binary_csr(interactions).sum(axis=0), dtype=np.float32).ravel()
         return self
 
     def score(self, user_rows: sp.csr_matrix | np.ndarray) -> np.ndarray:

@@ -1,6 +1,15 @@
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
+# reco_svc is not an installed package yet (pyproject has `packages = []`): make the repository
+# root importable for plain `pytest` too. Drop this once pytest's `pythonpath = ["."]` is set.
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
 
 
 @pytest.fixture

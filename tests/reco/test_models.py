@@ -6,6 +6,7 @@ from reco_svc.models import DEFAULT_MODEL, MODELS, make_model
 from reco_svc.models.blend import BlendModel
 from reco_svc.models.cooccurrence import CooccurrenceModel, cooccurrence_similarity
 from reco_svc.models.ease import EaseModel
+from reco_svc.models.lowpass import LowPassModel
 from reco_svc.models.rp3beta import RP3BetaModel
 from reco_svc.ranking import top_k
 
@@ -58,11 +59,27 @@ def test_similar_items(co_consumed_matrix):
 
 
 def test_large_catalogs_fall_back_from_dense_ease():
-    assert make_model(DEFAULT_MODEL, 100_000)[0] == "rp3beta"
-    with pytest.raises(ValueError, match="rp3beta"):
+    assert make_model(DEFAULT_MODEL, 100_000)[0] == "rp3beta_lowpass"
+    with pytest.raises(ValueError, match="rp3beta_lowpass"):
         EaseModel(max_items=5).fit(sp.csr_matrix((3, 6), dtype=np.float32))
 
 
 def test_score_before_fit_fails():
     with pytest.raises(RuntimeError):
         EaseModel().score(PICKED_ITEM_0)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_fit_leaves_the_input_untouched_and_scores_dense_rows(name, co_consumed_matrix):
+    weighted = co_consumed_matrix.copy()
+    weighted.data *= 3.0
+    _, model = make_model(name, weighted.shape[1])
+    model.fit(weighted)
+    assert np.all(weighted.data == 3.0)
+    dense_scores = model.score(PICKED_ITEM_0.toarray())
+    np.testing.assert_allclose(dense_scores, model.score(PICKED_ITEM_0), rtol=1e-6)
+
+
+def test_lowpass_handles_degenerate_shapes():
+    one_item = sp.csr_matrix(np.ones((4, 1), dtype=np.float32))
+    assert LowPassModel(rank=16).fit(one_item).score(one_item).shape == (4, 1)

@@ -2,6 +2,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from reco_svc.models import make_model
 from reco_svc.models.ease import EaseModel
 from reco_svc.onnx_export import build_topk_graph, export_model, topk_inputs
 
@@ -46,6 +47,20 @@ def test_exported_ease_file_equals_model_scores(tmp_path, co_consumed_matrix):
     expected = model.score(co_consumed_matrix[:3])
     np.testing.assert_allclose(values, np.take_along_axis(expected, indices, axis=1), rtol=1e-5, atol=1e-5)
     assert not np.take_along_axis(x, indices, axis=1).any()
+
+
+@pytest.mark.parametrize("name", ["ease_lowpass", "rp3beta_lowpass", "cooccurrence"])
+def test_exported_registry_models_match_their_scores(name, tmp_path, co_consumed_matrix):
+    _, model = make_model(name, co_consumed_matrix.shape[1])
+    model.fit(co_consumed_matrix)
+    session = ort.InferenceSession(
+        str(export_model(model, tmp_path / "m.onnx")), providers=["CPUExecutionProvider"]
+    )
+    x = co_consumed_matrix.toarray()
+    values, indices = session.run(None, topk_inputs(x, np.ones_like(x), 10))
+    expected = model.score(co_consumed_matrix)
+    np.testing.assert_allclose(values, np.take_along_axis(expected, indices, axis=1), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.sort(values, axis=1), np.sort(expected, axis=1), rtol=1e-4, atol=1e-5)
 
 
 def test_export_rejects_non_item_item_models(tmp_path):
