@@ -107,7 +107,7 @@ async def train(
     pool: asyncpg.Pool,
     settings: Settings,
     activate: bool = True,
-    model_name: str = "ease_norm",
+    model_name: str | None = None,
     progress: Progress | None = None,
 ) -> ModelArtifact:
     progress = progress or Progress(10, stream=open("/dev/null", "w"))  # noqa: SIM115 - quiet by default
@@ -154,7 +154,9 @@ async def _main(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Train and register a recommendation model.")
     parser.add_argument("--no-activate", action="store_true", help="register without serving it")
-    parser.add_argument("--model", default="ease_norm", help="collaborative model (reco_svc.models.MODELS)")
+    parser.add_argument(
+        "--model", default=None, help="collaborative model (reco_svc.models.MODELS; default DEFAULT_MODEL)"
+    )
     asyncio.run(_main(parser.parse_args()))
 
 

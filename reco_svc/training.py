@@ -135,10 +135,13 @@ def build_artifact(
     devices: dict[str, str],
     now: datetime,
     version: str,
-    model_name: str = "ease_norm",
+    model_name: str | None = None,
     step: Step = _noop,
     with_metrics: bool = True,
 ) -> ModelArtifact:
+    from reco_svc.models import DEFAULT_MODEL
+
+    model_name = model_name or DEFAULT_MODEL
     started = time.perf_counter()
     story_weight: dict[str, float] = defaultdict(float)
     for i in interactions:
