@@ -3,9 +3,9 @@
 - `analytics.events` (Event protobuf bytes, recorder.py): every interaction goes to the
   feature store at once, so the user's next answer reflects it without retraining; a
   story_creation also adds its story to the catalog.
-- `catalog.visibility` (the feedback service, when a safety alert hides a story): the
-  payload format is the feedback branch's; whatever it is, the catalog is reloaded from
-  PostgreSQL (hidden_items), which is the source of truth.
+- `catalog.visibility` (the feedback service, when a safety alert hides or a moderator
+  clears a story): the change is applied to the snapshot at once; an unknown payload makes
+  the catalog reload from PostgreSQL (hidden_items, the source of truth), as does the poll.
 
 Handlers are idempotent (features are keyed by event id; story upserts are upserts), as the
 bus delivers at least once.
@@ -13,6 +13,7 @@ bus delivers at least once.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import asyncpg
@@ -74,4 +75,18 @@ class LiveFollower:
             self.catalog.put_many(new)
 
     async def on_visibility(self, messages: list[BusMessage]) -> None:
-        await self.catalog.reload()
+        """The feedback service's payload: {"item_type", "item_id", "hidden", "reason", "at"}.
+
+        Applied to the snapshot at once; anything else makes the catalog reload from PostgreSQL.
+        """
+        unknown = False
+        for message in messages:
+            try:
+                change = json.loads(message.value)
+                kind, item_id, hidden = change["item_type"], change["item_id"], bool(change["hidden"])
+            except (ValueError, KeyError, TypeError):
+                unknown = True
+                continue
+            self.catalog.set_hidden(kind, item_id, hidden, str(change.get("reason", "")))
+        if unknown:
+            await self.catalog.reload()

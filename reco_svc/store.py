@@ -152,18 +152,15 @@ async def fingerprint(pool: asyncpg.Pool) -> tuple:
 
 
 async def hide(pool: asyncpg.Pool, kind: str, item_id: str, reason: str) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        # Serialize hides of one item so that two concurrent calls add one row.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"hide:{kind}:{item_id}")
-        await conn.execute(
-            """INSERT INTO hidden_items (item_type, item_id, reason, hidden_at)
-               SELECT $1, $2, $3, clock_timestamp()
-                WHERE NOT EXISTS (SELECT 1 FROM hidden_items
-                                   WHERE item_type = $1 AND item_id = $2 AND cleared_at IS NULL)""",
-            kind,
-            item_id,
-            reason,
-        )
+    """Idempotent: the partial unique index keeps one current row per item."""
+    await pool.execute(
+        """INSERT INTO hidden_items (item_type, item_id, reason, hidden_at)
+           VALUES ($1, $2, $3, clock_timestamp())
+           ON CONFLICT (item_type, item_id) WHERE cleared_at IS NULL DO NOTHING""",
+        kind,
+        item_id,
+        reason,
+    )
 
 
 async def unhide(pool: asyncpg.Pool, kind: str, item_id: str) -> None:

@@ -30,17 +30,20 @@ CREATE TABLE IF NOT EXISTS catalog_items (
 CREATE INDEX IF NOT EXISTS catalog_items_updated ON catalog_items (updated_at);
 
 -- Moderation: the feedback service hides a story when a safety alert fires (item_type
--- 'story'); admins hide any kind. A row with cleared_at NULL hides the item. Same
--- columns as the feedback branch's table, so whichever migration runs first wins.
+-- 'story'); admins hide any kind. A row with cleared_at NULL hides the item. The very
+-- definition of feedback_svc/migrations/0001_feedback.sql (table and index), so that
+-- whichever service migrates first creates what both expect.
 CREATE TABLE IF NOT EXISTS hidden_items (
+    id          bigserial   PRIMARY KEY,
     item_type   text        NOT NULL,
     item_id     text        NOT NULL,
-    reason      text,
+    reason      text        NOT NULL,
     hidden_at   timestamptz NOT NULL DEFAULT now(),
     cleared_at  timestamptz
 );
 
-CREATE INDEX IF NOT EXISTS hidden_items_reco_lookup ON hidden_items (item_type, item_id);
+CREATE UNIQUE INDEX IF NOT EXISTS hidden_items_current ON hidden_items (item_type, item_id)
+    WHERE cleared_at IS NULL;
 
 -- The model registry: files under <data_dir>/models/<version>/, one row per version.
 CREATE TABLE IF NOT EXISTS reco_model_versions (

@@ -3,6 +3,7 @@ reasons, diversity, the admin catalog RPCs."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import grpc
@@ -54,6 +55,7 @@ async def test_hidden_items_are_never_recommended_until_unhidden(reco_stub, db, 
         "VALUES ('character', $1, 'safety', now())",
         f"{t}-fish-1",
     )
+    # A payload the engine does not know: it reloads the catalog from PostgreSQL.
     await bus.publish("catalog.visibility", [BusMessage(b"character", b'{"item_id": "x"}')])
 
     async def fish_1_gone():
@@ -87,7 +89,8 @@ async def test_hidden_stories_disappear_from_story_recommendations(reco_stub, an
         "VALUES ('story', $1, 'alert', now())",
         f"{t}-story",
     )
-    await bus.publish("catalog.visibility", [BusMessage(f"{t}-story".encode(), b"{}")])
+    change = {"item_type": "story", "item_id": f"{t}-story", "hidden": True, "reason": "alert", "at": "now"}
+    await bus.publish("catalog.visibility", [BusMessage(f"{t}-story".encode(), json.dumps(change).encode())])
 
     async def story_gone():
         return f"{t}-story" not in await ids_for(
