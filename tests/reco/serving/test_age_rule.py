@@ -5,6 +5,7 @@ with each of the two layers (ONNX mask, final filter) checked on its own too."""
 from __future__ import annotations
 
 import asyncio
+import random
 import string
 from datetime import UTC, datetime
 
@@ -181,3 +182,51 @@ def test_the_onnx_mask_alone_keeps_out_every_item_outside_the_age_group(entries,
             kind_, _, item_id = model.items[index].partition(":")
             entry = snapshot.get(kind_, item_id)
             assert entry is not None and allowed(entry.min_age, entry.max_age, group) and not entry.hidden
+
+
+async def test_through_grpc_no_answer_ever_breaks_the_age_rule(reco_stub, analytics_stub, db, settings):
+    """End to end on the service's own catalog (the demo catalog plus whatever other tests added),
+    with a trained model, random children and random requests: every item checked against
+    PostgreSQL."""
+    from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
+
+    from reco_svc.train import train
+    from tests.reco.serving.helpers import record, story_event
+
+    rows = await db.fetch("SELECT kind, item_id, min_age, max_age FROM catalog_items WHERE kind <> 'story'")
+    rng = random.Random(5)
+    by_kind = {k: [r for r in rows if r["kind"] == k] for k in ("universe", "character", "theme")}
+    events = []
+    for n in range(40):  # children who mix items of every age: the model learns cross-age links
+        picks = rng.sample(by_kind["character"], k=min(3, len(by_kind["character"])))
+        group = rng.choice(list(AGE_GROUPS))
+        events.append(story_event(f"age-prop-{n}", [], [p["item_id"] for p in picks], age_group=group))
+    await record(analytics_stub, events)
+    await train(db, settings)
+    ages = {(r["kind"], r["item_id"]): (r["min_age"], r["max_age"]) for r in rows}
+    for _ in range(150):
+        group = rng.choice(list(AGE_GROUPS))
+        types = rng.sample(["universe", "character", "theme", "moral_lesson", "story"], k=rng.randint(1, 5))
+        reply = await reco_stub.Recommend(
+            pb.RecommendRequest(
+                user_id=f"age-prop-{rng.randrange(60)}",
+                context=pb.RecommendationContext(
+                    age_group=group,
+                    selected_universes=[r["item_id"] for r in rng.sample(by_kind["universe"], k=1)],
+                    selected_characters=[r["item_id"] for r in rng.sample(by_kind["character"], k=2)],
+                ),
+                recommendation_types=types,
+                limit=rng.randint(1, 50),
+            )
+        )
+        for found in reply.lists:
+            for item in found.items:
+                stored = ages.get((item.kind, item.id))
+                if stored is None:  # a story: read its ages
+                    row = await db.fetchrow(
+                        "SELECT min_age, max_age FROM catalog_items WHERE kind = $1 AND item_id = $2",
+                        item.kind,
+                        item.id,
+                    )
+                    stored = (row["min_age"], row["max_age"])
+                assert allowed(*stored, group), (item.kind, item.id, stored, group)
