@@ -27,8 +27,11 @@ import numpy as np
 
 MODEL_FILE = "model.onnx"
 META_FILE = "meta.json"
-# How strongly each kind of context input is switched on in x (a pick is log1p(3) ≈ 1.4).
-DEFAULT_INPUT_WEIGHTS = {"pop": 0.6, "trend": 0.5, "device": 0.15}
+# How strongly each kind of context input is switched on in x (a pick is log1p(3) ≈ 1.4): a
+# prior that orders items for a child without history, and that the child's own picks outweigh.
+# "attr" is not an input: it is the factor that puts serving-time attribute scores (items newer
+# than the model) on the scale of the model's attribute part (ATTR_WEIGHT / its scale).
+DEFAULT_INPUT_WEIGHTS = {"pop": 0.3, "trend": 0.2, "device": 0.1, "attr": 0.3}
 
 
 @dataclass

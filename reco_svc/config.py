@@ -6,6 +6,10 @@
 | SV_RECO_MODEL_POLL_SECONDS  | 5                              | registry poll (NOTIFY makes it immediate)  |
 | SV_RECO_CATALOG_POLL_SECONDS| 2                              | catalog/moderation refresh from PostgreSQL |
 | SV_RECO_FEATURE_USERS       | 100000                         | users kept in the in-memory feature store  |
+| SV_RECO_BUS_GROUP           | recommendation                 | consumer group on analytics.events (*)     |
+
+(*) With the in-memory feature store every replica must see every event: give each replica
+its own group in the cluster profile (the Redis feature store will lift this).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class RecoConfig:
     model_poll_seconds: float
     catalog_poll_seconds: float
     feature_users: int
+    bus_group: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecoConfig:
@@ -34,6 +39,7 @@ class RecoConfig:
             model_poll_seconds=float(os.environ.get("SV_RECO_MODEL_POLL_SECONDS", "5")),
             catalog_poll_seconds=float(os.environ.get("SV_RECO_CATALOG_POLL_SECONDS", "2")),
             feature_users=int(os.environ.get("SV_RECO_FEATURE_USERS", "100000")),
+            bus_group=os.environ.get("SV_RECO_BUS_GROUP", "recommendation"),
         )
 
 

@@ -21,6 +21,7 @@ from google.protobuf.message import DecodeError
 from storyverse.analytics.v1 import events_pb2
 
 from common.bus import BusMessage, EventBus
+from common.bus.inprocess import InProcessBus
 from reco_svc import store
 from reco_svc.catalog import story_from_event
 from reco_svc.catalog_state import CatalogState
@@ -38,12 +39,24 @@ class LiveFollower:
         self.pool = pool
         self.features = features
         self.catalog = catalog
+        self.closed = False
 
-    def subscribe(self, bus: EventBus) -> None:
-        bus.subscribe(EVENTS_TOPIC, GROUP, self.on_events)
-        bus.subscribe(VISIBILITY_TOPIC, GROUP, self.on_visibility)
+    def subscribe(self, bus: EventBus, group: str = GROUP) -> None:
+        if isinstance(bus, InProcessBus):
+            # The bus has no unsubscribe and one handler per (topic, group): a second engine in
+            # the same process (tests) would take over the first one's deliveries. In process,
+            # groups only separate subscribers, so each engine gets its own.
+            group = f"{group}-{id(self):x}"
+        bus.subscribe(EVENTS_TOPIC, group, self.on_events)
+        bus.subscribe(VISIBILITY_TOPIC, group, self.on_visibility)
+
+    def close(self) -> None:
+        """Stop acting on deliveries (they keep coming: the bus cannot unsubscribe)."""
+        self.closed = True
 
     async def on_events(self, messages: list[BusMessage]) -> None:
+        if self.closed:
+            return
         stories = {}
         for message in messages:
             try:
@@ -79,6 +92,8 @@ class LiveFollower:
 
         Applied to the snapshot at once; anything else makes the catalog reload from PostgreSQL.
         """
+        if self.closed:
+            return
         unknown = False
         for message in messages:
             try:

@@ -29,9 +29,11 @@ class RecoComponent:
     models: ModelHolder
     features: FeatureStore
     recommender: Recommender
+    live: LiveFollower
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
 
     async def aclose(self) -> None:
+        self.live.close()
         await self.models.aclose()
         await self.catalog.aclose()
         await self.features.aclose()
@@ -46,14 +48,15 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     # The Redis backend (cluster profile) will be chosen here when settings.redis_url is set.
     features = InMemoryFeatureStore(config.feature_users)
     recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
-    LiveFollower(runtime.pool, features, catalog).subscribe(runtime.bus)
+    live = LiveFollower(runtime.pool, features, catalog)
+    live.subscribe(runtime.bus, config.bus_group)
     recommendation_service_pb2_grpc.add_RecommendationServiceServicer_to_server(
         RecommendationServicer(
             recommender, CatalogAdmin(runtime.pool, catalog), RegistryAdmin(runtime.pool, models)
         ),
         server,
     )
-    return RecoComponent(catalog, models, features, recommender)
+    return RecoComponent(catalog, models, features, recommender, live)
 
 
 SPEC = ServiceSpec("recommendation", build, migrations=[("reco", MIGRATIONS)])

@@ -274,7 +274,7 @@ class Recommender:
             return []
         picked = [(snapshot.get(*key.split(":", 1)), v) for key, v in values.items()]
         picked = [(e, v) for e, v in picked if e is not None]
-        contributions = ATTR_WEIGHT * index.contributions(picked)
+        contributions = model.input_weights.get("attr", ATTR_WEIGHT) * index.contributions(picked)
         scores = contributions.sum(axis=0) if picked else np.zeros(len(index.entries), dtype=np.float32)
         found = []
         for n, entry in enumerate(index.entries):

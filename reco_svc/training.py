@@ -57,13 +57,19 @@ def select_items(entries: Sequence[CatalogEntry], story_weight: dict[str, float]
     return chosen + stories[:MAX_MODEL_STORIES]
 
 
-def _scaled(matrix: np.ndarray) -> np.ndarray:
-    """Divide by the mean of the rows' largest entries, so a strong link is about 1; clip outliers."""
+def _scale_of(matrix: np.ndarray) -> float:
+    """The mean of the rows' largest entries (0 for an empty or non-positive matrix)."""
     row_max = matrix.max(axis=1) if matrix.size else np.zeros(0)
     positive = row_max[row_max > 0]
-    if positive.size == 0:
+    return float(positive.mean()) if positive.size else 0.0
+
+
+def _scaled(matrix: np.ndarray) -> np.ndarray:
+    """Divide by the mean of the rows' largest entries, so a strong link is about 1; clip outliers."""
+    scale = _scale_of(matrix)
+    if scale == 0.0:
         return np.zeros_like(matrix)
-    return np.clip(matrix / float(positive.mean()), -1.0, 2.0).astype(np.float32)
+    return np.clip(matrix / scale, -1.0, 2.0).astype(np.float32)
 
 
 def user_item_matrix(
@@ -203,7 +209,7 @@ def build_artifact(
         contexts=contexts,
         weights=weights,
         cooc=cooc_part.astype(np.float32),
-        input_weights=dict(DEFAULT_INPUT_WEIGHTS),
+        input_weights={**DEFAULT_INPUT_WEIGHTS, "attr": ATTR_WEIGHT / (_scale_of(attr) or 1.0)},
         metrics=metrics,
         description=f"{cf_name} + cooccurrence + attributes; {len(users)} users, {n_items} items",
         created_at=datetime.now(UTC).isoformat(),

@@ -83,3 +83,13 @@ def assert_age_safe(items, age_group: str) -> None:
             item.max_age,
             age_group,
         )
+
+
+def served(stub, version: str):
+    """A check for `eventually`: the service answers with this model version."""
+
+    async def check():
+        lists = await recommend(stub, f"user-{uuid.uuid4().hex[:6]}", "6-8", ["universe"])
+        return lists[0].model_version == version
+
+    return check
