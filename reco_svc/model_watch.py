@@ -45,6 +45,7 @@ class ModelHolder:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._listener: asyncpg.Connection | None = None
+        self._failed: str | None = None  # the version that would not load: not retried until it changes
 
     async def start(self, snapshot: CatalogSnapshot) -> None:
         await self.check()
@@ -76,10 +77,13 @@ class ModelHolder:
         row = await store.active_version(self.pool)
         if row is None or (self.current is not None and self.current.version == row["version"]):
             return False
+        if row["version"] == self._failed:
+            return False
         try:
             model = await asyncio.to_thread(load, self._folder(row["version"], row["path"]))
         except Exception:  # noqa: BLE001 - a broken or missing file must not stop serving
             log.exception("could not load model", extra={"fields": {"version": row["version"]}})
+            self._failed = row["version"]
             return False
         previous = self.current.version if self.current else None
         self.current = model

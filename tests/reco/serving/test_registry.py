@@ -65,3 +65,16 @@ async def test_new_versions_are_picked_up_without_restart_and_can_be_rolled_back
 
     await reco_stub.ActivateModelVersion(pb.ActivateModelVersionRequest(version=second.version))
     assert await eventually(served_version(reco_stub, second.version))
+
+
+async def test_a_version_that_cannot_be_loaded_leaves_the_current_one_serving(reco_stub, db, settings):
+    good = await train(db, settings)
+    assert await eventually(served_version(reco_stub, good.version))
+    broken = await train(db, settings, activate=False)
+    (settings.data_dir / "models" / broken.version / "model.onnx").write_bytes(b"not an onnx graph")
+    reply = await reco_stub.ActivateModelVersion(pb.ActivateModelVersionRequest(version=broken.version))
+    assert reply.version.active
+    lists = await recommend(reco_stub, f"user-{uuid.uuid4().hex[:6]}", "6-8", ["character"])
+    assert lists[0].model_version == good.version and lists[0].items
+    await reco_stub.RollbackModelVersion(pb.RollbackModelVersionRequest())
+    assert await eventually(served_version(reco_stub, good.version))
