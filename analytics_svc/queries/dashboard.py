@@ -1,0 +1,90 @@
+"""The dashboard's SQL: daily figures from rollups (+ raw for days not rolled up),
+ingestion health from raw events, real-time figures from the minute buckets."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import asyncpg
+
+from analytics_svc.queries import daily
+from analytics_svc.queries.params import Binds, dims_filter
+
+
+async def active_users(pool: asyncpg.Pool, cov: daily.Coverage, filters, start: date, end: date):
+    """(dau, wau, mau) ending at `end`, and distinct users per day over start..end."""
+    binds = Binds()
+    src = daily.source("daily_user_activity", cov, binds)
+    where = dims_filter(binds, filters)
+    e = binds.add(end, "date")
+    s = binds.add(start, "date")
+    sql = f"""
+        WITH act AS (SELECT DISTINCT day, user_id FROM {src} a WHERE {where})
+        SELECT 'totals' AS kind, NULL::date AS day,
+               count(DISTINCT user_id) FILTER (WHERE day = {e}) AS dau,
+               count(DISTINCT user_id) FILTER (WHERE day > {e} - 7) AS wau,
+               count(DISTINCT user_id) FILTER (WHERE day > {e} - 30) AS mau
+        FROM act
+        UNION ALL
+        SELECT 'day', day, count(*), NULL, NULL FROM act WHERE day >= {s} GROUP BY day
+    """
+    return await pool.fetch(sql, *binds.values)
+
+
+async def event_counts(pool: asyncpg.Pool, cov: daily.Coverage, filters):
+    binds = Binds()
+    src = daily.source("daily_event_counts", cov, binds)
+    sql = f"""
+        SELECT day, event_type, platform, device_type, sum(events)::bigint AS events
+        FROM {src} c WHERE {dims_filter(binds, filters)}
+        GROUP BY 1, 2, 3, 4
+    """
+    return await pool.fetch(sql, *binds.values)
+
+
+async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters):
+    binds = Binds()
+    src = daily.source("daily_content", cov, binds)
+    sql = f"""
+        SELECT kind, key, sum(uses)::bigint AS uses
+        FROM {src} c WHERE {dims_filter(binds, filters)}
+        GROUP BY 1, 2
+    """
+    return await pool.fetch(sql, *binds.values)
+
+
+async def creation_time(pool: asyncpg.Pool, cov: daily.Coverage, filters):
+    binds = Binds()
+    src = daily.source("daily_creation_times", cov, binds)
+    sql = f"""
+        SELECT count(t) AS count, avg(t) AS mean,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY t) AS median,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY t) AS p90
+        FROM {src} c CROSS JOIN LATERAL unnest(c.times) AS t
+        WHERE {dims_filter(binds, filters, "c.")}
+    """
+    return await pool.fetchrow(sql, *binds.values)
+
+
+async def ingestion(pool: asyncpg.Pool, since: datetime, failed_lo: datetime, failed_hi: datetime):
+    """Events stored since `since` with their processing lag, and rejections in the range."""
+    sql = """
+        SELECT (SELECT count(*) FROM events WHERE stored_at >= $1) AS stored,
+               (SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (
+                    ORDER BY extract(epoch FROM stored_at - received_at))
+                FROM events WHERE stored_at >= $1) AS lag,
+               (SELECT count(*) FROM failed_events WHERE received_at >= $2 AND received_at < $3) AS failed
+    """
+    return await pool.fetchrow(sql, since, failed_lo, failed_hi)
+
+
+async def realtime(pool: asyncpg.Pool, since: datetime):
+    per_minute = await pool.fetch(
+        """SELECT minute, sum(events)::bigint AS events FROM realtime_minute_events
+           WHERE minute >= $1 GROUP BY minute ORDER BY minute""",
+        since,
+    )
+    users = await pool.fetchval(
+        "SELECT count(DISTINCT user_id) FROM realtime_minute_users WHERE minute >= $1", since
+    )
+    return per_minute, users
