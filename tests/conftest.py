@@ -80,7 +80,13 @@ async def bus() -> AsyncIterator[InProcessBus]:
 
 
 async def start_service(spec: ServiceSpec, settings: Settings, bus: InProcessBus) -> RunningService:
-    return await start(spec, settings, 0, bus)
+    service = await start(spec, settings, 0, bus)
+    # InProcessBus.subscribe only starts delivery when some group is already delivering:
+    # the first subscription made after start() would never be delivered (and publishers
+    # would block once its queue is full). Start delivery for it here.
+    if not bus._tasks:
+        await bus.start()
+    return service
 
 
 @pytest.fixture(scope="session")
