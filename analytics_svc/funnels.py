@@ -29,9 +29,12 @@ COLUMNS = [
 
 async def compute(pool: asyncpg.Pool, params: ReportParams) -> list[dict]:
     """One dict per breakdown group: {"group": ..., "steps": [(users, median_prev, median_first)]}."""
+    return await compute_seconds(pool, params, params.window_hours * 3600)
+
+
+async def compute_seconds(pool: asyncpg.Pool, params: ReportParams, window: int) -> list[dict]:
     lo = day_start(params.start)
     hi = day_start(params.end + timedelta(days=1))
-    window = params.window_hours * 3600
     rows = await sql.run(
         pool,
         params.steps,
