@@ -1,11 +1,12 @@
 """The funnel query (semantics in docs/analytics.md, reference in tests/analytics/reference.py).
 
-Events of the range (and up to one window beyond it) are numbered per user in stream
+Events of the range (and up to one window beyond it) are taken per user in stream
 order (ts, event_id). Every step-1 event in the range starts an attempt; the attempt
 takes, for each next step, the earliest matching event after the previous step
-("ordered", found with a reverse running minimum of positions) or exactly the next
-event of the user ("strict", lead()), as long as it is within the window of the first
-step. Each user keeps the attempt reaching the furthest step (the earliest such one).
+("ordered": running minimums over the later events, one window pass per step, no
+joins) or exactly the next event of the user ("strict": lead()), as long as it is
+within the window of the first step. Each user keeps the attempt reaching the furthest
+step (the earliest such one).
 """
 
 from __future__ import annotations
@@ -55,35 +56,37 @@ def funnel_sql(
         types = binds.add(sorted({s.event_type for s in steps}), "text[]")
         where += f" AND event_type = ANY({types})"
     any_step = " OR ".join(f"m{i}" for i in range(1, n + 1))
+    # One stream order everywhere: by user, then time, then event_id (byte order).
+    later = (
+        'PARTITION BY user_id COLLATE "C" ORDER BY ts DESC, event_id COLLATE "C" DESC '
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+    )
     base = f"""
         ev AS (
             SELECT user_id, ts, event_id, {BREAKDOWN_SQL[breakdown]} AS grp, {flags}
             FROM events WHERE ts >= {lo_p} AND ts <= {horizon_p} AND {where}
-        ),
-        seq AS (
-            SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY ts, event_id) AS pos
-            FROM ev {"WHERE " + any_step if order == "ordered" else ""}
         )"""
     if order == "ordered":
-        nexts = ", ".join(f"min(pos) FILTER (WHERE m{k}) OVER later AS n{k}" for k in range(2, n + 1))
-        joins, times = [], ["a.ts AS t1"]
-        for k in range(2, n + 1):
-            prev = "a" if k == 2 else f"s{k - 1}"
-            joins.append(
-                f"LEFT JOIN nx s{k} ON s{k}.user_id = a.user_id AND s{k}.pos = {prev}.n{k} "
-                f"AND s{k}.ts <= a.ts + {window}"
-            )
-            times.append(f"s{k}.ts AS t{k}")
+        # Greedy chains without self-joins. c{k}_{j}(r): time of step j in the chain whose
+        # step k is the first step-k event after r. Chains from later events never end
+        # earlier, so "the value at the first step-k event after r" is a running minimum
+        # over the later step-k events: one window pass per step, all in the same order.
+        levels, prev = [], f"(SELECT * FROM ev WHERE {any_step})"
+        for k in range(n, 1, -1):
+            cols = [f"min(ts) FILTER (WHERE m{k}) OVER later AS c{k}_{k}"]
+            cols += [
+                f"min(c{k + 1}_{j}) FILTER (WHERE m{k}) OVER later AS c{k}_{j}" for j in range(k + 1, n + 1)
+            ]
+            levels.append(f"l{k} AS (SELECT *, {', '.join(cols)} FROM {prev} x WINDOW later AS ({later}))")
+            prev = f"l{k}"
+        times = ["ts AS t1"] + [
+            f"CASE WHEN c2_{k} <= ts + {window} THEN c2_{k} END AS t{k}" for k in range(2, n + 1)
+        ]
         chain = f""",
-        nx AS (
-            SELECT *, {nexts} FROM seq
-            WINDOW later AS (PARTITION BY user_id ORDER BY pos DESC
-                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-        ),
+        {", ".join(levels)},
         att AS (
-            SELECT a.user_id, a.grp, a.pos AS start_pos, {", ".join(times)}
-            FROM nx a {" ".join(joins)}
-            WHERE a.m1 AND a.ts >= {lo_p} AND a.ts < {hi_p}
+            SELECT user_id, grp, event_id, {", ".join(times)}
+            FROM {prev} WHERE m1 AND ts >= {lo_p} AND ts < {hi_p}
         )"""
     else:
         leads, ok = ["ts AS t1"], "TRUE"
@@ -93,8 +96,8 @@ def funnel_sql(
             leads.append(f"CASE WHEN {ok} THEN {at} END AS t{k}")
         chain = f""",
         lead_att AS (
-            SELECT user_id, grp, pos AS start_pos, m1, ts, {", ".join(leads)}
-            FROM seq WINDOW u AS (PARTITION BY user_id ORDER BY pos)
+            SELECT user_id, grp, event_id, m1, ts, {", ".join(leads)}
+            FROM ev WINDOW u AS (PARTITION BY user_id COLLATE "C" ORDER BY ts, event_id COLLATE "C")
         ),
         att AS (SELECT * FROM lead_att WHERE m1 AND ts >= {lo_p} AND ts < {hi_p})"""
     reached = " + ".join(["1", *(f"(t{k} IS NOT NULL)::int" for k in range(2, n + 1))])
@@ -114,7 +117,7 @@ def funnel_sql(
         best AS (
             SELECT DISTINCT ON (user_id, grp) user_id, grp, reached, {cols}
             FROM (SELECT *, {reached} AS reached FROM att) x
-            ORDER BY user_id, grp, reached DESC, start_pos
+            ORDER BY user_id, grp, reached DESC, t1, event_id COLLATE "C"
         )
         SELECT grp, {", ".join(per_step)} FROM best GROUP BY grp ORDER BY grp
     """
@@ -123,4 +126,8 @@ def funnel_sql(
 
 async def run(pool: asyncpg.Pool, *args) -> list[asyncpg.Record]:
     sql, values = funnel_sql(*args)
-    return await pool.fetch(sql, *values)
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        # The sorts of a month of events fit in memory; JIT compilation costs more than
+        # it saves on this query.
+        await conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off")
+        return await conn.fetch(sql, *values)
