@@ -18,13 +18,16 @@ async def active_users(pool: asyncpg.Pool, cov: daily.Coverage, filters, start: 
     where = dims_filter(binds, filters)
     e = binds.add(end, "date")
     s = binds.add(start, "date")
+    # Hash aggregates only (no count(DISTINCT), which sorts): the last active day of each
+    # user decides DAU/WAU/MAU; distinct (day, user) pairs give the daily series.
     sql = f"""
-        WITH act AS (SELECT DISTINCT day, user_id FROM {src} a WHERE {where})
+        WITH act AS (SELECT DISTINCT day, user_id FROM {src} a WHERE {where}),
+        last_seen AS (SELECT user_id, max(day) AS last FROM act WHERE day > {e} - 30 GROUP BY user_id)
         SELECT 'totals' AS kind, NULL::date AS day,
-               count(DISTINCT user_id) FILTER (WHERE day = {e}) AS dau,
-               count(DISTINCT user_id) FILTER (WHERE day > {e} - 7) AS wau,
-               count(DISTINCT user_id) FILTER (WHERE day > {e} - 30) AS mau
-        FROM act
+               count(*) FILTER (WHERE last = {e}) AS dau,
+               count(*) FILTER (WHERE last > {e} - 7) AS wau,
+               count(*) AS mau
+        FROM last_seen
         UNION ALL
         SELECT 'day', day, count(*), NULL, NULL FROM act WHERE day >= {s} GROUP BY day
     """
