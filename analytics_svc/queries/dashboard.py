@@ -34,6 +34,30 @@ async def active_users(pool: asyncpg.Pool, cov: daily.Coverage, filters, start: 
     return await pool.fetch(sql, *binds.values)
 
 
+async def precomputed_active(pool: asyncpg.Pool, filters, window_first: date, start: date, end: date):
+    """Rows (day, dau, wau, mau) of daily_active_counts for start..end, or None when they
+    cannot be trusted: some day of end's 30-day window is not rolled up, or was rolled
+    up after `end` (its WAU/MAU would be stale)."""
+    fresh = await pool.fetchval(
+        """SELECT count(*) = $3 AND max(rolled_at) <= max(rolled_at) FILTER (WHERE day = $2)
+           FROM rollup_days WHERE day BETWEEN $1 AND $2""",
+        window_first,
+        end,
+        (end - window_first).days + 1,
+    )
+    if not fresh:
+        return None
+    return await pool.fetch(
+        """SELECT day, dau, wau, mau FROM daily_active_counts
+           WHERE day BETWEEN $1 AND $2 AND age_group = $3 AND platform = $4 AND device_type = $5""",
+        start,
+        end,
+        filters.age_group or "*",
+        filters.platform or "*",
+        filters.device_type or "*",
+    )
+
+
 async def event_counts(pool: asyncpg.Pool, cov: daily.Coverage, filters):
     binds = Binds()
     src = daily.source("daily_event_counts", cov, binds)
