@@ -8,7 +8,7 @@ from datetime import date, datetime
 import asyncpg
 
 from analytics_svc.queries import daily
-from analytics_svc.queries.params import Binds, dims_filter
+from analytics_svc.queries.params import Binds, dims_filter, fetch_analytical
 
 
 async def active_users(pool: asyncpg.Pool, cov: daily.Coverage, filters, start: date, end: date):
@@ -31,7 +31,7 @@ async def active_users(pool: asyncpg.Pool, cov: daily.Coverage, filters, start: 
         UNION ALL
         SELECT 'day', day, count(*), NULL, NULL FROM act WHERE day >= {s} GROUP BY day
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
 
 
 async def precomputed_active(pool: asyncpg.Pool, filters, window_first: date, start: date, end: date):
@@ -66,7 +66,7 @@ async def event_counts(pool: asyncpg.Pool, cov: daily.Coverage, filters):
         FROM {src} c WHERE {dims_filter(binds, filters)}
         GROUP BY 1, 2, 3, 4
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
 
 
 async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters):
@@ -77,7 +77,7 @@ async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters):
         FROM {src} c WHERE {dims_filter(binds, filters)}
         GROUP BY 1, 2
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
 
 
 async def creation_time(pool: asyncpg.Pool, cov: daily.Coverage, filters):
@@ -90,7 +90,7 @@ async def creation_time(pool: asyncpg.Pool, cov: daily.Coverage, filters):
         FROM {src} c CROSS JOIN LATERAL unnest(c.times) AS t
         WHERE {dims_filter(binds, filters, "c.")}
     """
-    return await pool.fetchrow(sql, *binds.values)
+    return (await fetch_analytical(pool, sql, *binds.values))[0]
 
 
 async def ingestion(pool: asyncpg.Pool, since: datetime, failed_lo: datetime, failed_hi: datetime):

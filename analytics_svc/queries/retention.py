@@ -8,7 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from analytics_svc.queries import daily
-from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter
+from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter, fetch_analytical
 
 
 async def run(
@@ -60,4 +60,4 @@ async def run(
         SELECT 'last', grp, cohort, n, count(*)
         FROM (SELECT user_id, grp, cohort, max(n) AS n FROM per GROUP BY 1, 2, 3) m GROUP BY 2, 3, 4
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
