@@ -38,16 +38,14 @@ async def run(
           AND {cohort_where}"""
     if return_event:
         returns = f"""
-            SELECT DISTINCT user_id, (ts AT TIME ZONE 'UTC')::date AS day FROM events
+            SELECT user_id, (ts AT TIME ZONE 'UTC')::date AS day FROM events
             WHERE event_type = {binds.add(return_event, "text")} AND ts >= {binds.add(lo, "timestamptz")}"""
     else:
         assert returns_cov is not None
-        returns = (
-            f"SELECT DISTINCT user_id, day FROM {daily.source('daily_user_activity', returns_cov, binds)} a"
-        )
+        returns = f"SELECT user_id, day FROM {daily.source('daily_user_activity', returns_cov, binds)} a"
     sql = f"""
         WITH cohort AS ({cohort}),
-        ret AS ({returns}),
+        ret AS ({returns}),  -- duplicates are removed once, in `per`
         per AS (
             SELECT DISTINCT c.user_id, c.grp, c.cohort,
                    (date_trunc({unit_p}, r.day)::date - c.cohort) / {length} AS n
