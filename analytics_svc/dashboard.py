@@ -89,7 +89,8 @@ async def build(pool: asyncpg.Pool, params: DashboardParams, now: datetime | Non
         sql.realtime(pool, since),
         experiments.running(pool),
     )
-    board = Dashboard(str(start), str(end), source=cov_activity.source if cov.source == "raw" else cov.source)
+    sources = {cov.source, cov_activity.source}
+    board = Dashboard(str(start), str(end), source=sources.pop() if len(sources) == 1 else "rollups+raw")
     days = [str(start + timedelta(days=i)) for i in range((end - start).days + 1)]
     _active(board, active, days)
     _counts(board, counts, days)
