@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncpg
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
+from analytics_svc import dashboard, messages, reports
 from analytics_svc.recorder import EventRecorder, Outcome
+from analytics_svc.requests import dashboard_params, report_params
 from common.errors import FieldViolation, InvalidArgument
 
 
 class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
-    def __init__(self, recorder: EventRecorder) -> None:
+    def __init__(self, recorder: EventRecorder, pool: asyncpg.Pool) -> None:
         self.recorder = recorder
+        self.pool = pool
 
     async def RecordEvent(self, request: pb.RecordEventRequest, context) -> pb.RecordEventResponse:
         outcome = await self.recorder.record([request.event])
@@ -24,6 +28,15 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
     async def RecordEvents(self, request: pb.RecordEventsRequest, context) -> pb.RecordEventsResponse:
         outcome = await self.recorder.record(list(request.events))
         return pb.RecordEventsResponse(result=_result(outcome))
+
+    async def GetDashboard(self, request: pb.GetDashboardRequest, context) -> pb.GetDashboardResponse:
+        return messages.dashboard(await dashboard.build(self.pool, dashboard_params(request)))
+
+    async def GetReport(self, request: pb.GetReportRequest, context) -> pb.GetReportResponse:
+        return messages.report(await reports.build(self.pool, report_params(request)))
+
+    async def ExportReport(self, request: pb.ExportReportRequest, context) -> pb.ExportReportResponse:
+        return messages.export(await reports.build(self.pool, report_params(request)))
 
 
 def _result(outcome: Outcome) -> pb.IngestResult:

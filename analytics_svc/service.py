@@ -8,6 +8,8 @@ from pathlib import Path
 import grpc
 from storyverse.analytics.v1 import analytics_service_pb2, analytics_service_pb2_grpc
 
+from analytics_svc.performance import RpcStats
+from analytics_svc.realtime import RealtimeCounters
 from analytics_svc.recorder import EventRecorder
 from analytics_svc.server import AnalyticsServicer
 from analytics_svc.writer import GroupCommitWriter
@@ -20,17 +22,30 @@ SERVICE_NAME = analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsServi
 @dataclass
 class AnalyticsComponent:
     writer: GroupCommitWriter
+    realtime: RealtimeCounters
+    rpc_stats: RpcStats
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
 
     async def aclose(self) -> None:
+        if self.rpc_stats.observe in SPEC.observers:
+            SPEC.observers.remove(self.rpc_stats.observe)
         await self.writer.aclose()
+        await self.realtime.aclose()
+        await self.rpc_stats.aclose()
 
 
 async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent:
     writer = GroupCommitWriter(runtime.pool, max_rows=runtime.settings.ingest_max_group)
     recorder = EventRecorder(runtime.pool, runtime.bus, bool(runtime.settings.kafka_bootstrap), writer)
-    analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(recorder), server)
-    return AnalyticsComponent(writer)
+    servicer = AnalyticsServicer(recorder, runtime.pool)
+    analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
+    realtime = RealtimeCounters(runtime.pool)
+    realtime.attach(runtime.bus)
+    rpc_stats = RpcStats(runtime.pool)
+    rpc_stats.start()
+    # The interceptor holds this very list (common.grpc_server.start), so the hook is live.
+    SPEC.observers.append(rpc_stats.observe)
+    return AnalyticsComponent(writer, realtime, rpc_stats)
 
 
 SPEC = ServiceSpec("analytics", build, migrations=[("analytics", MIGRATIONS)])

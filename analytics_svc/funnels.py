@@ -1,0 +1,87 @@
+"""Funnels: how many users reach each of an ordered list of steps within a window.
+
+Semantics (docs/analytics.md "Funnels"): attempts start at every step-1 event of the
+range; the window is measured from that event and is inclusive; a user counts at the
+furthest step reached over all attempts, and the median times come from the earliest
+attempt reaching that step. The query itself is in queries/funnels.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+
+from analytics_svc.figures import Report, Table
+from analytics_svc.queries import funnels as sql
+from analytics_svc.requests import ReportParams, day_start
+
+COLUMNS = [
+    "step",
+    "name",
+    "users",
+    "conversion_from_previous",
+    "conversion_from_first",
+    "median_seconds_from_previous",
+    "median_seconds_from_first",
+]
+
+
+async def compute(pool: asyncpg.Pool, params: ReportParams) -> list[dict]:
+    """One dict per breakdown group: {"group": ..., "steps": [(users, median_prev, median_first)]}."""
+    return await compute_seconds(pool, params, params.window_hours * 3600)
+
+
+async def compute_seconds(pool: asyncpg.Pool, params: ReportParams, window: int) -> list[dict]:
+    lo = day_start(params.start)
+    hi = day_start(params.end + timedelta(days=1))
+    rows = await sql.run(
+        pool,
+        params.steps,
+        params.funnel_order,
+        params.breakdown,
+        params.filters,
+        lo,
+        hi,
+        hi + timedelta(seconds=window),
+        window,
+    )
+    groups = []
+    for r in rows:
+        steps = []
+        for k in range(1, len(params.steps) + 1):
+            prev = r[f"prev{k}"] if k > 1 else None
+            first = r[f"first{k}"] if k > 1 else None
+            steps.append((r[f"users{k}"], prev, first))
+        groups.append({"group": r["grp"], "steps": steps})
+    return groups
+
+
+async def report(pool: asyncpg.Pool, params: ReportParams) -> Report:
+    groups = await compute(pool, params)
+    split = bool(params.breakdown)
+    table = Table("funnel", ([params.breakdown] if split else []) + COLUMNS)
+    for group in groups:
+        entered = group["steps"][0][0]
+        for k, (users, prev, first) in enumerate(group["steps"], start=1):
+            before = group["steps"][k - 2][0] if k > 1 else users
+            row = [
+                k,
+                params.steps[k - 1].label,
+                users,
+                users / before if before else 0.0,
+                users / entered if entered else 0.0,
+                prev,
+                first,
+            ]
+            table.rows.append(([group["group"]] if split else []) + row)
+    entered = sum(g["steps"][0][0] for g in groups)
+    converted = sum(g["steps"][-1][0] for g in groups)
+    summary = {
+        "entered": entered,
+        "converted": converted,
+        "conversion": converted / entered if entered else 0.0,
+        "order": params.funnel_order,
+        "conversion_window_hours": params.window_hours,
+    }
+    return Report(params.report_type, str(params.start), str(params.end), [table], summary, "raw")

@@ -1,0 +1,122 @@
+"""Domain results → protobuf messages of the contract."""
+
+from __future__ import annotations
+
+import decimal
+from datetime import UTC, date, datetime
+
+from google.api import httpbody_pb2
+from google.protobuf import struct_pb2
+from storyverse.analytics.v1 import analytics_service_pb2 as pb
+
+from analytics_svc import csv_export
+from analytics_svc.dashboard import Dashboard
+from analytics_svc.figures import Distribution, Ranked, Report, Series
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def scalar(value: object) -> object:
+    """A value a google.protobuf.Value can hold."""
+    if value is None or isinstance(value, bool | str | int | float):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def series(s: Series) -> pb.Series:
+    return pb.Series(name=s.name, points=[pb.Point(t=t, value=v) for t, v in s.points])
+
+
+def items(values: list[Ranked]) -> list[pb.RankedItem]:
+    return [pb.RankedItem(key=v.key, value=v.value, share=v.share) for v in values]
+
+
+def distribution(d: Distribution) -> pb.Distribution:
+    return pb.Distribution(count=d.count, mean=d.mean, median=d.median, p90=d.p90)
+
+
+def dashboard(board: Dashboard) -> pb.GetDashboardResponse:
+    rt = board.realtime
+    return pb.GetDashboardResponse(
+        start_date=board.start,
+        end_date=board.end,
+        active_users=pb.ActiveUsers(
+            dau=board.dau,
+            wau=board.wau,
+            mau=board.mau,
+            stickiness=board.stickiness,
+            daily=series(board.daily_users),
+        ),
+        events_by_type=[series(s) for s in board.events_by_type],
+        story_creations=series(board.story_creations),
+        top_universes=items(board.top["top_universes"]),
+        top_characters=items(board.top["top_characters"]),
+        top_themes=items(board.top["top_themes"]),
+        top_moral_lessons=items(board.top["top_moral_lessons"]),
+        top_universe_pairs=items(board.top["top_universe_pairs"]),
+        creation_time=distribution(board.creation_time),
+        device_split=items(board.device_split),
+        platform_split=items(board.platform_split),
+        ingestion=pb.IngestionHealth(
+            events_per_second=board.ingestion.events_per_second,
+            processing_lag_p50_seconds=board.ingestion.lag_p50,
+            processing_lag_p99_seconds=board.ingestion.lag_p99,
+            failed_events=board.ingestion.failed_events,
+            total_events=board.ingestion.total_events,
+        ),
+        running_experiments=[
+            pb.RunningExperiment(
+                key=e.key,
+                description=e.description,
+                variants=e.variants,
+                started_at=e.started_at,
+                exposed_users=e.exposed_users,
+            )
+            for e in board.running_experiments
+        ],
+        realtime=pb.Realtime(
+            window_minutes=rt.window_minutes,
+            events=rt.events,
+            active_users=rt.active_users,
+            events_per_minute=series(rt.per_minute),
+        )
+        if rt
+        else None,
+        generated_at=now_text(),
+        source=board.source,
+    )
+
+
+def report(result: Report) -> pb.GetReportResponse:
+    summary = struct_pb2.Struct()
+    summary.update({k: scalar(v) for k, v in result.summary.items()})
+    tables = []
+    for table in result.tables:
+        rows = []
+        for row in table.rows:
+            values = struct_pb2.ListValue()
+            values.extend([scalar(v) for v in row])
+            rows.append(values)
+        tables.append(pb.ReportTable(name=table.name, columns=table.columns, rows=rows))
+    return pb.GetReportResponse(
+        report_type=result.report_type,
+        start_date=result.start,
+        end_date=result.end,
+        tables=tables,
+        summary=summary,
+        source=result.source,
+        generated_at=now_text(),
+    )
+
+
+def export(result: Report) -> pb.ExportReportResponse:
+    body = httpbody_pb2.HttpBody(
+        content_type="text/csv; charset=utf-8", data=csv_export.render(result).encode()
+    )
+    return pb.ExportReportResponse(body=body)

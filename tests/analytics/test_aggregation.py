@@ -1,0 +1,177 @@
+"""Aggregation: the nightly rollup (idempotent, CLI), real-time minute buckets from the
+bus, and the per-minute RPC statistics behind the performance report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import grpc
+import pytest
+from google.protobuf import json_format
+from storyverse.analytics.v1 import analytics_service_pb2 as pb
+
+from analytics_svc import rollups
+from common.settings import REPO_ROOT
+from tests.analytics import reference as ref
+from tests.analytics.builder import stream
+from tests.analytics.conftest import record
+from tests.conftest import service_env
+
+ROLLUP_DAYS = (date(2023, 6, 5), date(2023, 6, 9))  # this module owns June to December 2023
+TABLES = {
+    "daily_user_activity": "day, user_id, age_group, platform, device_type",
+    "daily_event_counts": "day, event_type, age_group, platform, device_type",
+    "daily_content": "day, kind, key, age_group, platform, device_type",
+    "daily_creation_times": "day, age_group, platform, device_type",
+}
+
+
+async def snapshot(pool, first: date, last: date) -> dict[str, list]:
+    found = {}
+    for table, key in TABLES.items():
+        rows = await pool.fetch(
+            f"SELECT * FROM {table} WHERE day BETWEEN $1 AND $2 ORDER BY {key}", first, last
+        )
+        found[table] = [tuple(r.values()) for r in rows]
+    found["rollup_days"] = [
+        tuple(r.values())
+        for r in await pool.fetch(
+            "SELECT day, events FROM rollup_days WHERE day BETWEEN $1 AND $2 ORDER BY day", first, last
+        )
+    ]
+    return found
+
+
+async def test_rollup_twice_gives_the_same_rows_and_counts_every_event(analytics, stub, bus):
+    first, last = ROLLUP_DAYS
+    events = stream(seed=5, first_day=first, days=(last - first).days + 1, users=15)
+    await record(stub, bus, analytics, events)
+    pool = analytics.pool
+    await rollups.run(pool, first, last)
+    once = await snapshot(pool, first, last)
+    await rollups.run(pool, first, last)
+    assert await snapshot(pool, first, last) == once
+    assert sum(n for _, n in once["rollup_days"]) == len(events)
+    assert sum(r[-1] for r in once["daily_event_counts"]) == len(events)
+    per_user_day = {(e.ts.date(), e.user_id) for e in events}
+    assert {(r[0], r[1]) for r in once["daily_user_activity"]} == per_user_day
+    # A late event for a rolled-up day is picked up by re-running that day.
+    late = stream(seed=6, first_day=first, days=1, users=1, per_user=3)
+    await record(stub, bus, analytics, late)
+    await rollups.run(pool, first, first)
+    again = await snapshot(pool, first, last)
+    assert sum(n for _, n in again["rollup_days"]) == len(events) + len(late)
+
+
+def test_rollup_cli_prints_progress_and_is_repeatable(analytics, settings):
+    env = service_env(settings)
+    command = [sys.executable, "-m", "analytics_svc.rollup", "--from", "2023-06-12", "--to", "2023-06-13"]
+    for _ in range(2):
+        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "[1/2] 2023-06-12" in done.stdout and "[2/2] 2023-06-13" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "analytics_svc.rollup", "--from", "2023-06-13", "--to", "2023-06-12"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "--from must not be after --to" in bad.stderr
+
+
+async def test_realtime_figures_count_just_recorded_events(analytics, stub, bus):
+    from datetime import UTC, datetime
+
+    before = await stub.GetDashboard(pb.GetDashboardRequest(realtime_minutes=5))
+    now = datetime.now(UTC)
+    events = stream(seed=9, first_day=now.date(), days=1, users=4, per_user=6)
+    for e in events:  # happened just now, recorded now
+        e.ts = now - timedelta(seconds=30)
+    await record(stub, bus, analytics, events)
+    after = await stub.GetDashboard(pb.GetDashboardRequest(realtime_minutes=5))
+    assert after.realtime.window_minutes == 5
+    assert len(after.realtime.events_per_minute.points) == 5
+    # Other tests may record in the same minutes: at least ours, exactly ours more.
+    assert after.realtime.events - before.realtime.events >= len(events)
+    assert after.realtime.active_users >= len({e.user_id for e in events})
+    assert sum(p.value for p in after.realtime.events_per_minute.points) == after.realtime.events
+    assert after.ingestion.events_per_second >= len(events) / 300
+    assert after.ingestion.processing_lag_p99_seconds >= after.ingestion.processing_lag_p50_seconds >= 0
+
+
+async def test_performance_report_counts_calls_errors_and_latency(analytics, stub):
+    stats = analytics.component.rpc_stats
+    await stats.flush()
+    method = "/storyverse.analytics.v1.AnalyticsService/GetReport"
+    today = date.today().isoformat()
+
+    async def current() -> dict:
+        await stats.flush()
+        reply = await stub.GetReport(pb.GetReportRequest(report_type="performance", start_date=today))
+        found = next(t for t in reply.tables if t.name == "rpc")
+        rows = [dict(zip(found.columns, json_format.MessageToDict(r), strict=True)) for r in found.rows]
+        return next((r for r in rows if r["method"] == method), {"calls": 0, "errors": 0})
+
+    start = await current()  # this call itself is counted only after it answered
+    for _ in range(3):
+        with pytest.raises(grpc.aio.AioRpcError):
+            await stub.GetReport(pb.GetReportRequest(report_type="experiment", experiment_key="x"))
+    for _ in range(4):
+        await stub.GetReport(
+            pb.GetReportRequest(report_type="story_creation", start_date="2023-06-20", end_date="2023-06-20")
+        )
+    end = await current()
+    assert end["calls"] - start["calls"] == 3 + 4 + 1  # + the first `current()` call
+    assert end["errors"] - start["errors"] == 3
+    assert 0 < end["p50_ms"] <= end["p95_ms"] <= end["p99_ms"]
+    assert end["error_rate"] == pytest.approx(end["errors"] / end["calls"])
+
+
+def test_latency_histogram_percentiles():
+    from analytics_svc.performance import BOUNDS, bucket_of, percentile
+
+    histogram = [0] * (len(BOUNDS) + 1)
+    for seconds in [0.001] * 90 + [0.1] * 10:
+        histogram[bucket_of(seconds)] += 1
+    assert 0.001 <= percentile(histogram, 0.5) < 0.001 * 1.5
+    assert 0.1 <= percentile(histogram, 0.95) < 0.1 * 1.5
+    assert percentile([0] * len(histogram), 0.5) == 0.0
+
+
+@pytest.mark.parametrize("filters", [{}, {"platform": "ios"}, {"age_group": "6-8", "device_type": "phone"}])
+async def test_dashboard_active_users_precomputed_and_stale_fallback(analytics, stub, bus, filters):
+    # Own days (August to November 2023), rolled up with the whole 30-day window before them.
+    offset = len(filters)
+    first = [date(2023, 8, 1), date(2023, 9, 15), date(2023, 11, 1)][offset]
+    last = first + timedelta(days=4)
+    events = stream(seed=20 + offset, first_day=first, days=5, users=20)
+    await record(stub, bus, analytics, events)
+    await rollups.run(analytics.pool, last - timedelta(days=29), last)
+    request = pb.GetDashboardRequest(start_date=str(first), end_date=str(last), **filters)
+
+    async def check(evs) -> None:
+        reply = await stub.GetDashboard(request)
+        want = ref.active_users(evs, first, last, filters)
+        got = reply.active_users
+        assert (got.dau, got.wau, got.mau) == (want["dau"], want["wau"], want["mau"])
+        assert [p.value for p in got.daily.points] == want["daily"]
+        assert reply.source == "rollups"
+
+    precomputed = await analytics.pool.fetchrow(
+        "SELECT dau, wau, mau FROM daily_active_counts WHERE day = $1 AND age_group = '*' "
+        "AND platform = '*' AND device_type = '*'",
+        last,
+    )
+    everyone = ref.active_users(events, first, last, {})
+    assert tuple(precomputed) == (everyone["dau"], everyone["wau"], everyone["mau"])
+    await check(events)
+    # A late event re-rolled for the first day makes `last`'s precomputed WAU/MAU stale:
+    # the dashboard must notice and count from the daily activity instead.
+    late = stream(seed=40 + offset, first_day=first, days=1, users=3, per_user=3)
+    await record(stub, bus, analytics, late)
+    await rollups.run(analytics.pool, first, first)
+    await check(events + late)
