@@ -33,7 +33,7 @@ async def update(pool: asyncpg.Pool, key: str, new: Experiment) -> Experiment:
         raise FailedPrecondition(
             "the key cannot change", [FieldViolation("experiment.key", "must equal key")]
         )
-    check(new)
+    check(new, new=False)
     async with pool.acquire() as conn, conn.transaction():
         old = await store.get(conn, key, lock=True)
         if old is None:

@@ -106,9 +106,12 @@ def from_json(key: str, salt: str, status: str, doc: dict, times: dict[str, str]
     )
 
 
-def check(exp: Experiment, prefix: str = "experiment") -> None:
-    """Raise InvalidArgument listing every problem the field rules cannot see."""
+def check(exp: Experiment, prefix: str = "experiment", new: bool = True) -> None:
+    """Raise InvalidArgument listing every problem the field rules cannot see (a new
+    experiment needs its key; an update takes it from the path)."""
     out: list[FieldViolation] = []
+    if new and not exp.key:
+        out.append(FieldViolation(f"{prefix}.key", "is required"))
     if exp.key in RESERVED_KEYS:
         out.append(FieldViolation(f"{prefix}.key", f"{exp.key!r} is reserved"))
     if not 2 <= len(exp.variants) <= 10:

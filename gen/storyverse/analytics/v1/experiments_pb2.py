@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from storyverse.common.v1 import rules_pb2 as storyverse_dot_common_dot_v1_dot_rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)storyverse/analytics/v1/experiments.proto\x12\x17storyverse.analytics.v1\x1a\x1cgoogle/api/annotations.proto\x1a storyverse/common/v1/rules.proto\"\x9b\x04\n\nExperiment\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\x12\x1c\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x07\x92\x82\x19\x03\x18\xe8\x07\x12:\n\x08variants\x18\x03 \x03(\x0b\x32 .storyverse.analytics.v1.VariantB\x06\x92\x82\x19\x02@\n\x12\x35\n\ttargeting\x18\x04 \x01(\x0b\x32\".storyverse.analytics.v1.Targeting\x12\x37\n\x0eprimary_metric\x18\x05 \x01(\x0b\x32\x1f.storyverse.analytics.v1.Metric\x12\x42\n\x11guardrail_metrics\x18\x06 \x03(\x0b\x32\x1f.storyverse.analytics.v1.MetricB\x06\x92\x82\x19\x02@\n\x12)\n\x04salt\x18\x07 \x01(\tB\x1b\x92\x82\x19\x17\"\x15[A-Za-z0-9_.:-]{1,64}\x12-\n\x06status\x18\x08 \x01(\tB\x1d\x92\x82\x19\x19*\x05\x64raft*\x07running*\x07stopped\x12\x1a\n\ncreated_at\x18\t \x01(\tB\x06\x92\x82\x19\x02H\x01\x12\x1a\n\nstarted_at\x18\n \x01(\tB\x06\x92\x82\x19\x02H\x01\x12\x1a\n\nstopped_at\x18\x0b \x01(\tB\x06\x92\x82\x19\x02H\x01\x12\"\n\x12weights_changed_at\x18\x0c \x01(\tB\x06\x92\x82\x19\x02H\x01\"~\n\x07Variant\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\x12&\n\x06weight\x18\x02 \x01(\x01\x42\x16\x92\x82\x19\x12\x31\x00\x00\x00\x00\x00\x00\x00\x00\x39\x00\x00\x00\x00\x00\x88\xc3@\x12\x1c\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x07\x92\x82\x19\x03\x18\xf4\x03\"\xc9\x01\n\tTargeting\x12\x31\n\nage_groups\x18\x01 \x03(\tB\x1d\x92\x82\x19\x19@\x04j\x03\x33-5j\x03\x36-8j\x04\x39-12j\x05\x31\x33-17\x12\x43\n\tplatforms\x18\x02 \x03(\tB0\x92\x82\x19,@\x06j\x03iosj\x07\x61ndroidj\x03webj\x07windowsj\x05macosj\x05other\x12\x32\n\rtraffic_share\x18\x03 \x01(\x01\x42\x16\x92\x82\x19\x12\x31\x00\x00\x00\x00\x00\x00\x00\x00\x39\x00\x00\x00\x00\x00\x00\xf0?H\x00\x88\x01\x01\x42\x10\n\x0e_traffic_share\"\xfd\x02\n\x06Metric\x12.\n\x04name\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\x12-\n\x04kind\x18\x02 \x01(\tB\x1f\x92\x82\x19\x1b\x08\x01*\nconversion*\x04mean*\x05ratio\x12\x18\n\x05\x65vent\x18\x03 \x01(\tB\t\x92\x82\x19\x05\x08\x01\x18\xc8\x01\x12\x39\n\x08property\x18\x04 \x01(\tB\'\x92\x82\x19#*\rcreation_time*\x08\x64uration*\x08position\x12\"\n\x11\x64\x65nominator_event\x18\x05 \x01(\tB\x07\x92\x82\x19\x03\x18\xc8\x01\x12\x45\n\x14\x64\x65nominator_property\x18\x06 \x01(\tB\'\x92\x82\x19#*\rcreation_time*\x08\x64uration*\x08position\x12,\n\x0cwindow_hours\x18\x07 \x01(\x05\x42\x16\x92\x82\x19\x12\x31\x00\x00\x00\x00\x00\x00\x00\x00\x39\x00\x00\x00\x00\x00\xe0\xa0@\x12&\n\x04goal\x18\x08 \x01(\tB\x18\x92\x82\x19\x14*\x08increase*\x08\x64\x65\x63rease\"Z\n\x17\x43reateExperimentRequest\x12?\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.ExperimentB\x06\x92\x82\x19\x02\x08\x01\"S\n\x18\x43reateExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"\x89\x01\n\x17UpdateExperimentRequest\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\x12?\n\nexperiment\x18\x02 \x01(\x0b\x32#.storyverse.analytics.v1.ExperimentB\x06\x92\x82\x19\x02\x08\x01\"S\n\x18UpdateExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"G\n\x16StartExperimentRequest\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\"R\n\x17StartExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"F\n\x15StopExperimentRequest\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\"Q\n\x16StopExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"E\n\x14GetExperimentRequest\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\"P\n\x15GetExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"G\n\x16ListExperimentsRequest\x12-\n\x06status\x18\x01 \x01(\tB\x1d\x92\x82\x19\x19*\x05\x64raft*\x07running*\x07stopped\"S\n\x17ListExperimentsResponse\x12\x38\n\x0b\x65xperiments\x18\x01 \x03(\x0b\x32#.storyverse.analytics.v1.Experiment\"\xc3\x01\n\x11\x41ssignmentContext\x12.\n\tage_group\x18\x01 \x01(\tB\x1b\x92\x82\x19\x17*\x03\x33-5*\x03\x36-8*\x04\x39-12*\x05\x31\x33-17\x12@\n\x08platform\x18\x02 \x01(\tB.\x92\x82\x19**\x03ios*\x07\x61ndroid*\x03web*\x07windows*\x05macos*\x05other\x12<\n\x0b\x64\x65vice_type\x18\x03 \x01(\tB\'\x92\x82\x19#*\x06tablet*\x05phone*\x07\x64\x65sktop*\x02tv*\x05other\"\x90\x01\n\x15GetAssignmentsRequest\x12:\n\x07user_id\x18\x01 \x01(\tB)\x92\x82\x19%\x08\x01\"![A-Za-z0-9][A-Za-z0-9._:-]{0,127}\x12;\n\x07\x63ontext\x18\x02 \x01(\x0b\x32*.storyverse.analytics.v1.AssignmentContext\"R\n\x16GetAssignmentsResponse\x12\x38\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32#.storyverse.analytics.v1.Assignment\"K\n\nAssignment\x12\x16\n\x0e\x65xperiment_key\x18\x01 \x01(\t\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12\x14\n\x0cnew_exposure\x18\x03 \x01(\x08\x32\xd1\x08\n\x11\x45xperimentService\x12\x9d\x01\n\x10\x43reateExperiment\x12\x30.storyverse.analytics.v1.CreateExperimentRequest\x1a\x31.storyverse.analytics.v1.CreateExperimentResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x10/api/experiments:\nexperiment\x12\xa3\x01\n\x10UpdateExperiment\x12\x30.storyverse.analytics.v1.UpdateExperimentRequest\x1a\x31.storyverse.analytics.v1.UpdateExperimentResponse\"*\x82\xd3\xe4\x93\x02$2\x16/api/experiments/{key}:\nexperiment\x12\x9d\x01\n\x0fStartExperiment\x12/.storyverse.analytics.v1.StartExperimentRequest\x1a\x30.storyverse.analytics.v1.StartExperimentResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/api/experiments/{key}:start:\x01*\x12\x99\x01\n\x0eStopExperiment\x12..storyverse.analytics.v1.StopExperimentRequest\x1a/.storyverse.analytics.v1.StopExperimentResponse\"&\x82\xd3\xe4\x93\x02 \"\x1b/api/experiments/{key}:stop:\x01*\x12\x8e\x01\n\rGetExperiment\x12-.storyverse.analytics.v1.GetExperimentRequest\x1a..storyverse.analytics.v1.GetExperimentResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/api/experiments/{key}\x12\x8e\x01\n\x0fListExperiments\x12/.storyverse.analytics.v1.ListExperimentsRequest\x1a\x30.storyverse.analytics.v1.ListExperimentsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/experiments\x12\x97\x01\n\x0eGetAssignments\x12..storyverse.analytics.v1.GetAssignmentsRequest\x1a/.storyverse.analytics.v1.GetAssignmentsResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/experiments/assignmentsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)storyverse/analytics/v1/experiments.proto\x12\x17storyverse.analytics.v1\x1a\x1cgoogle/api/annotations.proto\x1a storyverse/common/v1/rules.proto\"\x99\x04\n\nExperiment\x12+\n\x03key\x18\x01 \x01(\tB\x1e\x92\x82\x19\x1a\"\x18[a-z0-9][a-z0-9_-]{0,63}\x12\x1c\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x07\x92\x82\x19\x03\x18\xe8\x07\x12:\n\x08variants\x18\x03 \x03(\x0b\x32 .storyverse.analytics.v1.VariantB\x06\x92\x82\x19\x02@\n\x12\x35\n\ttargeting\x18\x04 \x01(\x0b\x32\".storyverse.analytics.v1.Targeting\x12\x37\n\x0eprimary_metric\x18\x05 \x01(\x0b\x32\x1f.storyverse.analytics.v1.Metric\x12\x42\n\x11guardrail_metrics\x18\x06 \x03(\x0b\x32\x1f.storyverse.analytics.v1.MetricB\x06\x92\x82\x19\x02@\n\x12)\n\x04salt\x18\x07 \x01(\tB\x1b\x92\x82\x19\x17\"\x15[A-Za-z0-9_.:-]{1,64}\x12-\n\x06status\x18\x08 \x01(\tB\x1d\x92\x82\x19\x19*\x05\x64raft*\x07running*\x07stopped\x12\x1a\n\ncreated_at\x18\t \x01(\tB\x06\x92\x82\x19\x02H\x01\x12\x1a\n\nstarted_at\x18\n \x01(\tB\x06\x92\x82\x19\x02H\x01\x12\x1a\n\nstopped_at\x18\x0b \x01(\tB\x06\x92\x82\x19\x02H\x01\x12\"\n\x12weights_changed_at\x18\x0c \x01(\tB\x06\x92\x82\x19\x02H\x01\"~\n\x07Variant\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\x12&\n\x06weight\x18\x02 \x01(\x01\x42\x16\x92\x82\x19\x12\x31\x00\x00\x00\x00\x00\x00\x00\x00\x39\x00\x00\x00\x00\x00\x88\xc3@\x12\x1c\n\x0b\x64\x65scription\x18\x03 \x01(\tB\x07\x92\x82\x19\x03\x18\xf4\x03\"\xc9\x01\n\tTargeting\x12\x31\n\nage_groups\x18\x01 \x03(\tB\x1d\x92\x82\x19\x19@\x04j\x03\x33-5j\x03\x36-8j\x04\x39-12j\x05\x31\x33-17\x12\x43\n\tplatforms\x18\x02 \x03(\tB0\x92\x82\x19,@\x06j\x03iosj\x07\x61ndroidj\x03webj\x07windowsj\x05macosj\x05other\x12\x32\n\rtraffic_share\x18\x03 \x01(\x01\x42\x16\x92\x82\x19\x12\x31\x00\x00\x00\x00\x00\x00\x00\x00\x39\x00\x00\x00\x00\x00\x00\xf0?H\x00\x88\x01\x01\x42\x10\n\x0e_traffic_share\"\xfd\x02\n\x06Metric\x12.\n\x04name\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\x12-\n\x04kind\x18\x02 \x01(\tB\x1f\x92\x82\x19\x1b\x08\x01*\nconversion*\x04mean*\x05ratio\x12\x18\n\x05\x65vent\x18\x03 \x01(\tB\t\x92\x82\x19\x05\x08\x01\x18\xc8\x01\x12\x39\n\x08property\x18\x04 \x01(\tB\'\x92\x82\x19#*\rcreation_time*\x08\x64uration*\x08position\x12\"\n\x11\x64\x65nominator_event\x18\x05 \x01(\tB\x07\x92\x82\x19\x03\x18\xc8\x01\x12\x45\n\x14\x64\x65nominator_property\x18\x06 \x01(\tB\'\x92\x82\x19#*\rcreation_time*\x08\x64uration*\x08position\x12,\n\x0cwindow_hours\x18\x07 \x01(\x05\x42\x16\x92\x82\x19\x12\x31\x00\x00\x00\x00\x00\x00\x00\x00\x39\x00\x00\x00\x00\x00\xe0\xa0@\x12&\n\x04goal\x18\x08 \x01(\tB\x18\x92\x82\x19\x14*\x08increase*\x08\x64\x65\x63rease\"Z\n\x17\x43reateExperimentRequest\x12?\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.ExperimentB\x06\x92\x82\x19\x02\x08\x01\"S\n\x18\x43reateExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"\x89\x01\n\x17UpdateExperimentRequest\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\x12?\n\nexperiment\x18\x02 \x01(\x0b\x32#.storyverse.analytics.v1.ExperimentB\x06\x92\x82\x19\x02\x08\x01\"S\n\x18UpdateExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"G\n\x16StartExperimentRequest\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\"R\n\x17StartExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"F\n\x15StopExperimentRequest\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\"Q\n\x16StopExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"E\n\x14GetExperimentRequest\x12-\n\x03key\x18\x01 \x01(\tB \x92\x82\x19\x1c\x08\x01\"\x18[a-z0-9][a-z0-9_-]{0,63}\"P\n\x15GetExperimentResponse\x12\x37\n\nexperiment\x18\x01 \x01(\x0b\x32#.storyverse.analytics.v1.Experiment\"G\n\x16ListExperimentsRequest\x12-\n\x06status\x18\x01 \x01(\tB\x1d\x92\x82\x19\x19*\x05\x64raft*\x07running*\x07stopped\"S\n\x17ListExperimentsResponse\x12\x38\n\x0b\x65xperiments\x18\x01 \x03(\x0b\x32#.storyverse.analytics.v1.Experiment\"\xc3\x01\n\x11\x41ssignmentContext\x12.\n\tage_group\x18\x01 \x01(\tB\x1b\x92\x82\x19\x17*\x03\x33-5*\x03\x36-8*\x04\x39-12*\x05\x31\x33-17\x12@\n\x08platform\x18\x02 \x01(\tB.\x92\x82\x19**\x03ios*\x07\x61ndroid*\x03web*\x07windows*\x05macos*\x05other\x12<\n\x0b\x64\x65vice_type\x18\x03 \x01(\tB\'\x92\x82\x19#*\x06tablet*\x05phone*\x07\x64\x65sktop*\x02tv*\x05other\"\x90\x01\n\x15GetAssignmentsRequest\x12:\n\x07user_id\x18\x01 \x01(\tB)\x92\x82\x19%\x08\x01\"![A-Za-z0-9][A-Za-z0-9._:-]{0,127}\x12;\n\x07\x63ontext\x18\x02 \x01(\x0b\x32*.storyverse.analytics.v1.AssignmentContext\"R\n\x16GetAssignmentsResponse\x12\x38\n\x0b\x61ssignments\x18\x01 \x03(\x0b\x32#.storyverse.analytics.v1.Assignment\"K\n\nAssignment\x12\x16\n\x0e\x65xperiment_key\x18\x01 \x01(\t\x12\x0f\n\x07variant\x18\x02 \x01(\t\x12\x14\n\x0cnew_exposure\x18\x03 \x01(\x08\x32\xd1\x08\n\x11\x45xperimentService\x12\x9d\x01\n\x10\x43reateExperiment\x12\x30.storyverse.analytics.v1.CreateExperimentRequest\x1a\x31.storyverse.analytics.v1.CreateExperimentResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x10/api/experiments:\nexperiment\x12\xa3\x01\n\x10UpdateExperiment\x12\x30.storyverse.analytics.v1.UpdateExperimentRequest\x1a\x31.storyverse.analytics.v1.UpdateExperimentResponse\"*\x82\xd3\xe4\x93\x02$2\x16/api/experiments/{key}:\nexperiment\x12\x9d\x01\n\x0fStartExperiment\x12/.storyverse.analytics.v1.StartExperimentRequest\x1a\x30.storyverse.analytics.v1.StartExperimentResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/api/experiments/{key}:start:\x01*\x12\x99\x01\n\x0eStopExperiment\x12..storyverse.analytics.v1.StopExperimentRequest\x1a/.storyverse.analytics.v1.StopExperimentResponse\"&\x82\xd3\xe4\x93\x02 \"\x1b/api/experiments/{key}:stop:\x01*\x12\x8e\x01\n\rGetExperiment\x12-.storyverse.analytics.v1.GetExperimentRequest\x1a..storyverse.analytics.v1.GetExperimentResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/api/experiments/{key}\x12\x8e\x01\n\x0fListExperiments\x12/.storyverse.analytics.v1.ListExperimentsRequest\x1a\x30.storyverse.analytics.v1.ListExperimentsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/api/experiments\x12\x97\x01\n\x0eGetAssignments\x12..storyverse.analytics.v1.GetAssignmentsRequest\x1a/.storyverse.analytics.v1.GetAssignmentsResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/api/experiments/assignmentsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'storyverse.analytics.v1.exp
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EXPERIMENT'].fields_by_name['key']._loaded_options = None
-  _globals['_EXPERIMENT'].fields_by_name['key']._serialized_options = b'\222\202\031\034\010\001\"\030[a-z0-9][a-z0-9_-]{0,63}'
+  _globals['_EXPERIMENT'].fields_by_name['key']._serialized_options = b'\222\202\031\032\"\030[a-z0-9][a-z0-9_-]{0,63}'
   _globals['_EXPERIMENT'].fields_by_name['description']._loaded_options = None
   _globals['_EXPERIMENT'].fields_by_name['description']._serialized_options = b'\222\202\031\003\030\350\007'
   _globals['_EXPERIMENT'].fields_by_name['variants']._loaded_options = None
@@ -118,45 +118,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPERIMENTSERVICE'].methods_by_name['GetAssignments']._loaded_options = None
   _globals['_EXPERIMENTSERVICE'].methods_by_name['GetAssignments']._serialized_options = b'\202\323\344\223\002\036\022\034/api/experiments/assignments'
   _globals['_EXPERIMENT']._serialized_start=135
-  _globals['_EXPERIMENT']._serialized_end=674
-  _globals['_VARIANT']._serialized_start=676
-  _globals['_VARIANT']._serialized_end=802
-  _globals['_TARGETING']._serialized_start=805
-  _globals['_TARGETING']._serialized_end=1006
-  _globals['_METRIC']._serialized_start=1009
-  _globals['_METRIC']._serialized_end=1390
-  _globals['_CREATEEXPERIMENTREQUEST']._serialized_start=1392
-  _globals['_CREATEEXPERIMENTREQUEST']._serialized_end=1482
-  _globals['_CREATEEXPERIMENTRESPONSE']._serialized_start=1484
-  _globals['_CREATEEXPERIMENTRESPONSE']._serialized_end=1567
-  _globals['_UPDATEEXPERIMENTREQUEST']._serialized_start=1570
-  _globals['_UPDATEEXPERIMENTREQUEST']._serialized_end=1707
-  _globals['_UPDATEEXPERIMENTRESPONSE']._serialized_start=1709
-  _globals['_UPDATEEXPERIMENTRESPONSE']._serialized_end=1792
-  _globals['_STARTEXPERIMENTREQUEST']._serialized_start=1794
-  _globals['_STARTEXPERIMENTREQUEST']._serialized_end=1865
-  _globals['_STARTEXPERIMENTRESPONSE']._serialized_start=1867
-  _globals['_STARTEXPERIMENTRESPONSE']._serialized_end=1949
-  _globals['_STOPEXPERIMENTREQUEST']._serialized_start=1951
-  _globals['_STOPEXPERIMENTREQUEST']._serialized_end=2021
-  _globals['_STOPEXPERIMENTRESPONSE']._serialized_start=2023
-  _globals['_STOPEXPERIMENTRESPONSE']._serialized_end=2104
-  _globals['_GETEXPERIMENTREQUEST']._serialized_start=2106
-  _globals['_GETEXPERIMENTREQUEST']._serialized_end=2175
-  _globals['_GETEXPERIMENTRESPONSE']._serialized_start=2177
-  _globals['_GETEXPERIMENTRESPONSE']._serialized_end=2257
-  _globals['_LISTEXPERIMENTSREQUEST']._serialized_start=2259
-  _globals['_LISTEXPERIMENTSREQUEST']._serialized_end=2330
-  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_start=2332
-  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_end=2415
-  _globals['_ASSIGNMENTCONTEXT']._serialized_start=2418
-  _globals['_ASSIGNMENTCONTEXT']._serialized_end=2613
-  _globals['_GETASSIGNMENTSREQUEST']._serialized_start=2616
-  _globals['_GETASSIGNMENTSREQUEST']._serialized_end=2760
-  _globals['_GETASSIGNMENTSRESPONSE']._serialized_start=2762
-  _globals['_GETASSIGNMENTSRESPONSE']._serialized_end=2844
-  _globals['_ASSIGNMENT']._serialized_start=2846
-  _globals['_ASSIGNMENT']._serialized_end=2921
-  _globals['_EXPERIMENTSERVICE']._serialized_start=2924
-  _globals['_EXPERIMENTSERVICE']._serialized_end=4029
+  _globals['_EXPERIMENT']._serialized_end=672
+  _globals['_VARIANT']._serialized_start=674
+  _globals['_VARIANT']._serialized_end=800
+  _globals['_TARGETING']._serialized_start=803
+  _globals['_TARGETING']._serialized_end=1004
+  _globals['_METRIC']._serialized_start=1007
+  _globals['_METRIC']._serialized_end=1388
+  _globals['_CREATEEXPERIMENTREQUEST']._serialized_start=1390
+  _globals['_CREATEEXPERIMENTREQUEST']._serialized_end=1480
+  _globals['_CREATEEXPERIMENTRESPONSE']._serialized_start=1482
+  _globals['_CREATEEXPERIMENTRESPONSE']._serialized_end=1565
+  _globals['_UPDATEEXPERIMENTREQUEST']._serialized_start=1568
+  _globals['_UPDATEEXPERIMENTREQUEST']._serialized_end=1705
+  _globals['_UPDATEEXPERIMENTRESPONSE']._serialized_start=1707
+  _globals['_UPDATEEXPERIMENTRESPONSE']._serialized_end=1790
+  _globals['_STARTEXPERIMENTREQUEST']._serialized_start=1792
+  _globals['_STARTEXPERIMENTREQUEST']._serialized_end=1863
+  _globals['_STARTEXPERIMENTRESPONSE']._serialized_start=1865
+  _globals['_STARTEXPERIMENTRESPONSE']._serialized_end=1947
+  _globals['_STOPEXPERIMENTREQUEST']._serialized_start=1949
+  _globals['_STOPEXPERIMENTREQUEST']._serialized_end=2019
+  _globals['_STOPEXPERIMENTRESPONSE']._serialized_start=2021
+  _globals['_STOPEXPERIMENTRESPONSE']._serialized_end=2102
+  _globals['_GETEXPERIMENTREQUEST']._serialized_start=2104
+  _globals['_GETEXPERIMENTREQUEST']._serialized_end=2173
+  _globals['_GETEXPERIMENTRESPONSE']._serialized_start=2175
+  _globals['_GETEXPERIMENTRESPONSE']._serialized_end=2255
+  _globals['_LISTEXPERIMENTSREQUEST']._serialized_start=2257
+  _globals['_LISTEXPERIMENTSREQUEST']._serialized_end=2328
+  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_start=2330
+  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_end=2413
+  _globals['_ASSIGNMENTCONTEXT']._serialized_start=2416
+  _globals['_ASSIGNMENTCONTEXT']._serialized_end=2611
+  _globals['_GETASSIGNMENTSREQUEST']._serialized_start=2614
+  _globals['_GETASSIGNMENTSREQUEST']._serialized_end=2758
+  _globals['_GETASSIGNMENTSRESPONSE']._serialized_start=2760
+  _globals['_GETASSIGNMENTSRESPONSE']._serialized_end=2842
+  _globals['_ASSIGNMENT']._serialized_start=2844
+  _globals['_ASSIGNMENT']._serialized_end=2919
+  _globals['_EXPERIMENTSERVICE']._serialized_start=2922
+  _globals['_EXPERIMENTSERVICE']._serialized_end=4027
 # @@protoc_insertion_point(module_scope)
