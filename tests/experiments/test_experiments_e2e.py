@@ -9,8 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import numpy as np
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from scipy import stats
 
 from analytics_svc import csv_export
@@ -321,3 +324,16 @@ async def test_a_simulated_experiment_with_a_known_effect_through_the_api(http, 
     assert t["lift"] > 0 and t["lift_ci_low"] > 0
     assert t["lift_ci_low"] <= 0.2 <= t["lift_ci_high"], t
     await call(http, "POST", f"{base}/api/experiments/{key}:stop", json={})
+
+
+async def test_the_experiment_service_is_in_health_and_reflection(analytics):
+    name = "storyverse.analytics.v1.ExperimentService"
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{analytics.port}") as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=name))
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        async for response in reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([request])
+        ):
+            assert name in {s.name for s in response.list_services_response.service}
+            break
