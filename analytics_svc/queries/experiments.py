@@ -16,7 +16,7 @@ import asyncpg
 
 from analytics_svc.experiment_model import Metric
 from analytics_svc.queries.funnels import step_predicate
-from analytics_svc.queries.params import Binds, dims_filter
+from analytics_svc.queries.params import Binds, dims_filter, fetch_analytical
 from analytics_svc.requests import Filters
 
 # Numeric properties as SQL over an events row (fixed set, never user text).
@@ -103,4 +103,4 @@ async def moments(
     pool: asyncpg.Pool, metric: Metric, key: str, lo: datetime, hi: datetime, filters: Filters
 ) -> dict[str, asyncpg.Record]:
     sql, values = moments_sql(metric, key, lo, hi, filters)
-    return {r["variant"]: r for r in await pool.fetch(sql, *values)}
+    return {r["variant"]: r for r in await fetch_analytical(pool, sql, *values)}
