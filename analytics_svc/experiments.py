@@ -1,15 +1,17 @@
-"""Experiments: the hook the A/B testing issue fills in.
+"""Experiments as the dashboard and the reports see them.
 
-Until experiments exist, nothing is running and every experiment key is unknown.
-The dashboard calls `running()`, the experiment report calls `report()`.
+The dashboard calls `running()`, the experiment report calls `report()`; the statistics
+live in experiment_report / experiment_stats, the definitions in experiment_store.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import asyncpg
 
+from analytics_svc import experiment_report, experiment_store
 from analytics_svc.figures import Report
 from analytics_svc.requests import ReportParams
 from common.errors import FieldViolation, NotFound
@@ -25,11 +27,25 @@ class RunningExperiment:
 
 
 async def running(pool: asyncpg.Pool) -> list[RunningExperiment]:
-    return []  # A/B issue: list the experiments whose status is "running", with exposures.
+    """Running experiments with the users exposed since their start."""
+    found = await experiment_store.list_all(pool, "running")
+    if not found:
+        return []
+    since = [datetime.fromisoformat(e.started_at) for e in found]
+    exposed = await experiment_store.exposed_users(pool, [e.key for e in found], since)
+    return [
+        RunningExperiment(
+            e.key, e.description, [v.key for v in e.variants], e.started_at, exposed.get(e.key, 0)
+        )
+        for e in found
+    ]
 
 
 async def report(pool: asyncpg.Pool, params: ReportParams) -> Report:
-    raise NotFound(
-        f"no such experiment: {params.experiment_key!r} (experiments are not available yet)",
-        [FieldViolation("experiment_key", "no such experiment")],
-    )
+    exp = await experiment_store.get(pool, params.experiment_key)
+    if exp is None:
+        raise NotFound(
+            f"no such experiment: {params.experiment_key!r}",
+            [FieldViolation("experiment_key", "no such experiment")],
+        )
+    return await experiment_report.build(pool, exp, params)

@@ -6,8 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from storyverse.analytics.v1 import analytics_service_pb2, analytics_service_pb2_grpc
+from storyverse.analytics.v1 import (
+    analytics_service_pb2,
+    analytics_service_pb2_grpc,
+    experiments_pb2,
+    experiments_pb2_grpc,
+)
 
+from analytics_svc.experiment_server import ExperimentServicer
 from analytics_svc.performance import RpcStats
 from analytics_svc.realtime import RealtimeCounters
 from analytics_svc.recorder import EventRecorder
@@ -17,6 +23,7 @@ from common.grpc_server import Runtime, ServiceSpec
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
+EXPERIMENT_SERVICE_NAME = experiments_pb2.DESCRIPTOR.services_by_name["ExperimentService"].full_name
 
 
 @dataclass
@@ -24,7 +31,7 @@ class AnalyticsComponent:
     writer: GroupCommitWriter
     realtime: RealtimeCounters
     rpc_stats: RpcStats
-    service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
+    service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME, EXPERIMENT_SERVICE_NAME])
 
     async def aclose(self) -> None:
         if self.rpc_stats.observe in SPEC.observers:
@@ -39,6 +46,9 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
     recorder = EventRecorder(runtime.pool, runtime.bus, bool(runtime.settings.kafka_bootstrap), writer)
     servicer = AnalyticsServicer(recorder, runtime.pool)
     analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
+    experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(
+        ExperimentServicer(runtime.pool, recorder), server
+    )
     realtime = RealtimeCounters(runtime.pool)
     realtime.attach(runtime.bus)
     rpc_stats = RpcStats(runtime.pool)

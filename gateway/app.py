@@ -148,7 +148,9 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc) from None
     body, content_type = render_response(route, reply)
-    return web.Response(body=body, content_type=content_type)
+    # As a header, verbatim: web.Response(content_type=...) refuses a charset parameter, and
+    # an HttpBody's content type may carry one ("text/csv; charset=utf-8" from ExportReport).
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:

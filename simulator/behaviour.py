@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from analytics_svc.assignment import Arm, Rules, assign, exposure_event_id
 from simulator.catalog import Catalog, load_catalog
 from simulator.feedback import StoryFacts, write_feedback
 from simulator.population import User, build_population, global_popularity, normalise
@@ -64,9 +65,12 @@ CREATION_MEDIAN = {"3-5": 420.0, "6-8": 360.0, "9-12": 480.0, "13-17": 600.0}
 class Experiment:
     """An A/B test with a KNOWN true effect, so analyses can be checked against the truth.
 
-    Users are split by a hash of (key, user_id); from `start_day` on, a user's first
-    session logs `experiment_exposure` and, in the treatment, the probability behind
-    `metric` is multiplied by (1 + effect).
+    Users are split by the service's own assignment (analytics_svc.assignment: salt = key,
+    weights 1 - share and share, all traffic), so an experiment created through the API
+    with those variants and weights assigns every simulated user to the same variant as
+    GetAssignments would. From `start_day` on, a user's first session logs
+    `experiment_exposure` (with the service's idempotent event id) and, in the treatment,
+    the probability behind `metric` is multiplied by (1 + effect).
     """
 
     key: str
@@ -80,9 +84,12 @@ class Experiment:
         if self.metric not in EXPERIMENT_METRICS:
             raise ValueError(f"metric must be one of {EXPERIMENT_METRICS}")
 
+    @property
+    def rules(self) -> Rules:
+        return Rules(self.key, (Arm(self.variants[0], 1 - self.share), Arm(self.variants[1], self.share)))
+
     def variant_of(self, user: User) -> str:
-        treated = random.Random(f"{self.key}:{user.user_id}").random() < self.share
-        return self.variants[1] if treated else self.variants[0]
+        return assign(self.rules, user.user_id) or self.variants[0]
 
 
 @dataclass(frozen=True)
@@ -309,6 +316,9 @@ class _SessionWriter:
                 self.emit(
                     "experiment_exposure", experiment_key=exp.key, variant=self.sim.variant(exp, self.user)
                 )
+                # The id the service gives this exposure (the random one is drawn all the same,
+                # so the other events of the stream do not change).
+                self.events[-1]["event_id"] = exposure_event_id(exp.key, self.user.user_id)
 
     def _browse(self) -> None:
         for _ in range(self.rng.randint(0, 3)):

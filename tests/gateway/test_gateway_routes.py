@@ -96,6 +96,7 @@ def test_router_holds_every_binding_of_the_contract(router):
     services = {r.method.containing_service.full_name for r in router.routes}
     assert services == {
         "storyverse.analytics.v1.AnalyticsService",
+        "storyverse.analytics.v1.ExperimentService",
         "storyverse.recommendation.v1.RecommendationService",
         "storyverse.feedback.v1.FeedbackService",
     }
@@ -111,6 +112,8 @@ def test_router_holds_every_binding_of_the_contract(router):
         ("/api/analytics/reports/funnel", "GetReport"),
         ("/api/analytics/reports/funnel/csv", "ExportReport"),
         ("/api/alerts:watch", "WatchAlerts"),
+        ("/api/experiments/assignments", "GetAssignments"),
+        ("/api/experiments/new-onboarding", "GetExperiment"),
     ],
 )
 def test_literal_segments_win_over_variables(router, path, method_name):
