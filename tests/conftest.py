@@ -2,8 +2,10 @@
 
 PostgreSQL: with SV_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres)
 a fresh database is created on that server for the session and dropped after;
-without it an embedded PostgreSQL is started in a temporary folder, as a user's
-machine would run it.
+without it the embedded PostgreSQL is started (data in .data/test-pg, reused across
+runs; each session still gets its own fresh database), as a user's machine would
+run it. Not under pytest's tmp folders: pytest prunes old ones while other runs
+may still use them.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import asyncpg
 import grpc
 import pytest
@@ -39,7 +43,7 @@ def _with_database(url: str, name: str) -> str:
 def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin_url = os.environ.get("SV_TEST_DATABASE_URL")
     if not admin_url:
-        admin_url = start_embedded(tmp_path_factory.mktemp("embedded-pg"))
+        admin_url = start_embedded(REPO_ROOT / ".data" / "test-pg")
     name = f"sv_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
     async def admin(sql: str) -> None:
@@ -120,6 +124,31 @@ async def feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[Runni
 async def analytics_channel(analytics: RunningService) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{analytics.port}") as channel:
         yield channel
+
+
+@pytest.fixture(scope="session")
+async def gateway_url(settings: Settings, analytics, reco, feedback) -> AsyncIterator[str]:
+    """The real gateway app on loopback, in front of the real services."""
+    from aiohttp.test_utils import TestServer
+
+    from gateway.app import create_app
+
+    gateway_settings = replace(
+        settings,
+        analytics_target=f"127.0.0.1:{analytics.port}",
+        reco_target=f"127.0.0.1:{reco.port}",
+        feedback_target=f"127.0.0.1:{feedback.port}",
+    )
+    server = TestServer(create_app(gateway_settings), host="127.0.0.1", handler_cancellation=True)
+    await server.start_server()
+    yield str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 def free_port() -> int:

@@ -61,3 +61,11 @@ def test_report_request_mirrors_export_request():
     get_fields = [(f.name, f.number, f.type) for f in pb.GetReportRequest.DESCRIPTOR.fields]
     export_fields = [(f.name, f.number, f.type) for f in pb.ExportReportRequest.DESCRIPTOR.fields]
     assert get_fields == export_fields
+
+
+def test_fractional_seconds_keep_their_zone():
+    # Regression: the digits of the zone were taken for the fraction, giving a naive datetime.
+    parsed = parse_rfc3339("2025-03-20T14:30:00.5-05:30")
+    assert parsed is not None and parsed.utcoffset() is not None
+    assert parsed.isoformat() == "2025-03-20T14:30:00.500000-05:30"
+    assert parse_rfc3339("2025-03-20T14:30:00.123Z").isoformat() == "2025-03-20T14:30:00.123000+00:00"

@@ -1,0 +1,163 @@
+"""Acknowledged means durable: SIGKILL the ingesting process under load, then look.
+
+Direct mode: the analytics service writes PostgreSQL itself. Kafka mode (against
+librdkafka's mock cluster): kill the producing service, then the consuming
+processor. In every case each event whose call succeeded must be in PostgreSQL,
+exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from storyverse.analytics.v1 import analytics_service_pb2 as pb
+from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
+
+from tests.conftest import free_port, service_env, spawn, wait_serving
+from tests.events import event
+from tests.kafka_mock import MockKafkaCluster
+
+BATCH = 50
+WORKERS = 6
+
+
+class Load:
+    """Concurrent RecordEvents calls; remembers which events were acknowledged."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.acknowledged: list[str] = []
+        self.failed_calls = 0
+        self._stop = asyncio.Event()
+
+    async def run(self, seconds: float) -> None:
+        async with grpc.aio.insecure_channel(self.target) as channel:
+            stub = pb_grpc.AnalyticsServiceStub(channel)
+            workers = [asyncio.create_task(self._worker(stub)) for _ in range(WORKERS)]
+            await asyncio.wait([asyncio.create_task(self._stop.wait())], timeout=seconds)
+            self._stop.set()
+            await asyncio.gather(*workers)
+
+    async def _worker(self, stub: pb_grpc.AnalyticsServiceStub) -> None:
+        while not self._stop.is_set():
+            batch = [event() for _ in range(BATCH)]
+            try:
+                reply = await stub.RecordEvents(pb.RecordEventsRequest(events=batch), timeout=5)
+            except grpc.aio.AioRpcError:
+                self.failed_calls += 1
+                await asyncio.sleep(0.05)
+                continue
+            assert reply.result.accepted == BATCH
+            self.acknowledged += [e.event_id for e in batch]
+
+
+async def kill_during_load(process, load: Load, after: float, total: float) -> None:
+    running = asyncio.create_task(load.run(total))
+    await asyncio.sleep(after)
+    process.send_signal(signal.SIGKILL)
+    await running
+    process.wait(timeout=10)
+
+
+async def stored(db, ids: list[str]) -> int:
+    return await db.fetchval("SELECT count(*) FROM events WHERE event_id = ANY($1::text[])", ids)
+
+
+async def wait_until_stored(db, ids: list[str], timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    count = await stored(db, ids)
+    while count < len(ids) and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        count = await stored(db, ids)
+    return count
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+async def test_sigkill_of_the_service_loses_no_acknowledged_event(settings, db, analytics, logs):
+    port = free_port()
+    env = service_env(settings, analytics_port=port)
+    process = spawn("analytics_svc", env, logs / "analytics.log")
+    try:
+        wait_serving(f"127.0.0.1:{port}")
+        load = Load(f"127.0.0.1:{port}")
+        await kill_during_load(process, load, after=2.0, total=3.0)
+        assert len(load.acknowledged) > 1000, "the load did not get going"
+        assert load.failed_calls > 0, "the kill did not interrupt the load"
+        assert await stored(db, load.acknowledged) == len(load.acknowledged)
+        # It comes back by itself on restart and serves again.
+        process = spawn("analytics_svc", env, logs / "analytics-2.log")
+        wait_serving(f"127.0.0.1:{port}")
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def kafka():
+    cluster = MockKafkaCluster(brokers=3)
+    yield cluster
+    cluster.close()
+
+
+async def test_kafka_mode_sigkill_of_producer_then_consumer_loses_nothing(
+    settings, db, analytics, kafka, logs
+):
+    port = free_port()
+    prefix = f"t{int(time.time() * 1000)}."
+    env = service_env(
+        settings, analytics_port=port, kafka_bootstrap=kafka.bootstrap, kafka_topic_prefix=prefix
+    )
+    service = spawn("analytics_svc", env, logs / "analytics.log")
+    processor = spawn("analytics_svc.processor", env, logs / "processor.log")
+    try:
+        wait_serving(f"127.0.0.1:{port}")
+        # Producer side: the service dies mid-load; what Kafka acknowledged must arrive.
+        first = Load(f"127.0.0.1:{port}")
+        await kill_during_load(service, first, after=2.0, total=3.0)
+        assert len(first.acknowledged) > 500 and first.failed_calls > 0
+        assert await wait_until_stored(db, first.acknowledged, timeout=60) == len(first.acknowledged)
+
+        # Consumer side: the processor dies mid-load, comes back, catches up.
+        service = spawn("analytics_svc", env, logs / "analytics-2.log")
+        wait_serving(f"127.0.0.1:{port}")
+        second = Load(f"127.0.0.1:{port}")
+        running = asyncio.create_task(second.run(3.0))
+        await asyncio.sleep(1.5)
+        processor.send_signal(signal.SIGKILL)
+        processor.wait(timeout=10)
+        await running
+        processor = spawn("analytics_svc.processor", env, logs / "processor-2.log")
+        assert len(second.acknowledged) > 500
+        assert await wait_until_stored(db, second.acknowledged, timeout=60) == len(second.acknowledged)
+    finally:
+        for process in (service, processor):
+            process.kill()
+            process.wait()
+
+
+async def test_sigterm_finishes_in_flight_calls_and_exits_cleanly(settings, db, analytics, logs):
+    port = free_port()
+    process = spawn("analytics_svc", service_env(settings, analytics_port=port), logs / "analytics.log")
+    try:
+        wait_serving(f"127.0.0.1:{port}")
+        load = Load(f"127.0.0.1:{port}")
+        running = asyncio.create_task(load.run(3.0))
+        await asyncio.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        exit_code = await asyncio.to_thread(process.wait, 15)
+        await running
+        assert exit_code == 0, (logs / "analytics.log").read_text()[-2000:]
+        assert len(load.acknowledged) > 500
+        assert await stored(db, load.acknowledged) == len(load.acknowledged)
+    finally:
+        process.kill()
+        process.wait()
