@@ -148,7 +148,8 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc) from None
     body, content_type = render_response(route, reply)
-    return web.Response(body=body, content_type=content_type)
+    # As a header: aiohttp's content_type= refuses a charset parameter ("text/csv; charset=utf-8").
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 def _metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
