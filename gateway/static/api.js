@@ -48,4 +48,3 @@ export async function getJson(url, signal) {
 }
 
 export const dashboard = (filters, signal) => getJson(`/api/analytics/dashboard${query(filters)}`, signal);
-export const report = (type, params, signal) => getJson(reportUrl(type, params), signal);

@@ -90,11 +90,11 @@ function renderContent(board) {
 function renderKpiRow(board) {
   const creations = board.story_creations.points.reduce((a, p) => a + p.value, 0);
   renderKpis(document.getElementById("kpis"), [
-    { key: "dau", label: "Active today", value: compact(Number(board.active_users.dau)), note: `on ${dayLabel(board.end_date)}` },
-    { key: "wau", label: "Active this week", value: compact(Number(board.active_users.wau)), note: "last 7 days" },
-    { key: "mau", label: "Active this month", value: compact(Number(board.active_users.mau)), note: "last 30 days" },
+    { key: "dau", raw: board.active_users.dau, label: "Active today", value: compact(Number(board.active_users.dau)), note: `on ${dayLabel(board.end_date)}` },
+    { key: "wau", raw: board.active_users.wau, label: "Active this week", value: compact(Number(board.active_users.wau)), note: "last 7 days" },
+    { key: "mau", raw: board.active_users.mau, label: "Active this month", value: compact(Number(board.active_users.mau)), note: "last 30 days" },
     { key: "stickiness", label: "Stickiness", value: percent(board.active_users.stickiness), note: "average DAU ÷ MAU" },
-    { key: "stories", label: "Stories created", value: compact(creations), note: "in the range" },
+    { key: "stories", raw: creations, label: "Stories created", value: compact(creations), note: "in the range" },
     { key: "creation_time", label: "Time to create", value: duration(board.creation_time.median), note: `median · p90 ${duration(board.creation_time.p90)}` },
   ]);
 }
@@ -109,17 +109,17 @@ function renderHealth(board) {
   pill.textContent = healthy ? "Healthy" : "Needs a look";
   pill.className = `pill ${healthy ? "ok" : "warn"}`;
   renderList(document.getElementById("ingestion"), [
-    ["events_per_second", "Events stored per second", compact(ing.events_per_second)],
+    ["events_per_second", "Events stored per second", compact(ing.events_per_second), ing.events_per_second],
     ["lag_p50", "Processing lag, median", `${compact(ing.processing_lag_p50_seconds * 1000)} ms`],
     ["lag_p99", "Processing lag, p99", `${compact(ing.processing_lag_p99_seconds * 1000)} ms`],
-    ["total_events", "Events in the range", compact(total)],
-    ["failed_events", "Rejected events", `${compact(failed)} (${percent(failureRate)})`],
+    ["total_events", "Events in the range", compact(total), total],
+    ["failed_events", "Rejected events", `${compact(failed)} (${percent(failureRate)})`, failed],
   ]);
   const rt = board.realtime;
   document.getElementById("realtime-window").textContent = `last ${rt.window_minutes} minutes, all users`;
   renderList(document.getElementById("realtime"), [
-    ["events", "Events", compact(Number(rt.events))],
-    ["active_users", "Active users", compact(Number(rt.active_users))],
+    ["events", "Events", compact(Number(rt.events)), rt.events],
+    ["active_users", "Active users", compact(Number(rt.active_users)), rt.active_users],
   ]);
   draw("realtime", () => columnChart(document.getElementById("chart-realtime"), {
     points: rt.events_per_minute.points, name: "events_per_minute", color: PALETTE[1], height: 140,
@@ -225,10 +225,13 @@ async function load() {
   history.replaceState(null, "", api.query(filters) || location.pathname);
   setState("loading", "Loading the figures…");
   try {
+    // The report URLs stay on the chart hosts: where each figure came from, for people and tests.
+    const funnelUrl = api.reportUrl("funnel", api.reportParams("funnel", filters));
+    const retentionUrl = api.reportUrl("retention", api.reportParams("retention", filters, { granularity: unit, periods }));
     const [board, funnel, retention] = await Promise.all([
       api.dashboard(filters, controller.signal),
-      api.report("funnel", api.reportParams("funnel", filters), controller.signal),
-      api.report("retention", api.reportParams("retention", filters, { granularity: unit, periods }), controller.signal),
+      api.getJson(funnelUrl, controller.signal),
+      api.getJson(retentionUrl, controller.signal),
     ]);
     if (controller !== inFlight) return;
     // The API resolved empty dates to its defaults: show them, and use them in the links.
@@ -240,6 +243,8 @@ async function load() {
     renderContent(board);
     renderHealth(board);
     renderExperiments(board);
+    document.getElementById("chart-funnel").dataset.url = funnelUrl;
+    document.getElementById("chart-retention").dataset.url = retentionUrl;
     renderFunnel(funnel);
     renderRetention(retention, unit);
     renderReports(resolved, board);

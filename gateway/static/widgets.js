@@ -34,16 +34,16 @@ export function duration(seconds) {
 }
 
 export function renderKpis(host, cards) {
-  host.replaceChildren(...cards.map((c) => el("div", { class: "kpi", "data-kpi": c.key }, [
+  host.replaceChildren(...cards.map((c) => el("div", { class: "kpi", "data-kpi": c.key, "data-value": c.raw }, [
     el("span", { class: "kpi-label" }, c.label),
     el("strong", { class: "kpi-value" }, c.value),
     el("span", { class: "kpi-note" }, c.note),
   ])));
 }
 
-// A <dl> of [key, term, value] triples.
+// A <dl> of [key, term, shown value, raw value] items.
 export function renderList(host, items) {
-  host.replaceChildren(...items.map(([key, term, value]) => el("div", { "data-figure": key }, [
+  host.replaceChildren(...items.map(([key, term, value, raw]) => el("div", { "data-figure": key, "data-value": raw }, [
     el("dt", {}, term), el("dd", {}, value),
   ])));
 }
