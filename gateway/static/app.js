@@ -150,11 +150,17 @@ function renderFunnel(reportBody) {
     name: r[col("name")], users: r[col("users")],
     fromPrevious: r[col("conversion_from_previous")], fromFirst: r[col("conversion_from_first")],
   }));
-  draw("funnel", () => funnelChart(document.getElementById("chart-funnel"), {
-    steps, labelOf: nameOf,
-    label: `Story funnel: ${steps.map((s) => `${nameOf(s.name)} ${s.users}`).join(", ")}`,
-  }));
+  const host = document.getElementById("chart-funnel");
   const s = reportBody.summary;
+  if (!steps.length || !steps[0].users) {
+    host.replaceChildren(el("p", { class: "empty" }, "No sessions in this range."));
+    redraws.delete("funnel");
+  } else {
+    draw("funnel", () => funnelChart(host, {
+      steps, labelOf: nameOf,
+      label: `Story funnel: ${steps.map((step) => `${nameOf(step.name)} ${step.users}`).join(", ")}`,
+    }));
+  }
   document.getElementById("funnel-summary").textContent =
     `${compact(s.entered)} users started a session, ${compact(s.converted)} completed a story (${percent(s.conversion)}).`;
 }
@@ -176,7 +182,7 @@ function renderRetention(reportBody, unit) {
   }
   const rowLabel = (row) => `${unit === "week" ? "Week of " : ""}${dayLabel(row.cohort)} · ${compact(row.size)}`;
   draw("retention", () => heatmap(host, {
-    rows, periods, rowLabel,
+    rows, periods, rowLabel, unit: unit === "week" ? "Week" : "Day",
     label: `Retention by ${unit} cohort: ${rows.length} cohorts, ${periods} periods`,
   }));
 }
@@ -219,6 +225,11 @@ async function load() {
   const controller = new AbortController();
   inFlight = controller;
   const filters = readFilters();
+  if (filters.start_date && filters.end_date && filters.start_date > filters.end_date) {
+    showError(new Error("the start date is after the end date"));
+    setState("error", "Pick a start date on or before the end date.");
+    return;
+  }
   const unit = document.getElementById("retention-unit").value;
   const days = filters.start_date && filters.end_date ? daysBetween(filters.start_date, filters.end_date) : 30;
   const periods = unit === "week" ? Math.min(12, Math.max(1, Math.ceil(days / 7))) : Math.min(14, Math.max(1, days - 1));

@@ -67,7 +67,7 @@ export function dayLabel(t) {
 
 // Y axis with gridlines; returns the scale.
 function yAxis(node, box, max, format) {
-  const step = niceStep(max, 4);
+  const step = Math.max(1, niceStep(max, 4)); // counts: no gridline at 0.5
   const top = Math.max(step, Math.ceil(max / step) * step);
   const y = (v) => box.bottom - (v / top) * (box.bottom - box.top);
   for (let v = 0; v <= top + step / 2; v += step) {
@@ -181,31 +181,34 @@ export function barList(host, { items, label, name, color = PALETTE[0], format =
   return node;
 }
 
+const pct = (rate) => `${Math.round(rate * 100)}%`;
+
 // Funnel steps as centred bars narrowing with the users left, conversions between them.
 export function funnelChart(host, { steps, label, labelOf = (k) => k }) {
   const width = widthOf(host);
   const row = 58;
   const height = steps.length * row;
+  const labels = Math.min(240, Math.max(170, width * 0.36));
   const node = root(host, "funnel", width, height, label, { series: "funnel", points: steps.length });
   const first = Math.max(1, steps[0]?.users ?? 1);
-  const span = width - 190;
+  const span = width - labels;
   steps.forEach((step, i) => {
     const top = i * row;
     const barWidth = Math.max(6, (step.users / first) * span);
-    const left = 190 + (span - barWidth) / 2;
+    const left = labels + (span - barWidth) / 2;
     const color = PALETTE[i % PALETTE.length];
+    const rates = i === 0 ? "everyone who entered"
+      : `${pct(step.fromPrevious)} of previous · ${pct(step.fromFirst)} of all`;
     node.append(svg("g", { class: "funnel-step" }, [
       text(0, top + 22, `${i + 1}. ${labelOf(step.name)}`, { class: "bar-label" }),
-      text(0, top + 40, `${compact(step.users)} users · ${(step.fromFirst * 100).toFixed(0)}% of step 1`, {
-        class: "tick",
-      }),
+      text(0, top + 40, rates, { class: "tick" }),
       svg("rect", {
         x: left, y: top + 6, width: barWidth, height: 38, rx: 8, class: "bar", fill: color,
         "data-key": step.name, "data-value": step.users,
-      }, [tooltip(`${labelOf(step.name)}: ${step.users} users`)]),
-      i > 0 ? text(190 + span / 2, top + 30, `${(step.fromPrevious * 100).toFixed(0)}%`, {
-        class: "funnel-rate", "text-anchor": "middle",
-      }) : null,
+      }, [tooltip(`${labelOf(step.name)}: ${step.users} users (${rates})`)]),
+      text(labels + span / 2, top + 30, `${compact(step.users)} users`, {
+        class: barWidth > 70 ? "funnel-rate" : "funnel-rate outside", "text-anchor": "middle",
+      }),
     ]));
   });
   return node;
@@ -213,17 +216,19 @@ export function funnelChart(host, { steps, label, labelOf = (k) => k }) {
 
 // Cohorts × periods; colour by the share of the cohort that returned. Periods that have
 // not happened yet are drawn hollow, not as 0 %.
-export function heatmap(host, { rows, periods, label, rowLabel }) {
+export function heatmap(host, { rows, periods, label, rowLabel, unit }) {
   const width = widthOf(host);
   const left = 150;
-  const cell = Math.max(24, Math.min(64, (width - left) / Math.max(periods, 1)));
+  const cell = Math.max(24, Math.min(96, (width - left) / Math.max(periods, 1)));
   const rowHeight = 28;
   const height = 24 + rows.length * rowHeight;
   const node = root(host, "heatmap", Math.max(width, left + cell * periods), height, label, {
     series: "retention", points: rows.length, periods,
   });
+  node.append(text(0, 14, "Cohort · users", { class: "tick" }));
   for (let p = 0; p < periods; p++) {
-    node.append(text(left + cell * (p + 0.5), 14, String(p), { class: "tick", "text-anchor": "middle" }));
+    const head = p === 0 ? `${unit} 0` : String(p);
+    node.append(text(left + cell * (p + 0.5), 14, head, { class: "tick", "text-anchor": "middle" }));
   }
   rows.forEach((row, r) => {
     const top = 22 + r * rowHeight;
