@@ -245,6 +245,7 @@ async function load() {
       api.getJson(retentionUrl, controller.signal),
     ]);
     if (controller !== inFlight) return;
+    if (generation === 0) performance.mark("sv-dashboard-data");
     // The API resolved empty dates to its defaults: show them, and use them in the links.
     form.elements.start_date.value = board.start_date;
     form.elements.end_date.value = board.end_date;
@@ -263,7 +264,10 @@ async function load() {
     document.getElementById("generated").textContent = `Figures from ${board.generated_at.replace("T", " ").replace("Z", " UTC")}`;
     generation += 1;
     document.body.dataset.generation = String(generation);
-    if (generation === 1) performance.mark("sv-dashboard-rendered");
+    if (generation === 1) {
+      performance.mark("sv-dashboard-rendered");
+      performance.measure("sv-dashboard-draw", "sv-dashboard-data", "sv-dashboard-rendered");
+    }
     setState("ready", `Showing ${dayLabel(board.start_date)} to ${dayLabel(board.end_date)}.`);
   } catch (error) {
     if (error.name === "AbortError") return;

@@ -25,6 +25,8 @@ BAR_LISTS = (
     "platform_split",
 )
 FUNNEL_STEPS = ["session_start", "story_started", "story_creation", "story_completed"]
+RENDER_TIMES = """[performance.getEntriesByName('sv-dashboard-rendered')[0].startTime,
+  performance.getEntriesByName('sv-dashboard-draw')[0].duration]"""
 REPORT_TYPES = (
     "story_creation",
     "feature_usage",
@@ -67,9 +69,6 @@ def assert_bars_match(drawn: dict, board: dict) -> None:
 
 async def test_page_draws_what_the_api_answers(demo_data, browser, http, tmp_path: Path):
     page = await open_dashboard(browser, f"{demo_data}/")
-    rendered_ms = await page.evaluate("performance.getEntriesByName('sv-dashboard-rendered')[0].startTime")
-    print(f"\ndashboard rendered {rendered_ms:.0f} ms after navigation start (demo data, 1366×900)")
-    assert rendered_ms < 5000  # generous: the demo data renders in well under a second
     drawn = await page.evaluate(DRAWN)
     board = await api_dashboard(http, demo_data, drawn["filters"])
 
@@ -108,6 +107,19 @@ async def test_page_draws_what_the_api_answers(demo_data, browser, http, tmp_pat
     ARTIFACTS.mkdir(exist_ok=True)
     await page.screenshot(ARTIFACTS / "dashboard.png", tmp_path / "dashboard.png")
     assert page.problems == [], page.problems
+
+
+async def test_render_time_is_printed_and_well_within_bounds(demo_data, browser):
+    """From navigation start to the last chart drawn (fetches included), and the drawing alone."""
+    timings = []
+    for _ in range(3):  # the first load fetches the scripts, later ones find them cached
+        page = await open_dashboard(browser, f"{demo_data}/")
+        timings.append(await page.evaluate(RENDER_TIMES))
+        assert page.problems == [], page.problems
+    totals = ", ".join(f"{total:.0f}" for total, _ in timings)
+    draws = ", ".join(f"{draw:.0f}" for _, draw in timings)
+    print(f"\ndashboard rendered in {totals} ms after navigation start (drawing alone {draws} ms)")
+    assert all(total < 5000 for total, _ in timings)  # generous: well under a second is expected
 
 
 async def test_report_links_cover_every_report_and_answer(demo_data, browser, http):
