@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import aiohttp
+import asyncpg
 import pytest
 
 from simulator.behaviour import generate
@@ -16,29 +16,29 @@ USERS, DAYS, SEED = 60, 21, 2024
 
 
 @pytest.fixture(scope="module")
-async def demo_data(gateway_url: str) -> str:
+async def demo_data(gateway_url: str, db: asyncpg.Pool) -> str:
     """A small seeded population's last three weeks, sent through the gateway. Returns its URL."""
-    summary = await send_events_http(gateway_url, generate(USERS, DAYS, SEED))
+    events = list(generate(USERS, DAYS, SEED))
+    summary = await send_events_http(gateway_url, events)
     assert summary.accepted + summary.duplicates == summary.sent and summary.rejected == 0, summary.line()
-    await _wait_for_cohorts(gateway_url)
+    await _wait_for_cohorts(db, sorted({e["user_id"] for e in events}))
     return gateway_url
 
 
-async def _wait_for_cohorts(base: str, timeout: float = 30.0) -> None:
+async def _wait_for_cohorts(db: asyncpg.Pool, users: list[str], timeout: float = 30.0) -> None:
     """Retention cohorts come from user_first_events, which the real-time counters write every
-    5 s after the events are stored: wait until every active user of the range is in a cohort."""
+    5 s after the events are stored: wait until every simulated user is in it, so the page
+    and the test's own API calls see the same figures."""
     deadline = asyncio.get_running_loop().time() + timeout
-    async with aiohttp.ClientSession(base) as http:
-        while True:
-            async with http.get("/api/analytics/dashboard") as response:
-                mau = int((await response.json())["active_users"]["mau"])
-            async with http.get("/api/analytics/reports/retention") as response:
-                cohorts = int((await response.json())["summary"]["users"])
-            if mau and cohorts >= mau:
-                return
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"after {timeout} s only {cohorts} of {mau} active users are in cohorts")
-            await asyncio.sleep(0.5)
+    while True:
+        known = await db.fetchval(
+            "SELECT count(*) FROM user_first_events WHERE event_type = '*' AND user_id = ANY($1)", users
+        )
+        if known == len(users):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"after {timeout} s only {known} of {len(users)} users have a first event")
+        await asyncio.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
