@@ -1,4 +1,4 @@
-// Small HTML helpers: an element builder, number formats, headline cards, figure lists.
+// Small helpers: an element builder, number and UTC date formats, headline cards, figure lists.
 
 export function el(tag, attrs = {}, children = []) {
   const node = document.createElement(tag);
@@ -46,4 +46,19 @@ export function renderList(host, items) {
   host.replaceChildren(...items.map(([key, term, value, raw]) => el("div", { "data-figure": key, "data-value": raw }, [
     el("dt", {}, term), el("dd", {}, value),
   ])));
+}
+
+// Dates are the API's UTC calendar days, as YYYY-MM-DD.
+export function today() {
+  return new Date().toISOString().slice(0, 10);
+}
+
+export function addDays(day, days) {
+  const date = new Date(`${day}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return date.toISOString().slice(0, 10);
+}
+
+export function daysBetween(start, end) {
+  return Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / 86400000) + 1;
 }

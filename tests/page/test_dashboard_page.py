@@ -196,7 +196,15 @@ async def test_keyboard_quick_range_and_accessible_controls(demo_data, browser):
 
 
 async def test_tablet_width_fits_without_sideways_scrolling(demo_data, browser, tmp_path: Path):
-    page = await open_dashboard(browser, f"{demo_data}/", width=820, height=1180)
+    # Opened wide, then turned into a tablet: the charts must redraw at their new width.
+    page = await open_dashboard(browser, f"{demo_data}/")
+    drawn = await page.evaluate(DRAWN)
+    await page.resize(820, 1180)
+    await page.wait_for(
+        "[...document.querySelectorAll('.chart-host > svg.chart')]"
+        ".every((svg) => svg.width.baseVal.value <= svg.parentElement.clientWidth + 1)"
+    )
+    assert await page.evaluate(DRAWN) == drawn  # same figures, only narrower
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     widths = await page.evaluate(
