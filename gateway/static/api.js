@@ -41,8 +41,10 @@ export async function getJson(url, signal) {
   const response = await fetch(url, { signal, headers: { accept: "application/json" } });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const detail = (body.details || []).map((d) => `${d.field}: ${d.description}`).join("; ");
-    throw new Error(`${body.message || response.statusText}${detail ? ` (${detail})` : ""}`);
+    // The message usually names the fields already; add the details it leaves out.
+    const message = body.message || `HTTP ${response.status}`;
+    const extra = (body.details || []).map((d) => `${d.field}: ${d.description}`).filter((d) => !message.includes(d));
+    throw new Error(extra.length ? `${message} (${extra.join("; ")})` : message);
   }
   return body;
 }

@@ -222,3 +222,48 @@ async def press(page: Page, key: str, code: int, text: str = "") -> None:
         if text and kind == "keyDown":
             params["text"] = text
         await page.send("Input.dispatchKeyEvent", params)
+
+
+async def test_running_experiments_are_listed_with_their_report_links(demo_data, browser):
+    # No experiment runs until the A/B issue lands: draw the section from a made-up answer.
+    page = await open_dashboard(browser, f"{demo_data}/")
+    await page.evaluate(
+        """import('/sections.js').then((s) => {
+          const board = {running_experiments: [{key: 'story-prompts', description: 'Prompt cards',
+            variants: ['control', 'cards'], started_at: '2026-11-01T00:00:00Z', exposed_users: '42'}]};
+          s.renderExperiments(board);
+          s.renderReports({start_date: '2026-11-01', end_date: '2026-11-20'}, board);
+        })"""
+    )
+    assert await page.evaluate("document.querySelector('#experiments li').dataset.key") == "story-prompts"
+    assert "42 users exposed" in await page.evaluate("document.getElementById('experiments').textContent")
+    links = (await page.evaluate(DRAWN))["links"]
+    assert {
+        "/api/analytics/reports/experiment?start_date=2026-11-01&end_date=2026-11-20&experiment_key=story-prompts",
+        "/api/analytics/reports/experiment/csv?start_date=2026-11-01&end_date=2026-11-20&experiment_key=story-prompts",
+    } <= set(links)
+    assert page.problems == [], page.problems
+
+
+async def test_bad_filters_show_the_reason_instead_of_charts(demo_data, browser):
+    page = await open_dashboard(browser, f"{demo_data}/")
+    generation = (await page.evaluate(DRAWN))["generation"]
+    await page.evaluate(
+        "(() => { const f = document.getElementById('start_date'); f.value = '2026-02-10';"
+        " document.getElementById('end_date').value = '2026-02-01';"
+        " f.dispatchEvent(new Event('change', {bubbles: true})); })()"
+    )
+    await page.wait_for("document.body.dataset.state === 'error'")
+    assert "start date is after the end date" in await page.evaluate(
+        "document.getElementById('error').textContent"
+    )
+    assert (await page.evaluate(DRAWN))["generation"] == generation
+    assert page.problems == [], page.problems  # caught on the page: no request was made
+
+    # A range the API refuses (over 731 days): its message is shown; the browser logs the 400.
+    page = await browser.new_page()
+    await page.goto(f"{demo_data}/?start_date=2020-01-01&end_date=2026-01-01")
+    await page.wait_for("document.body.dataset.state === 'error'")
+    message = await page.evaluate("document.getElementById('error').textContent")
+    assert "start_date" in message and "731 days" in message, message
+    assert all("400" in problem for problem in page.problems), page.problems
