@@ -87,7 +87,8 @@ function xTicks(node, box, points, x) {
 }
 
 // Time series as lines (one or more series over the same buckets).
-export function lineChart(host, { series, label, height = 220, format = compact }) {
+// `partial`: the key of a bucket still filling up (today): drawn dashed/hollow, not as a drop.
+export function lineChart(host, { series, label, height = 220, format = compact, partial = null }) {
   const width = widthOf(host);
   const node = root(host, "line", width, height, label, {
     series: series.map((s) => s.name).join(","),
@@ -109,11 +110,16 @@ export function lineChart(host, { series, label, height = 220, format = compact 
         class: "area", fill: color,
       }));
     }
-    group.append(svg("polyline", { points: coords.join(" "), class: "line", stroke: color }));
+    const split = s.points.at(-1)?.t === partial && coords.length > 1 ? coords.length - 1 : coords.length;
+    group.append(svg("polyline", { points: coords.slice(0, split).join(" "), class: "line", stroke: color }));
+    if (split < coords.length) {
+      group.append(svg("polyline", { points: coords.slice(split - 1).join(" "), class: "line partial", stroke: color }));
+    }
     if (count <= 62) {
       s.points.forEach((p, i) => group.append(svg("circle", {
-        cx: x(i), cy: y(p.value), r: 3, class: "point", fill: color, "data-key": p.t, "data-value": p.value,
-      }, [tooltip(`${s.label || s.name}, ${dayLabel(p.t)}: ${format(p.value)}`)])));
+        cx: x(i), cy: y(p.value), r: 3, class: p.t === partial ? "point partial" : "point", fill: color,
+        "data-key": p.t, "data-value": p.value,
+      }, [tooltip(`${s.label || s.name}, ${dayLabel(p.t)}: ${format(p.value)}${p.t === partial ? " so far" : ""}`)])));
     }
     node.append(group);
   });
@@ -121,7 +127,7 @@ export function lineChart(host, { series, label, height = 220, format = compact 
 }
 
 // Time series as columns (counts per bucket).
-export function columnChart(host, { points, label, name, height = 200, color = PALETTE[0], format = compact }) {
+export function columnChart(host, { points, label, name, height = 200, color = PALETTE[0], format = compact, partial = null }) {
   const width = widthOf(host);
   const node = root(host, "columns", width, height, label, { series: name, points: points.length });
   const box = { left: 44, right: width - 12, top: 12, bottom: height - 26 };
@@ -133,8 +139,9 @@ export function columnChart(host, { points, label, name, height = 200, color = P
     const top = y(p.value);
     node.append(svg("rect", {
       x: box.left + slot * i + slot * 0.15, y: top, width: Math.max(1, slot * 0.7), height: box.bottom - top,
-      rx: Math.min(4, slot * 0.2), class: "bar", fill: color, "data-key": p.t, "data-value": p.value,
-    }, [tooltip(`${dayLabel(p.t)}: ${format(p.value)}`)]));
+      rx: Math.min(4, slot * 0.2), class: p.t === partial ? "bar partial" : "bar", fill: color,
+      "data-key": p.t, "data-value": p.value,
+    }, [tooltip(`${dayLabel(p.t)}: ${format(p.value)}${p.t === partial ? " so far" : ""}`)]));
   });
   return node;
 }

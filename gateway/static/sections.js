@@ -11,14 +11,15 @@ const BAR_LISTS = {
 
 export function renderActivity(board) {
   const daily = board.active_users.daily;
+  const partial = board.end_date === today() ? board.end_date : null; // today is not over yet
   draw("dau", () => lineChart(document.getElementById("chart-dau"), {
-    series: [{ ...daily, label: "Daily active users", color: PALETTE[0] }],
+    series: [{ ...daily, label: "Daily active users", color: PALETTE[0] }], partial,
     label: `Daily active users from ${board.start_date} to ${board.end_date}: ` +
       `peak ${compact(Math.max(0, ...daily.points.map((p) => p.value)))}`,
   }));
   const creations = board.story_creations.points;
   draw("creations", () => columnChart(document.getElementById("chart-creations"), {
-    points: creations, name: "story_creation", color: PALETTE[2],
+    points: creations, name: "story_creation", color: PALETTE[2], partial,
     label: `Stories created per day: ${compact(creations.reduce((a, p) => a + p.value, 0))} in the range`,
   }));
   const host = document.getElementById("events-by-type");
