@@ -79,7 +79,7 @@ async def build(pool: asyncpg.Pool, params: DashboardParams, now: datetime | Non
     minutes = params.realtime_minutes
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
     (active, counts, content, ctime, ingest, (per_minute, rt_users), running) = await asyncio.gather(
-        sql.active_users(pool, cov_activity, filters, start, end),
+        _active_rows(pool, cov_activity, filters, activity_from, start, end),
         sql.event_counts(pool, cov, filters),
         sql.content(pool, cov, filters),
         sql.creation_time(pool, cov, filters),
@@ -89,7 +89,8 @@ async def build(pool: asyncpg.Pool, params: DashboardParams, now: datetime | Non
         sql.realtime(pool, since),
         experiments.running(pool),
     )
-    board = Dashboard(str(start), str(end), source=cov_activity.source if cov.source == "raw" else cov.source)
+    sources = {cov.source, cov_activity.source}
+    board = Dashboard(str(start), str(end), source=sources.pop() if len(sources) == 1 else "rollups+raw")
     days = [str(start + timedelta(days=i)) for i in range((end - start).days + 1)]
     _active(board, active, days)
     _counts(board, counts, days)
@@ -110,6 +111,19 @@ async def build(pool: asyncpg.Pool, params: DashboardParams, now: datetime | Non
     board.running_experiments = running
     board.realtime = _realtime(minutes, since, per_minute, rt_users)
     return board
+
+
+async def _active_rows(pool, cov: daily.Coverage, filters, activity_from, start, end) -> list[dict]:
+    """Rows in the shape of sql.active_users: precomputed by the rollup when possible."""
+    if not cov.unrolled:
+        rows = await sql.precomputed_active(pool, filters, activity_from, start, end)
+        if rows is not None:
+            last = next((r for r in rows if r["day"] == end), None)
+            totals = {"kind": "totals", "day": None, "dau": 0, "wau": 0, "mau": 0}
+            if last is not None:
+                totals.update(dau=last["dau"], wau=last["wau"], mau=last["mau"])
+            return [totals, *({"kind": "day", "day": r["day"], "dau": r["dau"]} for r in rows)]
+    return [dict(r) for r in await sql.active_users(pool, cov, filters, start, end)]
 
 
 def _active(board: Dashboard, rows, days: list[str]) -> None:

@@ -89,6 +89,7 @@ def dashboard(board: Dashboard) -> pb.GetDashboardResponse:
         if rt
         else None,
         generated_at=now_text(),
+        source=board.source,
     )
 
 

@@ -36,4 +36,9 @@ async def run(
                 f"[{done}/{len(days)}] {day}: {events:,} events in {time.perf_counter() - t0:.1f} s "
                 f"(elapsed {time.perf_counter() - started:.0f} s)"
             )
+        # Fresh statistics: the readers' plans depend on how many rows a range holds.
+        await conn.execute(
+            "ANALYZE rollup_days, daily_user_activity, daily_event_counts, daily_content, "
+            "daily_creation_times, daily_active_counts, user_first_events"
+        )
     return total

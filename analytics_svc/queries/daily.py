@@ -84,6 +84,21 @@ WHERE excluded.first_ts < f.first_ts
 """
 
 
+# Every filter combination at once (CUBE); '*' marks "any value" of a dimension.
+ACTIVE_COUNTS = """
+INSERT INTO daily_active_counts (day, age_group, platform, device_type, dau, wau, mau)
+SELECT $1::date,
+       CASE WHEN GROUPING(age_group) = 1 THEN '*' ELSE age_group END,
+       CASE WHEN GROUPING(platform) = 1 THEN '*' ELSE platform END,
+       CASE WHEN GROUPING(device_type) = 1 THEN '*' ELSE device_type END,
+       count(DISTINCT user_id) FILTER (WHERE day = $1::date),
+       count(DISTINCT user_id) FILTER (WHERE day > $1::date - 7),
+       count(DISTINCT user_id)
+FROM daily_user_activity WHERE day > $1::date - 30 AND day <= $1::date
+GROUP BY CUBE (age_group, platform, device_type)
+"""
+
+
 async def rollup_day(conn: asyncpg.Connection, day: date) -> int:
     """Rebuild every daily table for one day in one transaction; return its event count."""
     lo, hi = day_start(day), day_start(day + timedelta(days=1))
@@ -93,12 +108,14 @@ async def rollup_day(conn: asyncpg.Connection, day: date) -> int:
             sql = select.format(lo="$1", hi="$2", days="$3::date[]")
             await conn.execute(f"INSERT INTO {table} ({COLUMNS[table]}) {sql}", lo, hi, [day])
         await conn.execute(FIRST_EVENTS, lo, hi)
+        await conn.execute("DELETE FROM daily_active_counts WHERE day = $1", day)
+        await conn.execute(ACTIVE_COUNTS, day)
         events = await conn.fetchval(
             "SELECT coalesce(sum(events), 0) FROM daily_event_counts WHERE day = $1", day
         )
         await conn.execute(
-            """INSERT INTO rollup_days (day, events) VALUES ($1, $2)
-               ON CONFLICT (day) DO UPDATE SET events = excluded.events, rolled_at = now()""",
+            """INSERT INTO rollup_days (day, events, rolled_at) VALUES ($1, $2, clock_timestamp())
+               ON CONFLICT (day) DO UPDATE SET events = excluded.events, rolled_at = clock_timestamp()""",
             day,
             events,
         )

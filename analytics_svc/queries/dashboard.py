@@ -8,7 +8,7 @@ from datetime import date, datetime
 import asyncpg
 
 from analytics_svc.queries import daily
-from analytics_svc.queries.params import Binds, dims_filter
+from analytics_svc.queries.params import Binds, dims_filter, fetch_analytical
 
 
 async def active_users(pool: asyncpg.Pool, cov: daily.Coverage, filters, start: date, end: date):
@@ -18,17 +18,44 @@ async def active_users(pool: asyncpg.Pool, cov: daily.Coverage, filters, start: 
     where = dims_filter(binds, filters)
     e = binds.add(end, "date")
     s = binds.add(start, "date")
+    # Hash aggregates only (no count(DISTINCT), which sorts): the last active day of each
+    # user decides DAU/WAU/MAU; distinct (day, user) pairs give the daily series.
     sql = f"""
-        WITH act AS (SELECT DISTINCT day, user_id FROM {src} a WHERE {where})
+        WITH act AS (SELECT DISTINCT day, user_id FROM {src} a WHERE {where}),
+        last_seen AS (SELECT user_id, max(day) AS last FROM act WHERE day > {e} - 30 GROUP BY user_id)
         SELECT 'totals' AS kind, NULL::date AS day,
-               count(DISTINCT user_id) FILTER (WHERE day = {e}) AS dau,
-               count(DISTINCT user_id) FILTER (WHERE day > {e} - 7) AS wau,
-               count(DISTINCT user_id) FILTER (WHERE day > {e} - 30) AS mau
-        FROM act
+               count(*) FILTER (WHERE last = {e}) AS dau,
+               count(*) FILTER (WHERE last > {e} - 7) AS wau,
+               count(*) AS mau
+        FROM last_seen
         UNION ALL
         SELECT 'day', day, count(*), NULL, NULL FROM act WHERE day >= {s} GROUP BY day
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
+
+
+async def precomputed_active(pool: asyncpg.Pool, filters, window_first: date, start: date, end: date):
+    """Rows (day, dau, wau, mau) of daily_active_counts for start..end, or None when they
+    cannot be trusted: some day of end's 30-day window is not rolled up, or was rolled
+    up after `end` (its WAU/MAU would be stale)."""
+    fresh = await pool.fetchval(
+        """SELECT count(*) = $3 AND max(rolled_at) <= max(rolled_at) FILTER (WHERE day = $2)
+           FROM rollup_days WHERE day BETWEEN $1 AND $2""",
+        window_first,
+        end,
+        (end - window_first).days + 1,
+    )
+    if not fresh:
+        return None
+    return await pool.fetch(
+        """SELECT day, dau, wau, mau FROM daily_active_counts
+           WHERE day BETWEEN $1 AND $2 AND age_group = $3 AND platform = $4 AND device_type = $5""",
+        start,
+        end,
+        filters.age_group or "*",
+        filters.platform or "*",
+        filters.device_type or "*",
+    )
 
 
 async def event_counts(pool: asyncpg.Pool, cov: daily.Coverage, filters):
@@ -39,7 +66,7 @@ async def event_counts(pool: asyncpg.Pool, cov: daily.Coverage, filters):
         FROM {src} c WHERE {dims_filter(binds, filters)}
         GROUP BY 1, 2, 3, 4
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
 
 
 async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters):
@@ -50,7 +77,7 @@ async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters):
         FROM {src} c WHERE {dims_filter(binds, filters)}
         GROUP BY 1, 2
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
 
 
 async def creation_time(pool: asyncpg.Pool, cov: daily.Coverage, filters):
@@ -63,7 +90,7 @@ async def creation_time(pool: asyncpg.Pool, cov: daily.Coverage, filters):
         FROM {src} c CROSS JOIN LATERAL unnest(c.times) AS t
         WHERE {dims_filter(binds, filters, "c.")}
     """
-    return await pool.fetchrow(sql, *binds.values)
+    return (await fetch_analytical(pool, sql, *binds.values))[0]
 
 
 async def ingestion(pool: asyncpg.Pool, since: datetime, failed_lo: datetime, failed_hi: datetime):

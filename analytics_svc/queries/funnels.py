@@ -15,7 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
-from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter
+from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter, fetch_analytical
 from analytics_svc.requests import STEP_PROPERTIES, Filters, Step
 
 _ARRAYS = {"universe": "universes", "character": "characters"}
@@ -126,8 +126,4 @@ def funnel_sql(
 
 async def run(pool: asyncpg.Pool, *args) -> list[asyncpg.Record]:
     sql, values = funnel_sql(*args)
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        # The sorts of a month of events fit in memory; JIT compilation costs more than
-        # it saves on this query.
-        await conn.execute("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off")
-        return await conn.fetch(sql, *values)
+    return await fetch_analytical(pool, sql, *values)

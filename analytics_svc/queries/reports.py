@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from analytics_svc.queries import daily
-from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter
+from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter, fetch_analytical
 
 
 def _range(binds: Binds, lo: datetime, hi: datetime) -> str:
@@ -34,7 +34,7 @@ async def story_creation(pool: asyncpg.Pool, lo, hi, granularity: str, filters, 
         ) e
         GROUP BY GROUPING SETS ((bucket, grp), ()) ORDER BY 1, 2, 3
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
 
 
 async def feature_usage(pool: asyncpg.Pool, lo, hi, granularity: str, filters, breakdown: str):
@@ -50,7 +50,7 @@ async def feature_usage(pool: asyncpg.Pool, lo, hi, granularity: str, filters, b
         ) e
         GROUP BY GROUPING SETS ((bucket, feature, grp), (feature, grp), ()) ORDER BY 1, 2, 3, 4
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
 
 
 async def active_users(pool: asyncpg.Pool, lo, hi, filters) -> int:
@@ -81,7 +81,7 @@ async def engagement(pool: asyncpg.Pool, lo, hi, granularity: str, filters, brea
                      extract(epoch FROM ended - started)::float8 AS seconds FROM s) x
         GROUP BY GROUPING SETS ((bucket, grp), ()) ORDER BY 1, 2, 3
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)
 
 
 async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters, breakdown: str):
@@ -93,4 +93,4 @@ async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters, breakdown: s
         FROM {src} c WHERE kind <> 'universe_pair' AND {dims_filter(binds, filters)}
         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)

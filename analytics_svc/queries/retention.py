@@ -8,7 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from analytics_svc.queries import daily
-from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter
+from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter, fetch_analytical
 
 
 async def run(
@@ -38,16 +38,14 @@ async def run(
           AND {cohort_where}"""
     if return_event:
         returns = f"""
-            SELECT DISTINCT user_id, (ts AT TIME ZONE 'UTC')::date AS day FROM events
+            SELECT user_id, (ts AT TIME ZONE 'UTC')::date AS day FROM events
             WHERE event_type = {binds.add(return_event, "text")} AND ts >= {binds.add(lo, "timestamptz")}"""
     else:
         assert returns_cov is not None
-        returns = (
-            f"SELECT DISTINCT user_id, day FROM {daily.source('daily_user_activity', returns_cov, binds)} a"
-        )
+        returns = f"SELECT user_id, day FROM {daily.source('daily_user_activity', returns_cov, binds)} a"
     sql = f"""
         WITH cohort AS ({cohort}),
-        ret AS ({returns}),
+        ret AS ({returns}),  -- duplicates are removed once, in `per`
         per AS (
             SELECT DISTINCT c.user_id, c.grp, c.cohort,
                    (date_trunc({unit_p}, r.day)::date - c.cohort) / {length} AS n
@@ -60,4 +58,4 @@ async def run(
         SELECT 'last', grp, cohort, n, count(*)
         FROM (SELECT user_id, grp, cohort, max(n) AS n FROM per GROUP BY 1, 2, 3) m GROUP BY 2, 3, 4
     """
-    return await pool.fetch(sql, *binds.values)
+    return await fetch_analytical(pool, sql, *binds.values)

@@ -14,11 +14,12 @@ from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from analytics_svc import rollups
 from common.settings import REPO_ROOT
+from tests.analytics import reference as ref
 from tests.analytics.builder import stream
 from tests.analytics.conftest import record
 from tests.conftest import service_env
 
-ROLLUP_DAYS = (date(2023, 6, 5), date(2023, 6, 9))  # this module owns June 2023
+ROLLUP_DAYS = (date(2023, 6, 5), date(2023, 6, 9))  # this module owns June to December 2023
 TABLES = {
     "daily_user_activity": "day, user_id, age_group, platform, device_type",
     "daily_event_counts": "day, event_type, age_group, platform, device_type",
@@ -139,3 +140,38 @@ def test_latency_histogram_percentiles():
     assert 0.001 <= percentile(histogram, 0.5) < 0.001 * 1.5
     assert 0.1 <= percentile(histogram, 0.95) < 0.1 * 1.5
     assert percentile([0] * len(histogram), 0.5) == 0.0
+
+
+@pytest.mark.parametrize("filters", [{}, {"platform": "ios"}, {"age_group": "6-8", "device_type": "phone"}])
+async def test_dashboard_active_users_precomputed_and_stale_fallback(analytics, stub, bus, filters):
+    # Own days (August to November 2023), rolled up with the whole 30-day window before them.
+    offset = len(filters)
+    first = [date(2023, 8, 1), date(2023, 9, 15), date(2023, 11, 1)][offset]
+    last = first + timedelta(days=4)
+    events = stream(seed=20 + offset, first_day=first, days=5, users=20)
+    await record(stub, bus, analytics, events)
+    await rollups.run(analytics.pool, last - timedelta(days=29), last)
+    request = pb.GetDashboardRequest(start_date=str(first), end_date=str(last), **filters)
+
+    async def check(evs) -> None:
+        reply = await stub.GetDashboard(request)
+        want = ref.active_users(evs, first, last, filters)
+        got = reply.active_users
+        assert (got.dau, got.wau, got.mau) == (want["dau"], want["wau"], want["mau"])
+        assert [p.value for p in got.daily.points] == want["daily"]
+        assert reply.source == "rollups"
+
+    precomputed = await analytics.pool.fetchrow(
+        "SELECT dau, wau, mau FROM daily_active_counts WHERE day = $1 AND age_group = '*' "
+        "AND platform = '*' AND device_type = '*'",
+        last,
+    )
+    everyone = ref.active_users(events, first, last, {})
+    assert tuple(precomputed) == (everyone["dau"], everyone["wau"], everyone["mau"])
+    await check(events)
+    # A late event re-rolled for the first day makes `last`'s precomputed WAU/MAU stale:
+    # the dashboard must notice and count from the daily activity instead.
+    late = stream(seed=40 + offset, first_day=first, days=1, users=3, per_user=3)
+    await record(stub, bus, analytics, late)
+    await rollups.run(analytics.pool, first, first)
+    await check(events + late)

@@ -76,7 +76,7 @@ class GetDashboardRequest(_message.Message):
     def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., age_group: _Optional[str] = ..., platform: _Optional[str] = ..., device_type: _Optional[str] = ..., realtime_minutes: _Optional[int] = ...) -> None: ...
 
 class GetDashboardResponse(_message.Message):
-    __slots__ = ("start_date", "end_date", "active_users", "events_by_type", "story_creations", "top_universes", "top_characters", "top_themes", "top_moral_lessons", "top_universe_pairs", "creation_time", "device_split", "platform_split", "ingestion", "running_experiments", "realtime", "generated_at")
+    __slots__ = ("start_date", "end_date", "active_users", "events_by_type", "story_creations", "top_universes", "top_characters", "top_themes", "top_moral_lessons", "top_universe_pairs", "creation_time", "device_split", "platform_split", "ingestion", "running_experiments", "realtime", "generated_at", "source")
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_USERS_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +94,7 @@ class GetDashboardResponse(_message.Message):
     RUNNING_EXPERIMENTS_FIELD_NUMBER: _ClassVar[int]
     REALTIME_FIELD_NUMBER: _ClassVar[int]
     GENERATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     start_date: str
     end_date: str
     active_users: ActiveUsers
@@ -111,7 +112,8 @@ class GetDashboardResponse(_message.Message):
     running_experiments: _containers.RepeatedCompositeFieldContainer[RunningExperiment]
     realtime: Realtime
     generated_at: str
-    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., active_users: _Optional[_Union[ActiveUsers, _Mapping]] = ..., events_by_type: _Optional[_Iterable[_Union[Series, _Mapping]]] = ..., story_creations: _Optional[_Union[Series, _Mapping]] = ..., top_universes: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_characters: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_themes: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_moral_lessons: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_universe_pairs: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., creation_time: _Optional[_Union[Distribution, _Mapping]] = ..., device_split: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., platform_split: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., ingestion: _Optional[_Union[IngestionHealth, _Mapping]] = ..., running_experiments: _Optional[_Iterable[_Union[RunningExperiment, _Mapping]]] = ..., realtime: _Optional[_Union[Realtime, _Mapping]] = ..., generated_at: _Optional[str] = ...) -> None: ...
+    source: str
+    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., active_users: _Optional[_Union[ActiveUsers, _Mapping]] = ..., events_by_type: _Optional[_Iterable[_Union[Series, _Mapping]]] = ..., story_creations: _Optional[_Union[Series, _Mapping]] = ..., top_universes: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_characters: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_themes: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_moral_lessons: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_universe_pairs: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., creation_time: _Optional[_Union[Distribution, _Mapping]] = ..., device_split: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., platform_split: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., ingestion: _Optional[_Union[IngestionHealth, _Mapping]] = ..., running_experiments: _Optional[_Iterable[_Union[RunningExperiment, _Mapping]]] = ..., realtime: _Optional[_Union[Realtime, _Mapping]] = ..., generated_at: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class ActiveUsers(_message.Message):
     __slots__ = ("dau", "wau", "mau", "stickiness", "daily")

@@ -1,0 +1,126 @@
+"""Benchmark of the analytics reports on 10 million events.
+
+    python -m bench.analytics load      # (re)create sv_bench_analytics, COPY 10M events
+    python -m bench.analytics rollup    # nightly rollup over every day of the data set
+    python -m bench.analytics measure   # dashboard, 3-step funnel, 8-week retention over gRPC
+    python -m bench.analytics all
+
+SV_BENCH_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the
+server; the database sv_bench_analytics is created there. Figures go to stdout as
+Markdown, ready for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from analytics_svc.ingest import COLUMNS
+from analytics_svc.service import MIGRATIONS
+from bench.generate import events
+from common.migrations import apply_migrations
+
+ADMIN_URL = os.environ.get("SV_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = "sv_bench_analytics"
+TOTAL_EVENTS = int(os.environ.get("SV_BENCH_EVENTS", 10_000_000))
+FIRST_DAY = date(2025, 1, 1)
+DAYS = 90
+CHUNK = 50_000
+# About 93 events per user: enough users for TOTAL_EVENTS (the stream stops there).
+USERS = int(os.environ.get("SV_BENCH_USERS", 110_000))
+
+
+def bench_url() -> str:
+    return urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{DB_NAME}"))
+
+
+async def load() -> None:
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+    await admin.close()
+    pool = await asyncpg.create_pool(bench_url(), min_size=1, max_size=2)
+    await apply_migrations(pool, "analytics", MIGRATIONS)
+    started = time.perf_counter()
+    loaded = 0
+    chunk: list[tuple] = []
+    async with pool.acquire() as conn:
+        for row in events(USERS, FIRST_DAY, DAYS):
+            chunk.append(row)
+            if len(chunk) == CHUNK or loaded + len(chunk) == TOTAL_EVENTS:
+                await conn.copy_records_to_table("events", records=chunk, columns=[*COLUMNS, "stored_at"])
+                loaded += len(chunk)
+                chunk = []
+                rate = loaded / (time.perf_counter() - started)
+                print(f"loaded {loaded:,} events ({rate:,.0f}/s)", flush=True)
+                if loaded >= TOTAL_EVENTS:
+                    break
+        if chunk:
+            await conn.copy_records_to_table("events", records=chunk, columns=[*COLUMNS, "stored_at"])
+            loaded += len(chunk)
+        await conn.execute("VACUUM ANALYZE events")
+    print(f"load done: {loaded:,} events in {time.perf_counter() - started:.0f} s", flush=True)
+    await pool.close()
+
+
+def rollup() -> float:
+    last = FIRST_DAY + timedelta(days=DAYS - 1)
+    started = time.perf_counter()
+    env = {**os.environ, "SV_DATABASE_URL": bench_url()}
+    cmd = [sys.executable, "-m", "analytics_svc.rollup", "--from", str(FIRST_DAY), "--to", str(last)]
+    subprocess.run(cmd, env=env, check=True)
+    seconds = time.perf_counter() - started
+    print(f"rollup of {DAYS} days: {seconds:.0f} s", flush=True)
+    return seconds
+
+
+async def measure(repeats: int = 30) -> None:
+    from bench.measure import run
+
+    # The stream stops at TOTAL_EVENTS, possibly before the last planned day: measure up
+    # to the last complete day.
+    conn = await asyncpg.connect(bench_url())
+    last = await conn.fetchval("SELECT max(day) - 1 FROM rollup_days WHERE events > 0")
+    await conn.close()
+    print(f"measuring with the last full day {last}", flush=True)
+    await run(bench_url(), last, repeats)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(name: str, values: list[float]) -> str:
+    return (
+        f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} | "
+        f"{percentile(values, 0.95) * 1000:.0f} | {max(values) * 1000:.0f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("step", choices=["load", "rollup", "measure", "all"])
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    if args.step in ("load", "all"):
+        asyncio.run(load())
+    if args.step in ("rollup", "all"):
+        rollup()
+    if args.step in ("measure", "all"):
+        asyncio.run(measure(args.repeats))
+
+
+if __name__ == "__main__":
+    main()
