@@ -68,7 +68,9 @@ async function load() {
     sections.renderRetention(retention, unit);
     sections.renderReports(resolved, board);
     showError(null);
-    document.getElementById("generated").textContent = `Figures from ${board.generated_at.replace("T", " ").replace("Z", " UTC")}`;
+    const source = board.source ? ` · daily figures from ${board.source}` : "";
+    document.getElementById("generated").textContent =
+      `Figures from ${board.generated_at.replace("T", " ").replace("Z", " UTC")}${source}`;
     generation += 1;
     document.body.dataset.generation = String(generation);
     if (generation === 1) {
