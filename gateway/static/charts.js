@@ -80,7 +80,7 @@ function yAxis(node, box, max, format) {
 function xTicks(node, box, points, x) {
   const every = Math.max(1, Math.ceil(points.length / Math.max(2, Math.floor((box.right - box.left) / 70))));
   points.forEach((p, i) => {
-    if (i % every === 0 || i === points.length - 1 && points.length <= 8) {
+    if (i % every === 0 || (i === points.length - 1 && points.length <= 8)) {
       node.append(text(x(i), box.bottom + 16, dayLabel(p.t), { class: "tick", "text-anchor": "middle" }));
     }
   });
