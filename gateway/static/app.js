@@ -1,0 +1,109 @@
+// The dashboard page: reads the filters, fetches the dashboard and two reports, draws them.
+import * as api from "./api.js";
+import { dayLabel } from "./charts.js";
+import * as sections from "./sections.js";
+import { addDays, daysBetween, today } from "./widgets.js";
+
+const FILTERS = ["start_date", "end_date", "age_group", "platform", "device_type"];
+const form = document.getElementById("filters");
+let inFlight = null;
+let generation = 0;
+
+function readFilters() {
+  return Object.fromEntries(FILTERS.map((name) => [name, form.elements[name].value]));
+}
+
+// ---- loading --------------------------------------------------------------------------
+
+function setState(state, message) {
+  document.body.dataset.state = state;
+  document.getElementById("main").setAttribute("aria-busy", String(state === "loading"));
+  document.getElementById("status").textContent = message;
+}
+
+function showError(error) {
+  const box = document.getElementById("error");
+  box.hidden = !error;
+  box.textContent = error ? `Could not load the figures: ${error.message}` : "";
+}
+
+async function load() {
+  inFlight?.abort();
+  const controller = new AbortController();
+  inFlight = controller;
+  const filters = readFilters();
+  if (filters.start_date && filters.end_date && filters.start_date > filters.end_date) {
+    showError(new Error("the start date is after the end date"));
+    setState("error", "Pick a start date on or before the end date.");
+    return;
+  }
+  const unit = document.getElementById("retention-unit").value;
+  const days = filters.start_date && filters.end_date ? daysBetween(filters.start_date, filters.end_date) : 30;
+  const periods = unit === "week" ? Math.min(12, Math.max(1, Math.ceil(days / 7))) : Math.min(14, Math.max(1, days - 1));
+  history.replaceState(null, "", api.query(filters) || location.pathname);
+  setState("loading", "Loading the figures…");
+  try {
+    // The report URLs stay on the chart hosts: where each figure came from, for people and tests.
+    const funnelUrl = api.reportUrl("funnel", api.reportParams("funnel", filters));
+    const retentionUrl = api.reportUrl("retention", api.reportParams("retention", filters, { granularity: unit, periods }));
+    const [board, funnel, retention] = await Promise.all([
+      api.dashboard(filters, controller.signal),
+      api.getJson(funnelUrl, controller.signal),
+      api.getJson(retentionUrl, controller.signal),
+    ]);
+    if (controller !== inFlight) return;
+    if (generation === 0) performance.mark("sv-dashboard-data");
+    // The API resolved empty dates to its defaults: show them, and use them in the links.
+    form.elements.start_date.value = board.start_date;
+    form.elements.end_date.value = board.end_date;
+    const resolved = readFilters();
+    sections.renderKpiRow(board);
+    sections.renderActivity(board);
+    sections.renderContent(board);
+    sections.renderHealth(board);
+    sections.renderExperiments(board);
+    document.getElementById("chart-funnel").dataset.url = funnelUrl;
+    document.getElementById("chart-retention").dataset.url = retentionUrl;
+    sections.renderFunnel(funnel);
+    sections.renderRetention(retention, unit);
+    sections.renderReports(resolved, board);
+    showError(null);
+    const source = board.source ? ` · daily figures from ${board.source}` : "";
+    document.getElementById("generated").textContent =
+      `Figures from ${board.generated_at.replace("T", " ").replace("Z", " UTC")}${source}`;
+    generation += 1;
+    document.body.dataset.generation = String(generation);
+    if (generation === 1) {
+      performance.mark("sv-dashboard-rendered");
+      performance.measure("sv-dashboard-draw", "sv-dashboard-data", "sv-dashboard-rendered");
+    }
+    setState("ready", `Showing ${dayLabel(board.start_date)} to ${dayLabel(board.end_date)}.`);
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    showError(error);
+    setState("error", "The figures could not be loaded.");
+  }
+}
+
+function quickRange(days) {
+  const end = form.elements.end_date.value || today();
+  form.elements.end_date.value = end;
+  form.elements.start_date.value = addDays(end, -(days - 1));
+  load();
+}
+
+function start() {
+  const params = new URLSearchParams(location.search);
+  for (const name of FILTERS) if (params.has(name)) form.elements[name].value = params.get(name);
+  form.addEventListener("change", load);
+  form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
+  // After a reset the fields are empty: the API's defaults (last 30 days, everyone) apply.
+  form.addEventListener("reset", () => setTimeout(load));
+  for (const button of form.querySelectorAll("[data-days]")) {
+    button.addEventListener("click", () => quickRange(Number(button.dataset.days)));
+  }
+  document.getElementById("retention-unit").addEventListener("change", load);
+  load();
+}
+
+start();
