@@ -10,6 +10,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from common.settings import Settings
+from common.tls import open_channel
 from gateway.routes import Route, Router
 from gateway.transcode import message_class
 
@@ -39,7 +40,7 @@ class Backends:
             target = self.target_of(route)
             channel = self.channels.get(target)
             if channel is None:
-                channel = self.channels[target] = grpc.aio.insecure_channel(target)
+                channel = self.channels[target] = open_channel(target, self.settings)
             make = channel.unary_stream if route.server_streaming else channel.unary_unary
             self.calls[route] = make(
                 route.grpc_path,
@@ -47,7 +48,8 @@ class Backends:
                 response_deserializer=message_class(route.method.output_type).FromString,
             )
         for target in self.targets().values():
-            self.channels.setdefault(target, grpc.aio.insecure_channel(target))
+            if target not in self.channels:
+                self.channels[target] = open_channel(target, self.settings)
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close(grace=None) for channel in self.channels.values()))

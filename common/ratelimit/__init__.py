@@ -1,0 +1,1 @@
+"""Rate limiters: a small protocol (base.py) and backends (memory.py)."""
