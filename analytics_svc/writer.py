@@ -20,6 +20,7 @@ import asyncpg
 
 from analytics_svc import store
 from analytics_svc.ingest import Rejection
+from common.errors import ResourceExhausted
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,15 @@ class _Pending:
 
 
 class GroupCommitWriter:
-    def __init__(self, pool: asyncpg.Pool, max_rows: int = 5000, parallel_flushes: int = 2) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, max_rows: int = 5000, parallel_flushes: int = 2, max_pending_rows: int = 0
+    ) -> None:
         self.pool = pool
         self.max_rows = max_rows
+        # Backpressure: rows waiting for a flush are bounded (0: unbounded); past it callers
+        # are told to retry instead of the queue growing while PostgreSQL is slow.
+        self.max_pending_rows = max_pending_rows
+        self._pending_rows = 0
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(parallel_flushes)
@@ -45,8 +52,11 @@ class GroupCommitWriter:
     async def write(self, rows: Sequence[tuple], rejections: Sequence[Rejection], source: str) -> set[str]:
         if self._task is None:
             self._task = asyncio.create_task(self._run())
+        if self.max_pending_rows and self._pending and self._pending_rows + len(rows) > self.max_pending_rows:
+            raise ResourceExhausted("ingestion queue is full, retry shortly", retry_after=1)
         done = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(rows, rejections, source, done))
+        self._pending_rows += len(rows)
         self._wakeup.set()
         return await done
 
@@ -57,6 +67,7 @@ class GroupCommitWriter:
             group, size = [], 0
             while self._pending and (not group or size + len(self._pending[0].rows) <= self.max_rows):
                 item = self._pending.pop(0)
+                self._pending_rows -= len(item.rows)
                 group.append(item)
                 size += len(item.rows)
             if not self._pending:
