@@ -12,6 +12,7 @@ from analytics_svc.recorder import EventRecorder
 from analytics_svc.server import AnalyticsServicer
 from analytics_svc.writer import GroupCommitWriter
 from common.grpc_server import Runtime, ServiceSpec
+from common.privacy import admin
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
@@ -27,10 +28,16 @@ class AnalyticsComponent:
 
 
 async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent:
-    writer = GroupCommitWriter(runtime.pool, max_rows=runtime.settings.ingest_max_group)
+    writer = GroupCommitWriter(
+        runtime.pool,
+        max_rows=runtime.settings.ingest_max_group,
+        max_pending_rows=runtime.settings.ingest_max_pending_rows,
+    )
     recorder = EventRecorder(runtime.pool, runtime.bus, bool(runtime.settings.kafka_bootstrap), writer)
     analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(recorder), server)
-    return AnalyticsComponent(writer)
+    # The admin RPCs (erasure) live here: this process owns the shared database.
+    admin_name = admin.register(server, runtime)
+    return AnalyticsComponent(writer, [SERVICE_NAME, admin_name])
 
 
 SPEC = ServiceSpec("analytics", build, migrations=[("analytics", MIGRATIONS)])
