@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf import json_format
 from storyverse.analytics.v1 import events_pb2
 
+from common.pii import contact_detail_in
 from common.validation import parse_rfc3339, validate
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -101,7 +102,8 @@ def prepare(events: list[events_pb2.Event], received_at: datetime) -> Prepared:
         problem = check(event, received_at)
         if problem is not None:
             name, reason = problem
-            prepared.rejections.append(Rejection(index, event.event_id, name, reason, raw_json(event)))
+            payload = raw_json(_without_extras(event) if name.startswith(_EXTRAS) else event)
+            prepared.rejections.append(Rejection(index, event.event_id, name, reason, payload))
             continue
         if event.event_id in seen:
             prepared.repeated_in_request += 1
@@ -133,6 +135,8 @@ def check(event: events_pb2.Event, now: datetime) -> tuple[str, str] | None:
             return f"properties.extras.{key}", "must be a string, number or boolean"
         if kind == "string_value" and len(value.string_value) > MAX_EXTRA_STRING:
             return f"properties.extras.{key}", f"must be at most {MAX_EXTRA_STRING} characters"
+        if kind == "string_value" and (found := contact_detail_in(value.string_value)):
+            return f"properties.extras.{key}", f"must not contain {found} (no contact details are stored)"
     return None
 
 
@@ -165,6 +169,18 @@ def to_row(event: events_pb2.Event, received_at: datetime) -> tuple:
         p.feature or None,
         json.dumps(props) if props else None,
     )
+
+
+_EXTRAS = "properties.extras."
+
+
+def _without_extras(event: events_pb2.Event) -> events_pb2.Event:
+    """The event minus its extras: refused extras may be exactly what must not be stored
+    (a name, an email), so the failed-events table keeps the rest and the reason only."""
+    copy = events_pb2.Event()
+    copy.CopyFrom(event)
+    copy.properties.ClearField("extras")
+    return copy
 
 
 def raw_json(event: events_pb2.Event) -> str:
