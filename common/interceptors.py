@@ -51,13 +51,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -116,7 +116,23 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             observe(method, code, seconds)
 
 
+class _Undecodable:
+    """Bytes that are not a message of the RPC: answered INVALID_ARGUMENT, not gRPC's UNKNOWN."""
+
+
+def _tolerant(deserialize):
+    def tolerant(data: bytes):
+        try:
+            return deserialize(data)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError and friends
+            return _Undecodable()
+
+    return tolerant if deserialize is not None else None
+
+
 def _check(request) -> None:
+    if isinstance(request, _Undecodable):
+        raise InvalidArgument("the request is not a valid protobuf message for this method")
     violations = validate(request)
     if violations:
         raise InvalidArgument.of(violations)

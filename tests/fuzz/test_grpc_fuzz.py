@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+import pytest
 from google.protobuf.descriptor import FieldDescriptor as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,4 +110,45 @@ async def test_no_request_content_makes_a_service_fail_internally(analytics, rec
 
     for route in routes.values():
         await loop.run_in_executor(None, fuzz_rpc, route)
+    assert not failures, "\n".join(failures)
+
+
+async def test_bytes_that_are_no_protobuf_message_are_invalid_argument(analytics):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{analytics.port}") as channel:
+        call = channel.unary_unary(
+            "/storyverse.analytics.v1.AnalyticsService/RecordEvents",
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b,
+        )
+        for garbage in (b"\xff\xff\xff\x0f\x12garbage", b"\x0a\xff\xff\xff\xff\x0f", b"\x12\x03\xc3\x28x"):
+            with pytest.raises(grpc.aio.AioRpcError) as failure:
+                await call(garbage, timeout=5)
+            assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT, failure.value.details()
+
+
+async def test_no_bytes_make_a_service_fail_internally(analytics, reco, feedback):
+    ports = {"analytics_target": analytics.port, "reco_target": reco.port, "feedback_target": feedback.port}
+    routes = [r for r in build_router().routes if not r.server_streaming]
+
+    def fuzz_bytes(route) -> str | None:
+        with grpc.insecure_channel(f"127.0.0.1:{ports[route.settings_target]}") as channel:
+            call = channel.unary_unary(route.grpc_path, request_serializer=None, response_deserializer=None)
+
+            @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @given(st.binary(max_size=300))
+            def run(data: bytes) -> None:
+                try:
+                    call(data, timeout=10)
+                except grpc.RpcError as exc:
+                    assert exc.code() not in NEVER, (
+                        f"{route.grpc_path}: {exc.code()} {exc.details()} for {data!r}"
+                    )
+
+            try:
+                run()
+            except AssertionError as exc:
+                return str(exc)[:2000]
+        return None
+
+    failures = [f for route in routes if (f := await asyncio.to_thread(fuzz_bytes, route))]
     assert not failures, "\n".join(failures)
