@@ -27,3 +27,6 @@ class MemoryRateLimiter:
         if len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)
         return wait
+
+    async def aclose(self) -> None:
+        self._buckets.clear()
