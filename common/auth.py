@@ -54,6 +54,17 @@ current_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar(
 )
 
 
+AUTH_MODES = ("open", "required")
+
+
+def auth_required(settings: Settings) -> bool:
+    """True for SV_AUTH=required. Anything but the two modes stops start-up: a typo must
+    not leave production open."""
+    if settings.auth not in AUTH_MODES:
+        raise ValueError(f"SV_AUTH={settings.auth!r}: expected one of {', '.join(AUTH_MODES)}")
+    return settings.auth == "required"
+
+
 def generate() -> NewKey:
     key_id = secrets.token_hex(6)
     return NewKey(key_id, f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}")
@@ -128,7 +139,7 @@ class Authenticator:
 
     def __init__(self, store: KeyStore, settings: Settings) -> None:
         self.store = store
-        self.required = settings.auth == "required"
+        self.required = auth_required(settings)
         self.cache_seconds = settings.auth_cache_seconds
         # digest of token -> (principal or None, expiry); the token itself is never kept.
         self._cache: dict[str, tuple[Principal | None, float]] = {}

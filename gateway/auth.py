@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from common.auth import Authenticator, KeyStore
+from common.auth import Authenticator, KeyStore, auth_required
 from common.database import create_pool, database_url
 from common.errors import PermissionDenied, ServiceError
 from common.settings import Settings
@@ -22,7 +22,7 @@ PUBLIC_PATHS = frozenset({"/api/openapi.json"})
 
 def install(app: web.Application, settings: Settings, router: Router) -> None:
     """Add the key check to app when the settings require keys (the open profile checks nothing)."""
-    if settings.auth != "required":
+    if not auth_required(settings):
         return
 
     async def lifecycle(app: web.Application):

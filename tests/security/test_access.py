@@ -113,3 +113,13 @@ def test_every_rpc_of_the_contract_has_a_scope_and_new_ones_need_admin():
         if expected:
             assert scope == expected
     assert scope_of("/storyverse.x.v1.New/Thing") == ADMIN
+
+
+@pytest.mark.parametrize("mode", ["requried", "on", "true", "REQUIRED"])
+def test_an_unknown_auth_mode_stops_start_up(settings, mode):
+    from dataclasses import replace
+
+    from common.auth import auth_required
+
+    with pytest.raises(ValueError, match="SV_AUTH"):
+        auth_required(replace(settings, auth=mode))
