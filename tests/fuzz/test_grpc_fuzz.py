@@ -60,12 +60,8 @@ def messages(descriptor, depth: int = 0):
             if not draw(st.booleans()):
                 continue
             value = draw(strategy)
-            target = getattr(message, name) if descriptor.fields_by_name[name].is_repeated else None
             if isinstance(value, list):
-                if value and hasattr(value[0], "SerializeToString"):
-                    target.extend(value)
-                else:
-                    target.extend(value)
+                getattr(message, name).extend(value)
             elif hasattr(value, "SerializeToString"):
                 getattr(message, name).CopyFrom(value)
             else:
