@@ -23,6 +23,7 @@ from analytics_svc.ingest import Rejection, prepare
 from analytics_svc.recorder import EVENTS_TOPIC, FAILED_TOPIC, decode_rejection
 from analytics_svc.service import MIGRATIONS
 from analytics_svc.writer import GroupCommitWriter
+from common import telemetry
 from common.bus import BusMessage, EventBus
 from common.bus.kafka import KafkaBus
 from common.database import create_pool
@@ -95,6 +96,9 @@ async def main() -> None:
     configure_logging(settings.log_level, settings.log_format)
     if not settings.kafka_bootstrap:
         raise SystemExit("the analytics processor runs in Kafka mode only: set SV_KAFKA_BOOTSTRAP")
+    telemetry.setup("analytics-processor", settings)
+    if settings.metrics_port:
+        telemetry.serve_metrics(settings.host, settings.metrics_port)
     pool = await create_pool(settings)
     await apply_migrations(pool, "analytics", MIGRATIONS)
     writer = GroupCommitWriter(pool, max_rows=settings.ingest_max_group)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from analytics_svc.ingest import Rejection
+from analytics_svc.ingest import COLUMNS, Rejection
 
 # One round trip for a whole group of events: arrays in, unnest, ON CONFLICT for
 # idempotency on event_id, RETURNING tells which ones were new. Lists of slugs
@@ -26,6 +26,25 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 
+# The group-commit path: binary COPY of the rows into a per-connection staging
+# table, then one INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING, in one
+# transaction. Measured against the unnest statement above on 5,000-row groups:
+# a third of the client CPU per row (asyncpg's array encoder inspects every
+# element of the 17 arrays; COPY encodes each value once with the column's binary
+# codec) and a faster statement on the server (bench/README.md).
+_STAGE = "events_stage"
+# The typed columns only, no constraints: the real checks happen on the way into events.
+_CREATE_STAGE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS"
+    f" AS SELECT {', '.join(COLUMNS)} FROM events WITH NO DATA"
+)
+_FROM_STAGE = f"""
+INSERT INTO events ({", ".join(COLUMNS)})
+SELECT {", ".join(COLUMNS)} FROM {_STAGE}
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+
 _INSERT_FAILED = """
 INSERT INTO failed_events (event_id, field, reason, source, payload)
 SELECT NULLIF(e, ''), f, r, $4, p::jsonb
@@ -37,15 +56,48 @@ def _join(values: list[str] | None) -> str | None:
     return ",".join(values) if values else None
 
 
+def insert_arguments(rows: Sequence[tuple]) -> list[list]:
+    columns = [list(c) for c in zip(*rows, strict=True)]
+    columns[7] = [_join(v) for v in columns[7]]
+    columns[8] = [_join(v) for v in columns[8]]
+    return columns
+
+
 async def insert_events(conn: asyncpg.Connection, rows: Sequence[tuple]) -> set[str]:
     """Insert rows (in ingest.COLUMNS order); return the event_ids that were new."""
     if not rows:
         return set()
-    columns = [list(c) for c in zip(*rows, strict=True)]
-    columns[7] = [_join(v) for v in columns[7]]
-    columns[8] = [_join(v) for v in columns[8]]
-    records = await conn.fetch(_INSERT_EVENTS, *columns)
+    records = await conn.fetch(_INSERT_EVENTS, *insert_arguments(rows))
     return {r[0] for r in records}
+
+
+async def insert_group(
+    conn: asyncpg.Connection, rows: Sequence[tuple], failed: Sequence[tuple[Rejection, str]]
+) -> set[str]:
+    """Rows (ingest.COLUMNS order) and (rejection, source) pairs, atomically, in a transaction
+    of its own; return the event_ids that were new."""
+    try:
+        return await _insert_group(conn, rows, failed)
+    except asyncpg.exceptions.UndefinedTableError:
+        # First use of this connection: temporary tables live as long as the session.
+        await conn.execute(_CREATE_STAGE)
+        return await _insert_group(conn, rows, failed)
+
+
+async def _insert_group(
+    conn: asyncpg.Connection, rows: Sequence[tuple], failed: Sequence[tuple[Rejection, str]]
+) -> set[str]:
+    async with conn.transaction():
+        new_ids: set[str] = set()
+        if rows:
+            await conn.copy_records_to_table(_STAGE, records=rows, columns=COLUMNS)
+            new_ids = {r[0] for r in await conn.fetch(_FROM_STAGE)}
+        by_source: dict[str, list[Rejection]] = {}
+        for rejection, source in failed:
+            by_source.setdefault(source, []).append(rejection)
+        for source, rejections in by_source.items():
+            await insert_failed(conn, rejections, source)
+    return new_ids
 
 
 async def insert_failed(conn: asyncpg.Connection, rejections: Sequence[Rejection], source: str) -> None:

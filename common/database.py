@@ -15,6 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
+from common.db_tracing import TracedConnection
 from common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,4 +51,5 @@ async def create_pool(settings: Settings, url: str | None = None) -> asyncpg.Poo
         timeout=5,
         command_timeout=60,
         server_settings={"application_name": "storyverse-insights"},
+        connection_class=TracedConnection,  # a span per command inside traced requests
     )

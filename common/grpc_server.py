@@ -24,12 +24,14 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from common import storage_metrics, telemetry
 from common.bus import EventBus, create_bus
 from common.database import create_pool, database_url
 from common.guards import build_guards
 from common.interceptors import CallObserver, ServiceInterceptor
 from common.migrations import apply_migrations
 from common.settings import Settings
+from common.telemetry_grpc import ServerTelemetry
 from common.tls import server_credentials
 
 log = logging.getLogger(__name__)
@@ -76,12 +78,21 @@ class RunningService:
     health: health.aio.HealthServicer
     probe: asyncio.Task
     settings: Settings
+    sampler: asyncio.Task | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting calls, let in-flight ones finish within the grace period, release everything."""
+        await self.stop_serving(grace)
+        await self.release()
+
+    async def stop_serving(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         self.probe.cancel()
+        if self.sampler is not None:
+            self.sampler.cancel()
         await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
+
+    async def release(self) -> None:
         await self.component.aclose()
         await self.pool.close()
 
@@ -92,7 +103,7 @@ async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus)
     for component, folder in [("common", COMMON_MIGRATIONS), *spec.migrations]:
         await apply_migrations(pool, component, folder)
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(spec.observers, build_guards(settings, pool))],
+        interceptors=[ServerTelemetry(), ServiceInterceptor(spec.observers, build_guards(settings, pool))],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -115,12 +126,16 @@ async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus)
         "gRPC service started",
         extra={"fields": {"service": spec.name, "address": f"{settings.host}:{bound}"}},
     )
-    return RunningService(server, bound, pool, component, health_servicer, probe, settings)
+    sampler = storage_metrics.start_sampler(spec.name, pool, settings)
+    return RunningService(server, bound, pool, component, health_servicer, probe, settings, sampler)
 
 
 async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings) -> None:
     """Run one or more services (each on its own port) in this process until SIGTERM
     or SIGINT, sharing one event bus, then shut them down gracefully."""
+    telemetry.setup("-".join(spec.name for spec, _ in specs), settings)
+    if settings.metrics_port:
+        telemetry.serve_metrics(settings.host, settings.metrics_port)
     bus = create_bus(settings)
     running = [await start(spec, settings, port, bus) for spec, port in specs]
     await bus.start()
@@ -132,8 +147,10 @@ async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings) -> Non
         print(f"{spec.name} gRPC service listening on {settings.host}:{service.port}", flush=True)
     await stop.wait()
     log.info("shutting down", extra={"fields": {"services": [s.name for s, _ in specs]}})
-    await asyncio.gather(*(service.stop() for service in running))
+    await asyncio.gather(*(service.stop_serving() for service in running))
+    # Drain the bus before closing pools: queued messages still need the database.
     await bus.aclose()
+    await asyncio.gather(*(service.release() for service in running))
 
 
 async def _database_answers(pool: asyncpg.Pool) -> bool:

@@ -68,6 +68,18 @@ class Settings:
     tls_ca_file: Path | None = None
     log_level: str = "INFO"
     log_format: str = "json"
+    # Telemetry (common/telemetry.py): OTLP/gRPC collector for traces and metrics; None exports nothing.
+    otlp_endpoint: str | None = None
+    # Share of new traces recorded (parents' decisions are followed).
+    trace_sample_ratio: float = 1.0
+    # Port of a per-service Prometheus /metrics endpoint; 0 serves none (the gateway has /metrics).
+    metrics_port: int = 0
+    # How often the analytics service samples its tables' on-disk size, in seconds.
+    storage_sample_seconds: float = 60.0
+    # Redis (common/features, common/ratelimit): per-call timeout, and how long to stay on the
+    # fallback after a failure before trying Redis again.
+    redis_timeout_seconds: float = 0.25
+    redis_retry_seconds: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -1,7 +1,14 @@
-"""Wiring of the feedback service."""
+"""Wiring of the feedback service.
+
+    SPEC                                         # the default: ONNX model when installed, else VADER
+    spec(scorer_factory=MyScorer, rules=...)     # another SentimentScorer, other alert thresholds
+
+`settings.extra["sentiment_scorer"] = "module:Factory"` also picks the scorer.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +16,13 @@ import grpc
 from storyverse.feedback.v1 import feedback_service_pb2, feedback_service_pb2_grpc
 
 from common.grpc_server import Runtime, ServiceSpec
+from feedback_svc.alerts import AlertDesk, AlertRules
+from feedback_svc.analysis import SUBMITTED_TOPIC, Analyzer
+from feedback_svc.broadcaster import AlertBroadcaster
+from feedback_svc.intake import Intake
+from feedback_svc.moderation import Moderation
+from feedback_svc.publisher import BatchPublisher
+from feedback_svc.scoring import SentimentScorer, load_scorer
 from feedback_svc.server import FeedbackServicer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -17,15 +31,37 @@ SERVICE_NAME = feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService
 
 @dataclass
 class FeedbackComponent:
+    analyzer: Analyzer
+    broadcaster: AlertBroadcaster
+    publisher: BatchPublisher
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
 
     async def aclose(self) -> None:
-        return None
+        self.broadcaster.close()
+        await self.publisher.aclose()
+        await self.analyzer.aclose()
 
 
-async def build(server: grpc.aio.Server, runtime: Runtime) -> FeedbackComponent:
-    feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(FeedbackServicer(), server)
-    return FeedbackComponent()
+def spec(
+    scorer_factory: Callable[[], SentimentScorer] | None = None, rules: AlertRules | None = None
+) -> ServiceSpec:
+    async def build(server: grpc.aio.Server, runtime: Runtime) -> FeedbackComponent:
+        scorer = scorer_factory() if scorer_factory else load_scorer(runtime.settings)
+        desk = AlertDesk(runtime.pool, runtime.bus, rules)
+        analyzer = Analyzer(runtime.pool, scorer, desk)
+        analyzer.subscribe(runtime.bus)
+        analyzer.start_sweeper()
+        broadcaster = AlertBroadcaster()
+        broadcaster.subscribe(runtime.bus)
+        publisher = BatchPublisher(runtime.bus, SUBMITTED_TOPIC)
+        publisher.start()
+        intake = Intake(runtime.pool, publisher)
+        moderation = Moderation(runtime.pool, runtime.bus)
+        servicer = FeedbackServicer(runtime.pool, intake, desk, moderation, broadcaster)
+        feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
+        return FeedbackComponent(analyzer, broadcaster, publisher)
+
+    return ServiceSpec("feedback", build, migrations=[("feedback", MIGRATIONS)])
 
 
-SPEC = ServiceSpec("feedback", build, migrations=[("feedback", MIGRATIONS)])
+SPEC = spec()

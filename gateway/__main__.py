@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -15,6 +14,8 @@ _GEN = Path(__file__).resolve().parent.parent / "gen"
 if _GEN.is_dir() and str(_GEN) not in sys.path:
     sys.path.insert(0, str(_GEN))
 
+from common import telemetry  # noqa: E402
+from common.logs import configure_logging  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 
@@ -22,6 +23,7 @@ from gateway.app import create_app  # noqa: E402
 async def serve(settings: Settings) -> None:
     # handler_cancellation: a client that disconnects cancels its handler and so its gRPC call
     # (ends WatchAlerts streams promptly). shutdown_timeout: grace for in-flight requests.
+    telemetry.setup("gateway", settings)
     runner = web.AppRunner(
         create_app(settings),
         handler_cancellation=True,
@@ -44,7 +46,7 @@ async def serve(settings: Settings) -> None:
 
 def main() -> None:
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)  # JSON with trace_id, like the services
     asyncio.run(serve(settings))
 
 

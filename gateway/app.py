@@ -15,6 +15,7 @@ from gateway import auth, openapi
 from gateway.backends import Backends
 from gateway.errors import GatewayError, error_response, from_http_exception, from_rpc_error
 from gateway.routes import MethodNotAllowed, Route, RouteNotFound, Router, build_router
+from gateway.telemetry import http_telemetry, metrics_endpoint
 from gateway.transcode import (
     JSON_CONTENT_TYPE,
     NDJSON_CONTENT_TYPE,
@@ -44,7 +45,9 @@ REQUEST_ID = web.RequestKey("request_id", str)
 def create_app(settings: Settings, router: Router | None = None) -> web.Application:
     router = router or build_router()
     # client_max_size makes aiohttp answer 413 once a body grows past the limit.
-    app = web.Application(client_max_size=settings.max_request_bytes, middlewares=[json_errors])
+    app = web.Application(
+        client_max_size=settings.max_request_bytes, middlewares=[http_telemetry, json_errors]
+    )
     app[SETTINGS] = settings
     app[ROUTER] = router
     app[BACKENDS] = Backends(settings)
@@ -54,6 +57,7 @@ def create_app(settings: Settings, router: Router | None = None) -> web.Applicat
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/api/openapi.json", openapi_json)
     app.router.add_route("*", "/api/{tail:.*}", transcode_call)
     if STATIC_DIR.is_dir():

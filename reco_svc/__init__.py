@@ -1,1 +1,1 @@
-"""Recommendation engine: age-safe universes, characters, themes, moral lessons and stories."""
+"""Recommendation engine: offline models, serving, age-safe ranking, ONNX inference."""

@@ -1,13 +1,149 @@
-"""gRPC transport of the recommendation engine.
-
-The RPCs answer UNIMPLEMENTED (the generated base servicer) until the
-recommendation issue lands; validation of their requests already applies.
-"""
+"""gRPC transport of the recommendation engine: protobuf in, domain calls, protobuf out."""
 
 from __future__ import annotations
 
+from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
+
+from reco_svc.admin import CatalogAdmin, RegistryAdmin
+from reco_svc.catalog import CatalogEntry
+from reco_svc.serving import DEFAULT_LIMIT, RecList, Recommender, Request
+
+# ListRecommendations' {kind} -> the engine's type; "themes" is themes and moral lessons.
+LIST_KINDS = {"universes": "universe", "characters": "character", "themes": "themes", "stories": "story"}
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
-    pass
+    def __init__(self, recommender: Recommender, catalog: CatalogAdmin, registry: RegistryAdmin) -> None:
+        self.recommender = recommender
+        self.catalog = catalog
+        self.registry = registry
+
+    async def Recommend(self, request: pb.RecommendRequest, context) -> pb.RecommendResponse:
+        c = request.context
+        types = tuple(dict.fromkeys(request.recommendation_types))
+        lists = await self.recommender.recommend(
+            Request(
+                user_id=request.user_id,
+                age_group=c.age_group,
+                types=types,
+                limit=request.limit or DEFAULT_LIMIT,
+                selected_universes=tuple(c.selected_universes),
+                selected_characters=tuple(c.selected_characters),
+                previous_themes=tuple(c.previous_themes),
+                current_story_id=c.current_story_id,
+                device_type=c.device_type,
+            )
+        )
+        return pb.RecommendResponse(lists=[_list(x) for x in lists])
+
+    async def ListRecommendations(
+        self, request: pb.ListRecommendationsRequest, context
+    ) -> pb.ListRecommendationsResponse:
+        lists = await self.recommender.recommend(
+            Request(
+                user_id=request.user_id,
+                age_group=request.age_group,
+                types=(LIST_KINDS[request.kind],),
+                limit=request.limit or DEFAULT_LIMIT,
+                selected_universes=tuple(request.selected_universes),
+                selected_characters=tuple(request.selected_characters),
+                previous_themes=tuple(request.previous_themes),
+                current_story_id=request.current_story_id,
+                device_type=request.device_type,
+            )
+        )
+        return pb.ListRecommendationsResponse(list=_list(lists[0]))
+
+    async def UpsertCatalogItem(self, request: pb.UpsertCatalogItemRequest, context):
+        entry, created = await self.catalog.upsert(
+            CatalogEntry(
+                kind=request.kind,
+                id=request.id,
+                name=request.name,
+                min_age=request.min_age,
+                max_age=request.max_age,
+                tags=tuple(request.tags),
+                universe=request.universe,
+                universes=tuple(request.universes),
+                characters=tuple(request.characters),
+                theme=request.theme,
+                moral_lesson=request.moral_lesson,
+                creator_id=request.creator_id,
+            )
+        )
+        return pb.UpsertCatalogItemResponse(item=_item(entry), created=created)
+
+    async def GetCatalogItem(self, request: pb.GetCatalogItemRequest, context):
+        return pb.GetCatalogItemResponse(item=_item(await self.catalog.get(request.kind, request.id)))
+
+    async def ListCatalogItems(self, request: pb.ListCatalogItemsRequest, context):
+        items, token = await self.catalog.list(
+            request.kind, request.age_group, request.include_hidden, request.page_size, request.page_token
+        )
+        return pb.ListCatalogItemsResponse(items=[_item(e) for e in items], next_page_token=token)
+
+    async def HideCatalogItem(self, request: pb.HideCatalogItemRequest, context):
+        entry = await self.catalog.hide(request.kind, request.id, request.reason)
+        return pb.HideCatalogItemResponse(item=_item(entry))
+
+    async def UnhideCatalogItem(self, request: pb.UnhideCatalogItemRequest, context):
+        return pb.UnhideCatalogItemResponse(item=_item(await self.catalog.unhide(request.kind, request.id)))
+
+    async def ListModelVersions(self, request: pb.ListModelVersionsRequest, context):
+        versions = await self.registry.list(request.limit)
+        return pb.ListModelVersionsResponse(
+            versions=[pb.ModelVersion(**v) for v in versions], serving_version=self.registry.serving_version
+        )
+
+    async def ActivateModelVersion(self, request: pb.ActivateModelVersionRequest, context):
+        return pb.ActivateModelVersionResponse(
+            version=pb.ModelVersion(**await self.registry.activate(request.version))
+        )
+
+    async def RollbackModelVersion(self, request: pb.RollbackModelVersionRequest, context):
+        version, previous = await self.registry.rollback()
+        return pb.RollbackModelVersionResponse(version=pb.ModelVersion(**version), previous_version=previous)
+
+
+def _list(found: RecList) -> pb.RecommendationList:
+    return pb.RecommendationList(
+        recommendation_type="theme" if found.type == "themes" else found.type,
+        model_version=found.model_version,
+        variant=found.variant,
+        request_id=found.request_id,
+        items=[
+            pb.RecommendedItem(
+                id=s.entry.id,
+                name=s.entry.name,
+                score=round(s.score, 6),
+                reason=s.reason,
+                universes=list(s.entry.universe_ids),
+                min_age=s.entry.min_age,
+                max_age=s.entry.max_age,
+                kind=s.entry.kind,
+            )
+            for s in found.items
+        ],
+    )
+
+
+def _item(e: CatalogEntry) -> pb.CatalogItem:
+    return pb.CatalogItem(
+        kind=e.kind,
+        id=e.id,
+        name=e.name,
+        min_age=e.min_age,
+        max_age=e.max_age,
+        tags=list(e.tags),
+        universe=e.universe,
+        universes=list(e.universes),
+        characters=list(e.characters),
+        theme=e.theme,
+        moral_lesson=e.moral_lesson,
+        creator_id=e.creator_id,
+        hidden=e.hidden,
+        hidden_reason=e.hidden_reason,
+        source=e.source,
+        updated_at=e.updated_at,
+    )

@@ -1,4 +1,4 @@
-"""Wiring of the recommendation engine."""
+"""Wiring of the recommendation engine: catalog, model watcher, features, live follow, servicer."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import grpc
 from storyverse.recommendation.v1 import recommendation_service_pb2, recommendation_service_pb2_grpc
 
 from common.grpc_server import Runtime, ServiceSpec
+from reco_svc.admin import CatalogAdmin, RegistryAdmin
+from reco_svc.catalog_state import CatalogState
+from reco_svc.config import RecoConfig
+from reco_svc.experiments import ControlOnly
+from reco_svc.features import FeatureStore, InMemoryFeatureStore
+from reco_svc.live import LiveFollower
+from reco_svc.model_watch import ModelHolder
 from reco_svc.server import RecommendationServicer
+from reco_svc.serving import Recommender
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = recommendation_service_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
@@ -17,17 +25,38 @@ SERVICE_NAME = recommendation_service_pb2.DESCRIPTOR.services_by_name["Recommend
 
 @dataclass
 class RecoComponent:
+    catalog: CatalogState
+    models: ModelHolder
+    features: FeatureStore
+    recommender: Recommender
+    live: LiveFollower
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
 
     async def aclose(self) -> None:
-        return None
+        self.live.close()
+        await self.models.aclose()
+        await self.catalog.aclose()
+        await self.features.aclose()
 
 
 async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
+    config = RecoConfig.from_settings(runtime.settings)
+    catalog = CatalogState(runtime.pool, config.catalog_poll_seconds)
+    await catalog.start(config.catalog_path)
+    models = ModelHolder(runtime.pool, config.models_dir, config.model_poll_seconds)
+    await models.start(catalog.snapshot)
+    # The Redis backend (cluster profile) will be chosen here when settings.redis_url is set.
+    features = InMemoryFeatureStore(config.feature_users)
+    recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
+    live = LiveFollower(runtime.pool, features, catalog)
+    live.subscribe(runtime.bus, config.bus_group)
     recommendation_service_pb2_grpc.add_RecommendationServiceServicer_to_server(
-        RecommendationServicer(), server
+        RecommendationServicer(
+            recommender, CatalogAdmin(runtime.pool, catalog), RegistryAdmin(runtime.pool, models)
+        ),
+        server,
     )
-    return RecoComponent()
+    return RecoComponent(catalog, models, features, recommender, live)
 
 
 SPEC = ServiceSpec("recommendation", build, migrations=[("reco", MIGRATIONS)])

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 
 from common.bus.base import BusMessage, Handler
+from common.bus.tracing import consuming, publishing
 
 log = logging.getLogger(__name__)
 QUEUE_BATCHES = 1000
@@ -22,22 +24,30 @@ class InProcessBus:
     def __init__(self) -> None:
         self._groups: dict[str, dict[str, tuple[Handler, asyncio.Queue]]] = {}
         self._tasks: list[asyncio.Task] = []
+        self._started = False
         self.dead_letters: list[BusMessage] = []
 
     def subscribe(self, topic: str, group: str, handler: Handler) -> None:
         self._groups.setdefault(topic, {})[group] = (handler, asyncio.Queue(QUEUE_BATCHES))
-        if self._tasks:  # already started: start this group's delivery too
+        if self._started:  # already started: start this group's delivery too
             self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
 
     async def start(self) -> None:
+        self._started = True
         for topic, groups in self._groups.items():
             for group in groups:
                 self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
 
     async def publish(self, topic: str, messages: Sequence[BusMessage]) -> None:
-        batch = [BusMessage(m.key, m.value, m.headers, topic) for m in messages]
+        with publishing(topic, "inprocess", len(messages)) as trace_headers:
+            batch = [
+                BusMessage(
+                    m.key, m.value, {**m.headers, **trace_headers} if trace_headers else m.headers, topic
+                )
+                for m in messages
+            ]
         for _handler, queue in self._groups.get(topic, {}).values():
-            await queue.put(batch)
+            await queue.put((time.time(), batch))
 
     async def drain(self) -> None:
         """Wait until every queued batch has been handled (tests, shutdown)."""
@@ -48,11 +58,12 @@ class InProcessBus:
     async def _deliver(self, topic: str, group: str) -> None:
         handler, queue = self._groups[topic][group]
         while True:
-            batch = await queue.get()
+            published, batch = await queue.get()
             try:
                 for attempt in range(RETRIES):
                     try:
-                        await handler(batch)
+                        with consuming(topic, group, batch, "inprocess", published):
+                            await handler(batch)
                         break
                     except Exception:  # noqa: BLE001 - a subscriber's failure must not stop delivery
                         log.exception(
@@ -73,3 +84,4 @@ class InProcessBus:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._started = False

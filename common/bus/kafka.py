@@ -12,16 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
+from common import metrics
 from common.bus.base import BusMessage, Handler
+from common.bus.tracing import consuming, publishing, with_headers
 
 log = logging.getLogger(__name__)
 RETRIES = 3
 BATCH = 500
+# How often each consumer measures its lag (a watermark request per assigned partition).
+LAG_EVERY_SECONDS = 5.0
 
 
 class KafkaBus:
@@ -35,6 +40,8 @@ class KafkaBus:
         self._subscriptions: list[tuple[str, str, Handler]] = []
         self._tasks: list[asyncio.Task] = []
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kafka")
+        # "<topic>[<partition>]" -> messages behind the high watermark, per consumer group
+        # (also exported as storyverse.bus.consumer.lag).
         self.lag: dict[str, int] = {}
 
     def topic_name(self, topic: str) -> str:
@@ -71,6 +78,8 @@ class KafkaBus:
         loop = asyncio.get_running_loop()
         futures = []
         name = self.topic_name(topic)
+        with publishing(name, "kafka", len(messages)) as trace_headers:
+            messages = [with_headers(m, trace_headers) for m in messages]
         for message in messages:
             future = loop.create_future()
 
@@ -107,10 +116,12 @@ class KafkaBus:
             }
         )
         consumer.subscribe([self.topic_name(topic)])
+        lag_due = time.monotonic() + LAG_EVERY_SECONDS
         try:
             while not self._closing.is_set():
                 raw = await loop.run_in_executor(self._executor, consumer.consume, BATCH, 0.2)
                 batch = []
+                oldest = None
                 for msg in raw:
                     if msg.error():
                         if msg.error().code() != KafkaError._PARTITION_EOF:
@@ -118,12 +129,24 @@ class KafkaBus:
                         continue
                     headers = {k: v for k, v in (msg.headers() or [])}
                     batch.append(BusMessage(msg.key(), msg.value(), headers, topic))
+                    stamp = msg.timestamp()[1] / 1000
+                    oldest = stamp if oldest is None or 0 < stamp < oldest else oldest
+                if time.monotonic() >= lag_due:  # in this loop: never concurrent with consume()
+                    lag_due = time.monotonic() + LAG_EVERY_SECONDS
+                    lags = await loop.run_in_executor(self._executor, _lag, consumer)
+                    self._record_lag(group, lags)
                 if not batch:
                     continue
-                await self._handle(topic, handler, batch)
+                with consuming(self.topic_name(topic), group, batch, "kafka", oldest if oldest else None):
+                    await self._handle(topic, handler, batch)
                 await loop.run_in_executor(self._executor, _commit, consumer)
         finally:
             await loop.run_in_executor(self._executor, consumer.close)
+
+    def _record_lag(self, group: str, lags: dict[tuple[str, int], int]) -> None:
+        for (name, partition), lag in lags.items():
+            self.lag[f"{name}[{partition}]"] = lag
+            metrics.BUS_CONSUMER_LAG.set(lag, {"topic": name, "partition": str(partition), "group": group})
 
     async def _handle(self, topic: str, handler: Handler, batch: list[BusMessage]) -> None:
         for attempt in range(RETRIES):
@@ -138,6 +161,7 @@ class KafkaBus:
                 await handler([message])
             except Exception as exc:  # noqa: BLE001
                 headers = {**message.headers, "error": repr(exc)[:500].encode()}
+                metrics.BUS_MESSAGES.add(1, {"topic": self.topic_name(topic), "outcome": "dead_letter"})
                 await self.publish(f"{topic}.dlq", [BusMessage(message.key, message.value, headers)])
 
     async def aclose(self) -> None:
@@ -162,3 +186,21 @@ def _commit(consumer: Consumer) -> None:
         consumer.commit(asynchronous=False)
     except KafkaException as exc:  # e.g. rebalance in progress: messages will be redelivered
         log.warning("kafka commit failed", extra={"fields": {"error": str(exc)}})
+
+
+def _lag(consumer: Consumer) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> high watermark minus the committed offset: messages not yet handled.
+
+    Not the position: librdkafka advances it on fetch, before the handler has done anything."""
+    try:
+        assignment = consumer.assignment()
+        if not assignment:
+            return {}
+        lags = {}
+        for tp in consumer.committed(assignment, timeout=2):
+            low, high = consumer.get_watermark_offsets(tp, timeout=1)
+            lags[(tp.topic, tp.partition)] = max(0, high - (tp.offset if tp.offset >= 0 else low))
+        return lags
+    except KafkaException as exc:  # broker unreachable: try again next time
+        log.debug("kafka lag unavailable", extra={"fields": {"error": str(exc)}})
+        return {}

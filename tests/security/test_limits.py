@@ -66,14 +66,11 @@ async def test_buckets_are_bounded():
 class StalledPool:
     """A pool whose connections never come: PostgreSQL is slow or gone."""
 
-    def acquire(self):
-        return self
-
-    async def __aenter__(self):
+    async def acquire(self):
         await asyncio.sleep(3600)
 
-    async def __aexit__(self, *exc):
-        return False
+    async def release(self, conn):
+        pass
 
 
 async def test_the_ingestion_queue_is_bounded():

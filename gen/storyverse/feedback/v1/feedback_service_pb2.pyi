@@ -203,7 +203,7 @@ class ListStoryFeedbackResponse(_message.Message):
     def __init__(self, feedback: _Optional[_Iterable[_Union[FeedbackEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("alert_id", "kind", "severity", "story_id", "message", "created_at", "status", "feedback_ids")
+    __slots__ = ("alert_id", "kind", "severity", "story_id", "message", "created_at", "status", "feedback_ids", "scope", "subject")
     ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +212,8 @@ class Alert(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_IDS_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
     alert_id: str
     kind: str
     severity: str
@@ -220,7 +222,9 @@ class Alert(_message.Message):
     created_at: str
     status: str
     feedback_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., severity: _Optional[str] = ..., story_id: _Optional[str] = ..., message: _Optional[str] = ..., created_at: _Optional[str] = ..., status: _Optional[str] = ..., feedback_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    scope: str
+    subject: str
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., severity: _Optional[str] = ..., story_id: _Optional[str] = ..., message: _Optional[str] = ..., created_at: _Optional[str] = ..., status: _Optional[str] = ..., feedback_ids: _Optional[_Iterable[str]] = ..., scope: _Optional[str] = ..., subject: _Optional[str] = ...) -> None: ...
 
 class ListAlertsRequest(_message.Message):
     __slots__ = ("status", "page_size")
@@ -235,6 +239,20 @@ class ListAlertsResponse(_message.Message):
     ALERTS_FIELD_NUMBER: _ClassVar[int]
     alerts: _containers.RepeatedCompositeFieldContainer[Alert]
     def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
+
+class ResolveAlertRequest(_message.Message):
+    __slots__ = ("alert_id", "note")
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    note: str
+    def __init__(self, alert_id: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ResolveAlertResponse(_message.Message):
+    __slots__ = ("alert",)
+    ALERT_FIELD_NUMBER: _ClassVar[int]
+    alert: Alert
+    def __init__(self, alert: _Optional[_Union[Alert, _Mapping]] = ...) -> None: ...
 
 class WatchAlertsRequest(_message.Message):
     __slots__ = ("kinds",)
@@ -261,18 +279,24 @@ class ListModerationQueueResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[ModerationItem, _Mapping]]] = ...) -> None: ...
 
 class ModerationItem(_message.Message):
-    __slots__ = ("story_id", "reason", "status", "created_at", "alert_ids")
+    __slots__ = ("story_id", "reason", "status", "created_at", "alert_ids", "decision", "note", "decided_at")
     STORY_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     ALERT_IDS_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
     story_id: str
     reason: str
     status: str
     created_at: str
     alert_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, story_id: _Optional[str] = ..., reason: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[str] = ..., alert_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    decision: str
+    note: str
+    decided_at: str
+    def __init__(self, story_id: _Optional[str] = ..., reason: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[str] = ..., alert_ids: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., note: _Optional[str] = ..., decided_at: _Optional[str] = ...) -> None: ...
 
 class DecideModerationRequest(_message.Message):
     __slots__ = ("story_id", "decision", "note")

@@ -64,6 +64,11 @@ class FeedbackServiceStub:
                 request_serializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ListStoryFeedbackRequest.SerializeToString,
                 response_deserializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ListStoryFeedbackResponse.FromString,
                 _registered_method=True)
+        self.ResolveAlert = channel.unary_unary(
+                '/storyverse.feedback.v1.FeedbackService/ResolveAlert',
+                request_serializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ResolveAlertRequest.SerializeToString,
+                response_deserializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ResolveAlertResponse.FromString,
+                _registered_method=True)
         self.WatchAlerts = channel.unary_stream(
                 '/storyverse.feedback.v1.FeedbackService/WatchAlerts',
                 request_serializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.WatchAlertsRequest.SerializeToString,
@@ -125,6 +130,14 @@ class FeedbackServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveAlert(self, request, context):
+        """An operator closes a technical or rating_drop alert once it is handled. Safety
+        alerts close through DecideModeration, which also decides the story's visibility.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchAlerts(self, request, context):
         """Critical alerts as they are raised (server streaming).
         """
@@ -173,6 +186,11 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
                     servicer.ListStoryFeedback,
                     request_deserializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ListStoryFeedbackRequest.FromString,
                     response_serializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ListStoryFeedbackResponse.SerializeToString,
+            ),
+            'ResolveAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveAlert,
+                    request_deserializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ResolveAlertRequest.FromString,
+                    response_serializer=storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ResolveAlertResponse.SerializeToString,
             ),
             'WatchAlerts': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchAlerts,
@@ -330,6 +348,33 @@ class FeedbackService:
             '/storyverse.feedback.v1.FeedbackService/ListStoryFeedback',
             storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ListStoryFeedbackRequest.SerializeToString,
             storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ListStoryFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.feedback.v1.FeedbackService/ResolveAlert',
+            storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ResolveAlertRequest.SerializeToString,
+            storyverse_dot_feedback_dot_v1_dot_feedback__service__pb2.ResolveAlertResponse.FromString,
             options,
             channel_credentials,
             insecure,

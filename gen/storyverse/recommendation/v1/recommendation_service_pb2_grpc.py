@@ -46,6 +46,46 @@ class RecommendationServiceStub:
                 request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListRecommendationsRequest.SerializeToString,
                 response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListRecommendationsResponse.FromString,
                 _registered_method=True)
+        self.UpsertCatalogItem = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/UpsertCatalogItem',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UpsertCatalogItemRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UpsertCatalogItemResponse.FromString,
+                _registered_method=True)
+        self.GetCatalogItem = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/GetCatalogItem',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetCatalogItemRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetCatalogItemResponse.FromString,
+                _registered_method=True)
+        self.ListCatalogItems = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/ListCatalogItems',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListCatalogItemsRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListCatalogItemsResponse.FromString,
+                _registered_method=True)
+        self.HideCatalogItem = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/HideCatalogItem',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.HideCatalogItemRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.HideCatalogItemResponse.FromString,
+                _registered_method=True)
+        self.UnhideCatalogItem = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/UnhideCatalogItem',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UnhideCatalogItemRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UnhideCatalogItemResponse.FromString,
+                _registered_method=True)
+        self.ListModelVersions = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/ListModelVersions',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListModelVersionsRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListModelVersionsResponse.FromString,
+                _registered_method=True)
+        self.ActivateModelVersion = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/ActivateModelVersion',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ActivateModelVersionRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ActivateModelVersionResponse.FromString,
+                _registered_method=True)
+        self.RollbackModelVersion = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/RollbackModelVersion',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionResponse.FromString,
+                _registered_method=True)
 
 
 class RecommendationServiceServicer:
@@ -69,6 +109,60 @@ class RecommendationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpsertCatalogItem(self, request, context):
+        """Admin: the catalog (universes, characters, themes, moral lessons, stories).
+        Create or change one item; ages and tags drive the hard age rule and cold start.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCatalogItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCatalogItems(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HideCatalogItem(self, request, context):
+        """Moderation: a hidden item is never recommended until it is unhidden.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnhideCatalogItem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModelVersions(self, request, context):
+        """Admin: the model registry. Every trained version, which one serves.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ActivateModelVersion(self, request, context):
+        """Serve this version from now on (every replica picks it up without restart).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackModelVersion(self, request, context):
+        """Go back to the version that was active before the current one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecommendationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -81,6 +175,46 @@ def add_RecommendationServiceServicer_to_server(servicer, server):
                     servicer.ListRecommendations,
                     request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListRecommendationsRequest.FromString,
                     response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListRecommendationsResponse.SerializeToString,
+            ),
+            'UpsertCatalogItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertCatalogItem,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UpsertCatalogItemRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UpsertCatalogItemResponse.SerializeToString,
+            ),
+            'GetCatalogItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCatalogItem,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetCatalogItemRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetCatalogItemResponse.SerializeToString,
+            ),
+            'ListCatalogItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCatalogItems,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListCatalogItemsRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListCatalogItemsResponse.SerializeToString,
+            ),
+            'HideCatalogItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.HideCatalogItem,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.HideCatalogItemRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.HideCatalogItemResponse.SerializeToString,
+            ),
+            'UnhideCatalogItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnhideCatalogItem,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UnhideCatalogItemRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UnhideCatalogItemResponse.SerializeToString,
+            ),
+            'ListModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModelVersions,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListModelVersionsRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListModelVersionsResponse.SerializeToString,
+            ),
+            'ActivateModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.ActivateModelVersion,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ActivateModelVersionRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ActivateModelVersionResponse.SerializeToString,
+            ),
+            'RollbackModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackModelVersion,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -139,6 +273,222 @@ class RecommendationService:
             '/storyverse.recommendation.v1.RecommendationService/ListRecommendations',
             storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListRecommendationsRequest.SerializeToString,
             storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListRecommendationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertCatalogItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/UpsertCatalogItem',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UpsertCatalogItemRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UpsertCatalogItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCatalogItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/GetCatalogItem',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetCatalogItemRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetCatalogItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCatalogItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/ListCatalogItems',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListCatalogItemsRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListCatalogItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HideCatalogItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/HideCatalogItem',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.HideCatalogItemRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.HideCatalogItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnhideCatalogItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/UnhideCatalogItem',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UnhideCatalogItemRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.UnhideCatalogItemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/ListModelVersions',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListModelVersionsRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListModelVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ActivateModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/ActivateModelVersion',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ActivateModelVersionRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ActivateModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/RollbackModelVersion',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionResponse.FromString,
             options,
             channel_credentials,
             insecure,

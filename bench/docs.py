@@ -1,0 +1,71 @@
+"""Writes the ingestion section of docs/benchmarks.md (between markers, so reruns refresh it)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.load import PhaseResult
+
+START = "<!-- bench:ingest:start -->"
+END = "<!-- bench:ingest:end -->"
+
+
+def write_section(
+    path: Path,
+    machine: str,
+    command: str,
+    data_set: str,
+    anchor_runs: list[float],
+    medians: list[PhaseResult],
+    results: dict[str, list[PhaseResult]],
+    args: argparse.Namespace,
+    gateway: str | None = None,
+) -> None:
+    anchor = sorted(anchor_runs)[len(anchor_runs) // 2] if anchor_runs else 0.0
+    lines = [
+        START,
+        "## Ingestion (`bench/ingest.py`)",
+        "",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Machine: {machine} (shared with other users: medians of {args.repeats} interleaved runs)",
+        f"- Data set: {data_set}",
+        f"- Service: {args.workers} `python -m analytics_svc` process(es), PostgreSQL on the same machine,"
+        " synchronous_commit on (acknowledged = committed)",
+        f"- Command: `{command}`",
+        f"- Gateway: {gateway or 'not present: HTTP rows skipped'}",
+        "",
+        "| Path | Batch | Callers | Events/s: median (runs) | vs COPY | p50 ack | p99 ack "
+        "| CPU µs/event: service / postgres / bench (/ gateway) | cores busy: machine |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    if anchor:
+        runs = ", ".join(f"{v:,.0f}" for v in anchor_runs)
+        lines.append(
+            f"| raw asyncpg COPY (anchor), chunks of 5,000 | – | 1 | {anchor:,.0f} ({runs}) | 100% | | | | |"
+        )
+    for r in medians:
+        share = f"{r.events_per_second / anchor:.0%}" if anchor else "–"
+        runs = ", ".join(f"{x.events_per_second:,.0f}" for x in results[r.name])
+        groups = (
+            ("service", "postgres", "bench", "gateway")
+            if r.name.startswith("gateway")
+            else ("service", "postgres", "bench")
+        )
+        cpu = " / ".join(f"{r.cpu_per_event(k):.1f}" for k in groups)
+        lines.append(
+            f"| {r.name.split('-')[0]} | {r.batch} | {r.concurrency} | {r.events_per_second:,.0f} ({runs}) "
+            f"| {share} | {r.percentile(0.5) * 1000:.1f} ms | {r.percentile(0.99) * 1000:.1f} ms "
+            f"| {cpu} | {r.cpu.get('machine', 0):.2f} |"
+        )
+    lines.append(END)
+    section = "\n".join(lines)
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)

@@ -1,0 +1,317 @@
+"""Ingestion benchmark: events/s and acknowledgement latency, beside the raw COPY rate.
+
+    PYTHONPATH=.:gen python -m bench.ingest [--duration 10] [--repeats 3] [--workers 1] [--write-docs]
+
+Starts `python -m analytics_svc` (N processes with --workers) against a fresh
+database on the PostgreSQL at --admin-url (or an embedded one with --embedded),
+drives it through gRPC with batches of 1 and 100 (and through the HTTP gateway
+when this tree has the `gateway` package), and measures the anchor: asyncpg
+copy_records_to_table of the same rows into an identical table, same machine,
+same run. Phases are interleaved over the repeats so that noise from other users
+of the machine spreads evenly; the median run of each phase is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import os
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from storyverse.analytics.v1 import analytics_service_pb2 as pb
+
+from bench import anchor, dataset, docs
+from bench.load import PhaseResult, median_of, run_phase, summary
+from common.settings import REPO_ROOT
+
+METHOD = "/storyverse.analytics.v1.AnalyticsService/"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--embedded", action="store_true", help="start an embedded PostgreSQL instead")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per phase")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1, help="service processes (one port each)")
+    parser.add_argument("--service-module", default="analytics_svc", help="what `python -m` runs")
+    parser.add_argument("--conc-1", type=int, default=64, help="concurrent callers, batches of 1")
+    parser.add_argument("--conc-100", type=int, default=16, help="concurrent callers, batches of 100")
+    parser.add_argument("--anchor-rows", type=int, default=100_000)
+    parser.add_argument("--phases", default="anchor,grpc-1,grpc-100,gateway-1,gateway-100")
+    parser.add_argument("--write-docs", action="store_true", help="refresh the section in docs/benchmarks.md")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    asyncio.run(run(args))
+
+
+async def run(args: argparse.Namespace) -> None:
+    admin_url = args.admin_url
+    if args.embedded:
+        from common.database import start_embedded
+
+        admin_url = start_embedded(Path(tempfile.mkdtemp(prefix="sv-bench-")))
+    name = f"sv_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    try:
+        await _bench(args, url, name)
+    finally:
+        if not args.keep_db:
+            await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
+    wanted = args.phases.split(",")
+    run_id = uuid.uuid4().hex[:6]
+    templates = dataset.templates()
+    ids = dataset.IdSource(run_id)
+    results: dict[str, list[PhaseResult]] = {}
+    anchors: list[float] = []
+    with _services(url, args.workers, args.service_module) as (ports, service_pids):
+        gateway_port, gateway_pid, gateway_origin = None, None, None
+        stack = contextlib.ExitStack()
+        if any(p.startswith("gateway") for p in wanted):
+            origin = _gateway_in_tree()
+            try:
+                if origin is None:
+                    raise RuntimeError("gateway not present")
+                gateway_port, gateway_pid = stack.enter_context(_gateway(ports[0]))
+                gateway_origin = f"`python -m gateway` from {origin}"
+            except RuntimeError as exc:
+                print(f"{exc}: HTTP phases skipped", flush=True)
+                wanted = [p for p in wanted if not p.startswith("gateway")]
+        with stack:
+            rows = anchor.anchor_rows(templates, args.anchor_rows, ids) if "anchor" in wanted else []
+            pids = _pid_source(url, db_name, service_pids, gateway_pid)
+            for repeat in range(args.repeats):
+                for phase in wanted:
+                    if phase == "anchor":
+                        anchors.append(await anchor.copy_rate(url, rows, chunk=5000))
+                        print(
+                            f"[{repeat + 1}/{args.repeats}] anchor COPY {anchors[-1]:>9,.0f} rows/s",
+                            flush=True,
+                        )
+                        continue
+                    transport, batch = phase.split("-")
+                    conc = args.conc_1 if batch == "1" else args.conc_100
+                    result = PhaseResult(phase, int(batch), conc)
+                    if transport == "grpc":
+                        async with _grpc_sender(ports, int(batch)) as send:
+                            build = dataset.ProtoRequests(templates, ids).build
+                            await run_phase(result, build, send, args.duration, args.warmup, pids)
+                    else:
+                        async with _http_sender(gateway_port, int(batch)) as send:
+                            build = dataset.JsonRequests(templates, ids).build
+                            await run_phase(result, build, send, args.duration, args.warmup, pids)
+                    results.setdefault(phase, []).append(result)
+                    print(f"[{repeat + 1}/{args.repeats}] {result.line()}", flush=True)
+    print("\nmedians:")
+    anchor_rate = sorted(anchors)[len(anchors) // 2] if anchors else 0.0
+    if anchors:
+        print(f"anchor COPY: {summary(anchors)} rows/s")
+    medians = []
+    for runs in results.values():
+        best = median_of(runs)
+        medians.append(best)
+        share = f"  = {best.events_per_second / anchor_rate:.0%} of COPY" if anchor_rate else ""
+        print(f"{best.line()}{share}")
+        print(f"    {summary([r.events_per_second for r in runs])} ev/s")
+    if args.write_docs:
+        command = "PYTHONPATH=.:gen python -m bench.ingest " + shlex.join(sys.argv[1:])
+        docs.write_section(
+            REPO_ROOT / "docs" / "benchmarks.md",
+            machine=_machine(),
+            command=command,
+            data_set=dataset.DESCRIPTION.format(templates=len(templates)),
+            anchor_runs=anchors,
+            medians=medians,
+            results=results,
+            args=args,
+            gateway=gateway_origin,
+        )
+        print("docs/benchmarks.md updated")
+
+
+def _pid_source(
+    url: str, db_name: str, service_pids: list[int], gateway_pid: int | None
+) -> Callable[[], Awaitable[dict]]:
+    async def pids() -> dict[str, list[int]]:
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", db_name
+            )
+        finally:
+            await conn.close()
+        groups = {"service": service_pids, "postgres": [r[0] for r in rows], "bench": [os.getpid()]}
+        if gateway_pid is not None:
+            groups["gateway"] = [gateway_pid]
+        return groups
+
+    return pids
+
+
+@contextlib.asynccontextmanager
+async def _grpc_sender(ports: list[int], batch: int):
+    name = "RecordEvent" if batch == 1 else "RecordEvents"
+    response_type = pb.RecordEventResponse if batch == 1 else pb.RecordEventsResponse
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for port in ports]
+    # Bytes in, bytes out: the requests are already serialized.
+    calls = [channel.unary_unary(METHOD + name) for channel in channels]
+    turn = 0
+
+    async def send(body: bytes) -> int:
+        nonlocal turn
+        turn += 1
+        reply = response_type.FromString(await calls[turn % len(calls)](body))
+        return reply.result.accepted + reply.result.duplicates
+
+    try:
+        yield send
+    finally:
+        for channel in channels:
+            await channel.close()
+
+
+@contextlib.asynccontextmanager
+async def _http_sender(port: int | None, batch: int):
+    import aiohttp
+
+    path = "/api/analytics/events" if batch == 1 else "/api/analytics/events:batch"
+    target = f"http://127.0.0.1:{port}{path}"
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def send(body: bytes) -> int:
+            async with session.post(target, data=body, headers={"content-type": "application/json"}) as r:
+                if r.status != 200:
+                    raise RuntimeError(f"HTTP {r.status}: {(await r.text())[:200]}")
+                result = (await r.json()).get("result", {})
+                return int(result.get("accepted", 0)) + int(result.get("duplicates", 0))
+
+        yield send
+
+
+@contextlib.contextmanager
+def _services(url: str, workers: int, module: str) -> Iterator[tuple[list[int], list[int]]]:
+    ports = [_free_port() for _ in range(workers)]
+    processes = []
+    try:
+        for port in ports:
+            env = {
+                **os.environ,
+                "SV_DATABASE_URL": url,
+                "SV_ANALYTICS_PORT": str(port),
+                "SV_LOG_LEVEL": "WARNING",
+            }
+            processes.append(
+                subprocess.Popen([sys.executable, "-m", "analytics_svc"], cwd=REPO_ROOT, env=env)
+            )
+            _wait_serving(f"127.0.0.1:{port}")  # one at a time: migrations run once
+        yield ports, [p.pid for p in processes]
+    finally:
+        _stop(processes)
+
+
+def _gateway_in_tree() -> Path | None:
+    """This tree's gateway package, when it has one and it is the one `python -m` finds
+    (an editable install elsewhere may provide another, built against another `common`)."""
+    spec = importlib.util.find_spec("gateway")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).resolve().parent
+    return folder if folder == (REPO_ROOT / "gateway").resolve() else None
+
+
+@contextlib.contextmanager
+def _gateway(analytics_port: int) -> Iterator[tuple[int, int]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SV_ANALYTICS_TARGET": f"127.0.0.1:{analytics_port}",
+        "SV_GATEWAY_PORT": str(port),
+        "SV_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=REPO_ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the gateway did not start (its output is above)")
+            time.sleep(0.1)
+        yield port, process.pid
+    finally:
+        _stop([process])
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_serving(target: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            with contextlib.suppress(grpc.RpcError):
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == 1:
+                    return
+            time.sleep(0.1)
+    raise TimeoutError(f"{target} did not become SERVING")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _machine() -> str:
+    model = "unknown CPU"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores (nproc), {model}, {system}, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    main()

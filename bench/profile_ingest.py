@@ -1,0 +1,62 @@
+"""Where the service's CPU goes per event, without the network or the database.
+
+    PYTHONPATH=.:gen python -m bench.profile_ingest [--events 20000] [--cprofile]
+
+Times the in-process steps of a RecordEvents call on the bench data set, in
+batches of 100: decoding the request, the interceptor's validate(request),
+ingest.prepare (per-event validation, extra checks, to_row) and the store's
+argument building. Prints microseconds per event for each step (median of 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from datetime import UTC, datetime
+
+from storyverse.analytics.v1 import analytics_service_pb2 as pb
+
+from analytics_svc import ingest, store
+from bench import dataset
+from common.validation import validate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--cprofile", action="store_true")
+    args = parser.parse_args()
+    requests = dataset.ProtoRequests(dataset.templates(), dataset.IdSource("prof"))
+    bodies = [requests.build(100) for _ in range(args.events // 100)]
+    decoded = [pb.RecordEventsRequest.FromString(b) for b in bodies]
+    now = datetime.now(UTC)
+    prepared = [ingest.prepare(list(r.events), now) for r in decoded]
+    steps = {
+        "decode request": lambda: [pb.RecordEventsRequest.FromString(b) for b in bodies],
+        "validate(request)": lambda: [validate(r) for r in decoded],
+        "prepare (validate+check+to_row)": lambda: [ingest.prepare(list(r.events), now) for r in decoded],
+        "validate(event) only": lambda: [validate(e) for r in decoded for e in r.events],
+        "check(event)": lambda: [ingest.check(e, now) for r in decoded for e in r.events],
+        "to_row(event)": lambda: [ingest.to_row(e, now) for r in decoded for e in r.events],
+        "store: insert arguments": lambda: [store.insert_arguments(p.rows) for p in prepared],
+    }
+    for name, step in steps.items():
+        times = []
+        for _ in range(5):
+            started = time.process_time()
+            step()
+            times.append(time.process_time() - started)
+        print(f"{name:<34} {min(times) / args.events * 1e6:7.2f} µs/event")
+    if args.cprofile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for r in decoded:
+            ingest.prepare(list(r.events), now)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    main()

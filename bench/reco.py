@@ -1,0 +1,351 @@
+"""Recommendation latency under load: the Recommend RPC at a fixed rate, and the gateway route.
+
+    SV_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python -m bench.reco
+    python -m bench.reco --rate 500 --duration 60 --users 3000
+
+What it does, all on loopback:
+1. creates a fresh database on the server of SV_DATABASE_URL (or the embedded one), applies the
+   analytics and reco migrations, loads the demo catalog (SV_RECO_CATALOG or
+   simulator/catalog.json) and writes a synthetic history: --users children with age groups
+   and favourite universes, 3-8 stories each over 30 days, plus story views (straight into
+   the events table: building the data set is not what is measured);
+2. trains a model (python -m reco_svc.train's code) and starts `python -m reco_svc` as a
+   separate process, plus `python -m gateway` when the gateway package is importable;
+3. warms every user's features once, then sends Recommend calls open-loop at --rate per
+   second for --duration seconds (each call is scheduled; latency counts from the scheduled
+   time, so a stalled server cannot hide queueing), at most --max-in-flight outstanding;
+4. the same for GET /api/recommendations/characters through the gateway;
+5. times onnxruntime alone on the served model with the same inputs (batch 1, k = 30).
+
+Targets: p99 <= 10 ms through gRPC, <= 20 ms through the gateway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import grpc
+import numpy as np
+from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
+from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
+
+from common.database import database_url
+from common.migrations import apply_migrations
+from common.settings import REPO_ROOT, Settings
+from reco_svc import store
+from reco_svc.age_rules import AGE_GROUPS, allowed
+from reco_svc.artifact import load
+from reco_svc.catalog import demo_entries
+from reco_svc.config import RecoConfig
+
+DEVICES = ["tablet", "tablet", "phone", "desktop", "tv"]
+COLUMNS = [
+    "event_id", "user_id", "session_id", "event_type", "ts", "story_id", "universes", "characters",
+    "theme", "moral_lesson", "device_type", "platform", "age_group",
+]  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) * 1000 if values else float("nan")
+
+
+def synthetic_events(entries, users: int, seed: int) -> tuple[list[tuple], list[tuple[str, str, list, list]]]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    by_kind = {
+        k: [e for e in entries if e.kind == k] for k in ("universe", "character", "theme", "moral_lesson")
+    }
+    rows: list[tuple] = []
+    people: list[tuple[str, str, list, list]] = []
+    stories: list[tuple[str, str]] = []
+    for n in range(users):
+        user = f"bench-user-{n}"
+        group = rng.choice(list(AGE_GROUPS))
+        fit = {k: [e for e in v if allowed(e.min_age, e.max_age, group)] for k, v in by_kind.items()}
+        if not fit["universe"]:
+            continue
+        favourites = rng.sample(fit["universe"], k=min(3, len(fit["universe"])))
+        device = rng.choice(DEVICES)
+        picked_chars: list[str] = []
+        for _ in range(rng.randint(3, 8)):
+            universes = rng.sample(favourites, k=rng.randint(1, min(2, len(favourites))))
+            chars = [c for c in fit["character"] if c.universe in {u.id for u in universes}]
+            characters = rng.sample(chars, k=min(len(chars), rng.randint(1, 3)))
+            picked_chars += [c.id for c in characters]
+            story = f"bench-story-{uuid.uuid4().hex[:12]}"
+            ts = now - timedelta(days=rng.random() * 30)
+            theme = rng.choice(fit["theme"]).id if fit["theme"] else None
+            lesson = rng.choice(fit["moral_lesson"]).id if fit["moral_lesson"] else None
+            rows.append(
+                (f"evt-{uuid.uuid4().hex}", user, None, "story_creation", ts, story,
+                 [u.id for u in universes], [c.id for c in characters], theme, lesson, device, "ios", group)
+            )  # fmt: skip
+            stories.append((story, group))
+        for story, story_group in rng.sample(stories, k=min(len(stories), rng.randint(0, 6))):
+            if story_group == group:
+                ts = now - timedelta(days=rng.random() * 20)
+                rows.append(
+                    (f"evt-{uuid.uuid4().hex}", user, None, rng.choice(["story_view", "story_completed"]), ts,
+                     story, None, None, None, None, device, "ios", group)
+                )  # fmt: skip
+        people.append((user, group, [u.id for u in favourites], picked_chars[:3]))
+    return rows, people
+
+
+async def prepare(admin_url: str, users: int, seed: int, data_dir: Path) -> tuple[str, list, str, str]:
+    name = f"sv_bench_reco_{os.getpid()}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
+    await apply_migrations(pool, "analytics", REPO_ROOT / "analytics_svc" / "migrations")
+    await apply_migrations(pool, "reco", REPO_ROOT / "reco_svc" / "migrations")
+    settings = Settings(database_url=url, data_dir=data_dir)
+    config = RecoConfig.from_settings(settings)
+    if not (config.catalog_path and config.catalog_path.is_file()):
+        raise SystemExit(f"no demo catalog at {config.catalog_path}; set SV_RECO_CATALOG")
+    entries = demo_entries(config.catalog_path)
+    await store.load_demo(pool, entries)
+    rows, people = synthetic_events(entries, users, seed)
+    async with pool.acquire() as c:
+        await c.copy_records_to_table("events", records=rows, columns=COLUMNS)
+    from reco_svc.train import Progress, train
+
+    started = time.perf_counter()
+    artifact = await train(pool, settings, progress=Progress(10))
+    train_seconds = time.perf_counter() - started
+    await pool.close()
+    dataset = (
+        f"demo catalog ({len(entries)} items), {len(people)} synthetic users, {len(rows)} events "
+        f"(story_creation, story_view, story_completed over 30 days); model {artifact.version}: "
+        f"{artifact.description}, trained in {train_seconds:.1f} s"
+    )
+    return url, people, dataset, artifact.version
+
+
+def start(module: str, env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", module],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def request_for(person, rng: random.Random) -> pb.RecommendRequest:
+    user, group, universes, characters = person
+    return pb.RecommendRequest(
+        user_id=user,
+        context=pb.RecommendationContext(
+            age_group=group,
+            selected_universes=universes[: rng.randint(0, 1)],
+            selected_characters=characters[: rng.randint(0, 2)],
+            device_type="tablet",
+        ),
+        recommendation_types=["character"],
+        limit=5,
+    )
+
+
+async def open_loop(send, rate: float, duration: float, max_in_flight: int) -> tuple[list[float], int, int]:
+    """Schedule one call every 1/rate s; latency from the scheduled time; cap in-flight calls."""
+    latencies: list[float] = []
+    errors = dropped = 0
+    in_flight = asyncio.Semaphore(max_in_flight)
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    total = int(rate * duration)
+    tasks = []
+
+    async def one(scheduled: float, n: int) -> None:
+        nonlocal errors
+        try:
+            await send(n)
+            latencies.append(loop.time() - scheduled)
+        except Exception:  # noqa: BLE001 - counted, reported
+            errors += 1
+        finally:
+            in_flight.release()
+
+    for n in range(total):
+        scheduled = begin + n / rate
+        delay = scheduled - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if in_flight.locked():
+            dropped += 1
+            continue
+        await in_flight.acquire()
+        tasks.append(asyncio.create_task(one(scheduled, n)))
+    await asyncio.gather(*tasks)
+    return latencies, errors, dropped
+
+
+def summary(name: str, latencies: list[float], errors: int, dropped: int, duration: float) -> str:
+    return (
+        f"{name}: {len(latencies)} ok ({len(latencies) / duration:.0f}/s), {errors} errors, "
+        f"{dropped} not sent (in-flight cap) | p50 {percentile(latencies, 50):.2f} ms, "
+        f"p90 {percentile(latencies, 90):.2f} ms, "
+        f"p99 {percentile(latencies, 99):.2f} ms, max {percentile(latencies, 100):.2f} ms"
+    )
+
+
+def onnx_timing(data_dir: Path, version: str, people, runs: int = 5000) -> str:
+    model = load(data_dir / "models" / version)
+    rng = np.random.default_rng(0)
+    x = np.zeros((1, model.n_inputs), dtype=np.float32)
+    allowed_mask = np.ones((1, model.n_inputs), dtype=np.float32)
+    allowed_mask[0, model.n_items :] = 0
+    picks = rng.choice(model.n_items, size=8, replace=False)
+    x[0, picks] = 1.4
+    x[0, model.n_items : model.n_items + 2] = 0.5
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        model.topk(x, allowed_mask, 30)
+        times.append(time.perf_counter() - started)
+    return (
+        f"onnxruntime alone ({model.n_inputs}x{model.n_inputs} weights, batch 1, k=30, {runs} runs): "
+        f"p50 {percentile(times, 50):.3f} ms, p99 {percentile(times, 99):.3f} ms"
+    )
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    admin_url = database_url(settings)
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-reco-"))
+    print(f"preparing data set in a fresh database ({args.users} users) ...", flush=True)
+    url, people, dataset, version = await prepare(admin_url, args.users, args.seed, data_dir)
+    reco_port, gateway_port = args.reco_port, args.gateway_port
+    env = {
+        **os.environ,
+        "SV_DATABASE_URL": url,
+        "SV_DATA_DIR": str(data_dir),
+        "SV_RECO_PORT": str(reco_port),
+        "SV_RECO_TARGET": f"127.0.0.1:{reco_port}",
+        "SV_GATEWAY_PORT": str(gateway_port),
+        "SV_LOG_LEVEL": "WARNING",
+    }
+    processes = [start("reco_svc", env, data_dir / "reco.log")]
+    with_gateway = importlib.util.find_spec("gateway") is not None and not args.no_gateway
+    if with_gateway:
+        processes.append(start("gateway", env, data_dir / "gateway.log"))
+    results = []
+    try:
+        from tests.conftest import wait_serving
+
+        await asyncio.to_thread(wait_serving, f"127.0.0.1:{reco_port}", "", 60)
+        rng = random.Random(args.seed)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{reco_port}") as channel:
+            stub = pb_grpc.RecommendationServiceStub(channel)
+            for person in people:  # warm: every user's history read once
+                reply = await stub.Recommend(request_for(person, rng))
+            assert reply.lists[0].model_version == version, reply.lists[0].model_version
+            requests = [request_for(people[rng.randrange(len(people))], rng) for _ in range(5000)]
+
+            async def send(n: int) -> None:
+                await stub.Recommend(requests[n % len(requests)], timeout=5)
+
+            print(f"gRPC: {args.rate}/s for {args.duration} s ...", flush=True)
+            latencies, errors, dropped = await open_loop(send, args.rate, args.duration, args.max_in_flight)
+            results.append(summary("gRPC Recommend", latencies, errors, dropped, args.duration))
+        if with_gateway:
+            results.append(await gateway_run(args, people, rng, gateway_port))
+        results.append(onnx_timing(data_dir, version, people))
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        conn = await asyncpg.connect(admin_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
+        await conn.close()
+    print()
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}")  # fmt: skip
+    print(f"data set: {dataset}")
+    print(f"command: python -m bench.reco {' '.join(sys.argv[1:])}".rstrip())
+    for line in results:
+        print(line)
+
+
+async def gateway_run(args: argparse.Namespace, people, rng: random.Random, port: int) -> str:
+    import aiohttp
+
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                async with session.get(f"{base}/healthz") as reply:
+                    if reply.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("gateway did not start")
+            await asyncio.sleep(0.2)
+        urls = []
+        for _ in range(5000):
+            user, group, universes, characters = people[rng.randrange(len(people))]
+            query = [("user_id", user), ("age_group", group), ("limit", "5")]
+            query += [("selected_characters", c) for c in characters[: rng.randint(0, 2)]]
+            urls.append((f"{base}/api/recommendations/characters", query))
+
+        async def send(n: int) -> None:
+            url, query = urls[n % len(urls)]
+            async with session.get(url, params=query) as reply:
+                await reply.read()
+                if reply.status != 200:
+                    raise RuntimeError(reply.status)
+
+        for n in range(200):  # warm the gateway's channel and routes
+            await send(n)
+        print(f"gateway: {args.rate}/s for {args.gateway_duration} s ...", flush=True)
+        latencies, errors, dropped = await open_loop(
+            send, args.rate, args.gateway_duration, args.max_in_flight
+        )
+    return summary(
+        "gateway GET /api/recommendations/characters", latencies, errors, dropped, args.gateway_duration
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=500.0, help="calls per second")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of gRPC load")
+    parser.add_argument("--gateway-duration", type=float, default=60.0, help="seconds of gateway load")
+    parser.add_argument("--users", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--max-in-flight", type=int, default=256)
+    parser.add_argument("--reco-port", type=int, default=50152)
+    parser.add_argument("--gateway-port", type=int, default=8180)
+    parser.add_argument("--no-gateway", action="store_true")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The Redis feature store (redis-py asyncio), shared by every pod of the cluster profile.
+
+    store = RedisFeatureStore("redis://redis:6379/0", timeout=0.25, retry_after=5.0)
+    await store.push_recent("user-1", "story-9")
+
+Keys (prefix `sv:f:`): `recent:<user>` a list (LPUSH + LTRIM + EXPIRE in one MULTI),
+`count:<name>:<bucket>` a sorted set per time bucket (ZINCRBY, expiring after the
+retention), `cache:<key>` a string with PX. `top` sums a window's buckets with ZUNIONSTORE
+into a short-lived key and reads the best members from it.
+
+When Redis does not answer within the timeout, or is refused, callers get the in-process
+store's answer (common/features/memory.py) and one warning is logged; Redis is asked again
+after `retry_after` seconds. What was written during the outage stays in that process only.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from common.features.base import FeatureLimits, bucket_range
+from common.features.memory import MemoryFeatureStore
+from common.redis_guard import RedisGuard, connect
+
+
+class RedisFeatureStore:
+    def __init__(
+        self,
+        url: str,
+        timeout: float = 0.25,
+        retry_after: float = 5.0,
+        limits: FeatureLimits | None = None,
+        prefix: str = "sv:f:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.limits = limits or FeatureLimits()
+        self.prefix = prefix
+        self.clock = clock
+        self.client = connect(url, timeout)
+        self.guard = RedisGuard("features", timeout, retry_after)
+        self.fallback = MemoryFeatureStore(self.limits, clock=clock)
+
+    async def push_recent(self, user: str, item: str) -> None:
+        key = f"{self.prefix}recent:{user}"
+
+        async def call() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.lpush(key, item)
+                pipe.ltrim(key, 0, self.limits.recent_keep - 1)
+                pipe.expire(key, int(self.limits.recent_ttl))
+                await pipe.execute()
+
+        await self.guard.run("LPUSH", call, lambda: self.fallback.push_recent(user, item))
+
+    async def recent(self, user: str, limit: int = 100) -> list[str]:
+        async def call() -> list[str]:
+            items = await self.client.lrange(f"{self.prefix}recent:{user}", 0, limit - 1)
+            return [item.decode() for item in items]
+
+        return await self.guard.run("LRANGE", call, lambda: self.fallback.recent(user, limit))
+
+    async def incr(self, name: str, member: str, amount: float = 1.0, at: float | None = None) -> None:
+        now = self.clock() if at is None else at
+        bucket = int(now // self.limits.bucket_seconds)
+        key = f"{self.prefix}count:{name}:{bucket}"
+        expires = int((bucket + 1) * self.limits.bucket_seconds + self.limits.counter_retention)
+
+        async def call() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zincrby(key, amount, member)
+                pipe.expireat(key, expires)
+                await pipe.execute()
+
+        await self.guard.run("ZINCRBY", call, lambda: self.fallback.incr(name, member, amount, now))
+
+    async def top(
+        self, name: str, window: float, limit: int = 10, now: float | None = None
+    ) -> list[tuple[str, float]]:
+        now = self.clock() if now is None else now
+        keys = [
+            f"{self.prefix}count:{name}:{b}" for b in bucket_range(window, self.limits.bucket_seconds, now)
+        ]
+        scratch = f"{self.prefix}tmp:{uuid.uuid4().hex}"
+
+        async def call() -> list[tuple[str, float]]:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zunionstore(scratch, keys)
+                pipe.zrange(scratch, 0, limit - 1, desc=True, withscores=True)
+                pipe.delete(scratch)
+                _, best, _ = await pipe.execute()
+            # Ties in name order, as the memory store does, so both backends answer alike.
+            return sorted(((m.decode(), float(s)) for m, s in best), key=lambda kv: (-kv[1], kv[0]))
+
+        return await self.guard.run("ZUNIONSTORE", call, lambda: self.fallback.top(name, window, limit, now))
+
+    async def get(self, key: str) -> bytes | None:
+        return await self.guard.run(
+            "GET", lambda: self.client.get(f"{self.prefix}cache:{key}"), lambda: self.fallback.get(key)
+        )
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        await self.guard.run(
+            "SET",
+            lambda: self.client.set(f"{self.prefix}cache:{key}", value, px=max(1, int(ttl * 1000))),
+            lambda: self.fallback.set(key, value, ttl),
+        )
+
+    async def delete(self, key: str) -> None:
+        await self.fallback.delete(key)  # also forget what an outage left in memory
+        await self.guard.run("DEL", lambda: self.client.delete(f"{self.prefix}cache:{key}"), _nothing)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def _nothing() -> None:
+    return None

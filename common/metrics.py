@@ -1,0 +1,103 @@
+"""The named instruments of the Monitoring Metrics table, in one place so names never drift.
+
+    from common import metrics
+    metrics.EVENTS_INGESTED.add(120, {"source": "grpc", "outcome": "accepted"})
+    with metrics.timed(metrics.INFERENCE_LATENCY, {"model": "ease"}):
+        scores = model.run(...)
+    metrics.set_model_accuracy("ease-2026-11-24", "ndcg@10", 0.41)
+
+Table row → instrument (Prometheus name) → who records it:
+- event ingestion rate → storyverse.events.ingested (storyverse_events_ingested_total)
+  → RPC telemetry, from RecordEvent(s) replies
+- processing latency → storyverse.bus.processing.latency (..._seconds) → the event bus,
+  publish → handled
+- storage utilization → storyverse.storage.bytes → common/storage_metrics.py
+- recommendation requests → storyverse.reco.requests → RPC telemetry (Recommend, ListRecommendations)
+- inference latency → storyverse.reco.inference.duration → reco_svc, around model scoring
+- model accuracy → storyverse.reco.model.accuracy → reco_svc on activation (registry metrics)
+- feedback submission rate → storyverse.feedback.submitted → RPC telemetry (SubmitFeedback)
+- sentiment analysis accuracy → storyverse.feedback.sentiment.accuracy → feedback_svc on model
+  load (model metadata)
+- processing time → rpc.server.duration (every RPC) and storyverse.feedback.processing.duration
+  (feedback_svc's analysis)
+
+Plus consumer lag (storyverse.bus.consumer.lag) and HTTP request durations of the gateway.
+Durations are in seconds (unit "s": see telemetry.DURATION_BUCKETS).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from opentelemetry.metrics import Histogram
+
+from common.telemetry import meter
+
+EVENTS_INGESTED = meter.create_counter(
+    "storyverse.events.ingested", unit="{event}", description="events received, by source and outcome"
+)
+BUS_PROCESSING_LATENCY = meter.create_histogram(
+    "storyverse.bus.processing.latency",
+    unit="s",
+    description="time from publishing a message to its handler finishing, by topic and group",
+)
+BUS_MESSAGES = meter.create_counter(
+    "storyverse.bus.messages", unit="{message}", description="messages handled, by topic, group and outcome"
+)
+BUS_CONSUMER_LAG = meter.create_gauge(
+    "storyverse.bus.consumer.lag",
+    unit="{message}",
+    description="high watermark minus the committed offset, per topic, partition and group",
+)
+STORAGE_BYTES = meter.create_gauge(
+    "storyverse.storage.bytes", unit="By", description="on-disk size of a table with its indexes and TOAST"
+)
+RECO_REQUESTS = meter.create_counter(
+    "storyverse.reco.requests", unit="{request}", description="recommendation requests, by method and code"
+)
+INFERENCE_LATENCY = meter.create_histogram(
+    "storyverse.reco.inference.duration", unit="s", description="model scoring time per request"
+)
+MODEL_ACCURACY = meter.create_gauge(
+    "storyverse.reco.model.accuracy", description="offline metric of the active model, from the registry"
+)
+FEEDBACK_SUBMITTED = meter.create_counter(
+    "storyverse.feedback.submitted", unit="{feedback}", description="feedback submissions, by code"
+)
+SENTIMENT_ACCURACY = meter.create_gauge(
+    "storyverse.feedback.sentiment.accuracy", description="held-out accuracy of the loaded sentiment model"
+)
+FEEDBACK_PROCESSING = meter.create_histogram(
+    "storyverse.feedback.processing.duration", unit="s", description="time to analyse one feedback entry"
+)
+RPC_DURATION = meter.create_histogram(
+    "rpc.server.duration", unit="s", description="gRPC call duration, by method and status code"
+)
+REDIS_FALLBACKS = meter.create_counter(
+    "storyverse.redis.fallbacks", unit="{call}", description="Redis calls answered by the in-process fallback"
+)
+HTTP_DURATION = meter.create_histogram(
+    "http.server.request.duration", unit="s", description="gateway HTTP request duration"
+)
+
+
+@contextmanager
+def timed(histogram: Histogram, attributes: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Record the block's wall time in seconds (also when it raises)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        histogram.record(time.perf_counter() - started, dict(attributes or {}))
+
+
+def set_model_accuracy(model: str, metric: str, value: float) -> None:
+    """The reco service calls this when it activates a model, with each metric of its registry row."""
+    MODEL_ACCURACY.set(value, {"model": model, "metric": metric})
+
+
+def set_sentiment_accuracy(model: str, value: float) -> None:
+    """The feedback service calls this when it loads a sentiment model, from the model's metadata."""
+    SENTIMENT_ACCURACY.set(value, {"model": model})

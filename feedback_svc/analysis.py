@@ -1,0 +1,134 @@
+"""Asynchronous analysis of submitted feedback: sentiment, aspects, then alerts.
+
+SubmitFeedback stores the row and publishes its id on "feedback.submitted"; the
+consumer here scores each comment, extracts its aspects, writes them back
+(`analyzed` = true) and hands the result to the alert desk. Delivery is at least
+once and the work is idempotent (same input, same row; alerts are deduplicated).
+A sweeper re-analyses rows whose message was lost, e.g. when the bus failed
+between the commit and the publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+
+import asyncpg
+
+from common.bus import BusMessage, EventBus
+from feedback_svc import store
+from feedback_svc.alerts import AlertDesk, Analysed
+from feedback_svc.aspects import ASPECTS, Aspect, extract
+from feedback_svc.scoring import SentimentScorer
+
+log = logging.getLogger(__name__)
+SUBMITTED_TOPIC = "feedback.submitted"
+CONSUMER_GROUP = "feedback-analysis"
+EVENTS_RECHECK_SECONDS = 60.0
+META_RETRY_SECONDS = 300.0
+# Problem categories a parent ticks: a problem when the rating is not good.
+_PROBLEM_CATEGORIES = frozenset({"scary_content", "inappropriate_content", "technical_problem"})
+
+
+def submitted_message(feedback_id: str, story_id: str) -> BusMessage:
+    # Keyed by story: Kafka keeps one story's feedback in order on one partition.
+    return BusMessage(key=story_id.encode(), value=json.dumps({"feedback_id": feedback_id}).encode())
+
+
+def with_categories(aspects: list[Aspect], categories: Sequence[str], rating: int) -> list[Aspect]:
+    """The text's aspects plus the categories the parent ticked that the text did not mention."""
+    found = {a.aspect for a in aspects}
+    extra = []
+    for category in categories:
+        if category in found or category not in ASPECTS:
+            continue
+        if category in _PROBLEM_CATEGORIES:
+            polarity = "negative" if rating <= 3 else "neutral"
+        else:
+            polarity = "negative" if rating <= 2 else "positive" if rating >= 4 else "neutral"
+        extra.append(Aspect(category, polarity, "category"))
+    merged = aspects + extra
+    return sorted(merged, key=lambda a: ASPECTS.index(a.aspect))
+
+
+class Analyzer:
+    def __init__(self, pool: asyncpg.Pool, scorer: SentimentScorer, desk: AlertDesk) -> None:
+        self.pool = pool
+        self.scorer = scorer
+        self.desk = desk
+        self._sweeper: asyncio.Task | None = None
+        self._events_table = False
+        self._events_checked = -math.inf
+        self._looked_up: dict[str, float] = {}
+
+    def subscribe(self, bus: EventBus) -> None:
+        bus.subscribe(SUBMITTED_TOPIC, CONSUMER_GROUP, self.handle)
+
+    async def handle(self, messages: list[BusMessage]) -> None:
+        ids = list(dict.fromkeys(json.loads(m.value)["feedback_id"] for m in messages))
+        await self.analyse(ids)
+
+    async def analyse(self, feedback_ids: Sequence[str]) -> list[Analysed]:
+        rows = await store.load_for_analysis(self.pool, feedback_ids)
+        if not rows:
+            return []
+        texts = [r.comment for r in rows if r.comment]
+        # The model is CPU-bound: keep it off the event loop.
+        scores = iter(await asyncio.to_thread(self.scorer.score_batch, texts) if texts else [])
+        results, analysed = [], []
+        for row in rows:
+            score, label = next(scores) if row.comment else (None, None)
+            aspects = with_categories(extract(row.comment), row.categories, row.rating)
+            results.append((row.feedback_id, score, label, store.aspects_json(aspects)))
+            analysed.append(Analysed(row.feedback_id, row.story_id, row.rating, aspects))
+        await self._refresh_story_meta([r.story_id for r in rows])
+        await store.save_analysis(self.pool, results)
+        await self.desk.evaluate(analysed)
+        return analysed
+
+    async def _refresh_story_meta(self, story_ids: list[str]) -> None:
+        # The analytics events table may be created after this service starts (or
+        # never, in a feedback-only deployment): look again at most once a minute.
+        now = time.monotonic()
+        if not self._events_table and now - self._events_checked > EVENTS_RECHECK_SECONDS:
+            self._events_table = await store.events_table_exists(self.pool)
+            self._events_checked = now
+        if not self._events_table:
+            return
+        # events has no index on story_id: look a story up only while it is unknown,
+        # and a story without a creation event at most every few minutes.
+        missing = await store.stories_without_meta(self.pool, story_ids)
+        due = [s for s in missing if now - self._looked_up.get(s, -math.inf) > META_RETRY_SECONDS]
+        if not due:
+            return
+        if len(self._looked_up) > 100_000:
+            self._looked_up.clear()
+        self._looked_up.update(dict.fromkeys(due, now))
+        await store.copy_story_meta(self.pool, due)
+
+    def start_sweeper(self, every_seconds: float = 5.0, older_than_seconds: float = 60.0) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(every_seconds, older_than_seconds))
+
+    async def _sweep(self, every_seconds: float, older_than_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                ids = await store.unanalyzed(self.pool, older_than_seconds, 200)
+                if ids:
+                    log.warning(
+                        "re-analysing feedback whose message was lost", extra={"fields": {"n": len(ids)}}
+                    )
+                    await self.analyse(ids)
+            except Exception:  # noqa: BLE001 - the sweeper must survive a database hiccup
+                log.exception("feedback sweeper failed")
+
+    async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper

@@ -1,0 +1,61 @@
+"""Publishing submitted feedback for analysis in batches, off the request path.
+
+SubmitFeedback answers once its row is committed; the bus message only tells the
+analysis there is work. Queuing it here instead of awaiting the bus means a burst
+of submissions becomes a few large bus batches (which the analysis handles in a
+handful of queries) and a slow broker never slows the answer. If the process dies
+with messages still queued, their rows stay `analyzed = false` and the sweeper
+(analysis.py) picks them up: the table, not the bus, is the durable record of work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from common.bus import BusMessage, EventBus
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 500
+
+
+class BatchPublisher:
+    def __init__(self, bus: EventBus, topic: str) -> None:
+        self.bus = bus
+        self.topic = topic
+        self._queue: asyncio.Queue[BusMessage] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    def add(self, message: BusMessage) -> None:
+        self._queue.put_nowait(message)
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            # Whatever queued up while the last batch was published goes in the next one.
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self.bus.publish(self.topic, batch)
+            except Exception:  # noqa: BLE001 - the sweeper analyses the rows of a lost batch
+                log.exception("publishing feedback for analysis failed", extra={"fields": {"n": len(batch)}})
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far has been handed to the bus."""
+        await self._queue.join()
+
+    async def aclose(self) -> None:
+        if self._task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.flush(), timeout=5)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task

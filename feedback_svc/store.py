@@ -1,0 +1,342 @@
+"""The feedback service's SQL for writing: feedback rows, analysis results, story
+metadata, alerts, hidden items and the moderation queue. Always parameterized."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from feedback_svc.submission import FeedbackRow
+
+Conn = asyncpg.Connection | asyncpg.Pool
+
+_INSERT_FEEDBACK = """
+INSERT INTO feedback (feedback_id, user_id, story_id, ts, rating, comment, redacted, categories,
+                      child_age, age_group, device_type, platform)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (feedback_id) DO NOTHING
+RETURNING feedback_id
+"""
+
+
+async def insert_feedback(conn: Conn, row: FeedbackRow) -> bool:
+    """Store a feedback row; False when its feedback_id was already stored."""
+    inserted = await conn.fetchval(
+        _INSERT_FEEDBACK,
+        row.feedback_id,
+        row.user_id,
+        row.story_id,
+        row.ts,
+        row.rating,
+        row.comment,
+        row.redacted,
+        row.categories,
+        row.child_age,
+        row.age_group,
+        row.device_type,
+        row.platform,
+    )
+    return inserted is not None
+
+
+@dataclass(frozen=True)
+class ToAnalyze:
+    feedback_id: str
+    story_id: str
+    rating: int
+    comment: str
+    categories: list[str]
+    ts: datetime
+
+
+async def load_for_analysis(conn: Conn, feedback_ids: Sequence[str]) -> list[ToAnalyze]:
+    records = await conn.fetch(
+        "SELECT feedback_id, story_id, rating, comment, categories, ts FROM feedback"
+        " WHERE feedback_id = ANY($1::text[]) ORDER BY ts",
+        list(feedback_ids),
+    )
+    return [ToAnalyze(**dict(r)) for r in records]
+
+
+async def unanalyzed(conn: Conn, older_than_seconds: float, limit: int) -> list[str]:
+    records = await conn.fetch(
+        "SELECT feedback_id FROM feedback WHERE NOT analyzed"
+        " AND received_at < now() - make_interval(secs => $1) ORDER BY received_at LIMIT $2",
+        older_than_seconds,
+        limit,
+    )
+    return [r[0] for r in records]
+
+
+async def save_analysis(conn: Conn, results: Sequence[tuple[str, float | None, str | None, str]]) -> None:
+    """results: (feedback_id, sentiment_score, sentiment_label, aspects as JSON); one round trip."""
+    if not results:
+        return
+    ids, scores, labels, aspects = (list(c) for c in zip(*results, strict=True))
+    await conn.execute(
+        "UPDATE feedback f SET sentiment_score = x.score, sentiment_label = x.label,"
+        " aspects = x.aspects::jsonb, analyzed = true, analyzed_at = now()"
+        " FROM unnest($1::text[], $2::real[], $3::text[], $4::text[]) AS x(id, score, label, aspects)"
+        " WHERE f.feedback_id = x.id",
+        ids,
+        scores,
+        labels,
+        aspects,
+    )
+
+
+# ---- story metadata (from the analytics events table) ----
+
+# Stories not known yet, copied from their first story_creation event. The combination
+# key is the sorted distinct universes joined by "+", for two or more universes.
+_COPY_STORY_META = """
+INSERT INTO story_meta (story_id, universes, characters, theme, combination)
+SELECT DISTINCT ON (e.story_id)
+       e.story_id, coalesce(e.universes, '{}'), coalesce(e.characters, '{}'), e.theme,
+       CASE WHEN cardinality(ARRAY(SELECT DISTINCT u FROM unnest(e.universes) u)) >= 2
+            THEN array_to_string(ARRAY(SELECT DISTINCT u FROM unnest(e.universes) u ORDER BY u), '+') END
+FROM events e
+WHERE e.event_type = 'story_creation' AND e.story_id = ANY($1::text[])
+  AND NOT EXISTS (SELECT 1 FROM story_meta m WHERE m.story_id = e.story_id)
+ORDER BY e.story_id, e.ts
+ON CONFLICT (story_id) DO NOTHING
+"""
+
+
+async def events_table_exists(conn: Conn) -> bool:
+    return await conn.fetchval("SELECT to_regclass('events') IS NOT NULL")
+
+
+async def copy_story_meta(conn: Conn, story_ids: Sequence[str]) -> None:
+    """Copy the metadata of stories not known yet from the analytics events (the
+    caller checks that table exists: it does not in a feedback-only deployment)."""
+    await conn.execute(_COPY_STORY_META, list(set(story_ids)))
+
+
+async def stories_without_meta(conn: Conn, story_ids: Sequence[str]) -> list[str]:
+    records = await conn.fetch(
+        "SELECT s FROM unnest($1::text[]) s"
+        " WHERE NOT EXISTS (SELECT 1 FROM story_meta m WHERE m.story_id = s)",
+        list(set(story_ids)),
+    )
+    return [r[0] for r in records]
+
+
+# The latest ratings of many stories (or combinations) in one query, oldest first;
+# the (story_id, ts DESC, feedback_id DESC) index serves each story's slice.
+_STORY_SERIES = """
+SELECT story_id AS subject, array_agg(rating ORDER BY ts, feedback_id) AS ratings
+FROM (
+    SELECT story_id, rating, ts, feedback_id,
+           row_number() OVER (PARTITION BY story_id ORDER BY ts DESC, feedback_id DESC) AS n
+    FROM feedback
+    WHERE story_id = ANY($1::text[]) AND ts > now() - make_interval(days => $3)
+) latest
+WHERE n <= $2
+GROUP BY story_id
+"""
+
+_COMBINATION_SERIES = """
+SELECT combination AS subject, array_agg(rating ORDER BY ts, feedback_id) AS ratings
+FROM (
+    SELECT m.combination, f.rating, f.ts, f.feedback_id,
+           row_number() OVER (PARTITION BY m.combination ORDER BY f.ts DESC, f.feedback_id DESC) AS n
+    FROM feedback f JOIN story_meta m USING (story_id)
+    WHERE m.combination = ANY($1::text[]) AND f.ts > now() - make_interval(days => $3)
+) latest
+WHERE n <= $2
+GROUP BY combination
+"""
+
+
+async def rating_series(
+    conn: Conn, scope: str, subjects: Sequence[str], limit: int, days: int
+) -> dict[str, list[int]]:
+    """{story or combination: its latest `limit` ratings within `days`, oldest first}."""
+    if not subjects:
+        return {}
+    sql = _STORY_SERIES if scope == "story" else _COMBINATION_SERIES
+    records = await conn.fetch(sql, list(set(subjects)), limit, days)
+    return {r["subject"]: list(r["ratings"]) for r in records}
+
+
+async def story_combinations(conn: Conn, story_ids: Sequence[str]) -> dict[str, str]:
+    records = await conn.fetch(
+        "SELECT story_id, combination FROM story_meta"
+        " WHERE story_id = ANY($1::text[]) AND combination IS NOT NULL",
+        list(set(story_ids)),
+    )
+    return {r["story_id"]: r["combination"] for r in records}
+
+
+async def technical_reports(conn: Conn, story_id: str, minutes: int) -> list[str]:
+    """Feedback ids reporting a technical problem for a story in the last minutes."""
+    records = await conn.fetch(
+        "SELECT feedback_id FROM feedback WHERE story_id = $1 AND analyzed"
+        " AND received_at > now() - make_interval(mins => $2)"
+        ' AND aspects @> \'[{"aspect": "technical_problem", "polarity": "negative"}]\''
+        " ORDER BY received_at",
+        story_id,
+        minutes,
+    )
+    return [r[0] for r in records]
+
+
+# ---- alerts ----
+
+ALERT_COLUMNS = (
+    "alert_id, kind, severity, scope, subject, coalesce(story_id, '') AS story_id, message, status,"
+    " feedback_ids, created_at"
+)
+
+# One open alert per (scope, subject, kind): new evidence is appended, the severity
+# only goes up. xmax = 0 tells a fresh insert from an update.
+_UPSERT_ALERT = f"""
+INSERT INTO alerts (alert_id, kind, severity, scope, subject, story_id, message, feedback_ids)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (scope, subject, kind) WHERE status = 'open' DO UPDATE SET
+    feedback_ids = alerts.feedback_ids
+        || ARRAY(SELECT x FROM unnest(EXCLUDED.feedback_ids) x WHERE x <> ALL (alerts.feedback_ids)),
+    severity = CASE WHEN array_position(ARRAY['medium', 'high', 'critical'], EXCLUDED.severity)
+                       > array_position(ARRAY['medium', 'high', 'critical'], alerts.severity)
+                    THEN EXCLUDED.severity ELSE alerts.severity END,
+    message = EXCLUDED.message,
+    updated_at = now()
+RETURNING {ALERT_COLUMNS}, (xmax = 0) AS created
+"""
+
+
+async def upsert_alert(
+    conn: Conn,
+    alert_id: str,
+    kind: str,
+    severity: str,
+    scope: str,
+    subject: str,
+    story_id: str | None,
+    message: str,
+    feedback_ids: list[str],
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        _UPSERT_ALERT, alert_id, kind, severity, scope, subject, story_id, message, feedback_ids
+    )
+
+
+async def handled_feedback(
+    conn: Conn, scope: str, subject: str, kind: str, feedback_ids: list[str]
+) -> set[str]:
+    """The ids among feedback_ids that a resolved alert of (scope, subject, kind) already carried."""
+    records = await conn.fetch(
+        "SELECT DISTINCT x FROM alerts, unnest(feedback_ids) x WHERE scope = $1 AND subject = $2"
+        " AND kind = $3 AND status = 'resolved' AND x = ANY($4::text[])",
+        scope,
+        subject,
+        kind,
+        feedback_ids,
+    )
+    return {r[0] for r in records}
+
+
+async def list_alerts(
+    conn: Conn, status: str | None, story_id: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {ALERT_COLUMNS} FROM alerts WHERE ($1::text IS NULL OR status = $1)"
+        " AND ($2::text IS NULL OR story_id = $2) ORDER BY created_at DESC, alert_id LIMIT $3",
+        status,
+        story_id,
+        limit,
+    )
+
+
+async def resolve_alerts(conn: Conn, scope: str, subject: str, kind: str, note: str) -> list[str]:
+    """Close the open alert of (scope, subject, kind), if any."""
+    records = await conn.fetch(
+        "UPDATE alerts SET status = 'resolved', resolved_at = now(), updated_at = now(), resolution_note = $4"
+        " WHERE scope = $1 AND subject = $2 AND kind = $3 AND status = 'open' RETURNING alert_id",
+        scope,
+        subject,
+        kind,
+        note or None,
+    )
+    return [r[0] for r in records]
+
+
+async def get_alert(conn: Conn, alert_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = $1", alert_id)
+
+
+async def resolve_alert(conn: Conn, alert_id: str, note: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "UPDATE alerts SET status = 'resolved', resolved_at = now(), updated_at = now(), resolution_note = $2"
+        f" WHERE alert_id = $1 AND status = 'open' RETURNING {ALERT_COLUMNS}",
+        alert_id,
+        note or None,
+    )
+
+
+# ---- hidden items and moderation ----
+
+
+async def hide_story(conn: Conn, story_id: str, reason: str) -> bool:
+    """Hide a story until a moderator clears it; False when it was hidden already."""
+    hidden = await conn.fetchval(
+        "INSERT INTO hidden_items (item_type, item_id, reason) VALUES ('story', $1, $2)"
+        " ON CONFLICT (item_type, item_id) WHERE cleared_at IS NULL DO NOTHING RETURNING id",
+        story_id,
+        reason,
+    )
+    return hidden is not None
+
+
+async def unhide_story(conn: Conn, story_id: str) -> bool:
+    cleared = await conn.fetchval(
+        "UPDATE hidden_items SET cleared_at = now() WHERE item_type = 'story' AND item_id = $1"
+        " AND cleared_at IS NULL RETURNING id",
+        story_id,
+    )
+    return cleared is not None
+
+
+MODERATION_COLUMNS = "id, story_id, reason, status, alert_ids, created_at, decision, note, decided_at"
+
+
+async def enqueue_moderation(conn: Conn, story_id: str, reason: str, alert_id: str) -> None:
+    await conn.execute(
+        "INSERT INTO moderation_queue (story_id, reason, alert_ids) VALUES ($1, $2, ARRAY[$3])"
+        " ON CONFLICT (story_id) WHERE status = 'pending' DO UPDATE SET alert_ids ="
+        " CASE WHEN $3 = ANY (moderation_queue.alert_ids) THEN moderation_queue.alert_ids"
+        " ELSE moderation_queue.alert_ids || $3 END",
+        story_id,
+        reason,
+        alert_id,
+    )
+
+
+async def pending_moderation(conn: Conn, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {MODERATION_COLUMNS} FROM moderation_queue WHERE status = 'pending'"
+        " ORDER BY created_at, id LIMIT $1",
+        limit,
+    )
+
+
+async def decide_moderation(
+    conn: Conn, story_id: str, status: str, decision: str, note: str
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"UPDATE moderation_queue SET status = $2, decision = $3, note = $4, decided_at = now()"
+        f" WHERE story_id = $1 AND status = 'pending' RETURNING {MODERATION_COLUMNS}",
+        story_id,
+        status,
+        decision,
+        note or None,
+    )
+
+
+def aspects_json(aspects: Sequence[object]) -> str:
+    return json.dumps([{"aspect": a.aspect, "polarity": a.polarity, "evidence": a.evidence} for a in aspects])

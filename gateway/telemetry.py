@@ -1,0 +1,84 @@
+"""The gateway's part of telemetry: a SERVER span per HTTP request, its duration, and /metrics.
+
+    app = web.Application(middlewares=[http_telemetry, ...])
+    app.router.add_get("/metrics", metrics_endpoint)
+
+An incoming `traceparent` header (a StoryVerse app or a proxy that traces) is continued;
+otherwise the request starts a trace. The span is current while the handler runs, so the
+gRPC client interceptor (common/telemetry_grpc.py) passes it on to the services, and the
+trace id goes back in the X-Trace-Id header for bug reports.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from common import metrics, telemetry
+
+TRACE_ID_HEADER = "X-Trace-Id"
+# Probes and scrapes every few seconds: no trace for them.
+UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+@web.middleware
+async def http_telemetry(request: web.Request, handler) -> web.StreamResponse:
+    if request.path in UNTRACED:
+        return await handler(request)
+    route = _route_template(request)
+    started = time.perf_counter()
+    status = 500
+    with telemetry.tracer.start_as_current_span(
+        f"{request.method} {route}",
+        context=propagate.extract(request.headers),
+        kind=SpanKind.SERVER,
+        attributes={
+            "http.request.method": request.method,
+            "http.route": route,
+            "url.path": request.path,
+            "server.address": request.host,
+        },
+    ) as span:
+        try:
+            response = await handler(request)
+            status = response.status
+            if not response.prepared and (trace_id := telemetry.current_trace_id()):
+                response.headers[TRACE_ID_HEADER] = trace_id
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(Status(StatusCode.ERROR))
+            metrics.HTTP_DURATION.record(
+                time.perf_counter() - started,
+                {
+                    "http.request.method": request.method,
+                    "http.route": route,
+                    "http.response.status_code": status,
+                },
+            )
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus scrape endpoint: every instrument of this process."""
+    body = telemetry.prometheus_text()
+    return web.Response(body=body, headers={"Content-Type": telemetry.PROMETHEUS_CONTENT_TYPE})
+
+
+def _route_template(request: web.Request) -> str:
+    """The contract's path template (bounded label values), "static" for the dashboard files."""
+    from gateway.app import ROUTER  # the app module imports this one
+
+    if request.path.startswith("/api/") and ROUTER in request.app:
+        try:
+            route, _ = request.app[ROUTER].resolve(request.method, request.raw_path.split("?", 1)[0])
+            return route.template.source
+        except Exception:  # noqa: BLE001 - unknown route or method: the handler answers 404/405
+            return "/api/*"
+    return "static"

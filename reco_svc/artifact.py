@@ -1,0 +1,146 @@
+"""A trained model on disk and in memory.
+
+Files: <models_dir>/<version>/{model.onnx, weights.npy, cooc.npy, meta.json}.
+
+The ONNX graph (reco_svc.onnx_export.build_topk_graph) scores `x @ W`, masks with `allowed`
+and takes the top k. W is square over inputs = items + context features:
+
+    rows 0..n_items-1          item -> item weights (collaborative + co-occurrence + attributes)
+    rows n_items..             context -> item priors: "pop:<age group>", "trend:<age group>",
+                               "device:<device type>"; their columns are never allowed
+
+so a user vector with only context features set (a new user) gets the age group's popular
+and trending items, and the same graph serves everyone. weights.npy keeps W for the reasons
+(which input contributed most); cooc.npy keeps the co-occurrence part for "children who
+picked X also picked Y".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MODEL_FILE = "model.onnx"
+META_FILE = "meta.json"
+# How strongly each kind of context input is switched on in x (a pick is log1p(3) ≈ 1.4): a
+# prior that orders items for a child without history, and that the child's own picks outweigh.
+# "attr" is not an input: it is the factor that puts serving-time attribute scores (items newer
+# than the model) on the scale of the model's attribute part (ATTR_WEIGHT / its scale).
+DEFAULT_INPUT_WEIGHTS = {"pop": 0.3, "trend": 0.2, "device": 0.1, "attr": 0.3}
+
+
+@dataclass
+class ModelArtifact:
+    version: str
+    items: list[str]  # "kind:id" per item index
+    contexts: list[str]  # context feature names, indices n_items.. in W
+    weights: np.ndarray  # float32 [n_items + n_contexts, n_items + n_contexts]
+    cooc: np.ndarray  # float32 [n_items, n_items]: the co-occurrence component of W (already weighted)
+    input_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_INPUT_WEIGHTS))
+    metrics: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+    created_at: str = ""
+
+    def save(self, models_dir: Path) -> Path:
+        """Write the version's folder atomically (a reader never sees half a model)."""
+        import onnx
+
+        from reco_svc.onnx_export import build_topk_graph
+
+        final = Path(models_dir) / self.version
+        staging = Path(models_dir) / f".{self.version}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        onnx.save_model(build_topk_graph(self.weights), staging / MODEL_FILE)
+        np.save(staging / "weights.npy", self.weights.astype(np.float32))
+        np.save(staging / "cooc.npy", self.cooc.astype(np.float32))
+        meta = {
+            "version": self.version,
+            "items": self.items,
+            "contexts": self.contexts,
+            "input_weights": self.input_weights,
+            "metrics": self.metrics,
+            "description": self.description,
+            "created_at": self.created_at,
+        }
+        (staging / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        os.replace(staging, final)
+        return final
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to serve: the onnxruntime session plus what serving needs around it."""
+
+    version: str
+    items: list[str]
+    contexts: list[str]
+    input_weights: dict[str, float]
+    weights: np.ndarray
+    cooc: np.ndarray
+    session: object  # onnxruntime.InferenceSession
+    index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = [*self.items, *self.contexts]
+        self.index = {name: i for i, name in enumerate(names)}
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_inputs(self) -> int:
+        return len(self.items) + len(self.contexts)
+
+    def topk(self, x: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        values, indices = self.session.run(  # type: ignore[attr-defined]
+            None, {"x": x, "allowed": allowed, "k": np.array([k], dtype=np.int64)}
+        )
+        return values, indices
+
+
+def session_from(model_bytes_or_path: bytes | str) -> object:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # One thread per call: requests are tiny, parallelism comes from concurrent calls.
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model_bytes_or_path, options, providers=["CPUExecutionProvider"])
+
+
+def load(folder: Path) -> LoadedModel:
+    folder = Path(folder)
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    return LoadedModel(
+        version=meta["version"],
+        items=meta["items"],
+        contexts=meta["contexts"],
+        input_weights=meta.get("input_weights", DEFAULT_INPUT_WEIGHTS),
+        weights=np.load(folder / "weights.npy"),
+        cooc=np.load(folder / "cooc.npy"),
+        session=session_from(str(folder / MODEL_FILE)),
+    )
+
+
+def in_memory(artifact: ModelArtifact) -> LoadedModel:
+    """Serve an artifact without writing it (the bootstrap model before any training)."""
+    from reco_svc.onnx_export import build_topk_graph
+
+    graph = build_topk_graph(artifact.weights)
+    return LoadedModel(
+        version=artifact.version,
+        items=artifact.items,
+        contexts=artifact.contexts,
+        input_weights=artifact.input_weights,
+        weights=artifact.weights,
+        cooc=artifact.cooc,
+        session=session_from(graph.SerializeToString()),
+    )

@@ -1,0 +1,86 @@
+"""The live catalog of one service process: a snapshot swapped on every change.
+
+- start: upsert the demo catalog (idempotent), read everything from PostgreSQL;
+- admin RPCs and live story_creation events update PostgreSQL, then the snapshot at once;
+- a poll of a cheap fingerprint (and any message on the bus topic catalog.visibility,
+  which the feedback service publishes when it hides a story) reloads the snapshot, so
+  changes made by other processes (other replicas, the feedback service writing
+  hidden_items) arrive within SV_RECO_CATALOG_POLL_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+import asyncpg
+
+from reco_svc import store
+from reco_svc.catalog import CatalogEntry, CatalogSnapshot, demo_entries
+
+log = logging.getLogger(__name__)
+
+
+class CatalogState:
+    def __init__(self, pool: asyncpg.Pool, poll_seconds: float = 2.0) -> None:
+        self.pool = pool
+        self.poll_seconds = poll_seconds
+        self.snapshot = CatalogSnapshot()
+        self.generation = 0
+        self._fingerprint: tuple | None = None
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self, demo_path: Path | None) -> None:
+        if demo_path is not None and demo_path.is_file():
+            entries = demo_entries(demo_path)
+            await store.load_demo(self.pool, entries)
+            log.info("demo catalog loaded", extra={"fields": {"items": len(entries), "path": str(demo_path)}})
+        elif demo_path is not None:
+            log.warning("demo catalog not found", extra={"fields": {"path": str(demo_path)}})
+        await self.reload()
+        self._task = asyncio.create_task(self._poll())
+
+    def _swap(self, snapshot: CatalogSnapshot) -> None:
+        self.snapshot = snapshot
+        self.generation += 1
+
+    async def reload(self) -> None:
+        async with self._lock:
+            fingerprint = await store.fingerprint(self.pool)
+            self._swap(CatalogSnapshot.from_entries(await store.all_items(self.pool)))
+            self._fingerprint = fingerprint
+
+    async def refresh_if_changed(self) -> None:
+        if await store.fingerprint(self.pool) != self._fingerprint:
+            await self.reload()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self.refresh_if_changed()
+            except Exception:  # noqa: BLE001 - keep serving the last snapshot
+                log.exception("catalog refresh failed")
+
+    def put(self, entry: CatalogEntry) -> None:
+        """An entry just written to PostgreSQL by this process."""
+        self._swap(self.snapshot.with_entry(entry))
+
+    def put_many(self, entries: list[CatalogEntry]) -> None:
+        if entries:
+            snapshot = self.snapshot
+            for entry in entries:
+                snapshot = snapshot.with_entry(entry)
+            self._swap(snapshot)
+
+    def set_hidden(self, kind: str, item_id: str, hidden: bool, reason: str = "") -> None:
+        self._swap(self.snapshot.with_hidden(kind, item_id, hidden, reason))
+
+    async def aclose(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

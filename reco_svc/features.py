@@ -1,0 +1,105 @@
+"""Real-time features: each user's recent interactions, age group and device, updated from the bus.
+
+    store = InMemoryFeatureStore()
+    await store.add(facts, interactions)          # live, from analytics.events (idempotent)
+    features = await store.get("user-1")          # None: not loaded yet (serving loads it from SQL)
+
+A `FeatureStore` is the small protocol serving needs; the in-memory backend keeps the most
+recently used users in this process. A Redis backend (cluster profile) implements the same
+four methods so that replicas share features.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from reco_svc.interactions import EventFacts, Interaction, compress, decay
+
+MAX_EVENTS_PER_USER = 200
+
+
+@dataclass
+class UserFeatures:
+    age_group: str = ""
+    device_type: str = ""
+    # event_id -> its interactions (keyed by event so that a redelivered event counts once)
+    events: dict[str, tuple[Interaction, ...]] = field(default_factory=dict)
+    # True once the user's history was read from PostgreSQL; live events may arrive before.
+    loaded: bool = False
+    last_ts: datetime | None = None
+
+    def add(self, facts: EventFacts, interactions: list[Interaction]) -> None:
+        if facts.event_id in self.events:
+            return
+        self.events[facts.event_id] = tuple(interactions)
+        if self.last_ts is None or facts.ts >= self.last_ts:
+            self.last_ts = facts.ts
+            self.age_group = facts.age_group or self.age_group
+            self.device_type = facts.device_type or self.device_type
+        if len(self.events) > MAX_EVENTS_PER_USER:
+            oldest = sorted(self.events, key=lambda e: min((i.ts for i in self.events[e]), default=facts.ts))
+            for event_id in oldest[: len(self.events) - MAX_EVENTS_PER_USER]:
+                del self.events[event_id]
+
+    def vector(self, now: datetime) -> dict[str, float]:
+        """item key -> log1p(sum of decayed weights)."""
+        totals: dict[str, float] = {}
+        for interactions in self.events.values():
+            for i in interactions:
+                totals[i.key] = totals.get(i.key, 0.0) + decay(i.weight, i.ts, now)
+        return {key: compress(total) for key, total in totals.items()}
+
+    def latest_picks(self) -> list[Interaction]:
+        """Interactions, most recent first (reasons prefer what the child did last)."""
+        flat = [i for interactions in self.events.values() for i in interactions]
+        return sorted(flat, key=lambda i: i.ts, reverse=True)
+
+
+class FeatureStore(Protocol):
+    async def get(self, user_id: str) -> UserFeatures | None: ...
+
+    async def put(self, user_id: str, features: UserFeatures) -> None: ...
+
+    async def add(self, facts: EventFacts, interactions: list[Interaction]) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class InMemoryFeatureStore:
+    """Least-recently-used users in a dict; the default in the single-process profile."""
+
+    def __init__(self, max_users: int = 100_000) -> None:
+        self.max_users = max_users
+        self._users: OrderedDict[str, UserFeatures] = OrderedDict()
+
+    async def get(self, user_id: str) -> UserFeatures | None:
+        features = self._users.get(user_id)
+        if features is not None:
+            self._users.move_to_end(user_id)
+        return features
+
+    async def put(self, user_id: str, features: UserFeatures) -> None:
+        early = self._users.get(user_id)
+        if early is not None:  # live events that arrived while the history was being read
+            for event_id, interactions in early.events.items():
+                features.events.setdefault(event_id, interactions)
+        self._users[user_id] = features
+        self._users.move_to_end(user_id)
+        self._evict()
+
+    async def add(self, facts: EventFacts, interactions: list[Interaction]) -> None:
+        features = self._users.get(facts.user_id)
+        if features is None:
+            features = self._users[facts.user_id] = UserFeatures()
+            self._evict()
+        features.add(facts, interactions)
+
+    def _evict(self) -> None:
+        while len(self._users) > self.max_users:
+            self._users.popitem(last=False)
+
+    async def aclose(self) -> None:
+        self._users.clear()

@@ -1,0 +1,142 @@
+"""Interactions: what an analytics event says about a child's taste, weighted by kind and decayed by age.
+
+One mapping for both paths: the batch read for training (store.interaction_events) and the
+live bus subscription (live.py) turn events into the same `Interaction`s.
+
+| event                  | item(s)                                  | weight |
+|------------------------|------------------------------------------|--------|
+| story_creation         | each universe, each character picked     | 3.0    |
+| story_creation         | the theme, the moral lesson              | 2.0    |
+| story_creation         | the story itself (creator)               | 1.0    |
+| story_view             | the story                                | 1.0    |
+| story_completed        | the story                                | 2.0    |
+| story_shared           | the story                                | 2.5    |
+| recommendation_clicked | the clicked item (recommendation_type)   | 1.5    |
+
+Decay: weight × 0.5 ** (age_days / HALF_LIFE_DAYS), half-life 30 days, age measured from the
+event's own timestamp. A user's value for an item is log1p(sum of decayed weights), so the
+tenth view of a story counts for less than the first pick of a character. Ratings (feedback)
+will join as another row of this table when the feedback service publishes them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from storyverse.analytics.v1 import events_pb2
+
+from reco_svc.catalog import key_of
+
+HALF_LIFE_DAYS = 30.0
+HISTORY_DAYS = 180  # older events weigh < 2 % and are not read
+PICK_WEIGHTS = {"universe": 3.0, "character": 3.0, "theme": 2.0, "moral_lesson": 2.0}
+STORY_WEIGHTS = {"story_creation": 1.0, "story_view": 1.0, "story_completed": 2.0, "story_shared": 2.5}
+CLICK_WEIGHT = 1.5
+INTERACTION_EVENT_TYPES = frozenset({"story_creation", *STORY_WEIGHTS, "recommendation_clicked"})
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """The fields of an event the engine uses, from a database row or a bus message alike."""
+
+    event_id: str
+    user_id: str
+    event_type: str
+    ts: datetime
+    story_id: str = ""
+    universes: tuple[str, ...] = ()
+    characters: tuple[str, ...] = ()
+    theme: str = ""
+    moral_lesson: str = ""
+    age_group: str = ""
+    device_type: str = ""
+    recommendation_type: str = ""
+    item_id: str = ""
+
+    @classmethod
+    def from_row(cls, row) -> EventFacts:  # asyncpg.Record
+        return cls(
+            event_id=row["event_id"],
+            user_id=row["user_id"],
+            event_type=row["event_type"],
+            ts=row["ts"],
+            story_id=row["story_id"] or "",
+            universes=tuple(row["universes"] or ()),
+            characters=tuple(row["characters"] or ()),
+            theme=row["theme"] or "",
+            moral_lesson=row["moral_lesson"] or "",
+            age_group=row["age_group"] or "",
+            device_type=row["device_type"] or "",
+            recommendation_type=row["recommendation_type"] or "",
+            item_id=row["item_id"] or "",
+        )
+
+    @classmethod
+    def from_proto(cls, event: events_pb2.Event) -> EventFacts:
+        p = event.properties
+        return cls(
+            event_id=event.event_id,
+            user_id=event.user_id,
+            event_type=event.event_type,
+            ts=parse_ts(event.timestamp),
+            story_id=p.story_id,
+            universes=tuple(p.universes),
+            characters=tuple(p.characters),
+            theme=p.theme,
+            moral_lesson=p.moral_lesson,
+            age_group=p.age_group,
+            device_type=p.device_type,
+            recommendation_type=p.recommendation_type,
+            item_id=p.item_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    user_id: str
+    key: str  # "kind:id"
+    weight: float  # before decay
+    ts: datetime
+    event_id: str
+    event_type: str = ""
+
+
+def parse_ts(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def interactions_of(facts: EventFacts) -> list[Interaction]:
+    def one(kind: str, item_id: str, weight: float) -> Interaction:
+        return Interaction(
+            facts.user_id, key_of(kind, item_id), weight, facts.ts, facts.event_id, facts.event_type
+        )
+
+    kind = facts.event_type
+    found: list[Interaction] = []
+    if kind == "story_creation":
+        found += [one("universe", u, PICK_WEIGHTS["universe"]) for u in facts.universes]
+        found += [one("character", c, PICK_WEIGHTS["character"]) for c in facts.characters]
+        if facts.theme:
+            found.append(one("theme", facts.theme, PICK_WEIGHTS["theme"]))
+        if facts.moral_lesson:
+            found.append(one("moral_lesson", facts.moral_lesson, PICK_WEIGHTS["moral_lesson"]))
+        if facts.story_id:
+            found.append(one("story", facts.story_id, STORY_WEIGHTS[kind]))
+    elif kind in STORY_WEIGHTS and facts.story_id:
+        found.append(one("story", facts.story_id, STORY_WEIGHTS[kind]))
+    elif kind == "recommendation_clicked" and facts.recommendation_type and facts.item_id:
+        found.append(one(facts.recommendation_type, facts.item_id, CLICK_WEIGHT))
+    return found
+
+
+def decay(weight: float, ts: datetime, now: datetime) -> float:
+    age_days = max((now - ts).total_seconds(), 0.0) / 86400.0
+    return weight * math.pow(0.5, age_days / HALF_LIFE_DAYS)
+
+
+def compress(total: float) -> float:
+    """A user's value for an item from the sum of its decayed weights."""
+    return math.log1p(total)

@@ -1,0 +1,320 @@
+"""Serving: from a request to age-safe, diverse, explained lists.
+
+For each request:
+1. the user's vector x: decayed interactions from the feature store (history read from
+   PostgreSQL on first sight, then live from the bus) plus what the request says the child
+   picked right now (selected universes/characters, previous themes, current story), plus
+   the context inputs: popularity and trending of the age group, popularity on the device;
+2. one onnxruntime call for all requested types: scores x @ W, `allowed` mask, TopK. The
+   mask is 0 for other kinds, items outside the age group, hidden items and what is already
+   selected (or the child's own stories);
+3. items newer than the model join through the attribute model (tags, universe);
+4. a final filter applies the same rules again to whatever came out (the age rule is
+   checked against the live catalog, not the model's copy of it);
+5. diversity (diversity.py), then reasons (reasons.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import numpy as np
+
+from reco_svc import attributes, reasons, store
+from reco_svc.age_rules import allowed as age_allowed
+from reco_svc.artifact import LoadedModel
+from reco_svc.catalog import CatalogEntry, CatalogSnapshot, key_of
+from reco_svc.catalog_state import CatalogState
+from reco_svc.diversity import pick_diverse
+from reco_svc.experiments import VariantAssigner
+from reco_svc.features import FeatureStore, UserFeatures
+from reco_svc.interactions import HISTORY_DAYS, PICK_WEIGHTS, EventFacts, interactions_of
+from reco_svc.model_watch import ModelHolder
+from reco_svc.training import ATTR_WEIGHT
+
+DEFAULT_LIMIT = 5
+HISTORY_EVENTS = 200
+NEW_ITEMS_SCORED = 300
+OWN_STORY_EVENTS = frozenset({"story_creation", "story_completed"})
+
+
+@dataclass(frozen=True)
+class Request:
+    user_id: str
+    age_group: str
+    types: tuple[str, ...]
+    limit: int = DEFAULT_LIMIT
+    selected_universes: tuple[str, ...] = ()
+    selected_characters: tuple[str, ...] = ()
+    previous_themes: tuple[str, ...] = ()
+    current_story_id: str = ""
+    device_type: str = ""
+
+    def picks(self) -> dict[str, float]:
+        """What the child is picking right now, valued like a fresh story_creation pick."""
+        found = {}
+        for kind, ids in (
+            ("universe", self.selected_universes),
+            ("character", self.selected_characters),
+            ("theme", self.previous_themes),
+        ):
+            for item_id in ids:
+                found[key_of(kind, item_id)] = math.log1p(PICK_WEIGHTS[kind])
+        if self.current_story_id:
+            found[key_of("story", self.current_story_id)] = math.log1p(PICK_WEIGHTS["character"])
+        return found
+
+
+@dataclass
+class Scored:
+    entry: CatalogEntry
+    score: float
+    reason: str = ""
+    # index in the model (None: newer than the model, scored by attributes)
+    index: int | None = None
+    reason_input: str | None = None
+
+
+@dataclass
+class RecList:
+    type: str
+    items: list[Scored]
+    model_version: str
+    variant: str
+    request_id: str
+
+
+@dataclass
+class Timings:
+    """Recent onnxruntime call durations (seconds), for the benchmark and the logs."""
+
+    inference: deque = field(default_factory=lambda: deque(maxlen=100_000))
+
+
+def passes(entry: CatalogEntry | None, kind: str, age_group: str, excluded: set[str]) -> bool:
+    """The final filter: right kind, suits the whole age group, not hidden, not already selected."""
+    return (
+        entry is not None
+        and entry.kind == kind
+        and not entry.hidden
+        and age_allowed(entry.min_age, entry.max_age, age_group)
+        and entry.key not in excluded
+    )
+
+
+class MaskCache:
+    """`allowed` vectors per (kind, age group) for one (model, catalog generation)."""
+
+    def __init__(self) -> None:
+        self._owner: tuple | None = None
+        self._masks: dict[tuple[str, str], np.ndarray] = {}
+        self._new_items: dict[str, attributes.AttributeIndex] = {}
+
+    def _check(self, model: LoadedModel, generation: int) -> None:
+        owner = (id(model), generation)
+        if owner != self._owner:
+            self._owner, self._masks, self._new_items = owner, {}, {}
+
+    def base(self, model: LoadedModel, snapshot: CatalogSnapshot, generation: int, kind: str, group: str):
+        self._check(model, generation)
+        mask = self._masks.get((kind, group))
+        if mask is None:
+            mask = np.zeros(model.n_inputs, dtype=np.float32)
+            for i, key in enumerate(model.items):
+                k, _, item_id = key.partition(":")
+                if k == kind and passes(snapshot.get(k, item_id), kind, group, set()):
+                    mask[i] = 1.0
+            self._masks[(kind, group)] = mask
+        return mask
+
+    def new_items(
+        self, model: LoadedModel, snapshot: CatalogSnapshot, generation: int, kind: str
+    ) -> attributes.AttributeIndex:
+        """Catalog items of this kind the model does not know (added since it was trained).
+
+        The most recent NEW_ITEMS_SCORED only: stories made since the last training can be many.
+        """
+        self._check(model, generation)
+        found = self._new_items.get(kind)
+        if found is None:
+            fresh = [e for e in snapshot.of_kind(kind) if e.key not in model.index and not e.hidden]
+            found = attributes.AttributeIndex(fresh[-NEW_ITEMS_SCORED:])
+            self._new_items[kind] = found
+        return found
+
+
+class Recommender:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        catalog: CatalogState,
+        models: ModelHolder,
+        features: FeatureStore,
+        variants: VariantAssigner,
+    ) -> None:
+        self.pool = pool
+        self.catalog = catalog
+        self.models = models
+        self.features = features
+        self.variants = variants
+        self.masks = MaskCache()
+        self.timings = Timings()
+
+    async def features_for(self, user_id: str) -> UserFeatures:
+        features = await self.features.get(user_id)
+        if features is not None and features.loaded:
+            return features
+        since = datetime.now(UTC) - timedelta(days=HISTORY_DAYS)
+        loaded = UserFeatures(loaded=True)
+        for row in reversed(await store.user_events(self.pool, user_id, since, HISTORY_EVENTS)):
+            facts = EventFacts.from_row(row)
+            loaded.add(facts, interactions_of(facts))
+        await self.features.put(user_id, loaded)
+        return loaded
+
+    async def recommend(self, request: Request) -> list[RecList]:
+        features = await self.features_for(request.user_id)
+        model = self.models.current
+        assert model is not None, "the model holder starts before serving"
+        snapshot, generation = self.catalog.snapshot, self.catalog.generation
+        variant = self.variants.assign(request.user_id, ",".join(request.types))
+        now = datetime.now(UTC)
+
+        values = features.vector(now)
+        picks = request.picks()
+        for key, value in picks.items():
+            values[key] = max(values.get(key, 0.0), value)
+        device = request.device_type or features.device_type
+        x = np.zeros(model.n_inputs, dtype=np.float32)
+        for key, value in values.items():
+            i = model.index.get(key)
+            if i is not None and i < model.n_items:
+                x[i] = value
+        for name, weight_key in (
+            (f"pop:{request.age_group}", "pop"),
+            (f"trend:{request.age_group}", "trend"),
+        ):
+            if name in model.index:
+                x[model.index[name]] = model.input_weights.get(weight_key, 0.0)
+        if device and f"device:{device}" in model.index:
+            x[model.index[f"device:{device}"]] = model.input_weights.get("device", 0.0)
+
+        excluded = set(picks)
+        excluded.update(
+            i.key
+            for interactions in features.events.values()
+            for i in interactions
+            if i.key.startswith("story:") and i.event_type in OWN_STORY_EVENTS
+        )
+        kinds = [("theme", "moral_lesson") if t == "themes" else (t,) for t in request.types]
+        flat = [k for group in kinds for k in group]
+        masks = []
+        for kind in flat:
+            mask = self.masks.base(model, snapshot, generation, kind, request.age_group).copy()
+            for key in excluded:
+                i = model.index.get(key)
+                if i is not None:
+                    mask[i] = 0.0
+            masks.append(mask)
+        k = min(model.n_items, max(request.limit * 6, 30))
+        if k > 0:
+            started = time.perf_counter()
+            scores, indices = model.topk(np.tile(x, (len(flat), 1)), np.stack(masks), k)
+            self.timings.inference.append(time.perf_counter() - started)
+        else:
+            scores = indices = np.zeros((len(flat), 0))
+
+        active = np.flatnonzero(x[: model.n_items] > 0)
+        contexts = [i for i in range(model.n_items, model.n_inputs) if x[i] > 0]
+        inputs = np.concatenate([active, np.asarray(contexts, dtype=np.int64)]).astype(np.int64)
+        ranked: dict[str, list[Scored]] = {}
+        for row, kind in enumerate(flat):
+            found: list[Scored] = []
+            for value, index in zip(scores[row], indices[row], strict=True):
+                if index < 0:
+                    continue
+                k_kind, _, item_id = model.items[index].partition(":")
+                entry = snapshot.get(k_kind, item_id)
+                if passes(entry, kind, request.age_group, excluded):
+                    found.append(Scored(entry, float(value), index=int(index)))
+            found += self._new_items(model, snapshot, generation, kind, request.age_group, excluded, values)
+            found.sort(key=lambda s: (-s.score, s.entry.id))
+            ranked[kind] = found
+
+        request_id = uuid.uuid4().hex
+        lists = []
+        for requested, group in zip(request.types, kinds, strict=True):
+            candidates = _interleave([ranked[k] for k in group]) if len(group) > 1 else ranked[group[0]]
+            chosen = pick_diverse(
+                candidates, request.limit, lambda s: s.entry.universe_ids, exempt=request.selected_universes
+            )
+            for item in chosen:
+                self._explain(item, model, x, inputs, snapshot)
+            lists.append(RecList(requested, chosen, model.version, variant, request_id))
+        return lists
+
+    def _new_items(
+        self,
+        model: LoadedModel,
+        snapshot: CatalogSnapshot,
+        generation: int,
+        kind: str,
+        group: str,
+        excluded: set[str],
+        values: dict[str, float],
+    ) -> list[Scored]:
+        index = self.masks.new_items(model, snapshot, generation, kind)
+        if not index.entries:
+            return []
+        picked = [(snapshot.get(*key.split(":", 1)), v) for key, v in values.items()]
+        picked = [(e, v) for e, v in picked if e is not None]
+        contributions = model.input_weights.get("attr", ATTR_WEIGHT) * index.contributions(picked)
+        scores = contributions.sum(axis=0) if picked else np.zeros(len(index.entries), dtype=np.float32)
+        found = []
+        for n, entry in enumerate(index.entries):
+            if not passes(entry, kind, group, excluded):
+                continue
+            best = int(np.argmax(contributions[:, n])) if picked else -1
+            similar = picked[best][0].key if best >= 0 and contributions[best, n] > 0 else None
+            found.append(Scored(entry, float(scores[n]), reasons.for_new_item(entry, similar, snapshot)))
+        return found
+
+    def _explain(
+        self, item: Scored, model: LoadedModel, x: np.ndarray, inputs: np.ndarray, snapshot: CatalogSnapshot
+    ) -> None:
+        if item.index is None or item.reason:
+            return
+        if inputs.size == 0:
+            item.reason = reasons.FALLBACK
+            return
+        contributions = x[inputs] * model.weights[inputs, item.index]
+        best = int(np.argmax(contributions))
+        if contributions[best] <= 0:
+            item.reason = reasons.FALLBACK
+            return
+        source = int(inputs[best])
+        name = model.contexts[source - model.n_items] if source >= model.n_items else model.items[source]
+        mostly_cooc = (
+            source < model.n_items
+            and model.cooc[source, item.index] >= 0.5 * model.weights[source, item.index] > 0
+        )
+        item.reason_input = name
+        item.reason = reasons.from_input(name, item.entry, snapshot, mostly_cooc)
+
+
+def _interleave(lists: list[list[Scored]]) -> list[Scored]:
+    """Themes and moral lessons alternate in the /themes list (a story takes one of each)."""
+    out: list[Scored] = []
+    for row in zip(*lists, strict=False):
+        out.extend(row)
+    longest = max((len(x) for x in lists), default=0)
+    shortest = min((len(x) for x in lists), default=0)
+    for extra in lists:
+        out.extend(extra[shortest:longest])
+    return out

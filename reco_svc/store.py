@@ -1,0 +1,310 @@
+"""SQL of the recommendation engine (catalog, moderation, registry, interactions); parameters only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from reco_svc.catalog import CatalogEntry
+from reco_svc.interactions import INTERACTION_EVENT_TYPES
+
+_COLUMNS = (
+    "kind, item_id, name, min_age, max_age, tags, universe, universes, characters, theme, "
+    "moral_lesson, creator_id, source"
+)
+_VALUES = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13"
+_CHANGED = (
+    "(catalog_items.name, catalog_items.min_age, catalog_items.max_age, catalog_items.tags, "
+    "catalog_items.universe, catalog_items.universes, catalog_items.characters, catalog_items.theme, "
+    "catalog_items.moral_lesson, catalog_items.creator_id) IS DISTINCT FROM "
+    "(EXCLUDED.name, EXCLUDED.min_age, EXCLUDED.max_age, EXCLUDED.tags, EXCLUDED.universe, "
+    "EXCLUDED.universes, EXCLUDED.characters, EXCLUDED.theme, EXCLUDED.moral_lesson, EXCLUDED.creator_id)"
+)
+_SET = (
+    "name = EXCLUDED.name, min_age = EXCLUDED.min_age, max_age = EXCLUDED.max_age, tags = EXCLUDED.tags, "
+    "universe = EXCLUDED.universe, universes = EXCLUDED.universes, characters = EXCLUDED.characters, "
+    "theme = EXCLUDED.theme, moral_lesson = EXCLUDED.moral_lesson, creator_id = EXCLUDED.creator_id, "
+    "source = EXCLUDED.source, updated_at = clock_timestamp()"
+)
+_SELECT = """
+SELECT c.kind, c.item_id, c.name, c.min_age, c.max_age, c.tags, c.universe, c.universes, c.characters,
+       c.theme, c.moral_lesson, c.creator_id, c.source, c.updated_at,
+       h.reason AS hidden_reason, h.item_id IS NOT NULL AS hidden
+  FROM catalog_items c
+  LEFT JOIN LATERAL (
+        SELECT item_id, coalesce(reason, '') AS reason FROM hidden_items
+         WHERE item_type = c.kind AND item_id = c.item_id AND cleared_at IS NULL
+         ORDER BY hidden_at DESC LIMIT 1) h ON true
+"""
+
+
+def _args(e: CatalogEntry) -> tuple:
+    return (
+        e.kind,
+        e.id,
+        e.name,
+        e.min_age,
+        e.max_age,
+        list(e.tags),
+        e.universe or None,
+        list(e.universes),
+        list(e.characters),
+        e.theme or None,
+        e.moral_lesson or None,
+        e.creator_id or None,
+        e.source,
+    )
+
+
+def entry_of(row: asyncpg.Record) -> CatalogEntry:
+    return CatalogEntry(
+        kind=row["kind"],
+        id=row["item_id"],
+        name=row["name"],
+        min_age=row["min_age"],
+        max_age=row["max_age"],
+        tags=tuple(row["tags"] or ()),
+        universe=row["universe"] or "",
+        universes=tuple(row["universes"] or ()),
+        characters=tuple(row["characters"] or ()),
+        theme=row["theme"] or "",
+        moral_lesson=row["moral_lesson"] or "",
+        creator_id=row["creator_id"] or "",
+        source=row["source"],
+        hidden=bool(row["hidden"]),
+        hidden_reason=row["hidden_reason"] or "",
+        updated_at=row["updated_at"].isoformat() if row["updated_at"] else "",
+    )
+
+
+async def load_demo(pool: asyncpg.Pool, entries: Sequence[CatalogEntry]) -> None:
+    """Idempotent: inserts new demo items, refreshes changed ones, never touches admin edits."""
+    await pool.executemany(
+        f"INSERT INTO catalog_items ({_COLUMNS}) VALUES ({_VALUES}) ON CONFLICT (kind, item_id) DO UPDATE "
+        f"SET {_SET} WHERE catalog_items.source = 'demo' AND {_CHANGED}",
+        [_args(e) for e in entries],
+    )
+
+
+async def upsert_item(pool: asyncpg.Pool, entry: CatalogEntry) -> bool:
+    """Insert or replace one item; True when it was created."""
+    return await pool.fetchval(
+        f"INSERT INTO catalog_items ({_COLUMNS}) VALUES ({_VALUES}) ON CONFLICT (kind, item_id) DO UPDATE "
+        f"SET {_SET} RETURNING (xmax = 0)",
+        *_args(entry),
+    )
+
+
+async def upsert_stories(pool: asyncpg.Pool, entries: Sequence[CatalogEntry]) -> None:
+    """Stories derived from events: created once, refreshed only while still event-sourced."""
+    if entries:
+        await pool.executemany(
+            f"INSERT INTO catalog_items ({_COLUMNS}) VALUES ({_VALUES}) "
+            f"ON CONFLICT (kind, item_id) DO UPDATE "
+            f"SET {_SET} WHERE catalog_items.source = 'events' AND {_CHANGED}",
+            [_args(e) for e in entries],
+        )
+
+
+async def get_item(pool: asyncpg.Pool, kind: str, item_id: str) -> CatalogEntry | None:
+    row = await pool.fetchrow(f"{_SELECT} WHERE c.kind = $1 AND c.item_id = $2", kind, item_id)
+    return entry_of(row) if row else None
+
+
+async def all_items(pool: asyncpg.Pool) -> list[CatalogEntry]:
+    """Oldest change first, so that dict order (and "the most recent N") follows updated_at."""
+    return [entry_of(r) for r in await pool.fetch(f"{_SELECT} ORDER BY c.updated_at, c.kind, c.item_id")]
+
+
+async def list_items(
+    pool: asyncpg.Pool, kind: str, after: str, limit: int, include_hidden: bool, age: tuple[int, int] | None
+) -> list[CatalogEntry]:
+    rows = await pool.fetch(
+        f"""{_SELECT}
+         WHERE c.kind = $1 AND c.item_id > $2
+           AND ($3 OR h.item_id IS NULL)
+           AND ($4::int IS NULL OR (c.min_age <= $4 AND c.max_age >= $5))
+         ORDER BY c.item_id LIMIT $6""",
+        kind,
+        after,
+        include_hidden,
+        age[0] if age else None,
+        age[1] if age else None,
+        limit,
+    )
+    return [entry_of(r) for r in rows]
+
+
+async def fingerprint(pool: asyncpg.Pool) -> tuple:
+    """Changes whenever an item or the moderation state changes (cheap: two index scans)."""
+    row = await pool.fetchrow(
+        """SELECT (SELECT count(*) FROM catalog_items) AS items,
+                  (SELECT max(updated_at) FROM catalog_items) AS updated,
+                  (SELECT count(*) FROM hidden_items) AS hides,
+                  (SELECT max(greatest(hidden_at, coalesce(cleared_at, hidden_at)))
+                     FROM hidden_items) AS moderated,
+                  (SELECT count(*) FROM hidden_items WHERE cleared_at IS NOT NULL) AS cleared"""
+    )
+    return tuple(row.values())
+
+
+async def hide(pool: asyncpg.Pool, kind: str, item_id: str, reason: str) -> None:
+    """Idempotent: the partial unique index keeps one current row per item."""
+    await pool.execute(
+        """INSERT INTO hidden_items (item_type, item_id, reason, hidden_at)
+           VALUES ($1, $2, $3, clock_timestamp())
+           ON CONFLICT (item_type, item_id) WHERE cleared_at IS NULL DO NOTHING""",
+        kind,
+        item_id,
+        reason,
+    )
+
+
+async def unhide(pool: asyncpg.Pool, kind: str, item_id: str) -> None:
+    await pool.execute(
+        "UPDATE hidden_items SET cleared_at = clock_timestamp() "
+        "WHERE item_type = $1 AND item_id = $2 AND cleared_at IS NULL",
+        kind,
+        item_id,
+    )
+
+
+# --- interactions ---------------------------------------------------------------------------
+
+INTERACTION_TYPES = sorted(INTERACTION_EVENT_TYPES)
+_EVENT_COLUMNS = (
+    "event_id, user_id, event_type, ts, story_id, universes, characters, theme, moral_lesson, "
+    "age_group, device_type, props->>'recommendation_type' AS recommendation_type, "
+    "props->>'item_id' AS item_id"
+)
+
+
+async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 20_000) -> AsyncIterator[list]:
+    """Every event that carries an interaction, since `since`, in batches (a server-side cursor)."""
+    async with pool.acquire() as conn, conn.transaction():
+        cursor = conn.cursor(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE ts >= $1 AND event_type = ANY($2::text[])",
+            since,
+            list(INTERACTION_TYPES),
+            prefetch=batch,
+        )
+        rows: list = []
+        async for row in cursor:
+            rows.append(row)
+            if len(rows) >= batch:
+                yield rows
+                rows = []
+        if rows:
+            yield rows
+
+
+async def user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
+    """One user's most recent interaction events (lazy feature loading); none before analytics migrated."""
+    try:
+        return await _user_events(pool, user_id, since, limit)
+    except asyncpg.UndefinedTableError:
+        return []
+
+
+async def _user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
+    return await pool.fetch(
+        f"""SELECT {_EVENT_COLUMNS} FROM events
+             WHERE user_id = $1 AND ts >= $2 AND event_type = ANY($3::text[])
+             ORDER BY ts DESC LIMIT $4""",
+        user_id,
+        since,
+        list(INTERACTION_TYPES),
+        limit,
+    )
+
+
+async def latest_age_groups(pool: asyncpg.Pool, since: datetime) -> dict[str, str]:
+    rows = await pool.fetch(
+        """SELECT DISTINCT ON (user_id) user_id, age_group FROM events
+            WHERE ts >= $1 AND age_group IS NOT NULL ORDER BY user_id, ts DESC""",
+        since,
+    )
+    return {r["user_id"]: r["age_group"] for r in rows}
+
+
+async def has_events_table(pool: asyncpg.Pool) -> bool:
+    return await pool.fetchval("SELECT to_regclass('events') IS NOT NULL")
+
+
+# --- model registry ----------------------------------------------------------------------------
+
+NOTIFY_CHANNEL = "reco_models"
+
+
+async def register_version(
+    pool: asyncpg.Pool, version: str, path: str, metrics: dict, description: str, activate: bool
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO reco_model_versions (version, path, metrics, description) "
+            "VALUES ($1, $2, $3::jsonb, $4)",
+            version,
+            path,
+            json.dumps(metrics),
+            description,
+        )
+        if activate:
+            await _activate(conn, version)
+
+
+async def _activate(conn: asyncpg.Connection, version: str) -> None:
+    await conn.execute(
+        "UPDATE reco_model_versions SET active = false WHERE active AND version <> $1", version
+    )
+    await conn.execute(
+        "UPDATE reco_model_versions SET active = true, activated_at = clock_timestamp() WHERE version = $1",
+        version,
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, version)
+
+
+async def activate(pool: asyncpg.Pool, version: str) -> bool:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("LOCK TABLE reco_model_versions IN SHARE ROW EXCLUSIVE MODE")
+        if not await conn.fetchval("SELECT 1 FROM reco_model_versions WHERE version = $1", version):
+            return False
+        await _activate(conn, version)
+        return True
+
+
+async def rollback(pool: asyncpg.Pool) -> tuple[str, str] | None:
+    """Activate the version that was active before the current one: (now active, replaced) or None."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("LOCK TABLE reco_model_versions IN SHARE ROW EXCLUSIVE MODE")
+        current = await conn.fetchrow("SELECT version, activated_at FROM reco_model_versions WHERE active")
+        if current is None:
+            return None
+        previous = await conn.fetchval(
+            """SELECT version FROM reco_model_versions
+                WHERE NOT active AND activated_at IS NOT NULL AND activated_at < $1
+                ORDER BY activated_at DESC LIMIT 1""",
+            current["activated_at"],
+        )
+        if previous is None:
+            return None
+        await _activate(conn, previous)
+        # The rolled-back version goes out of the history so that a second rollback goes further back.
+        await conn.execute(
+            "UPDATE reco_model_versions SET activated_at = NULL WHERE version = $1", current["version"]
+        )
+        return previous, current["version"]
+
+
+async def active_version(pool: asyncpg.Pool) -> asyncpg.Record | None:
+    return await pool.fetchrow("SELECT version, path FROM reco_model_versions WHERE active")
+
+
+async def get_version(pool: asyncpg.Pool, version: str) -> asyncpg.Record | None:
+    return await pool.fetchrow("SELECT * FROM reco_model_versions WHERE version = $1", version)
+
+
+async def list_versions(pool: asyncpg.Pool, limit: int) -> list[asyncpg.Record]:
+    return await pool.fetch("SELECT * FROM reco_model_versions ORDER BY created_at DESC LIMIT $1", limit)

@@ -1,0 +1,198 @@
+"""The straightforward rule walker that common/validation.py replaced: the reference.
+
+Kept for the equivalence test (test_compiled_validation.py): the generated
+validators must give exactly the violations this walker gives, in the same order.
+Only change: parse_rfc3339 is the fixed one (fractional seconds kept their zone).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from storyverse.common.v1 import rules_pb2
+
+from common.errors import FieldViolation
+
+Check = Callable[[object], str | None]
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+class _Compiled:
+    __slots__ = ("by_field", "required", "nested", "per_item")
+
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[Check]] = {}
+        self.required: list[FieldDescriptor] = []
+        self.nested: set[str] = set()
+        self.per_item: set[str] = set()
+
+
+_cache: dict[str, _Compiled] = {}
+
+
+def rules_of(field: FieldDescriptor) -> rules_pb2.FieldRules | None:
+    options = field.GetOptions()
+    if options.HasExtension(rules_pb2.rules):
+        return options.Extensions[rules_pb2.rules]
+    return None
+
+
+def validate(message: Message, prefix: str = "") -> list[FieldViolation]:
+    """All rule violations of `message` and its nested messages, with dotted field paths."""
+    compiled = _compile(message.DESCRIPTOR)
+    violations: list[FieldViolation] = []
+    for field in compiled.required:
+        if not _present(message, field):
+            violations.append(FieldViolation(prefix + field.name, "is required"))
+    for field, value in message.ListFields():
+        name = field.name
+        for check in compiled.by_field.get(name, ()):
+            problem = check(value)
+            if problem:
+                violations.append(FieldViolation(prefix + name, problem))
+        if name in compiled.nested and name not in compiled.per_item:
+            if field.is_repeated:
+                if field.message_type.GetOptions().map_entry:
+                    continue
+                for index, item in enumerate(value):
+                    violations += validate(item, f"{prefix}{name}[{index}].")
+            else:
+                violations += validate(value, f"{prefix}{name}.")
+    return violations
+
+
+def _present(message: Message, field: FieldDescriptor) -> bool:
+    if field.is_repeated:
+        return len(getattr(message, field.name)) > 0
+    if field.message_type is not None or field.has_presence:
+        return message.HasField(field.name)
+    return getattr(message, field.name) not in ("", 0, 0.0, False, b"")
+
+
+def _compile(descriptor: Descriptor) -> _Compiled:
+    found = _cache.get(descriptor.full_name)
+    if found is not None:
+        return found
+    compiled = _Compiled()
+    for field in descriptor.fields:
+        if field.message_type is not None and not field.message_type.full_name.startswith("google.protobuf."):
+            compiled.nested.add(field.name)
+        rules = rules_of(field)
+        if rules is None:
+            continue
+        if rules.required:
+            compiled.required.append(field)
+        if rules.per_item:
+            compiled.per_item.add(field.name)
+        checks = _checks_for(field, rules)
+        if checks:
+            compiled.by_field[field.name] = checks
+    _cache[descriptor.full_name] = compiled
+    return compiled
+
+
+def _checks_for(field: FieldDescriptor, rules: rules_pb2.FieldRules) -> list[Check]:
+    repeated = field.is_repeated
+    scalar = _scalar_checks(rules, item=False)
+    checks: list[Check] = []
+    if repeated:
+        if rules.max_items:
+            limit = rules.max_items
+            checks.append(
+                lambda v: f"at most {limit} items allowed, got {len(v)}" if len(v) > limit else None
+            )
+        item_checks = _scalar_checks(rules, item=True)
+        if item_checks:
+            checks.append(_each(item_checks))
+    else:
+        checks += scalar
+    return checks
+
+
+def _each(item_checks: list[Check]) -> Check:
+    def check(values: object) -> str | None:
+        for index, value in enumerate(values):  # type: ignore[arg-type]
+            for item_check in item_checks:
+                problem = item_check(value)
+                if problem:
+                    return f"item {index}: {problem}"
+        return None
+
+    return check
+
+
+def _scalar_checks(rules: rules_pb2.FieldRules, item: bool) -> list[Check]:
+    checks: list[Check] = []
+    max_len = rules.item_max_len if item else rules.max_len
+    pattern = rules.item_pattern if item else rules.pattern
+    allowed = list(rules.item_in if item else getattr(rules, "in"))
+    if not item and rules.min_len:
+        min_len = rules.min_len
+        checks.append(lambda v: f"must be at least {min_len} characters" if len(v) < min_len else None)
+    if max_len:
+        checks.append(lambda v: f"must be at most {max_len} characters" if len(v) > max_len else None)
+    if pattern:
+        regex = re.compile(pattern)
+        shown = pattern if len(pattern) < 60 else pattern[:57] + "..."
+        checks.append(lambda v: None if regex.fullmatch(v) else f"must match {shown}")
+    if allowed:
+        allowed_set = frozenset(allowed)
+        listing = ", ".join(allowed)
+        checks.append(lambda v: None if v in allowed_set else f"must be one of: {listing}")
+    if not item:
+        if rules.HasField("gte") or rules.HasField("lte"):
+            low = rules.gte if rules.HasField("gte") else -math.inf
+            high = rules.lte if rules.HasField("lte") else math.inf
+            checks.append(lambda v: _bounds(v, low, high))
+        if rules.rfc3339:
+            checks.append(_rfc3339)
+        if rules.date:
+            checks.append(_date)
+    return checks
+
+
+def _bounds(value: float, low: float, high: float) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if value < low or value > high:
+        return f"must be between {_fmt(low)} and {_fmt(high)}"
+    return None
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if math.isfinite(x) and x == int(x) else str(x)
+
+
+def _rfc3339(value: str) -> str | None:
+    if parse_rfc3339(value) is None:
+        return "must be an RFC 3339 timestamp with a time zone, e.g. 2025-03-20T14:30:00Z"
+    return None
+
+
+def parse_rfc3339(value: str) -> datetime | None:
+    if not _RFC3339.fullmatch(value):
+        return None
+    try:
+        text = value.replace("z", "Z").replace("Z", "+00:00")
+        if "." in text:  # Python accepts at most 6 fractional digits
+            head, _, tail = text.partition(".")
+            digits = tail[: len(tail) - len(tail.lstrip("0123456789"))]  # the fraction, not the zone
+            text = f"{head}.{digits[:6]:0<6}{tail[len(digits) :]}"
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _date(value: str) -> str | None:
+    try:
+        date.fromisoformat(value)
+        if len(value) != 10:
+            raise ValueError
+    except ValueError:
+        return "must be a date, YYYY-MM-DD"
+    return None

@@ -1,0 +1,121 @@
+"""One behaviour, two backends: the same tests against the memory store and against Redis.
+
+Redis is the local server on 127.0.0.1:6379 (or SV_TEST_REDIS_URL); without one the Redis
+parameter is skipped, saying so. Then: Redis going away degrades as documented, in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+import pytest
+
+from common.features import FeatureLimits, create_feature_store
+from common.features.memory import MemoryFeatureStore
+from common.features.redis import RedisFeatureStore
+from common.settings import Settings
+from tests.common.redis_fixtures import NO_REDIS, FreezableProxy, delete_prefix, local_redis_url
+from tests.conftest import free_port
+
+LIMITS = FeatureLimits(recent_keep=5, recent_ttl=60, bucket_seconds=60, counter_retention=3600)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request):
+    if request.param == "memory":
+        yield MemoryFeatureStore(LIMITS)
+        return
+    url = local_redis_url()
+    if url is None:
+        pytest.skip(NO_REDIS)
+    prefix = f"sv:test:{uuid.uuid4().hex[:8]}:"
+    redis_store = RedisFeatureStore(url, timeout=1.0, limits=LIMITS, prefix=prefix)
+    yield redis_store
+    await redis_store.aclose()
+    await delete_prefix(url, prefix)
+
+
+async def test_recent_selections_newest_first_and_capped(store):
+    for n in range(8):
+        await store.push_recent("user-1", f"story-{n}")
+    assert await store.recent("user-1") == ["story-7", "story-6", "story-5", "story-4", "story-3"]
+    assert await store.recent("user-1", limit=2) == ["story-7", "story-6"]
+    assert await store.recent("nobody") == []
+
+
+async def test_counters_sum_the_buckets_of_the_window(store):
+    now = time.time()
+    bucket = LIMITS.bucket_seconds
+    await store.incr("trending", "story-a", 3, at=now)
+    await store.incr("trending", "story-b", 2, at=now)
+    await store.incr("trending", "story-b", 2, at=now - bucket)  # the previous bucket
+    await store.incr("trending", "story-c", 9, at=now - 10 * bucket)  # outside a 5-bucket window
+    assert await store.top("trending", window=5 * bucket, now=now) == [("story-b", 4.0), ("story-a", 3.0)]
+    assert await store.top("trending", window=5 * bucket, limit=1, now=now) == [("story-b", 4.0)]
+    assert (await store.top("trending", window=20 * bucket, now=now))[0] == ("story-c", 9.0)
+    assert await store.top("other", window=bucket, now=now) == []
+
+
+async def test_cache_entries_expire(store):
+    await store.set("reco:user-1", b"payload", ttl=0.3)
+    await store.set("reco:user-2", b"kept", ttl=30)
+    assert await store.get("reco:user-1") == b"payload"
+    await asyncio.sleep(0.4)
+    assert await store.get("reco:user-1") is None
+    assert await store.get("reco:user-2") == b"kept"
+    await store.delete("reco:user-2")
+    assert await store.get("reco:user-2") is None
+
+
+def test_the_factory_picks_redis_only_when_configured():
+    assert isinstance(create_feature_store(Settings()), MemoryFeatureStore)
+    redis_store = create_feature_store(Settings(redis_url="redis://127.0.0.1:1/0"))
+    assert isinstance(redis_store, RedisFeatureStore)
+
+
+async def test_redis_refusing_connections_degrades_to_memory_within_the_timeout(caplog):
+    store = RedisFeatureStore(
+        f"redis://127.0.0.1:{free_port()}/0", timeout=0.2, retry_after=60, limits=LIMITS
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="common.circuit"):
+            started = time.monotonic()
+            await store.push_recent("user-1", "story-1")  # answered by the fallback
+            assert await store.recent("user-1") == ["story-1"]
+            await store.set("k", b"v", ttl=10)
+            assert await store.get("k") == b"v"
+            assert time.monotonic() - started < 1.0
+        assert store.guard.breaker.is_open
+        warnings = [r for r in caplog.records if "unavailable" in r.getMessage()]
+        assert len(warnings) == 1, "one warning per outage, not one per call"
+    finally:
+        await store.aclose()
+
+
+async def test_a_hung_redis_costs_one_timeout_then_nothing_and_is_used_again_when_back():
+    url = local_redis_url()
+    if url is None:
+        pytest.skip(NO_REDIS)
+    prefix = f"sv:test:{uuid.uuid4().hex[:8]}:"
+    async with FreezableProxy(url) as proxy:
+        store = RedisFeatureStore(proxy.url, timeout=0.2, retry_after=0.5, limits=LIMITS, prefix=prefix)
+        try:
+            await store.push_recent("user-1", "in-redis")
+            proxy.freeze()
+            started = time.monotonic()
+            assert await store.recent("user-1") == []  # the timeout, then the (empty) fallback
+            first = time.monotonic() - started
+            started = time.monotonic()
+            await store.push_recent("user-1", "in-memory")
+            assert await store.recent("user-1") == ["in-memory"]  # breaker open: no waiting at all
+            assert first < 0.5 and time.monotonic() - started < 0.05
+            proxy.thaw()
+            await asyncio.sleep(0.6)  # retry_after passes; the next call tries Redis again
+            assert await store.recent("user-1") == ["in-redis"]
+            assert not store.guard.breaker.is_open
+        finally:
+            await store.aclose()
+            await delete_prefix(url, prefix)
