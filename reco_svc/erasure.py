@@ -4,7 +4,7 @@ Interactions are read from the events table (erased by analytics_svc/erasure.py)
 what the engine keeps itself is the real-time features, in memory or in Redis.
 They are dropped when the erasure is announced on the bus (topic "privacy.erasure"):
 
-    subscribe_features(runtime.bus, features)     # in reco_svc/service.py's build
+    subscribe_features(runtime.bus, features, group)     # in reco_svc/service.py's build
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ async def forget_features(features: object, user_id: str) -> None:
     await features.put(user_id, UserFeatures(loaded=True))  # type: ignore[attr-defined]
 
 
-def subscribe_features(bus: EventBus, features: object) -> None:
+def subscribe_features(bus: EventBus, features: object, group: str = "reco-features") -> None:
+    """Every replica keeps its own features, so with Kafka each needs its own group."""
+
     async def handle(messages: list[BusMessage]) -> None:
         for user_id in erased_user_ids(messages):
             await forget_features(features, user_id)
 
-    bus.subscribe(ERASURE_TOPIC, "reco-features", handle)
+    bus.subscribe(ERASURE_TOPIC, group, handle)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
@@ -14,6 +15,7 @@ from common.privacy.erasure import erase_user, user_hash
 from common.privacy.training import not_erased
 from feedback_svc.erasure import erase_user as erase_feedback
 from reco_svc.erasure import subscribe_features
+from reco_svc.store import interaction_events
 from tests.events import event
 
 
@@ -62,6 +64,10 @@ async def test_delete_user_data_erases_everywhere_and_keeps_only_a_salted_hash(
         [erased, kept],
     )
     assert [r["user_id"] for r in trainable] == [kept]
+    # ... and the recommendation trainer's own query applies that filter.
+    since = datetime.now(UTC) - timedelta(days=1)
+    trained = {r["user_id"] async for batch in interaction_events(db, since) for r in batch}
+    assert kept in trained and erased not in trained
 
     # Idempotent: again, the late event goes and the request is recorded again.
     async with http.delete(f"{gateway_url}/api/admin/users/{erased}") as resp:
