@@ -31,8 +31,19 @@ METHOD_SCOPES: dict[str, str] = {
     _FEEDBACK + "ListModerationQueue": READ,
     # A moderator's decision changes what children are shown.
     _FEEDBACK + "DecideModeration": ADMIN,
+    # Resolving an alert changes what moderators see next.
+    _FEEDBACK + "ResolveAlert": ADMIN,
     _RECO + "Recommend": READ,
     _RECO + "ListRecommendations": READ,
+    # The catalog and the model registry: what children can be shown, and by which model.
+    _RECO + "UpsertCatalogItem": ADMIN,
+    _RECO + "GetCatalogItem": ADMIN,
+    _RECO + "ListCatalogItems": ADMIN,
+    _RECO + "HideCatalogItem": ADMIN,
+    _RECO + "UnhideCatalogItem": ADMIN,
+    _RECO + "ListModelVersions": ADMIN,
+    _RECO + "ActivateModelVersion": ADMIN,
+    _RECO + "RollbackModelVersion": ADMIN,
 }
 
 
