@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf import json_format, struct_pb2
 from storyverse.analytics.v1 import events_pb2
 
+from common.pii import contact_detail_in
 from common.validation import parse_rfc3339, validator_for
 
 MAX_FUTURE = timedelta(minutes=5)
@@ -108,7 +110,9 @@ def prepare(events: list[events_pb2.Event], received_at: datetime) -> Prepared:
         ts, problem = _check(event, received_at)
         if problem is not None:
             name, reason = problem
-            prepared.rejections.append(Rejection(index, event.event_id, name, reason, raw_json(event)))
+            payload = raw_json(_without_extras(event) if name.startswith(_EXTRAS) else event)
+            event_id, name, reason = (_storable(t) for t in (event.event_id, name, reason))
+            prepared.rejections.append(Rejection(index, event_id, name, reason, payload))
             continue
         event_id = event.event_id
         if event_id in seen:
@@ -140,13 +144,20 @@ def _check(event: events_pb2.Event, now: datetime) -> tuple[datetime | None, tup
     p = event.properties
     if p.HasField("extras"):
         for key, value in p.extras.fields.items():
-            if key not in ALLOWED_EXTRAS:
+            if key not in ALLOWED_EXTRAS:  # also refuses keys with control characters
                 return ts, (f"properties.extras.{key}", "is not an allowed property (see docs/events.md)")
             kind = value.WhichOneof("kind")
             if kind in ("struct_value", "list_value"):
                 return ts, (f"properties.extras.{key}", "must be a string, number or boolean")
             if kind == "string_value" and len(value.string_value) > MAX_EXTRA_STRING:
                 return ts, (f"properties.extras.{key}", f"must be at most {MAX_EXTRA_STRING} characters")
+            if kind == "string_value" and _CONTROL.search(value.string_value):
+                return ts, (f"properties.extras.{key}", "must not contain control characters")
+            if kind == "string_value" and (found := contact_detail_in(value.string_value)):
+                return ts, (
+                    f"properties.extras.{key}",
+                    f"must not contain {found} (no contact details are stored)",
+                )
     return ts, None
 
 
@@ -195,6 +206,24 @@ def _row(event: events_pb2.Event, received_at: datetime, ts: datetime | None) ->
     )
 
 
+_EXTRAS = "properties.extras."
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _without_extras(event: events_pb2.Event) -> events_pb2.Event:
+    """The event minus its extras: refused extras may be exactly what must not be stored
+    (a name, an email), so the failed-events table keeps the rest and the reason only."""
+    copy = events_pb2.Event()
+    copy.CopyFrom(event)
+    copy.properties.ClearField("extras")
+    return copy
+
+
+def _storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; a rejected event's id or extras key may (found by fuzzing)."""
+    return text.replace("\x00", "\ufffd")
+
+
 _dumps = json.JSONEncoder().encode  # json.dumps' default settings, without its per-call argument checks
 
 
@@ -221,4 +250,7 @@ def _extras(extras: struct_pb2.Struct) -> dict[str, object]:
 
 
 def raw_json(event: events_pb2.Event) -> str:
-    return json_format.MessageToJson(event, preserving_proto_field_name=True, indent=None)
+    text = json_format.MessageToJson(event, preserving_proto_field_name=True, indent=None)
+    # PostgreSQL's jsonb cannot hold NUL: one such rejected event used to fail the whole
+    # group-commit transaction (found by schemathesis). Keep a visible stand-in instead.
+    return text.replace("\\u0000", "\\ufffd")

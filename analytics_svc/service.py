@@ -20,6 +20,7 @@ from analytics_svc.recorder import EventRecorder
 from analytics_svc.server import AnalyticsServicer
 from analytics_svc.writer import GroupCommitWriter
 from common.grpc_server import Runtime, ServiceSpec
+from common.privacy import admin
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
@@ -42,20 +43,26 @@ class AnalyticsComponent:
 
 
 async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent:
-    writer = GroupCommitWriter(runtime.pool, max_rows=runtime.settings.ingest_max_group)
+    writer = GroupCommitWriter(
+        runtime.pool,
+        max_rows=runtime.settings.ingest_max_group,
+        max_pending_rows=runtime.settings.ingest_max_pending_rows,
+    )
     recorder = EventRecorder(runtime.pool, runtime.bus, bool(runtime.settings.kafka_bootstrap), writer)
     servicer = AnalyticsServicer(recorder, runtime.pool)
     analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
     experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(
         ExperimentServicer(runtime.pool, recorder), server
     )
+    # The admin RPCs (erasure) live here: this process owns the shared database.
+    admin_name = admin.register(server, runtime)
     realtime = RealtimeCounters(runtime.pool)
     realtime.attach(runtime.bus)
     rpc_stats = RpcStats(runtime.pool)
     rpc_stats.start()
     # The interceptor holds this very list (common.grpc_server.start), so the hook is live.
     SPEC.observers.append(rpc_stats.observe)
-    return AnalyticsComponent(writer, realtime, rpc_stats)
+    return AnalyticsComponent(writer, realtime, rpc_stats, [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name])
 
 
 SPEC = ServiceSpec("analytics", build, migrations=[("analytics", MIGRATIONS)])

@@ -22,6 +22,7 @@ import asyncpg
 from analytics_svc import store
 from analytics_svc.ingest import Rejection
 from common import telemetry
+from common.errors import ResourceExhausted
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,15 @@ class _Pending:
 
 
 class GroupCommitWriter:
-    def __init__(self, pool: asyncpg.Pool, max_rows: int = 5000, parallel_flushes: int = 2) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, max_rows: int = 5000, parallel_flushes: int = 2, max_pending_rows: int = 0
+    ) -> None:
         self.pool = pool
         self.max_rows = max_rows
+        # Backpressure: rows waiting for a flush are bounded (0: unbounded); past it callers
+        # are told to retry instead of the queue growing while PostgreSQL is slow.
+        self.max_pending_rows = max_pending_rows
+        self._pending_rows = 0
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._slots = asyncio.Semaphore(parallel_flushes)
@@ -52,8 +59,11 @@ class GroupCommitWriter:
         if self._task is None:
             # A fresh context: the flusher outlives the request that happened to start it.
             self._task = asyncio.create_task(self._run(), context=contextvars.Context())
+        if self.max_pending_rows and self._pending and self._pending_rows + len(rows) > self.max_pending_rows:
+            raise ResourceExhausted("ingestion queue is full, retry shortly", retry_after=1)
         done = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(rows, rejections, source, done, telemetry.span_context()))
+        self._pending_rows += len(rows)
         self._wakeup.set()
         return await done
 
@@ -64,6 +74,7 @@ class GroupCommitWriter:
             group, size = [], 0
             while self._pending and (not group or size + len(self._pending[0].rows) <= self.max_rows):
                 item = self._pending.pop(0)
+                self._pending_rows -= len(item.rows)
                 group.append(item)
                 size += len(item.rows)
             if not self._pending:

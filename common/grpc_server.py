@@ -27,10 +27,12 @@ from grpc_reflection.v1alpha import reflection
 from common import storage_metrics, telemetry
 from common.bus import EventBus, create_bus
 from common.database import create_pool, database_url
+from common.guards import build_guards
 from common.interceptors import CallObserver, ServiceInterceptor
 from common.migrations import apply_migrations
 from common.settings import Settings
 from common.telemetry_grpc import ServerTelemetry
+from common.tls import server_credentials
 
 log = logging.getLogger(__name__)
 HEALTH_PROBE_SECONDS = 2.0
@@ -38,6 +40,8 @@ HEALTH_PROBE_SECONDS = 2.0
 # one, so a PostgreSQL outage makes pods unready, not restarted.
 LIVENESS = "storyverse.liveness"
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+# Tables every service relies on: API keys, erasure records (common/sql).
+COMMON_MIGRATIONS = Path(__file__).parent / "sql"
 
 
 class Component(Protocol):
@@ -96,10 +100,10 @@ class RunningService:
 async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus) -> RunningService:
     """Start the service on host:port (port 0 picks a free one) and return a handle."""
     pool = await create_pool(settings, database_url(settings))
-    for component, folder in spec.migrations:
+    for component, folder in [("common", COMMON_MIGRATIONS), *spec.migrations]:
         await apply_migrations(pool, component, folder)
     server = grpc.aio.server(
-        interceptors=[ServerTelemetry(), ServiceInterceptor(spec.observers)],
+        interceptors=[ServerTelemetry(), ServiceInterceptor(spec.observers, build_guards(settings, pool))],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -111,7 +115,9 @@ async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [*component.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
     reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], server)
-    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    credentials = server_credentials(settings)
+    address = f"{settings.host}:{port}"
+    bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     await server.start()
     probe = asyncio.create_task(_probe_database(pool, health_servicer, ["", *component.service_names]))
     await _set_all(health_servicer, ["", *component.service_names], await _database_answers(pool))

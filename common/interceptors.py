@@ -8,6 +8,7 @@ gRPC statuses with field details, and nothing leaks a stack trace to a caller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import asyncpg
 import grpc
 
 from common.errors import STATUS_DETAILS_KEY, InvalidArgument, ServiceError, status_details
+from common.limits import Call, Guard
 from common.validation import validate
 
 log = logging.getLogger("rpc")
@@ -34,8 +36,12 @@ _UNAVAILABLE_ERRORS = (
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, observers: list[CallObserver] | None = None) -> None:
+    def __init__(
+        self, observers: list[CallObserver] | None = None, guards: list[Guard] | None = None
+    ) -> None:
         self.observers = observers if observers is not None else []
+        # Access, rate, concurrency and deadline checks held around each call (common/limits.py).
+        self.guards = guards if guards is not None else []
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[override]
         handler = await continuation(handler_call_details)
@@ -45,13 +51,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler
@@ -61,8 +67,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = "OK"
             try:
-                _check(request)
-                return await behavior(request, context)
+                async with self._guarded(method, context, streaming=False):
+                    _check(request)
+                    return await behavior(request, context)
             except Exception as exc:  # noqa: BLE001 - every failure is mapped, logged, never leaked
                 code = _code_name(exc, context)
                 await _abort(context, method, exc)
@@ -76,9 +83,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = "OK"
             try:
-                _check(request)
-                async for response in behavior(request, context):
-                    yield response
+                async with self._guarded(method, context, streaming=True):
+                    _check(request)
+                    async for response in behavior(request, context):
+                        yield response
             except Exception as exc:  # noqa: BLE001
                 code = _code_name(exc, context)
                 await _abort(context, method, exc)
@@ -86,6 +94,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 self._finish(method, code, started)
 
         return wrapped
+
+    @contextlib.asynccontextmanager
+    async def _guarded(self, method: str, context: grpc.aio.ServicerContext, streaming: bool):
+        if not self.guards:
+            yield
+            return
+        call = Call(method, tuple(context.invocation_metadata() or ()), streaming)
+        async with contextlib.AsyncExitStack() as stack:
+            for guard in self.guards:
+                await stack.enter_async_context(guard(call))
+            yield
 
     def _finish(self, method: str, code: str, started: float) -> None:
         seconds = time.perf_counter() - started
@@ -97,7 +116,23 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             observe(method, code, seconds)
 
 
+class _Undecodable:
+    """Bytes that are not a message of the RPC: answered INVALID_ARGUMENT, not gRPC's UNKNOWN."""
+
+
+def _tolerant(deserialize):
+    def tolerant(data: bytes):
+        try:
+            return deserialize(data)
+        except Exception:  # noqa: BLE001 - protobuf's DecodeError and friends
+            return _Undecodable()
+
+    return tolerant if deserialize is not None else None
+
+
 def _check(request) -> None:
+    if isinstance(request, _Undecodable):
+        raise InvalidArgument("the request is not a valid protobuf message for this method")
     violations = validate(request)
     if violations:
         raise InvalidArgument.of(violations)

@@ -54,6 +54,12 @@ def wait_for_health(target: str, timeout: float = 60.0) -> None:
     raise SystemExit(f"{target} did not become healthy within {timeout:.0f} s")
 
 
+def _access_note(settings: Settings) -> str:
+    if settings.auth == "required":
+        return "API keys required (python -m common.apikeys create --scopes ingest,read --name me)"
+    return "open, for this laptop (SV_AUTH=required enforces API keys; see docs/security.md)"
+
+
 def run_system(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     env = {**os.environ, "SV_DATABASE_URL": database_url(settings)}
@@ -79,7 +85,8 @@ def run_system(args: argparse.Namespace) -> None:
             f"  analytics gRPC          {settings.analytics_target}\n"
             f"  recommendation gRPC     {settings.reco_target}\n"
             f"  feedback gRPC           {settings.feedback_target}\n"
-            f"  PostgreSQL              {env['SV_DATABASE_URL']}\n",
+            f"  PostgreSQL              {env['SV_DATABASE_URL']}\n"
+            f"  access control          {_access_note(settings)}\n",
             flush=True,
         )
         if args.demo:

@@ -49,6 +49,23 @@ class Settings:
     gateway_deadline_seconds: float = 30.0
     # Ingestion: largest group of events written in one database transaction.
     ingest_max_group: int = 5000
+    # Access control (common/auth.py): "open" (laptop default: no key needed) or "required".
+    auth: str = "open"
+    # Seconds a verified API key is remembered; a revoked key stops working within this.
+    auth_cache_seconds: float = 10.0
+    # Per-key rate limit (common/limits.py): tokens per second and burst; 0 turns it off.
+    rate_limit_per_second: float = 200.0
+    rate_limit_burst: int = 400
+    # Calls one service handles at once; more answer RESOURCE_EXHAUSTED with a retry hint.
+    max_concurrent_calls: int = 256
+    # Server-side ceiling on one unary call, in seconds (streams are exempt).
+    max_call_seconds: float = 60.0
+    # Events waiting for the ingestion group commit; beyond it calls answer RESOURCE_EXHAUSTED.
+    ingest_max_pending_rows: int = 50_000
+    # Optional TLS between services: server cert/key, and the CA that signs peers (mutual TLS).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
     log_level: str = "INFO"
     log_format: str = "json"
     # Telemetry (common/telemetry.py): OTLP/gRPC collector for traces and metrics; None exports nothing.

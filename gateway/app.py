@@ -11,7 +11,7 @@ import grpc
 from aiohttp import web
 
 from common.settings import Settings
-from gateway import openapi
+from gateway import auth, openapi
 from gateway.backends import Backends
 from gateway.errors import GatewayError, error_response, from_http_exception, from_rpc_error
 from gateway.routes import MethodNotAllowed, Route, RouteNotFound, Router, build_router
@@ -53,6 +53,7 @@ def create_app(settings: Settings, router: Router | None = None) -> web.Applicat
     app[BACKENDS] = Backends(settings)
     app[OPENAPI] = dumps(openapi.build_document(router))
     app.cleanup_ctx.append(_backends_lifecycle)
+    auth.install(app, settings, router)  # API keys when SV_AUTH=required (gateway/auth.py)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2
 
 from common.settings import Settings
 from common.telemetry_grpc import client_interceptors
+from common.tls import open_channel
 from gateway.routes import Route, Router
 from gateway.transcode import message_class
 
@@ -40,7 +41,7 @@ class Backends:
             target = self.target_of(route)
             channel = self.channels.get(target)
             if channel is None:
-                channel = self.channels[target] = _channel(target)
+                channel = self.channels[target] = _channel(target, self.settings)
             make = channel.unary_stream if route.server_streaming else channel.unary_unary
             self.calls[route] = make(
                 route.grpc_path,
@@ -49,7 +50,7 @@ class Backends:
             )
         for target in self.targets().values():
             if target not in self.channels:
-                self.channels[target] = _channel(target)
+                self.channels[target] = _channel(target, self.settings)
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close(grace=None) for channel in self.channels.values()))
@@ -77,6 +78,7 @@ class Backends:
         return dict(zip(names, results, strict=True))
 
 
-def _channel(target: str) -> grpc.aio.Channel:
-    # The interceptors carry the request's trace context to the services (W3C traceparent).
-    return grpc.aio.insecure_channel(target, interceptors=client_interceptors())
+def _channel(target: str, settings: Settings) -> grpc.aio.Channel:
+    # The interceptors carry the request's trace context to the services (W3C traceparent);
+    # TLS (mutual with a client certificate) when SV_TLS_CA_FILE is set (common/tls.py).
+    return open_channel(target, settings, interceptors=client_interceptors())

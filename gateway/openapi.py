@@ -56,7 +56,9 @@ _WELL_KNOWN = {
     "google.protobuf.UInt64Value": {"type": "string", "format": "int64"},
     HTTP_BODY: {"type": "string", "format": "binary"},
 }
-_DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# Month and day ranges spelled out: an optional date has no `format` (it may be ""), so the
+# pattern alone must keep fuzzers from taking 7380-64-74 for a valid date.
+_DATE_PATTERN = r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -234,7 +236,10 @@ def query_parameters(
                 continue  # not expressible as query parameters
             params += query_parameters(builder, nested, skip, name + ".", depth + 1)
             continue
-        param = {"name": name, "in": "query", "required": False, "schema": builder.field_schema(field)}
+        # A top-level field the contract requires is a required parameter (a nested one
+        # is only required when its parent is sent, which OpenAPI cannot say).
+        required = depth == 0 and bool(rules_of(field).required)
+        param = {"name": name, "in": "query", "required": required, "schema": builder.field_schema(field)}
         if field.is_repeated:
             param.update(style="form", explode=True)
         params.append(param)

@@ -21,6 +21,8 @@ BACKEND_PACKAGES = {
     "storyverse.analytics.v1": "analytics_target",
     "storyverse.recommendation.v1": "reco_target",
     "storyverse.feedback.v1": "feedback_target",
+    # Admin RPCs are served by the analytics process (it owns the shared database).
+    "storyverse.admin.v1": "analytics_target",
 }
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")

@@ -12,6 +12,7 @@ from common.grpc_server import Runtime, ServiceSpec
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
+from reco_svc.erasure import subscribe_features
 from reco_svc.experiments import ControlOnly
 from reco_svc.features import FeatureStore, InMemoryFeatureStore
 from reco_svc.live import LiveFollower
@@ -50,6 +51,8 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
     live = LiveFollower(runtime.pool, features, catalog)
     live.subscribe(runtime.bus, config.bus_group)
+    # Right to erasure: drop the user's features when an erasure is announced (docs/security.md).
+    subscribe_features(runtime.bus, features, f"{config.bus_group}.erasure")
     recommendation_service_pb2_grpc.add_RecommendationServiceServicer_to_server(
         RecommendationServicer(
             recommender, CatalogAdmin(runtime.pool, catalog), RegistryAdmin(runtime.pool, models)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from common.privacy.training import not_erased_if_tracked
 from reco_svc.catalog import CatalogEntry
 from reco_svc.interactions import INTERACTION_EVENT_TYPES
 
@@ -185,8 +186,10 @@ _EVENT_COLUMNS = (
 async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 20_000) -> AsyncIterator[list]:
     """Every event that carries an interaction, since `since`, in batches (a server-side cursor)."""
     async with pool.acquire() as conn, conn.transaction():
+        # Users whose data was erased stay out of training, even for events that came later.
+        kept = await not_erased_if_tracked(conn, "events.user_id")
         cursor = conn.cursor(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE ts >= $1 AND event_type = ANY($2::text[])",
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE ts >= $1 AND event_type = ANY($2::text[]) AND {kept}",
             since,
             list(INTERACTION_TYPES),
             prefetch=batch,

@@ -92,9 +92,11 @@ def test_router_holds_every_binding_of_the_contract(router):
     assert ("POST", "/api/analytics/events:batch", "RecordEvents") in bound
     assert ("GET", "/api/alerts:watch", "WatchAlerts") in bound
     assert ("GET", "/api/recommendations/{kind}", "ListRecommendations") in bound
+    assert ("DELETE", "/api/admin/users/{user_id}", "DeleteUserData") in bound
     assert len(bound) == contract_binding_count()
     services = {r.method.containing_service.full_name for r in router.routes}
     assert services == {
+        "storyverse.admin.v1.AdminService",
         "storyverse.analytics.v1.AnalyticsService",
         "storyverse.analytics.v1.ExperimentService",
         "storyverse.recommendation.v1.RecommendationService",

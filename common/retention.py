@@ -1,0 +1,88 @@
+"""Retention: delete raw events older than a cut-off, in small batches, keeping rollups.
+
+    python -m common.retention --events-older-than 400d [--batch 5000] [--dry-run]
+
+Raw events (and rejected events) older than the cut-off go; the daily rollups,
+which hold counts and no user ids, stay, so long-range reports keep working.
+Each batch is its own short transaction, so ingestion is never blocked for long.
+Run daily (k8s CronJob).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from common.database import database_url
+from common.settings import Settings
+
+_AGE = re.compile(r"(\d+)([dh])")
+
+
+def parse_age(text: str) -> timedelta:
+    match = _AGE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a number of days or hours, e.g. 400d or 36h")
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
+
+
+# (table, timestamp column): what the policy covers.
+TABLES = (("events", "ts"), ("failed_events", "received_at"))
+
+
+async def delete_older(pool: asyncpg.Pool, table: str, column: str, cutoff: datetime, batch: int) -> int:
+    total = 0
+    while True:
+        status = await pool.execute(
+            f"DELETE FROM {table} WHERE ctid IN "  # noqa: S608 - table names are ours
+            f"(SELECT ctid FROM {table} WHERE {column} < $1 LIMIT $2)",
+            cutoff,
+            batch,
+        )
+        deleted = int(status.rsplit(" ", 1)[1])
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+async def apply_retention(pool: asyncpg.Pool, older_than: timedelta, batch: int = 5000) -> dict[str, int]:
+    cutoff = datetime.now(UTC) - older_than
+    return {table: await delete_older(pool, table, column, cutoff, batch) for table, column in TABLES}
+
+
+async def count_older(pool: asyncpg.Pool, older_than: timedelta) -> dict[str, int]:
+    cutoff = datetime.now(UTC) - older_than
+    return {
+        table: await pool.fetchval(f"SELECT count(*) FROM {table} WHERE {column} < $1", cutoff)  # noqa: S608
+        for table, column in TABLES
+    }
+
+
+async def run(args: argparse.Namespace) -> None:
+    pool = await asyncpg.create_pool(database_url(Settings.from_env()), min_size=1, max_size=1)
+    try:
+        if args.dry_run:
+            counts = await count_older(pool, args.events_older_than)
+        else:
+            counts = await apply_retention(pool, args.events_older_than, args.batch)
+        verb = "would delete" if args.dry_run else "deleted"
+        print(", ".join(f"{verb} {n} rows from {table}" for table, n in counts.items()))
+    finally:
+        await pool.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m common.retention", description=__doc__.split("\n")[0])
+    parser.add_argument("--events-older-than", type=parse_age, required=True, metavar="AGE")
+    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--dry-run", action="store_true")
+    asyncio.run(run(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
