@@ -62,7 +62,9 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
     rpc_stats.start()
     # The interceptor holds this very list (common.grpc_server.start), so the hook is live.
     SPEC.observers.append(rpc_stats.observe)
-    return AnalyticsComponent(writer, realtime, rpc_stats, [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name])
+    return AnalyticsComponent(
+        writer, realtime, rpc_stats, [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name]
+    )
 
 
 SPEC = ServiceSpec("analytics", build, migrations=[("analytics", MIGRATIONS)])
