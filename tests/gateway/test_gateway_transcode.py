@@ -147,3 +147,20 @@ def test_nested_path_variables_and_dotted_query_parameters(routes):
     with pytest.raises(GatewayError) as excinfo:  # a message cannot be a query parameter
         build_request(route, {"context.age_group": "6-8"}, {"context": ["x"]}, b"")
     assert bad_field(excinfo) == "context"
+
+
+def test_json_null_is_refused_naming_the_field():
+    from storyverse.analytics.v1 import events_pb2
+
+    from gateway.transcode import _first_null
+
+    descriptor = events_pb2.Event.DESCRIPTOR
+    assert (
+        _first_null({"event_id": "e1", "properties": {"universes": None}}, descriptor)
+        == "properties.universes"
+    )
+    assert _first_null({"session_id": None}, descriptor) == "session_id"
+    assert _first_null({"properties": {"universes": ["a", None]}}, descriptor) == "properties.universes"
+    # Struct values may be null: that is a value there, not an absence.
+    assert _first_null({"properties": {"extras": {"language": None}}}, descriptor) is None
+    assert _first_null({"event_id": "e1"}, descriptor) is None
