@@ -6,6 +6,7 @@ what the API answers for the same dates and filters.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -267,3 +268,37 @@ async def test_bad_filters_show_the_reason_instead_of_charts(demo_data, browser)
     message = await page.evaluate("document.getElementById('error').textContent")
     assert "start_date" in message and "731 days" in message, message
     assert all("400" in problem for problem in page.problems), page.problems
+
+
+async def test_a_real_running_experiment_shows_with_a_working_report(demo_data, browser, http):
+    """End to end: an experiment created and started through the gateway, users assigned,
+    then the page lists it and its report link answers with the experiment's analysis."""
+    key = f"page-exp-{uuid.uuid4().hex[:8]}"
+    definition = {
+        "key": key,
+        "description": "read-aloud button",
+        "variants": [{"key": "control", "weight": 50}, {"key": "treatment", "weight": 50}],
+        "primary_metric": {"name": "completed", "kind": "conversion", "event": "story_completed"},
+    }
+    for method, url, body in (
+        ("POST", f"{demo_data}/api/experiments", definition),
+        ("POST", f"{demo_data}/api/experiments/{key}:start", {}),
+    ):
+        async with http.request(method, url, json=body) as response:
+            assert response.status == 200, await response.text()
+    for user in range(12):
+        params = {"user_id": f"page-exp-user-{user}", "context.age_group": "6-8"}
+        async with http.get(f"{demo_data}/api/experiments/assignments", params=params) as response:
+            assert response.status == 200, await response.text()
+
+    page = await open_dashboard(browser, f"{demo_data}/")
+    await page.wait_for(f"!!document.querySelector('#experiments li[data-key=\"{key}\"]')")
+    listed = await page.evaluate(f"document.querySelector('#experiments li[data-key=\"{key}\"]').textContent")
+    assert "read-aloud button" in listed
+    report_link = next(
+        link for link in (await page.evaluate(DRAWN))["links"] if f"experiment_key={key}" in link
+    )
+    report = await get_json(http, f"{demo_data}{report_link}")
+    assert report["report_type"] == "experiment"
+    assert report["tables"], report
+    assert page.problems == [], page.problems
