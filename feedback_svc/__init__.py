@@ -1,0 +1,1 @@
+"""Feedback processing: ratings and comments, sentiment, problems, alerts, moderation, search."""
