@@ -149,18 +149,29 @@ class Progress:
         self.loss_sum, self.loss_n = 0.0, 0
 
 
+def load_split(args: argparse.Namespace, rng: np.random.Generator) -> dict:
+    """Tokenized train.tsv and the seeded train/validation split (validation is carved from train)."""
+    texts, labels = read_labelled_tsv(Path(args.data) / "train.tsv")
+    tokenizer = load_tokenizer(TRAIN_MAX_TOKENS)
+    split = rng.permutation(len(texts))
+    return {
+        "tokenizer": tokenizer,
+        "token_ids": [enc.ids for enc in tokenizer.encode_batch(texts)],
+        "labels": np.asarray(labels),
+        "val_idx": split[: args.val_size],
+        "train_idx": split[args.val_size :],
+    }
+
+
 def train(args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     torch.set_num_threads(args.threads)
 
-    texts, labels = read_labelled_tsv(Path(args.data) / "train.tsv")
-    tokenizer = load_tokenizer(TRAIN_MAX_TOKENS)
-    token_ids = [enc.ids for enc in tokenizer.encode_batch(texts)]
-    labels_np = np.asarray(labels)
-
-    split = rng.permutation(len(texts))
-    val_idx, train_idx = split[: args.val_size], split[args.val_size :]
+    data = load_split(args, rng)
+    token_ids, labels_np, val_idx, train_idx = (
+        data[k] for k in ("token_ids", "labels", "val_idx", "train_idx")
+    )
     val_ids = [token_ids[i] for i in val_idx]
     train_lengths = np.asarray([len(token_ids[i]) for i in train_idx])
     print(f"train {len(train_idx)} examples, validation (carved from train.tsv) {len(val_idx)}", flush=True)
@@ -176,12 +187,16 @@ def train(args: argparse.Namespace) -> dict:
     total_steps = steps_per_epoch * args.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_warmup_decay(total_steps, 0.06))
     loss_fn = nn.CrossEntropyLoss()
-    progress = Progress(total_steps)
+    # --max-steps stops early on the same schedule, i.e. reproduces the first N steps of the full run.
+    stop_at = total_steps if args.max_steps is None else min(total_steps, args.max_steps)
+    progress = Progress(stop_at)
 
     best = {"val_accuracy": -1.0, "epoch": 0, "state": None}
     step = 0
     for epoch in range(1, args.epochs + 1):
         for batch in length_bucketed_batches(train_lengths, args.batch_size, rng):
+            if step >= stop_at:
+                break
             rows = train_idx[batch]
             input_ids, mask = to_tensors([token_ids[i] for i in rows])
             loss = loss_fn(model(input_ids, mask), torch.from_numpy(labels_np[rows]))
@@ -197,12 +212,15 @@ def train(args: argparse.Namespace) -> dict:
         if val_acc > best["val_accuracy"]:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             best = {"val_accuracy": val_acc, "epoch": epoch, "state": state}
+        if step >= stop_at:
+            break
 
     model.load_state_dict(best["state"])
     model.eval()
     return {
         "model": model,
-        "tokenizer": tokenizer,
+        "tokenizer": data["tokenizer"],
+        "steps": step,
         "best_epoch": best["epoch"],
         "val_accuracy": best["val_accuracy"],
         "train_examples": len(train_idx),
@@ -265,6 +283,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--val-size", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-steps", type=int, help="stop after N optimizer steps (schedule unchanged)")
     parser.add_argument("--checkpoint", help="also save the chosen torch weights here (outside the repo)")
     return parser.parse_args(argv)
 
@@ -275,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     result = train(args)
     if args.checkpoint:
         torch.save(result["model"].state_dict(), args.checkpoint)
+    write_release(result, args, training_minutes=(time.monotonic() - started) / 60)
+    return 0
+
+
+def write_release(result: dict, args: argparse.Namespace, training_minutes: float) -> dict:
+    """model.onnx, tokenizer.json and metadata.json (with the SST-2 dev report) into `args.out`."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     export_int8_onnx(result["model"], out / "model.onnx")
@@ -293,11 +318,14 @@ def main(argv: list[str] | None = None) -> int:
             "examples": result["train_examples"],
             "validation_carved": result["val_examples"],
         },
-        "hyperparameters": {k: getattr(args, k) for k in ("epochs", "batch_size", "lr", "seed", "val_size")},
+        "hyperparameters": {
+            k: getattr(args, k) for k in ("epochs", "max_steps", "batch_size", "lr", "seed", "val_size")
+        },
+        "steps": result["steps"],
         "best_epoch": result["best_epoch"],
         "validation_accuracy_torch": round(result["val_accuracy"], 4),
         "trained_at": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "training_minutes": round((time.monotonic() - started) / 60, 1),
+        "training_minutes": round(training_minutes, 1),
         "torch": torch.__version__,
     }
     dev_path = Path(args.data) / "dev.tsv"
@@ -308,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         metadata["sst2_dev"] = {"sha256": sha256_of(dev_path), **report}
     (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     print(json.dumps({k: v for k, v in metadata.items() if k != "hyperparameters"}), flush=True)
-    return 0
+    return metadata
 
 
 if __name__ == "__main__":
