@@ -156,3 +156,8 @@ def test_evaluate_reads_files_without_header(tmp_path: Path) -> None:
     data.write_text("great fun\t1\nno label here\n")
     with pytest.raises(ValueError):
         read_labelled_tsv(data)
+
+
+def test_serving_and_evaluation_do_not_import_torch() -> None:
+    code = "import sys, feedback_svc.sentiment, feedback_svc.evaluate; sys.exit('torch' in sys.modules)"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=120)
