@@ -79,4 +79,6 @@ class Backends:
 
 def _channel(target: str) -> grpc.aio.Channel:
     # The interceptors carry the request's trace context to the services (W3C traceparent).
-    return grpc.aio.insecure_channel(target, interceptors=client_interceptors())
+    # Several addresses ("ipv4:a:1,b:2", the launcher's replicas): spread calls over them.
+    options = [("grpc.lb_policy_name", "round_robin")] if "," in target else []
+    return grpc.aio.insecure_channel(target, options=options, interceptors=client_interceptors())
