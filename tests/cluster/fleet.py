@@ -98,6 +98,17 @@ def handled(metrics_ports: list[int], topic_suffix: str, group: str) -> float:
     return total
 
 
+def commit_failures(logs: Path, since: str) -> int:
+    """ "kafka commit failed" lines logged at or after `since` (ISO time): each may redeliver
+    one batch to another replica (a rebalance moved its partitions: at least once)."""
+    count = 0
+    for path in logs.glob("*.log"):
+        for line in path.read_text(errors="replace").splitlines():
+            if "kafka commit failed" in line and line[8:32] >= since:
+                count += 1
+    return count
+
+
 def dlq_messages(bootstrap: str, topic: str) -> int:
     """Messages ever written to a topic (high watermarks summed): 0 for an untouched dead-letter topic."""
     from confluent_kafka import Consumer, TopicPartition
