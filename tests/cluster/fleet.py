@@ -109,6 +109,13 @@ def commit_failures(logs: Path, since: str) -> int:
     return count
 
 
+def leader(bootstrap: str, topic: str, partition: int = 0) -> int:
+    from confluent_kafka.admin import AdminClient
+
+    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=5)
+    return metadata.topics[topic].partitions[partition].leader
+
+
 def dlq_messages(bootstrap: str, topic: str) -> int:
     """Messages ever written to a topic (high watermarks summed): 0 for an untouched dead-letter topic."""
     from confluent_kafka import Consumer, TopicPartition

@@ -1,20 +1,22 @@
 """A Kafka broker goes down during load (mock cluster in a helper process, common/kafka_mock.py).
 
-While broker 1 is down, the partitions it leads take no writes: calls whose events land there
-wait (the idempotent producer retries) or time out. What the service acknowledged must all be
-in PostgreSQL once the broker is back, each event once, and nothing may reach a dead-letter topic.
+While the broker leading partition 0 of analytics.events is down (the mock moves no leaders),
+the partitions it leads take no writes: calls whose events land there wait (the idempotent
+producer retries) or time out. What the service acknowledged must all be in PostgreSQL once
+the broker is back, each event once, and nothing may reach a dead-letter topic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 import grpc
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from tests.analytics.test_durability import BATCH, Load, stored, wait_until_stored
-from tests.cluster.fleet import Fleet, KafkaMockProcess, dlq_messages, handled
+from tests.cluster.fleet import Fleet, KafkaMockProcess, dlq_messages, handled, leader
 from tests.conftest import free_port, service_env, wait_serving
 from tests.events import event
 
@@ -26,7 +28,8 @@ class TimedLoad(Load):
 
     async def _worker(self, stub) -> None:
         while not self._stop.is_set():
-            batch = [event() for _ in range(BATCH)]
+            # Many users: their keys spread over every partition, so some are led by the lost broker.
+            batch = [event(user_id=f"user-{uuid.uuid4().hex[:8]}") for _ in range(BATCH)]
             started = time.monotonic()
             try:
                 await stub.RecordEvents(pb.RecordEventsRequest(events=batch), timeout=5)
@@ -51,9 +54,10 @@ async def test_a_broker_down_during_load_loses_and_doubles_nothing(settings, db,
         load = TimedLoad(f"127.0.0.1:{port}")
         running = asyncio.create_task(load.run(6.0))
         await asyncio.sleep(1.5)
-        kafka.broker("down", 1)
+        lost = leader(kafka.bootstrap, prefix + "analytics.events")  # its partitions stop taking writes
+        kafka.broker("down", lost)
         await asyncio.sleep(2.5)
-        kafka.broker("up", 1)
+        kafka.broker("up", lost)
         await running
 
         assert len(load.acknowledged) > 300, "the load did not get going"
