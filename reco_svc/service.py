@@ -61,7 +61,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     live.subscribe(runtime.bus, config.bus_group, shared_features=shared)
     recommendation_service_pb2_grpc.add_RecommendationServiceServicer_to_server(
         RecommendationServicer(
-            recommender, CatalogAdmin(runtime.pool, catalog), RegistryAdmin(runtime.pool, models)
+            recommender, CatalogAdmin(runtime.pool, catalog, runtime.bus), RegistryAdmin(runtime.pool, models)
         ),
         server,
     )
