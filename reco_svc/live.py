@@ -4,8 +4,9 @@
   feature store at once, so the user's next answer reflects it without retraining; a
   story_creation also adds its story to the catalog.
 - `catalog.visibility` (the feedback service, when a safety alert hides or a moderator
-  clears a story; another engine replica's Hide/UnhideCatalogItem): the change is applied to the snapshot at once; an unknown payload makes
-  the catalog reload from PostgreSQL (hidden_items, the source of truth), as does the poll.
+  clears a story; another engine replica's Hide/UnhideCatalogItem): the change is applied to
+  the snapshot at once; an unknown payload makes the catalog reload from PostgreSQL
+  (hidden_items, the source of truth), as does the poll.
 
 Handlers are idempotent (features are keyed by event id; story upserts are upserts), as the
 bus delivers at least once.
