@@ -98,6 +98,14 @@ def handled(metrics_ports: list[int], topic_suffix: str, group: str) -> float:
     return total
 
 
+async def forget_reco_features(redis_url: str, user_id: str) -> None:
+    """Delete a user's shared reco features (tests share the Redis server with others)."""
+    from tests.common.redis_fixtures import delete_prefix
+
+    for key in (f"sv:f:recent:reco:{user_id}", f"sv:f:cache:reco:history:{user_id}"):
+        await delete_prefix(redis_url, key)
+
+
 def commit_failures(logs: Path, since: str) -> int:
     """ "kafka commit failed" lines logged at or after `since` (ISO time): each may redeliver
     one batch to another replica (a rebalance moved its partitions: at least once)."""

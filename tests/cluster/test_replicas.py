@@ -26,10 +26,17 @@ from storyverse.recommendation.v1 import recommendation_service_pb2 as rpb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as rpb_grpc
 
 from tests.analytics.test_durability import wait_until_stored
-from tests.cluster.fleet import Fleet, KafkaMockProcess, commit_failures, dlq_messages, handled
-from tests.common.redis_fixtures import NO_REDIS, delete_prefix, local_redis_url
+from tests.cluster.fleet import (
+    Fleet,
+    KafkaMockProcess,
+    commit_failures,
+    dlq_messages,
+    forget_reco_features,
+    handled,
+)
+from tests.common.redis_fixtures import NO_REDIS, local_redis_url
 from tests.conftest import free_port, service_env, wait_serving
-from tests.events import event
+from tests.events import SEED_EVENT, event
 from tests.feedback.conftest import entry, eventually
 from tests.reco.serving.helpers import recommend, record, story_event
 
@@ -92,6 +99,8 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
     await settled(db, targets["analytics"])
     since = datetime.now(UTC).isoformat(timespec="milliseconds")[:23]
     channels = {name: [grpc.aio.insecure_channel(t) for t in group] for name, group in targets.items()}
+    child, story = f"user-{uuid.uuid4().hex[:8]}", f"story-{uuid.uuid4().hex[:8]}"
+    stranger = f"user-{uuid.uuid4().hex[:8]}"
     try:
         analytics = [apb_grpc.AnalyticsServiceStub(c) for c in channels["analytics"]]
         reco = [rpb_grpc.RecommendationServiceStub(c) for c in channels["reco"]]
@@ -103,7 +112,6 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
         }
 
         # Events through both analytics replicas; one child's picks among them.
-        child, story = f"user-{uuid.uuid4().hex[:8]}", f"story-{uuid.uuid4().hex[:8]}"
         picks = [
             story_event(child, ["dragon-ball"], ["goku"], "friendship", story_id=story),
             story_event(child, ["toy-story"], ["woody"], "adventure"),
@@ -128,7 +136,6 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
             return lists if items[0] == items[1] else None
 
         lists = await eventually(agree, timeout=10)
-        stranger = f"user-{uuid.uuid4().hex[:8]}"
         cold = await recommend(reco[0], stranger, "6-8", ["character", "universe"], limit=5)
         assert [[i.id for i in x.items] for x in cold] != [[i.id for i in x.items] for x in lists[0]]
         assert {x.variant for answer in lists for x in answer} == {"control"}  # TODO: A/B assignments
@@ -179,8 +186,8 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
         for group in channels.values():
             for channel in group:
                 await channel.close()
-        await delete_prefix(REDIS, f"sv:f:recent:reco:{child}")
-        await delete_prefix(REDIS, f"sv:f:cache:reco:history:{child}")
+        for user in (child, stranger, SEED_EVENT["user_id"]):  # tests.events' user too
+            await forget_reco_features(REDIS, user)
 
 
 async def _redis_entries(key: str) -> list[str]:

@@ -11,6 +11,7 @@ for them with `eventually`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -95,6 +96,12 @@ def _start_fleet(settings: Settings, logs: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             launcher.kill()
             launcher.wait()
+        if "SV_REDIS_URL" in env:  # the shared Redis keeps no features of the seed's user
+            from tests.cluster.fleet import forget_reco_features
+            from tests.events import SEED_EVENT
+
+            for user in (SEED_EVENT["user_id"], "u1"):  # "u1": the recommendations route test
+                asyncio.run(forget_reco_features(env["SV_REDIS_URL"], user))
 
 
 if CLUSTER:
