@@ -80,6 +80,20 @@ class Settings:
     # fallback after a failure before trying Redis again.
     redis_timeout_seconds: float = 0.25
     redis_retry_seconds: float = 5.0
+    # Topic bootstrap (common/bus/topics.py): replication factor of every topic, and a partition
+    # count that overrides each topic's default when > 0 (small test clusters).
+    kafka_replication: int = 3
+    kafka_partitions: int = 0
+    # Recommendation engine (reco_svc/config.py). Demo catalog upserted at start: a path
+    # (relative to the repository), or "none".
+    reco_catalog: str = "simulator/catalog.json"
+    reco_model_poll_seconds: float = 5.0
+    reco_catalog_poll_seconds: float = 2.0
+    # Users whose history stays in process (the memory feature store and Redis's fallback).
+    reco_feature_users: int = 100_000
+    # Consumer group of the engine's live follow; per replica ("<group>-<random>") when
+    # features are in process, shared by the replicas when they are in Redis.
+    reco_bus_group: str = "recommendation"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

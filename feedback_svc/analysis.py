@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 SUBMITTED_TOPIC = "feedback.submitted"
 CONSUMER_GROUP = "feedback-analysis"
 EVENTS_RECHECK_SECONDS = 60.0
+# One sweeper at a time over all replicas (a PostgreSQL advisory lock), so two replicas never
+# re-analyse the same lost rows together.
+SWEEP_LOCK = 0x5F_EE_DB_AC
 META_RETRY_SECONDS = 300.0
 # Problem categories a parent ticks: a problem when the rating is not good.
 _PROBLEM_CATEGORIES = frozenset({"scary_content", "inappropriate_content", "technical_problem"})
@@ -118,12 +121,19 @@ class Analyzer:
         while True:
             await asyncio.sleep(every_seconds)
             try:
-                ids = await store.unanalyzed(self.pool, older_than_seconds, 200)
-                if ids:
-                    log.warning(
-                        "re-analysing feedback whose message was lost", extra={"fields": {"n": len(ids)}}
-                    )
-                    await self.analyse(ids)
+                async with self.pool.acquire() as conn:
+                    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK):
+                        continue  # another replica is sweeping
+                    try:
+                        ids = await store.unanalyzed(self.pool, older_than_seconds, 200)
+                        if ids:
+                            log.warning(
+                                "re-analysing feedback whose message was lost",
+                                extra={"fields": {"n": len(ids)}},
+                            )
+                            await self.analyse(ids)
+                    finally:
+                        await conn.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK)
             except Exception:  # noqa: BLE001 - the sweeper must survive a database hiccup
                 log.exception("feedback sweeper failed")
 

@@ -81,4 +81,6 @@ class Backends:
 def _channel(target: str, settings: Settings) -> grpc.aio.Channel:
     # The interceptors carry the request's trace context to the services (W3C traceparent);
     # TLS (mutual with a client certificate) when SV_TLS_CA_FILE is set (common/tls.py).
-    return open_channel(target, settings, interceptors=client_interceptors())
+    # Several addresses ("ipv4:a:1,b:2", the launcher's replicas): spread calls over them.
+    options = [("grpc.lb_policy_name", "round_robin")] if "," in target else []
+    return open_channel(target, settings, options=options, interceptors=client_interceptors())

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import asyncpg
 
+from common.bus import BusMessage, EventBus
 from common.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from reco_svc import store
 from reco_svc.age_rules import MAX_AGE, MIN_AGE, group_bounds
 from reco_svc.catalog import CatalogEntry, check_entry
 from reco_svc.catalog_state import CatalogState
+from reco_svc.live import VISIBILITY_TOPIC
 from reco_svc.model_watch import ModelHolder
 
 MAX_PAGE = 1000
@@ -18,9 +21,23 @@ DEFAULT_PAGE = 100
 
 
 class CatalogAdmin:
-    def __init__(self, pool: asyncpg.Pool, catalog: CatalogState) -> None:
+    def __init__(self, pool: asyncpg.Pool, catalog: CatalogState, bus: EventBus | None = None) -> None:
         self.pool = pool
         self.catalog = catalog
+        self.bus = bus
+
+    async def _tell_replicas(self, entry: CatalogEntry) -> None:
+        """The other replicas apply a hide/unhide at once (catalog.visibility), not at their next poll."""
+        if self.bus is None:
+            return
+        change = {
+            "item_type": entry.kind,
+            "item_id": entry.id,
+            "hidden": entry.hidden,
+            "reason": entry.hidden_reason,
+            "at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        await self.bus.publish(VISIBILITY_TOPIC, [BusMessage(entry.id.encode(), json.dumps(change).encode())])
 
     async def upsert(self, entry: CatalogEntry) -> tuple[CatalogEntry, bool]:
         entry = _with_defaults(entry)
@@ -52,6 +69,7 @@ class CatalogAdmin:
         await store.hide(self.pool, kind, item_id, reason or "admin")
         entry = await self.get(kind, item_id)
         self.catalog.set_hidden(kind, item_id, True, entry.hidden_reason)
+        await self._tell_replicas(entry)
         return entry
 
     async def unhide(self, kind: str, item_id: str) -> CatalogEntry:
@@ -59,6 +77,7 @@ class CatalogAdmin:
         await store.unhide(self.pool, kind, item_id)
         entry = await self.get(kind, item_id)
         self.catalog.set_hidden(kind, item_id, entry.hidden, entry.hidden_reason)
+        await self._tell_replicas(entry)
         return entry
 
 

@@ -4,9 +4,9 @@
     await store.add(facts, interactions)          # live, from analytics.events (idempotent)
     features = await store.get("user-1")          # None: not loaded yet (serving loads it from SQL)
 
-A `FeatureStore` is the small protocol serving needs; the in-memory backend keeps the most
-recently used users in this process. A Redis backend (cluster profile) implements the same
-four methods so that replicas share features.
+A `FeatureStore` is the small protocol serving needs. The service uses `SharedFeatures`
+(shared_features.py: common/features, Redis with SV_REDIS_URL so that replicas share them);
+`InMemoryFeatureStore` keeps the most recently used users in this process (tests, tools).
 """
 
 from __future__ import annotations

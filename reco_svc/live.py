@@ -4,8 +4,9 @@
   feature store at once, so the user's next answer reflects it without retraining; a
   story_creation also adds its story to the catalog.
 - `catalog.visibility` (the feedback service, when a safety alert hides or a moderator
-  clears a story): the change is applied to the snapshot at once; an unknown payload makes
-  the catalog reload from PostgreSQL (hidden_items, the source of truth), as does the poll.
+  clears a story; another engine replica's Hide/UnhideCatalogItem): the change is applied to
+  the snapshot at once; an unknown payload makes the catalog reload from PostgreSQL
+  (hidden_items, the source of truth), as does the poll.
 
 Handlers are idempotent (features are keyed by event id; story upserts are upserts), as the
 bus delivers at least once.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 import asyncpg
 from google.protobuf.message import DecodeError
@@ -41,18 +43,36 @@ class LiveFollower:
         self.catalog = catalog
         self.closed = False
 
-    def subscribe(self, bus: EventBus, group: str = GROUP) -> None:
+    def subscribe(self, bus: EventBus, group: str = GROUP, shared_features: bool = False) -> None:
+        """Follow both topics. Which consumer group each replica uses (docs/architecture.md):
+
+        - analytics.events: the service's group, shared by its replicas (each event handled
+          once, by one of them), when features are in Redis; without Redis every replica
+          needs every event for its own memory, so a group of its own, starting at the end.
+        - catalog.visibility: always a group per replica: each holds its own catalog snapshot.
+        """
+        replica = f"{group}-{uuid.uuid4().hex[:10]}"
         if isinstance(bus, InProcessBus):
-            # The bus has no unsubscribe and one handler per (topic, group): a second engine in
-            # the same process (tests) would take over the first one's deliveries. In process,
-            # groups only separate subscribers, so each engine gets its own.
-            group = f"{group}-{id(self):x}"
-        bus.subscribe(EVENTS_TOPIC, group, self.on_events)
-        bus.subscribe(VISIBILITY_TOPIC, group, self.on_visibility)
+            # In process a group only separates subscribers (one handler per (topic, group)):
+            # each engine of the process (tests run several) gets its own.
+            events_group = visibility_group = replica
+        else:
+            events_group = group if shared_features else replica
+            visibility_group = f"{replica}-visibility"
+        self._subscriptions = [(bus, EVENTS_TOPIC, events_group), (bus, VISIBILITY_TOPIC, visibility_group)]
+        # A replica's own group needs only what happens from now on (history comes from PostgreSQL).
+        in_process = isinstance(bus, InProcessBus)
+        bus.subscribe(EVENTS_TOPIC, events_group, self.on_events, from_end=events_group == replica)
+        bus.subscribe(VISIBILITY_TOPIC, visibility_group, self.on_visibility, from_end=not in_process)
+        self.groups = (events_group, visibility_group)
 
     def close(self) -> None:
-        """Stop acting on deliveries (they keep coming: the bus cannot unsubscribe)."""
+        """Stop acting on deliveries and leave the groups."""
         self.closed = True
+        for bus, topic, group in getattr(self, "_subscriptions", []):
+            unsubscribe = getattr(bus, "unsubscribe", None)
+            if unsubscribe is not None:
+                unsubscribe(topic, group)
 
     async def on_events(self, messages: list[BusMessage]) -> None:
         if self.closed:

@@ -8,17 +8,20 @@ from pathlib import Path
 import grpc
 from storyverse.recommendation.v1 import recommendation_service_pb2, recommendation_service_pb2_grpc
 
+from common.features import create_feature_store
+from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import subscribe_features
 from reco_svc.experiments import ControlOnly
-from reco_svc.features import FeatureStore, InMemoryFeatureStore
+from reco_svc.features import FeatureStore
 from reco_svc.live import LiveFollower
 from reco_svc.model_watch import ModelHolder
 from reco_svc.server import RecommendationServicer
 from reco_svc.serving import Recommender
+from reco_svc.shared_features import SharedFeatures, limits
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = recommendation_service_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
@@ -46,16 +49,22 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     await catalog.start(config.catalog_path)
     models = ModelHolder(runtime.pool, config.models_dir, config.model_poll_seconds)
     await models.start(catalog.snapshot)
-    # The Redis backend (cluster profile) will be chosen here when settings.redis_url is set.
-    features = InMemoryFeatureStore(config.feature_users)
+    # Redis (SV_REDIS_URL): replicas share each user's features; otherwise they stay in process.
+    shared = bool(runtime.settings.redis_url)
+    store = (
+        create_feature_store(runtime.settings, limits())
+        if shared
+        else MemoryFeatureStore(limits(), max_keys=config.feature_users)
+    )
+    features = SharedFeatures(store)
     recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
     live = LiveFollower(runtime.pool, features, catalog)
-    live.subscribe(runtime.bus, config.bus_group)
+    live.subscribe(runtime.bus, config.bus_group, shared_features=shared)
     # Right to erasure: drop the user's features when an erasure is announced (docs/security.md).
     subscribe_features(runtime.bus, features, f"{config.bus_group}.erasure")
     recommendation_service_pb2_grpc.add_RecommendationServiceServicer_to_server(
         RecommendationServicer(
-            recommender, CatalogAdmin(runtime.pool, catalog), RegistryAdmin(runtime.pool, models)
+            recommender, CatalogAdmin(runtime.pool, catalog, runtime.bus), RegistryAdmin(runtime.pool, models)
         ),
         server,
     )

@@ -168,6 +168,10 @@ class Recommender:
 
     async def features_for(self, user_id: str) -> UserFeatures:
         features = await self.features.get(user_id)
+        if getattr(self.features, "degraded", False):
+            # Shared features are unreachable (Redis down): answer from popularity and the
+            # request's picks rather than read every user's history from PostgreSQL per call.
+            return UserFeatures(loaded=True)
         if features is not None and features.loaded:
             return features
         since = datetime.now(UTC) - timedelta(days=HISTORY_DAYS)

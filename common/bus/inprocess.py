@@ -23,20 +23,28 @@ RETRIES = 3
 class InProcessBus:
     def __init__(self) -> None:
         self._groups: dict[str, dict[str, tuple[Handler, asyncio.Queue]]] = {}
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: dict[tuple[str, str], asyncio.Task] = {}
         self._started = False
         self.dead_letters: list[BusMessage] = []
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+    def subscribe(self, topic: str, group: str, handler: Handler, from_end: bool = False) -> None:
         self._groups.setdefault(topic, {})[group] = (handler, asyncio.Queue(QUEUE_BATCHES))
         if self._started:  # already started: start this group's delivery too
-            self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
+            self._tasks[(topic, group)] = asyncio.create_task(self._deliver(topic, group))
+
+    def unsubscribe(self, topic: str, group: str) -> None:
+        """Stop delivering to the group; what it had queued is dropped (a closing subscriber)."""
+        self._groups.get(topic, {}).pop(group, None)
+        task = self._tasks.pop((topic, group), None)
+        if task is not None:
+            task.cancel()
 
     async def start(self) -> None:
         self._started = True
         for topic, groups in self._groups.items():
             for group in groups:
-                self._tasks.append(asyncio.create_task(self._deliver(topic, group)))
+                if (topic, group) not in self._tasks:
+                    self._tasks[(topic, group)] = asyncio.create_task(self._deliver(topic, group))
 
     async def publish(self, topic: str, messages: Sequence[BusMessage]) -> None:
         with publishing(topic, "inprocess", len(messages)) as trace_headers:
@@ -51,8 +59,8 @@ class InProcessBus:
 
     async def drain(self) -> None:
         """Wait until every queued batch has been handled (tests, shutdown)."""
-        for groups in self._groups.values():
-            for _handler, queue in groups.values():
+        for groups in list(self._groups.values()):
+            for _handler, queue in list(groups.values()):
                 await queue.join()
 
     async def _deliver(self, topic: str, group: str) -> None:
@@ -80,8 +88,8 @@ class InProcessBus:
         if self._tasks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.drain(), timeout=10)
-        for task in self._tasks:
+        for task in self._tasks.values():
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         self._tasks.clear()
         self._started = False

@@ -37,8 +37,9 @@ class KafkaBus:
         self._producer: Producer | None = None
         self._poller: threading.Thread | None = None
         self._closing = threading.Event()
-        self._subscriptions: list[tuple[str, str, Handler]] = []
-        self._tasks: list[asyncio.Task] = []
+        self._subscriptions: list[tuple[str, str, Handler, bool]] = []
+        self._tasks: dict[tuple[str, str], asyncio.Task] = {}
+        self._left: set[tuple[str, str]] = set()
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="kafka")
         # "<topic>[<partition>]" -> messages behind the high watermark, per consumer group
         # (also exported as storyverse.bus.consumer.lag).
@@ -47,10 +48,16 @@ class KafkaBus:
     def topic_name(self, topic: str) -> str:
         return self.prefix + topic
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
-        self._subscriptions.append((topic, group, handler))
+    def subscribe(self, topic: str, group: str, handler: Handler, from_end: bool = False) -> None:
+        self._subscriptions.append((topic, group, handler, from_end))
+        self._left.discard((topic, group))
         if self._producer is not None:
-            self._tasks.append(asyncio.create_task(self._consume(topic, group, handler)))
+            self._tasks[(topic, group)] = asyncio.create_task(self._consume(topic, group, handler, from_end))
+
+    def unsubscribe(self, topic: str, group: str) -> None:
+        """The consumer leaves its group after its current batch (its partitions go to the others)."""
+        self._left.add((topic, group))
+        self._subscriptions = [s for s in self._subscriptions if s[:2] != (topic, group)]
 
     async def start(self) -> None:
         self._producer = Producer(
@@ -66,8 +73,8 @@ class KafkaBus:
         )
         self._poller = threading.Thread(target=self._poll_producer, name="kafka-producer-poll", daemon=True)
         self._poller.start()
-        for topic, group, handler in self._subscriptions:
-            self._tasks.append(asyncio.create_task(self._consume(topic, group, handler)))
+        for topic, group, handler, from_end in self._subscriptions:
+            self._tasks[(topic, group)] = asyncio.create_task(self._consume(topic, group, handler, from_end))
 
     def _poll_producer(self) -> None:
         while not self._closing.is_set():
@@ -101,7 +108,7 @@ class KafkaBus:
             futures.append(future)
         await asyncio.gather(*futures)
 
-    async def _consume(self, topic: str, group: str, handler: Handler) -> None:
+    async def _consume(self, topic: str, group: str, handler: Handler, from_end: bool = False) -> None:
         loop = asyncio.get_running_loop()
         consumer = Consumer(
             {
@@ -109,7 +116,7 @@ class KafkaBus:
                 "client.id": f"{self.client_id}-{group}",
                 "group.id": group,
                 "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
+                "auto.offset.reset": "latest" if from_end else "earliest",
                 "session.timeout.ms": 10000,
                 "heartbeat.interval.ms": 1000,
                 "topic.metadata.refresh.interval.ms": 5000,
@@ -118,7 +125,7 @@ class KafkaBus:
         consumer.subscribe([self.topic_name(topic)])
         lag_due = time.monotonic() + LAG_EVERY_SECONDS
         try:
-            while not self._closing.is_set():
+            while not self._closing.is_set() and (topic, group) not in self._left:
                 raw = await loop.run_in_executor(self._executor, consumer.consume, BATCH, 0.2)
                 batch = []
                 oldest = None
@@ -166,7 +173,7 @@ class KafkaBus:
 
     async def aclose(self) -> None:
         self._closing.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         if self._producer is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self._producer.flush, 10)
         self._executor.shutdown(wait=False)

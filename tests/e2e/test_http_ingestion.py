@@ -6,6 +6,17 @@ import copy
 import json
 
 from tests.events import SEED_EVENT, event_dict
+from tests.feedback.conftest import eventually
+
+# Kafka mode (SV_TEST_PROFILE=cluster) stores events asynchronously, through the processor.
+STORED_WITHIN = 30.0
+
+
+async def _row(db, sql: str, *args):
+    async def found():
+        return await db.fetchrow(sql, *args)
+
+    return await eventually(found, timeout=STORED_WITHIN, interval=0.1)
 
 
 async def test_seed_event_verbatim_then_duplicate(gateway_url, http, db):
@@ -14,6 +25,8 @@ async def test_seed_event_verbatim_then_duplicate(gateway_url, http, db):
     async with http.post(f"{gateway_url}/api/analytics/events", json=seed) as response:
         assert response.status == 200, await response.text()
         first = await response.json()
+    # Duplicates are recognised once stored (at once in direct mode, after the processor in Kafka mode).
+    await _row(db, "SELECT 1 FROM events WHERE event_id = 'evt-http-123456'")
     async with http.post(f"{gateway_url}/api/analytics/events", json=seed) as response:
         second = await response.json()
     assert first["result"]["accepted"] == 1 and first["result"]["duplicates"] == 0
@@ -31,9 +44,7 @@ async def test_missing_user_id_and_bad_timestamp_give_400_naming_the_field_and_a
             body = await response.json()
         assert body["code"] == 400
         assert [d["field"] for d in body["details"]] == [f"event.{field}"]
-        kept = await db.fetchrow(
-            "SELECT field, payload FROM failed_events WHERE event_id = $1", bad["event_id"]
-        )
+        kept = await _row(db, "SELECT field, payload FROM failed_events WHERE event_id = $1", bad["event_id"])
         assert kept["field"] == field
         assert json.loads(kept["payload"])["event_id"] == bad["event_id"]
 

@@ -1,0 +1,111 @@
+"""Reco's per-user features kept in common/features' FeatureStore, so replicas can share them.
+
+    features = SharedFeatures(create_feature_store(settings, limits))   # Redis when SV_REDIS_URL
+    await features.add(facts, interactions)      # live event → the user's recent list (LPUSH)
+    await features.put("user-1", loaded)         # history read from PostgreSQL → a cached blob
+    await features.get("user-1")                 # both merged, deduplicated by event id
+
+Two keys per user, both in the store (Redis: one list and one string):
+- `recent:reco:<user>`: live events, newest first, capped at MAX_EVENTS_PER_USER. A
+  redelivered event is pushed again and ignored on read (UserFeatures.add keys by event id).
+- `cache:reco:history:<user>`: the history read from PostgreSQL on first sight, for
+  HISTORY_TTL; when it expires the next request reads it again.
+
+`degraded` is true while the Redis breaker is open: serving then answers from popularity
+and the request's own picks instead of reading every user's history from PostgreSQL on
+every call (the in-process fallback would not keep it across pods).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from common.features import FeatureLimits, FeatureStore
+from reco_svc.features import MAX_EVENTS_PER_USER, UserFeatures
+from reco_svc.interactions import EventFacts, Interaction
+
+HISTORY_TTL = 6 * 3600.0
+RECENT_TTL = 180 * 86400.0  # HISTORY_DAYS: older interactions weigh nothing
+
+
+def limits() -> FeatureLimits:
+    return FeatureLimits(recent_keep=MAX_EVENTS_PER_USER, recent_ttl=RECENT_TTL)
+
+
+class SharedFeatures:
+    def __init__(self, store: FeatureStore) -> None:
+        self.store = store
+
+    @property
+    def degraded(self) -> bool:
+        guard = getattr(self.store, "guard", None)
+        return guard is not None and guard.breaker.is_open
+
+    async def get(self, user_id: str) -> UserFeatures | None:
+        live = await self.store.recent(_recent(user_id), MAX_EVENTS_PER_USER)
+        history = await self.store.get(_history(user_id))
+        if history is None and not live:
+            return None
+        features = UserFeatures(loaded=history is not None)
+        if history is not None:
+            blob = json.loads(history)
+            features.age_group, features.device_type = blob["a"], blob["d"]
+            features.last_ts = datetime.fromisoformat(blob["t"]) if blob["t"] else None
+            for entry in blob["events"]:
+                features.add(*_decode(entry, user_id))
+        for raw in reversed(live):  # oldest first, as they happened
+            features.add(*_decode(raw, user_id))
+        return features
+
+    async def put(self, user_id: str, features: UserFeatures) -> None:
+        blob = {
+            "a": features.age_group,
+            "d": features.device_type,
+            "t": features.last_ts.isoformat() if features.last_ts else "",
+            "events": [
+                _entry(event_id, interactions)
+                for event_id, interactions in features.events.items()
+                if interactions  # an event without interactions adds nothing but its profile (above)
+            ],
+        }
+        await self.store.set(_history(user_id), json.dumps(blob).encode(), HISTORY_TTL)
+
+    async def add(self, facts: EventFacts, interactions: list[Interaction]) -> None:
+        payload = {
+            "e": facts.event_id,
+            "t": facts.ts.isoformat(),
+            "a": facts.age_group,
+            "d": facts.device_type,
+            "i": [[i.key, i.weight, i.event_type] for i in interactions],
+        }
+        await self.store.push_recent(_recent(facts.user_id), json.dumps(payload, separators=(",", ":")))
+
+    async def aclose(self) -> None:
+        await self.store.aclose()
+
+
+def _recent(user_id: str) -> str:
+    return f"reco:{user_id}"
+
+
+def _history(user_id: str) -> str:
+    return f"reco:history:{user_id}"
+
+
+def _entry(event_id: str, interactions: tuple[Interaction, ...]) -> dict:
+    return {
+        "e": event_id,
+        "t": interactions[0].ts.isoformat(),
+        "a": "",
+        "d": "",
+        "i": [[i.key, i.weight, i.event_type] for i in interactions],
+    }
+
+
+def _decode(raw: str | dict, user_id: str) -> tuple[EventFacts, list[Interaction]]:
+    data = json.loads(raw) if isinstance(raw, str) else raw
+    ts = datetime.fromisoformat(data["t"])
+    facts = EventFacts(data["e"], user_id, "", ts, age_group=data["a"], device_type=data["d"])
+    interactions = [Interaction(user_id, key, weight, ts, data["e"], kind) for key, weight, kind in data["i"]]
+    return facts, interactions

@@ -1,0 +1,83 @@
+"""Reco's features in common/features: the same answers from memory and Redis, shared between
+two engines on one Redis, redeliveries counted once, popularity only while Redis is down."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from common.features.memory import MemoryFeatureStore
+from common.features.redis import RedisFeatureStore
+from reco_svc.features import UserFeatures
+from reco_svc.interactions import EventFacts, interactions_of
+from reco_svc.serving import Recommender
+from reco_svc.shared_features import SharedFeatures, limits
+from tests.common.redis_fixtures import NO_REDIS, FreezableProxy, delete_prefix, local_redis_url
+
+NOW = datetime.now(UTC)
+
+
+def pick(user: str, universe: str, days_ago: float = 0, age_group: str = "6-8") -> EventFacts:
+    return EventFacts(
+        f"evt-{uuid.uuid4().hex}",
+        user,
+        "story_creation",
+        NOW - timedelta(days=days_ago),
+        universes=(universe,),
+        age_group=age_group,
+        device_type="tablet",
+    )
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def backends(request):
+    """Two SharedFeatures as two replicas would hold them: one memory store each, or one Redis."""
+    if request.param == "memory":
+        yield SharedFeatures(MemoryFeatureStore(limits())), None
+        return
+    url = local_redis_url()
+    if url is None:
+        pytest.skip(NO_REDIS)
+    prefix = f"sv:test:{uuid.uuid4().hex[:8]}:"
+    a = SharedFeatures(RedisFeatureStore(url, timeout=1.0, limits=limits(), prefix=prefix))
+    b = SharedFeatures(RedisFeatureStore(url, timeout=1.0, limits=limits(), prefix=prefix))
+    yield a, b
+    await a.aclose()
+    await b.aclose()
+    await delete_prefix(url, prefix)
+
+
+async def test_history_and_live_events_merge_and_redeliveries_count_once(backends):
+    features, other = backends
+    user = f"user-{uuid.uuid4().hex[:8]}"
+    assert await features.get(user) is None
+    old = pick(user, "toy-story", days_ago=3, age_group="3-5")
+    history = UserFeatures(loaded=True)
+    history.add(old, interactions_of(old))
+    await features.put(user, history)
+    live = pick(user, "dragon-ball")
+    await features.add(live, interactions_of(live))
+    await features.add(live, interactions_of(live))  # at least once: the same event again
+    got = await features.get(user)
+    assert got.loaded and set(got.events) == {old.event_id, live.event_id}
+    assert got.age_group == "6-8" and got.device_type == "tablet"  # the newest event's
+    assert got.vector(NOW) == pytest.approx(
+        {"universe:toy-story": history.vector(NOW)["universe:toy-story"], "universe:dragon-ball": 1.3862944}
+    )
+    if other is not None:  # another replica on the same Redis sees the same features
+        assert (await other.get(user)).vector(NOW) == pytest.approx(got.vector(NOW))
+
+
+async def test_while_redis_is_down_serving_answers_from_popularity_without_postgresql():
+    url = local_redis_url()
+    if url is None:
+        pytest.skip(NO_REDIS)
+    async with FreezableProxy(url) as proxy:
+        features = SharedFeatures(RedisFeatureStore(proxy.url, timeout=0.1, retry_after=30, limits=limits()))
+        recommender = Recommender(None, None, None, features, None)  # no pool: PostgreSQL is not asked
+        proxy.freeze()
+        got = await recommender.features_for("user-x")
+        assert features.degraded and got.loaded and not got.events
+        await features.aclose()
