@@ -1,0 +1,40 @@
+"""Reading `text<TAB>label` files (SST-2 layout), shared by training and evaluation.
+
+Kept free of torch so that the evaluation command runs with the serving dependencies only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def read_labelled_tsv(path: str | Path) -> tuple[list[str], list[int]]:
+    """Return (texts, labels) from one `text<TAB>label` line per example, labels 0/1.
+
+    A first line whose label field is not 0/1 (e.g. SST-2's `sentence<TAB>label`) is a header and skipped.
+    """
+    texts: list[str] = []
+    labels: list[int] = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            line = line.rstrip("\n").rstrip("\r")
+            if not line.strip():
+                continue
+            text, sep, label = line.rpartition("\t")
+            label = label.strip()
+            if not sep or label not in ("0", "1"):
+                if line_no == 1:
+                    continue  # header
+                raise ValueError(f"{path}:{line_no}: expected 'text<TAB>0|1', got {line[:80]!r}")
+            texts.append(text.strip())
+            labels.append(int(label))
+    return texts, labels
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
