@@ -6,6 +6,9 @@ of submissions becomes a few large bus batches (which the analysis handles in a
 handful of queries) and a slow broker never slows the answer. If the process dies
 with messages still queued, their rows stay `analyzed = false` and the sweeper
 (analysis.py) picks them up: the table, not the bus, is the durable record of work.
+For the same reason the queue is bounded: when the analysis is far behind (a surge),
+further messages are dropped rather than held in memory, and the sweeper finds their
+rows in the table.
 """
 
 from __future__ import annotations
@@ -18,20 +21,30 @@ from common.bus import BusMessage, EventBus
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
+MAX_QUEUED = 20_000
 
 
 class BatchPublisher:
-    def __init__(self, bus: EventBus, topic: str) -> None:
+    def __init__(self, bus: EventBus, topic: str, max_queued: int = MAX_QUEUED) -> None:
         self.bus = bus
         self.topic = topic
-        self._queue: asyncio.Queue[BusMessage] = asyncio.Queue()
+        self._queue: asyncio.Queue[BusMessage] = asyncio.Queue(max_queued)
         self._task: asyncio.Task | None = None
+        self.dropped = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 
     def add(self, message: BusMessage) -> None:
-        self._queue.put_nowait(message)
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning(
+                    "analysis behind: messages dropped, the sweeper takes their rows",
+                    extra={"fields": {"dropped": self.dropped}},
+                )
 
     async def _run(self) -> None:
         while True:
