@@ -37,7 +37,8 @@ META_RETRY_SECONDS = 300.0
 SWEEP_BATCH = 500
 # The scoring thread runs at a lower CPU priority than the event loop: in a surge the
 # acknowledgements keep their latency and the analysis lags (its work list is the table).
-SCORING_NICENESS = 10
+# SV_SENTIMENT_NICENESS overrides it (0: same priority as the requests).
+SCORING_NICENESS = int(os.environ.get("SV_SENTIMENT_NICENESS", "5"))
 # Problem categories a parent ticks: a problem when the rating is not good.
 _PROBLEM_CATEGORIES = frozenset({"scary_content", "inappropriate_content", "technical_problem"})
 
@@ -72,6 +73,7 @@ class Analyzer:
         self._events_table = False
         self._events_checked = -math.inf
         self._looked_up: dict[str, float] = {}
+        self._in_flight: set[str] = set()
         # One thread: a model instance scores one batch at a time, and the handler and the
         # sweeper may both be analysing.
         self._scoring = ThreadPoolExecutor(1, "sentiment", initializer=_lower_priority)
@@ -84,7 +86,17 @@ class Analyzer:
         await self.analyse(ids)
 
     async def analyse(self, feedback_ids: Sequence[str]) -> list[Analysed]:
-        rows = await store.load_for_analysis(self.pool, feedback_ids)
+        # In a backlog the sweeper and late bus messages name the same rows: each row is scored
+        # once, by whoever gets it first (in flight here, or analysed already in the table).
+        wanted = [i for i in feedback_ids if i not in self._in_flight]
+        self._in_flight.update(wanted)
+        try:
+            return await self._analyse(wanted)
+        finally:
+            self._in_flight.difference_update(wanted)
+
+    async def _analyse(self, feedback_ids: Sequence[str]) -> list[Analysed]:
+        rows = await store.load_for_analysis(self.pool, feedback_ids) if feedback_ids else []
         if not rows:
             return []
         texts = [r.comment for r in rows if r.comment]

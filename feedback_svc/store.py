@@ -100,9 +100,10 @@ class ToAnalyze:
 
 
 async def load_for_analysis(conn: Conn, feedback_ids: Sequence[str]) -> list[ToAnalyze]:
+    """The rows among feedback_ids not analysed yet (a late message or a sweep did it already)."""
     records = await conn.fetch(
         "SELECT feedback_id, story_id, rating, comment, categories, ts FROM feedback"
-        " WHERE feedback_id = ANY($1::text[]) ORDER BY ts",
+        " WHERE feedback_id = ANY($1::text[]) AND NOT analyzed ORDER BY ts",
         list(feedback_ids),
     )
     return [ToAnalyze(**dict(r)) for r in records]
