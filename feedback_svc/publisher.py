@@ -22,11 +22,15 @@ from common.bus import BusMessage, EventBus
 log = logging.getLogger(__name__)
 MAX_BATCH = 500
 MAX_QUEUED = 20_000
+LINGER_SECONDS = 0.05
 
 
 class BatchPublisher:
-    def __init__(self, bus: EventBus, topic: str, max_queued: int = MAX_QUEUED) -> None:
+    def __init__(
+        self, bus: EventBus, topic: str, max_queued: int = MAX_QUEUED, linger: float = LINGER_SECONDS
+    ) -> None:
         self.bus = bus
+        self.linger = linger
         self.topic = topic
         self._queue: asyncio.Queue[BusMessage] = asyncio.Queue(max_queued)
         self._task: asyncio.Task | None = None
@@ -49,8 +53,17 @@ class BatchPublisher:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            # Whatever queued up while the last batch was published goes in the next one.
-            while len(batch) < MAX_BATCH and not self._queue.empty():
+            # Up to LINGER_SECONDS for company: in a surge the analysis gets batches of hundreds
+            # (one model call, one load, one UPDATE each) instead of thousands of tiny ones.
+            deadline = asyncio.get_running_loop().time() + self.linger
+            while len(batch) < MAX_BATCH:
+                if self._queue.empty():
+                    left = deadline - asyncio.get_running_loop().time()
+                    if left <= 0:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        batch.append(await asyncio.wait_for(self._queue.get(), left))
+                    continue
                 batch.append(self._queue.get_nowait())
             try:
                 await self.bus.publish(self.topic, batch)
