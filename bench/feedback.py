@@ -1,6 +1,7 @@
 """Feedback surge: a fixed rate of SubmitFeedback for a bounded time, then the analysis backlog.
 
-    PYTHONPATH=.:gen python -m bench.feedback [--rate 2000] [--duration 60] [--drain-timeout 600] [--write-docs]
+    PYTHONPATH=.:gen python -m bench.feedback [--rate 2000] [--duration 60] [--drain-timeout 600]
+                                              [--write-docs]
 
 Starts `python -m feedback_svc` (the ONNX sentiment model, in-process bus) against a fresh
 database on --admin-url and sends pre-serialized unique requests (bench/feedback_data.py)
@@ -13,9 +14,10 @@ was due, so a slow service cannot hide behind a slow client), errors, and then:
 - lost: acknowledged feedback_ids that are not in PostgreSQL (must be 0);
 - analysis lag: from the acknowledgement to `analyzed_at`, p50/p99/max, and how long after
   the surge the backlog took to drain (or what is left after --drain-timeout);
-- CPU µs per submission from /proc: the service's intake (its normal-priority threads, during
-  the surge), the service's analysis (the lower-priority scoring thread, surge and drain),
-  PostgreSQL's backends of the bench database and the bench itself.
+- CPU µs per submission from /proc: "intake" = the service's normal-priority threads during the
+  surge (gRPC, SubmitFeedback, and the analysis' work on the event loop: aspects, queries,
+  alerts), "analysis" = its lower-priority scoring thread (the model) over surge and drain, per
+  analysed row; PostgreSQL's backends of the bench database (surge and drain); the bench itself.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from bench.load import cpu_seconds
 from common.settings import REPO_ROOT
 
 METHOD = "/storyverse.feedback.v1.FeedbackService/SubmitFeedback"
-START, END = "<!-- bench:feedback:start -->", "<!-- bench:feedback:end -->"
+HEADING = "## Feedback surge (`bench/feedback.py`)"
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -200,8 +202,9 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
                 f"(last ack after {ack_window:.1f} s): {len(acked) / ack_window:,.0f}/s; "
                 f"ack p50={_percentile(surge.latency, 0.5) * 1000:.1f} ms "
                 f"p99={_percentile(surge.latency, 0.99) * 1000:.1f} ms "
-                f"max={max(surge.latency, default=0) * 1000:.0f} ms; errors={surge.errors or 0} {surge.details or ''} "
-                f"retries={surge.retries} not_sent={surge.not_sent} client_late_max={surge.max_late * 1000:.0f} ms",
+                f"max={max(surge.latency, default=0) * 1000:.0f} ms; "
+                f"errors={surge.errors or 0} {surge.details or ''} retries={surge.retries} "
+                f"not_sent={surge.not_sent} client_late_max={surge.max_late * 1000:.0f} ms",
                 flush=True,
             )
             acked_ids = [ids[i] for i in acked]
@@ -312,7 +315,8 @@ def _summary(r: dict) -> str:
         f"target {r['rate']:,.0f}/s for {r['duration']:.0f} s: achieved {r['achieved']:,.0f}/s, "
         f"ack p50 {r['p50'] * 1000:.1f} ms, p99 {r['p99'] * 1000:.1f} ms, errors {r['errors']}, "
         f"lost {r['lost']}\n"
-        f"analysis lag p50 {r['lag_p50']:.1f} s, p99 {r['lag_p99']:.1f} s, max {r['lag_max']:.1f} s; "
+        f"analysis lag (of {r['analysed']:,} analysed) p50 {r['lag_p50']:.1f} s, p99 {r['lag_p99']:.1f} s, "
+        f"max {r['lag_max']:.1f} s; "
         f"backlog {r['backlog']:,} at the end of the surge, drained after {drain} "
         f"({r['drain_rate']:,.0f} rows/s while draining)\n"
         f"CPU µs/submission: service intake {r['intake_us']:.0f}, service analysis {r['analysis_us']:.0f}, "
@@ -321,10 +325,13 @@ def _summary(r: dict) -> str:
 
 
 def _write_docs(path: Path, r: dict, command: str, data_set: str, args: argparse.Namespace) -> None:
+    """One subsection per (rate, duration), between markers: a rerun refreshes its own figures."""
+    key = f"{r['rate']:.0f}x{r['duration']:.0f}"
+    start, end = f"<!-- bench:feedback:{key}:start -->", f"<!-- bench:feedback:{key}:end -->"
     drain = f"{r['drain']:.0f} s" if r["drain"] is not None else f"not within {args.drain_timeout:.0f} s"
     lines = [
-        START,
-        "## Feedback surge (`bench/feedback.py`)",
+        start,
+        f"### {r['rate']:,.0f} submissions/s for {r['duration']:.0f} s",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {_machine()} (shared with other users; cores busy during the surge: {r['machine']:.2f})",
@@ -334,24 +341,41 @@ def _write_docs(path: Path, r: dict, command: str, data_set: str, args: argparse
         f"- Load: open loop, {args.rate:,.0f} submissions/s due for {args.duration:.0f} s over"
         f" {args.channels} channels; latency from the time a request was due",
         f"- Command: `{command}`",
+        "- CPU columns: intake = the service's normal-priority threads during the surge (gRPC,"
+        " SubmitFeedback, the analysis' aspects/queries/alerts on the event loop); analysis = its"
+        " scoring thread (the model), surge and drain, per analysed row; postgres = the bench"
+        " database's backends, surge and drain",
         "",
-        "| Target | Achieved | Ack p50 | Ack p99 | Errors | Lost | Backlog at end | Lag p50 / p99 / max "
+        "| Achieved | Ack p50 | Ack p99 | Errors | Lost | Backlog at end | Lag p50 / p99 / max (analysed) "
         "| Drained after | CPU µs/submission: intake / analysis / postgres / bench |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
-        f"| {r['rate']:,.0f}/s × {r['duration']:.0f} s | {r['achieved']:,.0f}/s | {r['p50'] * 1000:.1f} ms "
-        f"| {r['p99'] * 1000:.1f} ms | {r['errors']} | {r['lost']} | {r['backlog']:,} "
-        f"| {r['lag_p50']:.1f} / {r['lag_p99']:.1f} / {r['lag_max']:.1f} s | {drain} "
-        f"| {r['intake_us']:.0f} / {r['analysis_us']:.0f} / {r['pg_us']:.0f} / {r['bench_us']:.0f} |",
-        END,
+        "|---:|---:|---:|---|---:|---:|---|---:|---|",
+        f"| {r['achieved']:,.0f}/s | {r['p50'] * 1000:.0f} ms | {r['p99'] * 1000:.0f} ms "
+        f"| {r['errors']:,} {_kinds(r)} | {r['lost']} | {r['backlog']:,} "
+        f"| {r['lag_p50']:.1f} / {r['lag_p99']:.1f} / {r['lag_max']:.1f} s ({r['analysed']:,}) | {drain}"
+        f"{_left(r)} | {r['intake_us']:.0f} / {r['analysis_us']:.0f} / {r['pg_us']:.0f}"
+        f" / {r['bench_us']:.0f} |",
+        end,
     ]
     section = "\n".join(lines)
     text = path.read_text()
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
+        if HEADING not in text:
+            text = text.rstrip("\n") + "\n\n" + HEADING + "\n"
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     path.write_text(text)
+
+
+def _kinds(r: dict) -> str:
+    return "(" + ", ".join(f"{k} {v:,}" for k, v in r["error_kinds"].items()) + ")" if r["errors"] else ""
+
+
+def _left(r: dict) -> str:
+    if r["drain"] is not None or not r["drain_rate"] or r["drain_rate"] != r["drain_rate"]:
+        return ""
+    return f": {r['left']:,} left, ≈ {r['left'] / r['drain_rate']:.0f} s more at {r['drain_rate']:.0f}/s"
 
 
 @contextlib.contextmanager
