@@ -15,8 +15,11 @@ import contextlib
 import json
 import logging
 import math
+import os
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 
@@ -34,6 +37,11 @@ EVENTS_RECHECK_SECONDS = 60.0
 # re-analyse the same lost rows together.
 SWEEP_LOCK = 0x5F_EE_DB_AC
 META_RETRY_SECONDS = 300.0
+SWEEP_BATCH = 500
+# The scoring thread runs at a lower CPU priority than the event loop: in a surge the
+# acknowledgements keep their latency and the analysis lags (its work list is the table).
+# SV_SENTIMENT_NICENESS overrides it (0: same priority as the requests).
+SCORING_NICENESS = int(os.environ.get("SV_SENTIMENT_NICENESS", "5"))
 # Problem categories a parent ticks: a problem when the rating is not good.
 _PROBLEM_CATEGORIES = frozenset({"scary_content", "inappropriate_content", "technical_problem"})
 
@@ -68,6 +76,10 @@ class Analyzer:
         self._events_table = False
         self._events_checked = -math.inf
         self._looked_up: dict[str, float] = {}
+        self._in_flight: set[str] = set()
+        # One thread: a model instance scores one batch at a time, and the handler and the
+        # sweeper may both be analysing.
+        self._scoring = ThreadPoolExecutor(1, "sentiment", initializer=_lower_priority)
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(SUBMITTED_TOPIC, CONSUMER_GROUP, self.handle)
@@ -77,12 +89,25 @@ class Analyzer:
         await self.analyse(ids)
 
     async def analyse(self, feedback_ids: Sequence[str]) -> list[Analysed]:
-        rows = await store.load_for_analysis(self.pool, feedback_ids)
+        # In a backlog the sweeper and late bus messages name the same rows: each row is scored
+        # once, by whoever gets it first (in flight here, or analysed already in the table).
+        wanted = [i for i in feedback_ids if i not in self._in_flight]
+        self._in_flight.update(wanted)
+        try:
+            return await self._analyse(wanted)
+        finally:
+            self._in_flight.difference_update(wanted)
+
+    async def _analyse(self, feedback_ids: Sequence[str]) -> list[Analysed]:
+        rows = await store.load_for_analysis(self.pool, feedback_ids) if feedback_ids else []
         if not rows:
             return []
         texts = [r.comment for r in rows if r.comment]
-        # The model is CPU-bound: keep it off the event loop.
-        scores = iter(await asyncio.to_thread(self.scorer.score_batch, texts) if texts else [])
+        # The model is CPU-bound and the expensive part: one call for every comment of the batch,
+        # off the event loop.
+        loop = asyncio.get_running_loop()
+        scored = await loop.run_in_executor(self._scoring, self.scorer.score_batch, texts) if texts else []
+        scores = iter(scored)
         results, analysed = [], []
         for row in rows:
             score, label = next(scores) if row.comment else (None, None)
@@ -118,20 +143,24 @@ class Analyzer:
         self._sweeper = asyncio.create_task(self._sweep(every_seconds, older_than_seconds))
 
     async def _sweep(self, every_seconds: float, older_than_seconds: float) -> None:
+        full = False
         while True:
-            await asyncio.sleep(every_seconds)
+            if not full:  # a full batch: more are waiting (lost or dropped messages), go on at once
+                await asyncio.sleep(every_seconds)
+            full = False
             try:
                 async with self.pool.acquire() as conn:
                     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK):
                         continue  # another replica is sweeping
                     try:
-                        ids = await store.unanalyzed(self.pool, older_than_seconds, 200)
+                        ids = await store.unanalyzed(self.pool, older_than_seconds, SWEEP_BATCH)
                         if ids:
                             log.warning(
-                                "re-analysing feedback whose message was lost",
+                                "analysing feedback whose message was lost or dropped",
                                 extra={"fields": {"n": len(ids)}},
                             )
                             await self.analyse(ids)
+                            full = len(ids) == SWEEP_BATCH
                     finally:
                         await conn.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK)
             except Exception:  # noqa: BLE001 - the sweeper must survive a database hiccup
@@ -142,3 +171,10 @@ class Analyzer:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        self._scoring.shutdown(wait=False, cancel_futures=True)
+
+
+def _lower_priority() -> None:
+    # Linux: a thread has its own niceness (setpriority on its thread id); elsewhere a no-op.
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SCORING_NICENESS)

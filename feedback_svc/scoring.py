@@ -1,24 +1,31 @@
 """Sentiment scoring behind a small protocol, so the model can be swapped.
 
     scorer = load_scorer(settings)
-    scorer.score_batch(["Loved it!", "Too scary"])   # [(0.82, "positive"), (0.21, "negative")]
+    scorer.score_batch(["Loved it!", "Too scary"])   # [(0.99, "positive"), (0.02, "negative")]
 
-The trained ONNX model (feedback_svc/sentiment.py, `SentimentModel`, branch
-`sentiment`) is used when it is present. Until then, and wherever it cannot be
-loaded, a VADER lexicon scorer stands in. `settings.extra["sentiment_scorer"] =
-"package.module:Factory"` picks any other implementation (tests, experiments).
+The service scores with the shipped ONNX model (feedback_svc/sentiment.py, `SentimentModel`,
+files in feedback_svc/models/sentiment/). Without those files it does not start: silently
+scoring with something else would change every stored score and label. VADER stays here as
+the evaluation baseline (`python -m feedback_svc.evaluate`). Settings:
+
+- `settings.extra["sentiment_scorer"] = "package.module:Factory"`: any other implementation;
+- `settings.extra["sentiment_model_dir"]` or SV_SENTIMENT_MODEL_DIR: where the model files are
+  (default: the package's);
+- `settings.extra["sentiment_threads"]` or SV_SENTIMENT_THREADS: onnxruntime threads (default 1:
+  the analysis must leave the cores to SubmitFeedback, see analysis.py).
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
+import os
+from pathlib import Path
 from typing import Protocol
 
 from common.settings import Settings
 
-log = logging.getLogger(__name__)
 LABELS = ("negative", "neutral", "positive")
+MODEL_FILES = ("model.onnx", "tokenizer.json")
 
 
 class SentimentScorer(Protocol):
@@ -27,8 +34,12 @@ class SentimentScorer(Protocol):
         ...
 
 
+class ModelMissing(RuntimeError):
+    """The sentiment model files are not where the service looks for them."""
+
+
 class VaderScorer:
-    """VADER (rule-based, English, tuned for short social-media text) as a stand-in model.
+    """VADER (rule-based, English, tuned for short social-media text): the evaluation baseline.
 
     Its compound score in [-1, 1] is mapped linearly to [0, 1]; the label uses
     VADER's own ±0.05 thresholds.
@@ -48,14 +59,27 @@ class VaderScorer:
         return out
 
 
+def load_model(model_dir: str | Path | None = None, threads: int = 1) -> SentimentScorer:
+    """The ONNX model, or ModelMissing naming the directory and how to get the files."""
+    from feedback_svc.sentiment import DEFAULT_MODEL_DIR, SentimentModel
+
+    folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ModelMissing(
+            f"sentiment model not found: {', '.join(missing)} missing in {folder}. Ship the files of"
+            " feedback_svc/models/sentiment/ (branch `sentiment`) or rebuild them with"
+            " `python -m feedback_svc.train_sentiment --out DIR`, and point"
+            " SV_SENTIMENT_MODEL_DIR at DIR if it is elsewhere"
+        )
+    return SentimentModel(folder, intra_op_threads=threads)
+
+
 def load_scorer(settings: Settings) -> SentimentScorer:
     configured = settings.extra.get("sentiment_scorer")
     if configured:
         module, _, name = configured.partition(":")
         return getattr(importlib.import_module(module), name)()
-    try:
-        from feedback_svc.sentiment import SentimentModel  # type: ignore[import-not-found]
-    except ImportError:
-        log.warning("sentiment model not installed, using the VADER stand-in")
-        return VaderScorer()
-    return SentimentModel()
+    model_dir = settings.extra.get("sentiment_model_dir") or os.environ.get("SV_SENTIMENT_MODEL_DIR")
+    threads = settings.extra.get("sentiment_threads") or os.environ.get("SV_SENTIMENT_THREADS") or 1
+    return load_model(model_dir, int(threads))

@@ -1,6 +1,6 @@
 """Wiring of the feedback service.
 
-    SPEC                                         # the default: ONNX model when installed, else VADER
+    SPEC                                         # the default: the ONNX model (fails without it)
     spec(scorer_factory=MyScorer, rules=...)     # another SentimentScorer, other alert thresholds
 
 `settings.extra["sentiment_scorer"] = "module:Factory"` also picks the scorer.
@@ -19,6 +19,7 @@ from common.grpc_server import Runtime, ServiceSpec
 from feedback_svc.alerts import AlertDesk, AlertRules
 from feedback_svc.analysis import SUBMITTED_TOPIC, Analyzer
 from feedback_svc.broadcaster import AlertBroadcaster
+from feedback_svc.group_commit import SubmissionWriter
 from feedback_svc.intake import Intake
 from feedback_svc.moderation import Moderation
 from feedback_svc.publisher import BatchPublisher
@@ -34,10 +35,12 @@ class FeedbackComponent:
     analyzer: Analyzer
     broadcaster: AlertBroadcaster
     publisher: BatchPublisher
+    writer: SubmissionWriter
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
 
     async def aclose(self) -> None:
         self.broadcaster.close()
+        await self.writer.aclose()
         await self.publisher.aclose()
         await self.analyzer.aclose()
 
@@ -55,11 +58,12 @@ def spec(
         broadcaster.subscribe(runtime.bus)
         publisher = BatchPublisher(runtime.bus, SUBMITTED_TOPIC)
         publisher.start()
-        intake = Intake(runtime.pool, publisher)
+        writer = SubmissionWriter(runtime.pool)
+        intake = Intake(writer, publisher)
         moderation = Moderation(runtime.pool, runtime.bus)
         servicer = FeedbackServicer(runtime.pool, intake, desk, moderation, broadcaster)
         feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
-        return FeedbackComponent(analyzer, broadcaster, publisher)
+        return FeedbackComponent(analyzer, broadcaster, publisher, writer)
 
     return ServiceSpec("feedback", build, migrations=[("feedback", MIGRATIONS)])
 

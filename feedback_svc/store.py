@@ -43,6 +43,52 @@ async def insert_feedback(conn: Conn, row: FeedbackRow) -> bool:
     return inserted is not None
 
 
+# Many rows in one statement. Categories travel joined by "," (they are slugs of the
+# contract's enum) because unnest cannot take an array of arrays of different lengths.
+# The outer SELECT's snapshot does not see the rows inserted here: `analyzed` is that
+# of rows stored before, the replays.
+_INSERT_FEEDBACK_GROUP = """
+WITH x AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::smallint[],
+                         $6::text[], $7::bool[], $8::text[], $9::smallint[], $10::text[], $11::text[],
+                         $12::text[])
+        AS x(feedback_id, user_id, story_id, ts, rating, comment, redacted, categories, child_age,
+             age_group, device_type, platform)
+), ins AS (
+    INSERT INTO feedback (feedback_id, user_id, story_id, ts, rating, comment, redacted, categories,
+                          child_age, age_group, device_type, platform)
+    SELECT feedback_id, user_id, story_id, ts, rating, comment, redacted, string_to_array(categories, ','),
+           child_age, age_group, device_type, platform
+    FROM x
+    ON CONFLICT (feedback_id) DO NOTHING
+    RETURNING feedback_id
+)
+SELECT x.feedback_id, ins.feedback_id IS NOT NULL AS created, coalesce(f.analyzed, false) AS analyzed
+FROM x LEFT JOIN ins USING (feedback_id) LEFT JOIN feedback f ON f.feedback_id = x.feedback_id
+"""
+
+
+async def insert_feedback_group(conn: Conn, rows: Sequence[FeedbackRow]) -> dict[str, tuple[bool, bool]]:
+    """Store rows of distinct feedback_ids in one statement (one transaction):
+    {feedback_id: (created, analyzed before)}."""
+    records = await conn.fetch(
+        _INSERT_FEEDBACK_GROUP,
+        [r.feedback_id for r in rows],
+        [r.user_id for r in rows],
+        [r.story_id for r in rows],
+        [r.ts for r in rows],
+        [r.rating for r in rows],
+        [r.comment for r in rows],
+        [r.redacted for r in rows],
+        [",".join(r.categories) for r in rows],
+        [r.child_age for r in rows],
+        [r.age_group for r in rows],
+        [r.device_type for r in rows],
+        [r.platform for r in rows],
+    )
+    return {r[0]: (r[1], r[2]) for r in records}
+
+
 @dataclass(frozen=True)
 class ToAnalyze:
     feedback_id: str
@@ -54,9 +100,10 @@ class ToAnalyze:
 
 
 async def load_for_analysis(conn: Conn, feedback_ids: Sequence[str]) -> list[ToAnalyze]:
+    """The rows among feedback_ids not analysed yet (a late message or a sweep did it already)."""
     records = await conn.fetch(
         "SELECT feedback_id, story_id, rating, comment, categories, ts FROM feedback"
-        " WHERE feedback_id = ANY($1::text[]) ORDER BY ts",
+        " WHERE feedback_id = ANY($1::text[]) AND NOT analyzed ORDER BY ts",
         list(feedback_ids),
     )
     return [ToAnalyze(**dict(r)) for r in records]

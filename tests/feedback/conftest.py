@@ -1,5 +1,5 @@
 """Fixtures for the feedback service: the real service on loopback, scored by the
-VADER stand-in (the ONNX model lands from the `sentiment` branch)."""
+shipped ONNX sentiment model (feedback_svc/models/sentiment/)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from storyverse.feedback.v1 import feedback_service_pb2_grpc as pb_grpc
 from common.bus import BusMessage
 from common.bus.inprocess import InProcessBus
 from common.grpc_server import RunningService
-from feedback_svc.scoring import VaderScorer
+from feedback_svc.scoring import load_model
 from feedback_svc.service import spec
 from tests.conftest import start_service
 
@@ -53,7 +53,7 @@ async def feedback_bus(visibility) -> AsyncIterator[InProcessBus]:
 async def feedback(settings, feedback_bus, analytics) -> AsyncIterator[RunningService]:
     # The analytics service first: its migrations create the events table that
     # story metadata is read from.
-    service = await start_service(spec(scorer_factory=VaderScorer), settings, feedback_bus)
+    service = await start_service(spec(scorer_factory=load_model), settings, feedback_bus)
     await feedback_bus.start()
     yield service
     await service.stop(grace=1)

@@ -1,9 +1,12 @@
-"""Choosing the sentiment scorer, and the VADER stand-in's contract."""
+"""Choosing the sentiment scorer: the ONNX model, or a clear refusal without it; VADER's contract."""
 
 from __future__ import annotations
 
+import pytest
+
 from common.settings import Settings
-from feedback_svc.scoring import VaderScorer, load_scorer
+from feedback_svc.scoring import ModelMissing, VaderScorer, load_model, load_scorer
+from feedback_svc.sentiment import SentimentModel
 
 
 class FixedScorer:
@@ -16,11 +19,24 @@ def test_a_configured_factory_wins():
     assert isinstance(load_scorer(settings), FixedScorer)
 
 
-def test_without_the_onnx_model_vader_stands_in():
-    assert isinstance(load_scorer(Settings()), VaderScorer)
+def test_the_onnx_model_is_the_scorer():
+    assert isinstance(load_scorer(Settings()), SentimentModel)
 
 
-def test_the_stand_in_keeps_the_contract():
+def test_without_the_model_files_loading_fails_with_a_clear_message(tmp_path):
+    with pytest.raises(ModelMissing, match=r"model\.onnx, tokenizer\.json missing in .*train_sentiment"):
+        load_scorer(Settings(extra={"sentiment_model_dir": str(tmp_path)}))
+
+
+def test_the_model_scores_a_batch_in_order():
+    texts = ["We loved it, wonderful!", "Awful and boring, we stopped reading.", ""]
+    scores = load_model().score_batch(texts)
+    assert len(scores) == len(texts)
+    assert all(0.0 <= p <= 1.0 and label in ("negative", "neutral", "positive") for p, label in scores)
+    assert scores[0][1] == "positive" and scores[1][1] == "negative"
+
+
+def test_the_vader_baseline_keeps_the_contract():
     texts = ["We loved it, wonderful!", "Awful and boring.", "It has pages.", ""]
     scores = VaderScorer().score_batch(texts)
     assert len(scores) == len(texts)
