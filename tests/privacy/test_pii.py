@@ -15,7 +15,6 @@ from common.validation import rules_of
 from tests.events import event
 
 
-
 @pytest.mark.parametrize(
     "key, value",
     [
