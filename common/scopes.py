@@ -13,6 +13,7 @@ INGEST, READ, ADMIN = "ingest", "read", "admin"
 SCOPES = (INGEST, READ, ADMIN)
 
 _ANALYTICS = "/storyverse.analytics.v1.AnalyticsService/"
+_EXPERIMENTS = "/storyverse.analytics.v1.ExperimentService/"
 _FEEDBACK = "/storyverse.feedback.v1.FeedbackService/"
 _RECO = "/storyverse.recommendation.v1.RecommendationService/"
 
@@ -22,6 +23,15 @@ METHOD_SCOPES: dict[str, str] = {
     _ANALYTICS + "GetDashboard": READ,
     _ANALYTICS + "GetReport": READ,
     _ANALYTICS + "ExportReport": READ,
+    # The app asks which variants a child gets, with the same key it sends events with.
+    _EXPERIMENTS + "GetAssignments": INGEST,
+    _EXPERIMENTS + "GetExperiment": READ,
+    _EXPERIMENTS + "ListExperiments": READ,
+    # Creating, changing, starting or stopping an experiment changes what children see.
+    _EXPERIMENTS + "CreateExperiment": ADMIN,
+    _EXPERIMENTS + "UpdateExperiment": ADMIN,
+    _EXPERIMENTS + "StartExperiment": ADMIN,
+    _EXPERIMENTS + "StopExperiment": ADMIN,
     _FEEDBACK + "SubmitFeedback": INGEST,
     _FEEDBACK + "GetFeedbackSummary": READ,
     _FEEDBACK + "SearchFeedback": READ,

@@ -56,6 +56,7 @@ _WELL_KNOWN = {
     "google.protobuf.UInt64Value": {"type": "string", "format": "int64"},
     HTTP_BODY: {"type": "string", "format": "binary"},
 }
+_RFC3339_PATTERN = r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})"
 # Month and day ranges spelled out: an optional date has no `format` (it may be ""), so the
 # pattern alone must keep fuzzers from taking 7380-64-74 for a valid date.
 _DATE_PATTERN = r"[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
@@ -181,8 +182,10 @@ def string_schema(rules: rules_pb2.FieldRules) -> dict:
     if pattern:
         # Our rules use re.fullmatch; JSON Schema patterns are unanchored searches.
         schema["pattern"] = f"^(?:{pattern})?$" if optional else f"^(?:{pattern})$"
-    if rules.rfc3339:
+    if rules.rfc3339 and not optional:
         schema["format"] = "date-time"
+    elif rules.rfc3339:  # optional: "" (unset, as the gateway prints defaults) or a timestamp
+        schema["pattern"] = f"^(?:{_RFC3339_PATTERN})?$"
     elif rules.date and not optional:
         schema["format"] = "date"
     return schema

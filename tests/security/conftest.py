@@ -29,7 +29,7 @@ async def secured(settings, bus, db) -> AsyncIterator[Secured]:
     from reco_svc.service import SPEC as RECO
 
     strict = replace(
-        settings, auth="required", auth_cache_seconds=0.0, rate_limit_per_second=20, rate_limit_burst=20
+        settings, auth="required", auth_cache_seconds=0.0, rate_limit_per_second=2, rate_limit_burst=20
     )
     services = [await start_service(spec, strict, bus) for spec in (ANALYTICS, RECO, FEEDBACK)]
     store = KeyStore(db)
