@@ -12,6 +12,7 @@ from storyverse.analytics.v1 import experiments_pb2 as pb
 from storyverse.analytics.v1 import experiments_pb2_grpc as pb_grpc
 
 from analytics_svc.service import SPEC
+from common.bus.inprocess import InProcessBus
 from tests.conftest import start_service
 
 
@@ -23,8 +24,13 @@ async def assignments(stub: pb_grpc.ExperimentServiceStub, users: list[str], key
     return got
 
 
-async def test_two_replicas_share_assignments_and_keep_them_after_a_weight_change(settings, bus):
-    replicas = [await start_service(SPEC, settings, bus) for _ in range(2)]
+async def test_two_replicas_share_assignments_and_keep_them_after_a_weight_change(settings):
+    # Each replica with a bus of its own, as separate processes would have: sharing the
+    # session's in-process bus would take over (and on stop remove) its groups.
+    buses = [InProcessBus() for _ in range(2)]
+    for own_bus in buses:
+        await own_bus.start()
+    replicas = [await start_service(SPEC, settings, own_bus) for own_bus in buses]
     channels = [grpc.aio.insecure_channel(f"127.0.0.1:{r.port}") for r in replicas]
     try:
         first, second = (pb_grpc.ExperimentServiceStub(c) for c in channels)
@@ -58,3 +64,5 @@ async def test_two_replicas_share_assignments_and_keep_them_after_a_weight_chang
             await channel.close()
         for replica in replicas:
             await replica.stop(grace=1)
+        for own_bus in buses:
+            await own_bus.aclose()
