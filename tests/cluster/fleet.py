@@ -124,7 +124,7 @@ def leader(bootstrap: str, topic: str, partition: int = 0) -> int:
     return metadata.topics[topic].partitions[partition].leader
 
 
-def dlq_messages(bootstrap: str, topic: str) -> int:
+def messages_in(bootstrap: str, topic: str) -> int:
     """Messages ever written to a topic (high watermarks summed): 0 for an untouched dead-letter topic."""
     from confluent_kafka import Consumer, TopicPartition
 

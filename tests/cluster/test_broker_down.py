@@ -16,7 +16,7 @@ import grpc
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from tests.analytics.test_durability import Load, stored, wait_until_stored
-from tests.cluster.fleet import Fleet, KafkaMockProcess, dlq_messages, handled, leader
+from tests.cluster.fleet import Fleet, KafkaMockProcess, handled, leader, messages_in
 from tests.conftest import free_port, service_env, wait_serving
 from tests.events import event
 
@@ -72,7 +72,7 @@ async def test_a_broker_down_during_load_loses_and_doubles_nothing(settings, db,
         assert await stored(db, load.acknowledged) == len(load.acknowledged)
         assert handled([metrics], "analytics.events", "analytics-processor") >= len(load.acknowledged)
         for topic in ("analytics.events.dlq", "analytics.failed.dlq"):
-            assert dlq_messages(kafka.bootstrap, prefix + topic) == 0, topic
+            assert messages_in(kafka.bootstrap, prefix + topic) == 0, topic
     finally:
         fleet.stop()
         kafka.close()

@@ -30,9 +30,9 @@ from tests.cluster.fleet import (
     Fleet,
     KafkaMockProcess,
     commit_failures,
-    dlq_messages,
     forget_reco_features,
     handled,
+    messages_in,
 )
 from tests.common.redis_fixtures import NO_REDIS, local_redis_url
 from tests.conftest import free_port, service_env, wait_serving
@@ -110,6 +110,7 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
             "reco": handled(metrics["reco"], "analytics.events", "recommendation"),
             "analysis": handled(metrics["feedback"], "feedback.submitted", "feedback-analysis"),
         }
+        published = messages_in(kafka.bootstrap, prefix + "analytics.events")
 
         # Events through both analytics replicas; one child's picks among them.
         picks = [
@@ -176,12 +177,16 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
             "reco": handled(metrics["reco"], "analytics.events", "recommendation"),
             "analysis": handled(metrics["feedback"], "feedback.submitted", "feedback-analysis"),
         }
-        assert 0 <= after["processor"] - before["processor"] - len(events) <= redelivered, after
-        assert 0 <= after["reco"] - before["reco"] - len(events) <= redelivered, after
+        # A producer retry may put an event in the topic twice (at least once; its effects stay
+        # single: stored once, in Redis once); each message in the topic is handled once per group.
+        published = messages_in(kafka.bootstrap, prefix + "analytics.events") - published
+        assert published >= len(events), published
+        assert 0 <= after["processor"] - before["processor"] - published <= redelivered, (after, published)
+        assert 0 <= after["reco"] - before["reco"] - published <= redelivered, (after, published)
         assert 0 <= after["analysis"] - before["analysis"] - len(sent) <= redelivered, after
-        assert len(shared) == len(picks) or redelivered, shared
+        assert len(shared) == len(picks) or redelivered or published > len(events), shared
         for topic in ("analytics.events.dlq", "feedback.submitted.dlq", "catalog.visibility.dlq"):
-            assert dlq_messages(kafka.bootstrap, prefix + topic) == 0, topic
+            assert messages_in(kafka.bootstrap, prefix + topic) == 0, topic
     finally:
         for group in channels.values():
             for channel in group:
