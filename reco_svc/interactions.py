@@ -12,11 +12,16 @@ live bus subscription (live.py) turn events into the same `Interaction`s.
 | story_completed        | the story                                | 2.0    |
 | story_shared           | the story                                | 2.5    |
 | recommendation_clicked | the clicked item (recommendation_type)   | 1.5    |
+| story_rated (feedback) | the story, by rating: 5, 4, 3 stars      | 3.0, 2.0, 0.5 |
 
 Decay: weight × 0.5 ** (age_days / HALF_LIFE_DAYS), half-life 30 days, age measured from the
 event's own timestamp. A user's value for an item is log1p(sum of decayed weights), so the
-tenth view of a story counts for less than the first pick of a character. Ratings (feedback)
-will join as another row of this table when the feedback service publishes them.
+tenth view of a story counts for less than the first pick of a character.
+
+Ratings come from the feedback table (batch) and "feedback.submitted" (live) as facts of the
+pseudo event type story_rated. The models are implicit-feedback models (more weight = more
+taste), so a rating of 1 or 2 stars adds nothing: it is a complaint about one story, which
+feedback processing acts on, not a reason to recommend it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ HISTORY_DAYS = 180  # older events weigh < 2 % and are not read
 PICK_WEIGHTS = {"universe": 3.0, "character": 3.0, "theme": 2.0, "moral_lesson": 2.0}
 STORY_WEIGHTS = {"story_creation": 1.0, "story_view": 1.0, "story_completed": 2.0, "story_shared": 2.5}
 CLICK_WEIGHT = 1.5
+RATED = "story_rated"  # not an analytics event type: a feedback row seen as an interaction
+RATING_WEIGHTS = {5: 3.0, 4: 2.0, 3: 0.5}
 INTERACTION_EVENT_TYPES = frozenset({"story_creation", *STORY_WEIGHTS, "recommendation_clicked"})
 
 
@@ -54,9 +61,10 @@ class EventFacts:
     device_type: str = ""
     recommendation_type: str = ""
     item_id: str = ""
+    rating: int = 0  # story_rated only
 
     @classmethod
-    def from_row(cls, row) -> EventFacts:  # asyncpg.Record
+    def from_row(cls, row) -> EventFacts:  # asyncpg.Record of an event or of a rating
         return cls(
             event_id=row["event_id"],
             user_id=row["user_id"],
@@ -71,6 +79,7 @@ class EventFacts:
             device_type=row["device_type"] or "",
             recommendation_type=row["recommendation_type"] or "",
             item_id=row["item_id"] or "",
+            rating=row.get("rating") or 0,
         )
 
     @classmethod
@@ -129,6 +138,8 @@ def interactions_of(facts: EventFacts) -> list[Interaction]:
         found.append(one("story", facts.story_id, STORY_WEIGHTS[kind]))
     elif kind == "recommendation_clicked" and facts.recommendation_type and facts.item_id:
         found.append(one(facts.recommendation_type, facts.item_id, CLICK_WEIGHT))
+    elif kind == RATED and facts.story_id and facts.rating in RATING_WEIGHTS:
+        found.append(one("story", facts.story_id, RATING_WEIGHTS[facts.rating]))
     return found
 
 

@@ -3,6 +3,8 @@
 - `analytics.events` (Event protobuf bytes, recorder.py): every interaction goes to the
   feature store at once, so the user's next answer reflects it without retraining; a
   story_creation also adds its story to the catalog.
+- `feedback.submitted` (the feedback service's ids, after commit): a rating of 3 stars or more is
+  an interaction with the story (interactions.py), read from the feedback table.
 - `catalog.visibility` (the feedback service, when a safety alert hides or a moderator
   clears a story; another engine replica's Hide/UnhideCatalogItem): the change is applied to
   the snapshot at once; an unknown payload makes the catalog reload from PostgreSQL
@@ -33,6 +35,7 @@ from reco_svc.interactions import INTERACTION_EVENT_TYPES, EventFacts, interacti
 log = logging.getLogger(__name__)
 EVENTS_TOPIC = "analytics.events"
 VISIBILITY_TOPIC = "catalog.visibility"
+RATINGS_TOPIC = "feedback.submitted"
 GROUP = "recommendation"
 
 
@@ -49,6 +52,7 @@ class LiveFollower:
         - analytics.events: the service's group, shared by its replicas (each event handled
           once, by one of them), when features are in Redis; without Redis every replica
           needs every event for its own memory, so a group of its own, starting at the end.
+        - feedback.submitted: like analytics.events, in groups of their own ("-ratings").
         - catalog.visibility: always a group per replica: each holds its own catalog snapshot.
         """
         replica = f"{group}-{uuid.uuid4().hex[:10]}"
@@ -59,10 +63,16 @@ class LiveFollower:
         else:
             events_group = group if shared_features else replica
             visibility_group = f"{replica}-visibility"
-        self._subscriptions = [(bus, EVENTS_TOPIC, events_group), (bus, VISIBILITY_TOPIC, visibility_group)]
+        ratings_group = f"{events_group}-ratings"
+        self._subscriptions = [
+            (bus, EVENTS_TOPIC, events_group),
+            (bus, RATINGS_TOPIC, ratings_group),
+            (bus, VISIBILITY_TOPIC, visibility_group),
+        ]
         # A replica's own group needs only what happens from now on (history comes from PostgreSQL).
         in_process = isinstance(bus, InProcessBus)
         bus.subscribe(EVENTS_TOPIC, events_group, self.on_events, from_end=events_group == replica)
+        bus.subscribe(RATINGS_TOPIC, ratings_group, self.on_ratings, from_end=events_group == replica)
         bus.subscribe(VISIBILITY_TOPIC, visibility_group, self.on_visibility, from_end=not in_process)
         self.groups = (events_group, visibility_group)
 
@@ -106,6 +116,21 @@ class LiveFollower:
         if new:
             await store.upsert_stories(self.pool, new)
             self.catalog.put_many(new)
+
+    async def on_ratings(self, messages: list[BusMessage]) -> None:
+        """The feedback service's payload: {"feedback_id": ...}; the rating is read from its row."""
+        if self.closed:
+            return
+        ids = []
+        for message in messages:
+            try:
+                ids.append(str(json.loads(message.value)["feedback_id"]))
+            except (ValueError, KeyError, TypeError):
+                fields = {"key": str(message.key)}
+                log.warning("undecodable feedback message on the bus", extra={"fields": fields})
+        for row in await store.ratings_by_id(self.pool, list(dict.fromkeys(ids))) if ids else []:
+            facts = EventFacts.from_row(row)
+            await self.features.add(facts, interactions_of(facts))
 
     async def on_visibility(self, messages: list[BusMessage]) -> None:
         """The feedback service's payload: {"item_type", "item_id", "hidden", "reason", "at"}.

@@ -10,7 +10,7 @@ import asyncpg
 
 from common.privacy.training import not_erased_if_tracked
 from reco_svc.catalog import CatalogEntry
-from reco_svc.interactions import INTERACTION_EVENT_TYPES
+from reco_svc.interactions import INTERACTION_EVENT_TYPES, RATED, RATING_WEIGHTS
 
 _COLUMNS = (
     "kind, item_id, name, min_age, max_age, tags, universe, universes, characters, theme, "
@@ -183,45 +183,85 @@ _EVENT_COLUMNS = (
 )
 
 
+_RATING_COLUMNS = (
+    f"feedback_id AS event_id, user_id, '{RATED}' AS event_type, ts, story_id, "
+    "NULL::text[] AS universes, NULL::text[] AS characters, NULL::text AS theme, "
+    "NULL::text AS moral_lesson, age_group, device_type, NULL::text AS recommendation_type, "
+    "NULL::text AS item_id, rating"
+)
+
+
 async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 20_000) -> AsyncIterator[list]:
-    """Every event that carries an interaction, since `since`, in batches (a server-side cursor)."""
+    """Every event that carries an interaction, then every rating, since `since`, in batches
+    (server-side cursors)."""
     async with pool.acquire() as conn, conn.transaction():
         # Users whose data was erased stay out of training, even for events that came later.
-        kept = await not_erased_if_tracked(conn, "events.user_id")
-        cursor = conn.cursor(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE ts >= $1 AND event_type = ANY($2::text[]) AND {kept}",
-            since,
-            list(INTERACTION_TYPES),
-            prefetch=batch,
-        )
+        queries = [
+            f"""SELECT {_EVENT_COLUMNS} FROM events
+                 WHERE ts >= $1 AND event_type = ANY($2::text[])
+                   AND {await not_erased_if_tracked(conn, "events.user_id")}"""
+        ]
+        if await _has_ratings(conn):
+            queries.append(
+                f"""SELECT {_RATING_COLUMNS} FROM feedback
+                     WHERE ts >= $1 AND rating = ANY($2::smallint[])
+                       AND {await not_erased_if_tracked(conn, "feedback.user_id")}"""
+            )
+        arguments = [(since, list(INTERACTION_TYPES)), (since, list(RATING_WEIGHTS))]
         rows: list = []
-        async for row in cursor:
-            rows.append(row)
-            if len(rows) >= batch:
-                yield rows
-                rows = []
+        for query, args in zip(queries, arguments, strict=False):
+            async for row in conn.cursor(query, *args, prefetch=batch):
+                rows.append(row)
+                if len(rows) >= batch:
+                    yield rows
+                    rows = []
         if rows:
             yield rows
 
 
 async def user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
-    """One user's most recent interaction events (lazy feature loading); none before analytics migrated."""
-    try:
-        return await _user_events(pool, user_id, since, limit)
-    except asyncpg.UndefinedTableError:
-        return []
+    """One user's most recent interaction events and ratings (lazy feature loading), newest first;
+    none before analytics migrated."""
+    async with pool.acquire() as conn:
+        try:
+            events = await conn.fetch(
+                f"""SELECT {_EVENT_COLUMNS} FROM events
+                     WHERE user_id = $1 AND ts >= $2 AND event_type = ANY($3::text[])
+                     ORDER BY ts DESC LIMIT $4""",
+                user_id,
+                since,
+                list(INTERACTION_TYPES),
+                limit,
+            )
+        except asyncpg.UndefinedTableError:
+            events = []
+        if await _has_ratings(conn):
+            ratings = await conn.fetch(
+                f"""SELECT {_RATING_COLUMNS} FROM feedback
+                     WHERE user_id = $1 AND ts >= $2 AND rating = ANY($3::smallint[])
+                     ORDER BY ts DESC LIMIT $4""",
+                user_id,
+                since,
+                list(RATING_WEIGHTS),
+                limit,
+            )
+            events = sorted([*events, *ratings], key=lambda row: row["ts"], reverse=True)[:limit]
+    return events
 
 
-async def _user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
+async def ratings_by_id(pool: asyncpg.Pool, feedback_ids: list[str]) -> list:
+    """Ratings that count as interactions, by feedback id (the live path: the bus carries ids)."""
     return await pool.fetch(
-        f"""SELECT {_EVENT_COLUMNS} FROM events
-             WHERE user_id = $1 AND ts >= $2 AND event_type = ANY($3::text[])
-             ORDER BY ts DESC LIMIT $4""",
-        user_id,
-        since,
-        list(INTERACTION_TYPES),
-        limit,
+        f"""SELECT {_RATING_COLUMNS} FROM feedback
+             WHERE feedback_id = ANY($1::text[]) AND rating = ANY($2::smallint[])""",
+        feedback_ids,
+        list(RATING_WEIGHTS),
     )
+
+
+async def _has_ratings(conn) -> bool:
+    """The feedback table is there (the feedback service migrated this database)."""
+    return await conn.fetchval("SELECT to_regclass('feedback') IS NOT NULL")
 
 
 async def latest_age_groups(pool: asyncpg.Pool, since: datetime) -> dict[str, str]:
