@@ -170,27 +170,32 @@ async def _stream(request: web.Request, route: Route, call: grpc.aio.UnaryStream
     """NDJSON, one {"result": ...} per message, flushed as it comes, until either side ends.
 
     No deadline: a watch lasts as long as the client stays. When the client goes away
-    the handler is cancelled (handler_cancellation=True) and so is the gRPC call."""
+    the handler is cancelled (handler_cancellation=True) and so is the gRPC call.
+
+    The HTTP headers go out with the service's initial metadata, which a watching service
+    sends once the watch is registered: a client that has the headers sees every later
+    message. A call refused at once (trailers only) keeps its HTTP status instead."""
     response = web.StreamResponse(headers={REQUEST_ID_HEADER: request[REQUEST_ID]})
     response.content_type = NDJSON_CONTENT_TYPE
     try:
         iterator = call.__aiter__()
         try:
-            # Wait for the first message so that an immediate failure keeps its HTTP status.
-            first = await anext(iterator)
+            await call.initial_metadata()
+            # Finished already (e.g. refused, trailers only): reading raises its error here.
+            pending = [await anext(iterator)] if call.done() else []
         except StopAsyncIteration:
-            first = None
+            pending = []
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc) from None
         await response.prepare(request)
-        if first is not None:
-            await response.write(render_stream_item(route, first))
-            try:
-                async for item in iterator:
-                    await response.write(render_stream_item(route, item))
-            except grpc.aio.AioRpcError as exc:
-                # Too late for a status code: the error travels as the last line.
-                await response.write(render_stream_error(from_rpc_error(exc)))
+        try:
+            for item in pending:
+                await response.write(render_stream_item(route, item))
+            async for item in iterator:
+                await response.write(render_stream_item(route, item))
+        except grpc.aio.AioRpcError as exc:
+            # Too late for a status code: the error travels as the last line.
+            await response.write(render_stream_error(from_rpc_error(exc)))
         await response.write_eof()
         return response
     except (ConnectionResetError, OSError):

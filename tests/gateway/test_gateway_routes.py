@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-from gateway_doubles import contract_binding_count
+from gateway_helpers import contract_binding_count
 from google.api import annotations_pb2, http_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool
 from hypothesis import given
