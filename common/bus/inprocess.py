@@ -28,6 +28,10 @@ class InProcessBus:
         self.dead_letters: list[BusMessage] = []
 
     def subscribe(self, topic: str, group: str, handler: Handler, from_end: bool = False) -> None:
+        # In Kafka a second consumer of a group shares its partitions; here it would silently
+        # take the group over from the first, so it is refused (give each its own group or bus).
+        if group in self._groups.get(topic, {}):
+            raise ValueError(f"group {group!r} already subscribes to {topic!r} on this in-process bus")
         self._groups.setdefault(topic, {})[group] = (handler, asyncio.Queue(QUEUE_BATCHES))
         if self._started:  # already started: start this group's delivery too
             self._tasks[(topic, group)] = asyncio.create_task(self._deliver(topic, group))

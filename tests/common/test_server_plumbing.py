@@ -61,11 +61,12 @@ async def test_validation_applies_before_the_rpc_runs(feedback):
         assert reply.feedback_id == "f1"
 
 
-async def test_health_turns_not_serving_on_shutdown(settings, bus):
+async def test_health_turns_not_serving_on_shutdown(settings):
+    from common.bus.inprocess import InProcessBus
     from common.grpc_server import start
     from reco_svc.service import SPEC
 
-    service = await start(SPEC, settings, 0, bus)
+    service = await start(SPEC, settings, 0, InProcessBus())  # the session's reco has the groups
     async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
         health = health_pb2_grpc.HealthStub(channel)
         watch = health.Watch(health_pb2.HealthCheckRequest(service=""))

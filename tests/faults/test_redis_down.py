@@ -48,8 +48,8 @@ async def services(settings, count: int, redis_url: str):
     strict = replace(
         settings, auth="required", rate_limit_per_second=0.05, rate_limit_burst=3, redis_url=redis_url
     )
-    bus = InProcessBus()
-    return [await start(SPEC, strict, 0, bus) for _ in range(count)]
+    # A bus each, as replicas in separate processes have (in process a group has one subscriber).
+    return [await start(SPEC, strict, 0, InProcessBus()) for _ in range(count)]
 
 
 async def new_key(db) -> str:

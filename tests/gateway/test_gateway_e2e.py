@@ -15,6 +15,7 @@ import pytest
 from gateway_helpers import contract_binding_count, start_gateway
 from openapi_spec_validator import validate
 
+from common.bus.inprocess import InProcessBus
 from gateway.openapi import openapi_path
 from gateway.routes import build_router
 from tests.conftest import start_service
@@ -99,10 +100,11 @@ async def test_service_field_violations_become_400_with_details(http, gateway_ur
     assert [d["field"] for d in body["details"]] == ["event.properties.device_type"]
 
 
-async def test_resource_exhausted_is_429_with_retry_after(http, settings, bus, gateway_settings):
+async def test_resource_exhausted_is_429_with_retry_after(http, settings, gateway_settings):
     from analytics_svc.service import SPEC
 
-    busy = await start_service(SPEC, replace(settings, max_concurrent_calls=1), bus)
+    # A bus of its own: in process a consumer group has one subscriber (the session's service).
+    busy = await start_service(SPEC, replace(settings, max_concurrent_calls=1), InProcessBus())
     server = await start_gateway(replace(gateway_settings, analytics_target=f"127.0.0.1:{busy.port}"))
     try:
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from common.auth import KeyStore, generate
+from common.bus.inprocess import InProcessBus
 from tests.conftest import start_service
 
 
@@ -20,7 +21,7 @@ class Secured:
 
 
 @pytest.fixture(scope="module")
-async def secured(settings, bus, db) -> AsyncIterator[Secured]:
+async def secured(settings, db) -> AsyncIterator[Secured]:
     from aiohttp.test_utils import TestServer
 
     from analytics_svc.service import SPEC as ANALYTICS
@@ -31,7 +32,10 @@ async def secured(settings, bus, db) -> AsyncIterator[Secured]:
     strict = replace(
         settings, auth="required", auth_cache_seconds=0.0, rate_limit_per_second=2, rate_limit_burst=20
     )
+    # A bus of their own: in process a consumer group has one subscriber (the session's services').
+    bus = InProcessBus()
     services = [await start_service(spec, strict, bus) for spec in (ANALYTICS, RECO, FEEDBACK)]
+    await bus.start()
     store = KeyStore(db)
     keys, key_ids = {}, {}
     for name, scopes in {
@@ -58,3 +62,4 @@ async def secured(settings, bus, db) -> AsyncIterator[Secured]:
     await server.close()
     for service in services:
         await service.stop(grace=1)
+    await bus.aclose()
