@@ -1,7 +1,8 @@
 """Real-time counters: minute buckets kept as events are processed, flushed to tables.
 
-Subscribes to the bus topic `analytics.events` (Event protobuf bytes, `received_at`
-header), so it sees exactly the events that were stored, in direct and in Kafka mode.
+It sees exactly the events that were stored: in direct mode the recorder hands it the
+rows it has just committed (`count_rows`, no bus round trip); in Kafka mode it follows
+the bus topic `analytics.events` (Event protobuf bytes, `received_at` header; `attach`).
 Per minute of arrival it counts events by type and collects the active users; it also
 keeps each user's first event per type for retention cohorts. Every few seconds the
 buckets go to PostgreSQL:
@@ -9,6 +10,12 @@ buckets go to PostgreSQL:
   is harmless); readers add the replicas up;
 - realtime_minute_users: a set (ON CONFLICT DO NOTHING), exact across replicas;
 - user_first_events: earliest wins, same rule as the nightly rollup.
+What a flush saved is remembered for a while (users of the current minutes, the first
+time sent per user and type, up to SAVED_FIRST keys for SAVED_SECONDS), so that the
+next flushes send only what can change a row: an active user is not re-sent every 5 s,
+nor a first event that is not earlier than the one already stored. Forgetting is safe
+(the statements are idempotent); it only bounds how long an erased user's cohort row
+may stay missing after new events (the nightly rollup re-derives it anyway).
 Buckets older than the retention of the minute tables are deleted by the flusher.
 """
 
@@ -17,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -32,6 +41,10 @@ from common.validation import parse_rfc3339
 GROUP = "analytics-realtime"
 FLUSH_SECONDS = 5.0
 KEEP = timedelta(days=2)  # the dashboard's window is at most 24 h
+SAVED_FIRST = 500_000  # (user, type) keys whose stored first time is remembered
+SAVED_SECONDS = 600.0
+# Positions in an ingest.COLUMNS row.
+_USER, _TYPE, _TS, _DEVICE, _PLATFORM, _AGE = 1, 3, 4, 12, 13, 14
 
 
 class RealtimeCounters:
@@ -43,31 +56,71 @@ class RealtimeCounters:
         self._dirty: set[tuple[datetime, str]] = set()
         self._users: set[tuple[datetime, str]] = set()
         self._first: dict[tuple[str, str], tuple[datetime, str, str, str]] = {}
+        # What earlier flushes stored (see the module docstring).
+        self._saved_users: set[tuple[datetime, str]] = set()
+        self._saved_first: dict[tuple[str, str], datetime] = {}
+        self._saved_first_since = time.monotonic()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
 
-    def attach(self, bus: EventBus, flush_seconds: float = FLUSH_SECONDS) -> None:
+    def attach(self, bus: EventBus) -> None:
+        """Kafka mode: count what the topic delivers (the processor stores it)."""
         bus.subscribe(EVENTS_TOPIC, GROUP, self.handle)
+
+    def start(self, flush_seconds: float = FLUSH_SECONDS) -> None:
         self._task = asyncio.create_task(self._flush_every(flush_seconds))
+
+    def count_rows(self, rows: Sequence[tuple], received_at: datetime) -> None:
+        """Direct mode: rows just committed (ingest.COLUMNS order), all received at received_at."""
+        minute = received_at.replace(second=0, microsecond=0)
+        for row in rows:
+            age, platform, device = row[_AGE] or "", row[_PLATFORM] or "", row[_DEVICE] or ""
+            self._add(minute, row[_TYPE], row[_USER], row[_TS], age, platform, device)
 
     async def handle(self, messages: list[BusMessage]) -> None:
         for message in messages:
             event = events_pb2.Event.FromString(message.value)
             raw = message.headers.get("received_at")
             at = datetime.fromisoformat(raw.decode()) if raw else datetime.now(UTC)
-            minute = at.replace(second=0, microsecond=0)
-            self._events[(minute, event.event_type)] += 1
-            self._dirty.add((minute, event.event_type))
-            self._users.add((minute, event.user_id))
-            ts = parse_rfc3339(event.timestamp)
-            if ts is None:
-                continue
             p = event.properties
-            context = (ts, p.age_group, p.platform, p.device_type)
-            for kind in (event.event_type, "*"):
-                known = self._first.get((event.user_id, kind))
-                if known is None or ts < known[0]:
-                    self._first[(event.user_id, kind)] = context
+            self._add(
+                at.replace(second=0, microsecond=0),
+                event.event_type,
+                event.user_id,
+                parse_rfc3339(event.timestamp),
+                p.age_group,
+                p.platform,
+                p.device_type,
+            )
+
+    def _add(
+        self,
+        minute: datetime,
+        event_type: str,
+        user_id: str,
+        ts: datetime | None,
+        age_group: str,
+        platform: str,
+        device_type: str,
+    ) -> None:
+        key = (minute, event_type)
+        self._events[key] += 1
+        self._dirty.add(key)
+        seen = (minute, user_id)
+        if seen not in self._saved_users:
+            self._users.add(seen)
+        if ts is None:
+            return
+        for kind in (event_type, "*"):
+            first = (user_id, kind)
+            known = self._first.get(first)
+            if known is None:
+                saved = self._saved_first.get(first)
+                if saved is not None and ts >= saved:
+                    continue  # the stored row is at least as early
+            elif ts >= known[0]:
+                continue
+            self._first[first] = (ts, age_group, platform, device_type)
 
     async def flush(self) -> None:
         async with self._lock:
@@ -88,6 +141,22 @@ class RealtimeCounters:
             horizon = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
             for key in [k for k in self._events if k[0] < horizon and k not in self._dirty]:
                 del self._events[key]
+            self._remember(users, first, horizon)
+
+    def _remember(self, users, first, horizon: datetime) -> None:
+        saved_users = self._saved_users
+        saved_users |= users
+        for key in [k for k in saved_users if k[0] < horizon]:
+            saved_users.discard(key)
+        saved = self._saved_first
+        stale = time.monotonic() - self._saved_first_since > SAVED_SECONDS
+        if stale or len(saved) + len(first) > SAVED_FIRST:
+            saved.clear()
+            self._saved_first_since = time.monotonic()
+        for key, context in first.items():
+            known = saved.get(key)
+            if known is None or context[0] < known:
+                saved[key] = context[0]
 
     async def _flush_every(self, seconds: float) -> None:
         while True:
