@@ -26,7 +26,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -73,54 +73,50 @@ class RealtimeCounters:
     def count_rows(self, rows: Sequence[tuple], received_at: datetime) -> None:
         """Direct mode: rows just committed (ingest.COLUMNS order), all received at received_at."""
         minute = received_at.replace(second=0, microsecond=0)
-        for row in rows:
-            age, platform, device = row[_AGE] or "", row[_PLATFORM] or "", row[_DEVICE] or ""
-            self._add(minute, row[_TYPE], row[_USER], row[_TS], age, platform, device)
+        self._count(minute, [(r[_TYPE], r[_USER], r[_TS], r[_AGE], r[_PLATFORM], r[_DEVICE]) for r in rows])
 
     async def handle(self, messages: list[BusMessage]) -> None:
+        by_minute: dict[datetime, list[tuple]] = defaultdict(list)
         for message in messages:
             event = events_pb2.Event.FromString(message.value)
             raw = message.headers.get("received_at")
             at = datetime.fromisoformat(raw.decode()) if raw else datetime.now(UTC)
             p = event.properties
-            self._add(
-                at.replace(second=0, microsecond=0),
-                event.event_type,
-                event.user_id,
-                parse_rfc3339(event.timestamp),
-                p.age_group,
-                p.platform,
-                p.device_type,
+            by_minute[at.replace(second=0, microsecond=0)].append(
+                (
+                    event.event_type,
+                    event.user_id,
+                    parse_rfc3339(event.timestamp),
+                    p.age_group,
+                    p.platform,
+                    p.device_type,
+                )
             )
+        for minute, items in by_minute.items():
+            self._count(minute, items)
 
-    def _add(
-        self,
-        minute: datetime,
-        event_type: str,
-        user_id: str,
-        ts: datetime | None,
-        age_group: str,
-        platform: str,
-        device_type: str,
-    ) -> None:
-        key = (minute, event_type)
-        self._events[key] += 1
-        self._dirty.add(key)
-        seen = (minute, user_id)
-        if seen not in self._saved_users:
-            self._users.add(seen)
-        if ts is None:
-            return
-        for kind in (event_type, "*"):
-            first = (user_id, kind)
-            known = self._first.get(first)
-            if known is None:
-                saved = self._saved_first.get(first)
-                if saved is not None and ts >= saved:
-                    continue  # the stored row is at least as early
-            elif ts >= known[0]:
+    def _count(self, minute: datetime, items: list[tuple]) -> None:
+        """items: (event_type, user_id, ts or None, age_group, platform, device_type) per event."""
+        events, dirty = self._events, self._dirty
+        for event_type, n in Counter([item[0] for item in items]).items():
+            events[(minute, event_type)] += n
+            dirty.add((minute, event_type))
+        saved_users = self._saved_users
+        active = {(minute, item[1]) for item in items}
+        self._users.update([seen for seen in active if seen not in saved_users])
+        first, saved = self._first, self._saved_first
+        for event_type, user_id, ts, age_group, platform, device_type in items:
+            if ts is None:
                 continue
-            self._first[first] = (ts, age_group, platform, device_type)
+            for key in ((user_id, event_type), (user_id, "*")):
+                known = first.get(key)
+                if known is None:
+                    stored = saved.get(key)
+                    if stored is not None and ts >= stored:
+                        continue  # the stored row is at least as early
+                elif ts >= known[0]:
+                    continue
+                first[key] = (ts, age_group or "", platform or "", device_type or "")
 
     async def flush(self) -> None:
         async with self._lock:
