@@ -43,8 +43,11 @@ FLUSH_SECONDS = 5.0
 KEEP = timedelta(days=2)  # the dashboard's window is at most 24 h
 SAVED_FIRST = 500_000  # (user, type) keys whose stored first time is remembered
 SAVED_SECONDS = 600.0
-# Positions in an ingest.COLUMNS row.
-_USER, _TYPE, _TS, _DEVICE, _PLATFORM, _AGE = 1, 3, 4, 12, 13, 14
+# Where (event_type, user_id, ts, age_group, platform, device_type) are in an ingest.COLUMNS
+# row, and in the tuples built from bus messages.
+_ROW = (3, 1, 4, 14, 13, 12)
+_ITEM = (0, 1, 2, 3, 4, 5)
+_LATEST = datetime.max.replace(tzinfo=UTC)  # "nothing stored yet": no time is at or after it
 
 
 class RealtimeCounters:
@@ -58,7 +61,9 @@ class RealtimeCounters:
         self._first: dict[tuple[str, str], tuple[datetime, str, str, str]] = {}
         # What earlier flushes stored (see the module docstring).
         self._saved_users: set[tuple[datetime, str]] = set()
-        self._saved_first: dict[tuple[str, str], datetime] = {}
+        # user → event type (and "*") → the first time stored.
+        self._saved_first: dict[str, dict[str, datetime]] = {}
+        self._saved_first_keys = 0
         self._saved_first_since = time.monotonic()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
@@ -72,8 +77,7 @@ class RealtimeCounters:
 
     def count_rows(self, rows: Sequence[tuple], received_at: datetime) -> None:
         """Direct mode: rows just committed (ingest.COLUMNS order), all received at received_at."""
-        minute = received_at.replace(second=0, microsecond=0)
-        self._count(minute, [(r[_TYPE], r[_USER], r[_TS], r[_AGE], r[_PLATFORM], r[_DEVICE]) for r in rows])
+        self._count(received_at.replace(second=0, microsecond=0), rows, _ROW)
 
     async def handle(self, messages: list[BusMessage]) -> None:
         by_minute: dict[datetime, list[tuple]] = defaultdict(list)
@@ -93,30 +97,41 @@ class RealtimeCounters:
                 )
             )
         for minute, items in by_minute.items():
-            self._count(minute, items)
+            self._count(minute, items, _ITEM)
 
-    def _count(self, minute: datetime, items: list[tuple]) -> None:
-        """items: (event_type, user_id, ts or None, age_group, platform, device_type) per event."""
+    def _count(self, minute: datetime, items: Sequence[tuple], at: tuple[int, ...]) -> None:
+        """items: tuples holding (event_type, user_id, ts or None, age_group, platform,
+        device_type) at the positions `at` (_ROW for ingest rows, _ITEM for bus messages)."""
+        kind_at, user_at, ts_at, age_at, platform_at, device_at = at
         events, dirty = self._events, self._dirty
-        for event_type, n in Counter([item[0] for item in items]).items():
+        for event_type, n in Counter([item[kind_at] for item in items]).items():
             events[(minute, event_type)] += n
             dirty.add((minute, event_type))
         saved_users = self._saved_users
-        active = {(minute, item[1]) for item in items}
+        active = {(minute, item[user_at]) for item in items}
         self._users.update([seen for seen in active if seen not in saved_users])
         first, saved = self._first, self._saved_first
-        for event_type, user_id, ts, age_group, platform, device_type in items:
+        for item in items:
+            ts = item[ts_at]
             if ts is None:
                 continue
-            for key in ((user_id, event_type), (user_id, "*")):
+            user_id, event_type = item[user_at], item[kind_at]
+            stored = saved.get(user_id)
+            if (
+                stored is not None
+                and ts >= stored.get("*", _LATEST)
+                and ts >= stored.get(event_type, _LATEST)
+            ):
+                continue  # the stored rows are at least as early: the common case
+            for kind in (event_type, "*"):
+                key = (user_id, kind)
                 known = first.get(key)
                 if known is None:
-                    stored = saved.get(key)
-                    if stored is not None and ts >= stored:
-                        continue  # the stored row is at least as early
+                    if stored is not None and ts >= stored.get(kind, _LATEST):
+                        continue
                 elif ts >= known[0]:
                     continue
-                first[key] = (ts, age_group or "", platform or "", device_type or "")
+                first[key] = (ts, item[age_at] or "", item[platform_at] or "", item[device_at] or "")
 
     async def flush(self) -> None:
         async with self._lock:
@@ -146,13 +161,19 @@ class RealtimeCounters:
             saved_users.discard(key)
         saved = self._saved_first
         stale = time.monotonic() - self._saved_first_since > SAVED_SECONDS
-        if stale or len(saved) + len(first) > SAVED_FIRST:
+        if stale or self._saved_first_keys + len(first) > SAVED_FIRST:
             saved.clear()
+            self._saved_first_keys = 0
             self._saved_first_since = time.monotonic()
-        for key, context in first.items():
-            known = saved.get(key)
+        for (user_id, kind), context in first.items():
+            per_user = saved.get(user_id)
+            if per_user is None:
+                per_user = saved[user_id] = {}
+            known = per_user.get(kind)
+            if known is None:
+                self._saved_first_keys += 1
             if known is None or context[0] < known:
-                saved[key] = context[0]
+                per_user[kind] = context[0]
 
     async def _flush_every(self, seconds: float) -> None:
         while True:
