@@ -117,7 +117,8 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
                     conc = args.conc_1 if batch == "1" else args.conc_100
                     result = PhaseResult(phase, int(batch), conc)
                     if transport == "grpc":
-                        connections = 1 if args.workers == 1 else conc
+                        # Workers share the port: the kernel spreads connections over them.
+                        connections = 1 if args.workers == 1 else min(conc, 8 * args.workers)
                         async with _grpc_sender(ports, int(batch), connections) as send:
                             build = dataset.ProtoRequests(templates, ids).build
                             await run_phase(result, build, send, args.duration, args.warmup, pids)
