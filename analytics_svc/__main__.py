@@ -14,7 +14,7 @@ from common.database import database_url
 from common.grpc_server import serve
 from common.logs import configure_logging
 from common.settings import Settings
-from common.workers import Supervisor, worker_count
+from common.workers import Supervisor, die_with_parent, worker_count
 
 
 def _free_port(host: str) -> int:
@@ -45,6 +45,8 @@ if __name__ == "__main__":
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
     worker = "--worker" in sys.argv[1:]
+    if worker:
+        die_with_parent()
     workers = 1 if worker else worker_count(settings.analytics_workers)
     if workers > 1:
         sys.exit(supervise(settings, workers))

@@ -18,10 +18,13 @@ The supervisor itself serves nothing. It
   reached, each SERVING only while its PostgreSQL answers;
 - gives up (stops the others, exits 1) when a worker dies within STARTUP_SECONDS of
   its start STARTUP_FAILURES times in a row: a bad setting, not a crash to ride out.
+A worker calls `die_with_parent()` first: if the supervisor itself is killed, its
+workers get SIGTERM (Linux) instead of serving on as orphans beside a new supervisor's.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -34,6 +37,21 @@ log = logging.getLogger(__name__)
 STARTUP_SECONDS = 10.0
 STARTUP_FAILURES = 3
 RESTART_DELAY_SECONDS = 1.0
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel for SIGTERM when the parent (the supervisor) dies; Linux only."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: orphans are possible there
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def worker_count(setting: int) -> int:

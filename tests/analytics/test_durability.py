@@ -241,3 +241,33 @@ def serves_a_connection(pid: int, port: int) -> bool:
         except OSError:
             continue
     return False
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(settings, db, analytics, logs):
+    """No orphans left serving the port after the supervisor dies (they get SIGTERM)."""
+    port = free_port()
+    env = service_env(settings, analytics_port=port, analytics_workers=2)
+    supervisor = spawn("analytics_svc", env, logs / "analytics.log")
+    workers: list[int] = []
+    try:
+        wait_serving(f"127.0.0.1:{port}")
+        workers = await wait_for_workers(supervisor.pid, 2)
+        supervisor.send_signal(signal.SIGKILL)
+        supervisor.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "the workers outlived their supervisor"
+            await asyncio.sleep(0.2)
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for whoever adopted it counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
