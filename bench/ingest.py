@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="SV_ANALYTICS_WORKERS: processes sharing the port"
     )
+    parser.add_argument(
+        "--connections", type=int, default=0, help="gRPC connections (0: 1, or 8 per worker with workers)"
+    )
     parser.add_argument("--service-module", default="analytics_svc", help="what `python -m` runs")
     parser.add_argument("--conc-1", type=int, default=64, help="concurrent callers, batches of 1")
     parser.add_argument("--conc-100", type=int, default=16, help="concurrent callers, batches of 100")
@@ -118,7 +121,9 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
                     result = PhaseResult(phase, int(batch), conc)
                     if transport == "grpc":
                         # Workers share the port: the kernel spreads connections over them.
-                        connections = 1 if args.workers == 1 else min(conc, 8 * args.workers)
+                        connections = args.connections or (
+                            1 if args.workers == 1 else min(conc, 8 * args.workers)
+                        )
                         async with _grpc_sender(ports, int(batch), connections) as send:
                             build = dataset.ProtoRequests(templates, ids).build
                             await run_phase(result, build, send, args.duration, args.warmup, pids)
