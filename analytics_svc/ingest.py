@@ -166,23 +166,8 @@ def to_row(event: events_pb2.Event, received_at: datetime) -> tuple:
 
 
 def _row(event: events_pb2.Event, received_at: datetime, ts: datetime | None) -> tuple:
+    """The row of a checked event (see _props_json)."""
     p = event.properties
-    # The other known properties, in field-number order (as ListFields gave them).
-    props: dict[str, object] = {}
-    for name in _STRING_PROPERTIES:
-        value = getattr(p, name)
-        if value:
-            props[name] = value
-    if p.HasField("position"):
-        props["position"] = p.position
-    for name in _LATE_STRING_PROPERTIES:
-        value = getattr(p, name)
-        if value:
-            props[name] = value
-    if p.HasField("duration"):
-        props["duration"] = p.duration
-    if p.HasField("extras"):
-        props["extras"] = _extras(p.extras)
     universes = p.universes
     characters = p.characters
     return (
@@ -202,8 +187,31 @@ def _row(event: events_pb2.Event, received_at: datetime, ts: datetime | None) ->
         p.platform or None,
         p.age_group or None,
         p.feature or None,
-        _dumps(props) if props else None,
+        _props_json(p),
     )
+
+
+def _props_json(p: events_pb2.EventProperties) -> str | None:
+    """json.dumps of the other known properties in field-number order (as ListFields gave
+    them) plus the extras, written directly: the rules allow only ASCII letters, digits and
+    `_/.:+-` in these strings (nothing JSON escapes) and finite numbers, so formatting
+    them is enough. Only for checked events; the extras go through the JSON encoder."""
+    parts = []
+    for name in _STRING_PROPERTIES:
+        value = getattr(p, name)
+        if value:
+            parts.append(f'"{name}": "{value}"')
+    if p.HasField("position"):
+        parts.append(f'"position": {p.position}')
+    for name in _LATE_STRING_PROPERTIES:
+        value = getattr(p, name)
+        if value:
+            parts.append(f'"{name}": "{value}"')
+    if p.HasField("duration"):
+        parts.append(f'"duration": {p.duration!r}')  # repr: what json writes for a float
+    if p.HasField("extras"):
+        parts.append(f'"extras": {_dumps(_extras(p.extras))}')
+    return "{" + ", ".join(parts) + "}" if parts else None
 
 
 _EXTRAS = "properties.extras."

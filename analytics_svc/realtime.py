@@ -1,7 +1,8 @@
 """Real-time counters: minute buckets kept as events are processed, flushed to tables.
 
-Subscribes to the bus topic `analytics.events` (Event protobuf bytes, `received_at`
-header), so it sees exactly the events that were stored, in direct and in Kafka mode.
+It sees exactly the events that were stored: in direct mode the recorder hands it the
+rows it has just committed (`count_rows`, no bus round trip); in Kafka mode it follows
+the bus topic `analytics.events` (Event protobuf bytes, `received_at` header; `attach`).
 Per minute of arrival it counts events by type and collects the active users; it also
 keeps each user's first event per type for retention cohorts. Every few seconds the
 buckets go to PostgreSQL:
@@ -9,6 +10,12 @@ buckets go to PostgreSQL:
   is harmless); readers add the replicas up;
 - realtime_minute_users: a set (ON CONFLICT DO NOTHING), exact across replicas;
 - user_first_events: earliest wins, same rule as the nightly rollup.
+What a flush saved is remembered for a while (users of the current minutes, the first
+time sent per user and type, up to SAVED_FIRST keys for SAVED_SECONDS), so that the
+next flushes send only what can change a row: an active user is not re-sent every 5 s,
+nor a first event that is not earlier than the one already stored. Forgetting is safe
+(the statements are idempotent); it only bounds how long an erased user's cohort row
+may stay missing after new events (the nightly rollup re-derives it anyway).
 Buckets older than the retention of the minute tables are deleted by the flusher.
 """
 
@@ -17,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -32,6 +41,13 @@ from common.validation import parse_rfc3339
 GROUP = "analytics-realtime"
 FLUSH_SECONDS = 5.0
 KEEP = timedelta(days=2)  # the dashboard's window is at most 24 h
+SAVED_FIRST = 500_000  # (user, type) keys whose stored first time is remembered
+SAVED_SECONDS = 600.0
+# Where (event_type, user_id, ts, age_group, platform, device_type) are in an ingest.COLUMNS
+# row, and in the tuples built from bus messages.
+_ROW = (3, 1, 4, 14, 13, 12)
+_ITEM = (0, 1, 2, 3, 4, 5)
+_LATEST = datetime.max.replace(tzinfo=UTC)  # "nothing stored yet": no time is at or after it
 
 
 class RealtimeCounters:
@@ -43,31 +59,79 @@ class RealtimeCounters:
         self._dirty: set[tuple[datetime, str]] = set()
         self._users: set[tuple[datetime, str]] = set()
         self._first: dict[tuple[str, str], tuple[datetime, str, str, str]] = {}
+        # What earlier flushes stored (see the module docstring).
+        self._saved_users: set[tuple[datetime, str]] = set()
+        # user → event type (and "*") → the first time stored.
+        self._saved_first: dict[str, dict[str, datetime]] = {}
+        self._saved_first_keys = 0
+        self._saved_first_since = time.monotonic()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
 
-    def attach(self, bus: EventBus, flush_seconds: float = FLUSH_SECONDS) -> None:
+    def attach(self, bus: EventBus) -> None:
+        """Kafka mode: count what the topic delivers (the processor stores it)."""
         bus.subscribe(EVENTS_TOPIC, GROUP, self.handle)
+
+    def start(self, flush_seconds: float = FLUSH_SECONDS) -> None:
         self._task = asyncio.create_task(self._flush_every(flush_seconds))
 
+    def count_rows(self, rows: Sequence[tuple], received_at: datetime) -> None:
+        """Direct mode: rows just committed (ingest.COLUMNS order), all received at received_at."""
+        self._count(received_at.replace(second=0, microsecond=0), rows, _ROW)
+
     async def handle(self, messages: list[BusMessage]) -> None:
+        by_minute: dict[datetime, list[tuple]] = defaultdict(list)
         for message in messages:
             event = events_pb2.Event.FromString(message.value)
             raw = message.headers.get("received_at")
             at = datetime.fromisoformat(raw.decode()) if raw else datetime.now(UTC)
-            minute = at.replace(second=0, microsecond=0)
-            self._events[(minute, event.event_type)] += 1
-            self._dirty.add((minute, event.event_type))
-            self._users.add((minute, event.user_id))
-            ts = parse_rfc3339(event.timestamp)
+            p = event.properties
+            by_minute[at.replace(second=0, microsecond=0)].append(
+                (
+                    event.event_type,
+                    event.user_id,
+                    parse_rfc3339(event.timestamp),
+                    p.age_group,
+                    p.platform,
+                    p.device_type,
+                )
+            )
+        for minute, items in by_minute.items():
+            self._count(minute, items, _ITEM)
+
+    def _count(self, minute: datetime, items: Sequence[tuple], at: tuple[int, ...]) -> None:
+        """items: tuples holding (event_type, user_id, ts or None, age_group, platform,
+        device_type) at the positions `at` (_ROW for ingest rows, _ITEM for bus messages)."""
+        kind_at, user_at, ts_at, age_at, platform_at, device_at = at
+        events, dirty = self._events, self._dirty
+        for event_type, n in Counter([item[kind_at] for item in items]).items():
+            events[(minute, event_type)] += n
+            dirty.add((minute, event_type))
+        saved_users = self._saved_users
+        active = {(minute, item[user_at]) for item in items}
+        self._users.update([seen for seen in active if seen not in saved_users])
+        first, saved = self._first, self._saved_first
+        for item in items:
+            ts = item[ts_at]
             if ts is None:
                 continue
-            p = event.properties
-            context = (ts, p.age_group, p.platform, p.device_type)
-            for kind in (event.event_type, "*"):
-                known = self._first.get((event.user_id, kind))
-                if known is None or ts < known[0]:
-                    self._first[(event.user_id, kind)] = context
+            user_id, event_type = item[user_at], item[kind_at]
+            stored = saved.get(user_id)
+            if (
+                stored is not None
+                and ts >= stored.get("*", _LATEST)
+                and ts >= stored.get(event_type, _LATEST)
+            ):
+                continue  # the stored rows are at least as early: the common case
+            for kind in (event_type, "*"):
+                key = (user_id, kind)
+                known = first.get(key)
+                if known is None:
+                    if stored is not None and ts >= stored.get(kind, _LATEST):
+                        continue
+                elif ts >= known[0]:
+                    continue
+                first[key] = (ts, item[age_at] or "", item[platform_at] or "", item[device_at] or "")
 
     async def flush(self) -> None:
         async with self._lock:
@@ -88,6 +152,28 @@ class RealtimeCounters:
             horizon = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
             for key in [k for k in self._events if k[0] < horizon and k not in self._dirty]:
                 del self._events[key]
+            self._remember(users, first, horizon)
+
+    def _remember(self, users, first, horizon: datetime) -> None:
+        saved_users = self._saved_users
+        saved_users |= users
+        for key in [k for k in saved_users if k[0] < horizon]:
+            saved_users.discard(key)
+        saved = self._saved_first
+        stale = time.monotonic() - self._saved_first_since > SAVED_SECONDS
+        if stale or self._saved_first_keys + len(first) > SAVED_FIRST:
+            saved.clear()
+            self._saved_first_keys = 0
+            self._saved_first_since = time.monotonic()
+        for (user_id, kind), context in first.items():
+            per_user = saved.get(user_id)
+            if per_user is None:
+                per_user = saved[user_id] = {}
+            known = per_user.get(kind)
+            if known is None:
+                self._saved_first_keys += 1
+            if known is None or context[0] < known:
+                per_user[kind] = context[0]
 
     async def _flush_every(self, seconds: float) -> None:
         while True:

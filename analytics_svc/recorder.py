@@ -2,8 +2,10 @@
 
 Two sinks, one behaviour:
 - direct (default): rows go to PostgreSQL through the group-commit writer; after
-  COMMIT the new events are published on the in-process bus (topic
-  `analytics.events`, the same messages as in Kafka mode) for real-time consumers.
+  COMMIT the new rows go to the `on_stored` hooks (the real-time counters), and the
+  new events are published on the in-process bus (topic `analytics.events`, the same
+  messages as in Kafka mode) when a consumer in this process follows it (e.g. the
+  recommendation engine sharing the process); with none, no message is built.
 - Kafka (SV_KAFKA_BOOTSTRAP set): events go to the `analytics.events` topic and
   the call returns after Kafka acknowledged them (acks=all, idempotent producer);
   the analytics processor writes them to PostgreSQL. Rejections go to
@@ -13,6 +15,7 @@ Two sinks, one behaviour:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,6 +29,8 @@ from common.bus import BusMessage, EventBus
 
 EVENTS_TOPIC = "analytics.events"
 FAILED_TOPIC = "analytics.failed"
+# Called after COMMIT with the rows that were new (ingest.COLUMNS order) and their arrival time.
+StoredHook = Callable[[Sequence[tuple], datetime], None]
 
 
 @dataclass
@@ -36,11 +41,19 @@ class Outcome:
 
 
 class EventRecorder:
-    def __init__(self, pool: asyncpg.Pool, bus: EventBus, via_kafka: bool, writer: GroupCommitWriter) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bus: EventBus,
+        via_kafka: bool,
+        writer: GroupCommitWriter,
+        on_stored: list[StoredHook] | None = None,
+    ) -> None:
         self.pool = pool
         self.bus = bus
         self.via_kafka = via_kafka
         self.writer = writer
+        self.on_stored = on_stored if on_stored is not None else []
 
     async def record(self, events: list[events_pb2.Event], source: str = "grpc") -> Outcome:
         received_at = datetime.now(UTC)
@@ -49,15 +62,17 @@ class EventRecorder:
             return await self._record_via_kafka(events, prepared, received_at)
         new_ids = await self.writer.write(prepared.rows, prepared.rejections, source)
         if new_ids:
-            header = {"received_at": received_at.isoformat().encode()}
-            await self.bus.publish(
-                EVENTS_TOPIC,
-                [
-                    _message(events[pos], header)
-                    for pos, row in zip(prepared.positions, prepared.rows, strict=True)
-                    if row[0] in new_ids
-                ],
-            )
+            rows = prepared.rows
+            if len(new_ids) == len(rows):
+                stored, positions = rows, prepared.positions
+            else:
+                kept = [i for i, row in enumerate(rows) if row[0] in new_ids]
+                stored, positions = [rows[i] for i in kept], [prepared.positions[i] for i in kept]
+            for hook in self.on_stored:
+                hook(stored, received_at)
+            if self.bus.wants(EVENTS_TOPIC):
+                header = {"received_at": received_at.isoformat().encode()}
+                await self.bus.publish(EVENTS_TOPIC, [_message(events[pos], header) for pos in positions])
         return Outcome(
             accepted=len(new_ids),
             duplicates=len(prepared.rows) - len(new_ids) + prepared.repeated_in_request,

@@ -48,7 +48,15 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
         max_rows=runtime.settings.ingest_max_group,
         max_pending_rows=runtime.settings.ingest_max_pending_rows,
     )
-    recorder = EventRecorder(runtime.pool, runtime.bus, bool(runtime.settings.kafka_bootstrap), writer)
+    via_kafka = bool(runtime.settings.kafka_bootstrap)
+    realtime = RealtimeCounters(runtime.pool)
+    if via_kafka:
+        realtime.attach(runtime.bus)  # the processor stores; count what the topic delivers
+    realtime.start()
+    # Direct mode: the counters get the committed rows themselves, no bus round trip.
+    recorder = EventRecorder(
+        runtime.pool, runtime.bus, via_kafka, writer, on_stored=[] if via_kafka else [realtime.count_rows]
+    )
     servicer = AnalyticsServicer(recorder, runtime.pool)
     analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
     experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(
@@ -56,8 +64,6 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
     )
     # The admin RPCs (erasure) live here: this process owns the shared database.
     admin_name = admin.register(server, runtime)
-    realtime = RealtimeCounters(runtime.pool)
-    realtime.attach(runtime.bus)
     rpc_stats = RpcStats(runtime.pool)
     rpc_stats.start()
     # The interceptor holds this very list (common.grpc_server.start), so the hook is live.

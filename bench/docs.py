@@ -31,8 +31,9 @@ def write_section(
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine} (shared with other users: medians of {args.repeats} interleaved runs)",
         f"- Data set: {data_set}",
-        f"- Service: {args.workers} `python -m analytics_svc` process(es), PostgreSQL on the same machine,"
-        " synchronous_commit on (acknowledged = committed)",
+        f"- Service: `python -m analytics_svc` with {args.workers} worker process(es) on one port"
+        " (SV_ANALYTICS_WORKERS), PostgreSQL on the same machine, synchronous_commit on"
+        " (acknowledged = committed)",
         f"- Command: `{command}`",
         f"- Gateway: {gateway or 'not present: HTTP rows skipped'}",
         "",

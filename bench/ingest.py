@@ -2,7 +2,7 @@
 
     PYTHONPATH=.:gen python -m bench.ingest [--duration 10] [--repeats 3] [--workers 1] [--write-docs]
 
-Starts `python -m analytics_svc` (N processes with --workers) against a fresh
+Starts `python -m analytics_svc` (N workers on one port with --workers) against a fresh
 database on the PostgreSQL at --admin-url (or an embedded one with --embedded),
 drives it through gRPC with batches of 1 and 100 (and through the HTTP gateway
 when this tree has the `gateway` package), and measures the anchor: asyncpg
@@ -51,7 +51,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per phase")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1, help="service processes (one port each)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="SV_ANALYTICS_WORKERS: processes sharing the port"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=0, help="gRPC connections (0: 1, or 8 per worker with workers)"
+    )
     parser.add_argument("--service-module", default="analytics_svc", help="what `python -m` runs")
     parser.add_argument("--conc-1", type=int, default=64, help="concurrent callers, batches of 1")
     parser.add_argument("--conc-100", type=int, default=16, help="concurrent callers, batches of 100")
@@ -115,7 +120,11 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
                     conc = args.conc_1 if batch == "1" else args.conc_100
                     result = PhaseResult(phase, int(batch), conc)
                     if transport == "grpc":
-                        async with _grpc_sender(ports, int(batch)) as send:
+                        # Workers share the port: the kernel spreads connections over them.
+                        connections = args.connections or (
+                            1 if args.workers == 1 else min(conc, 8 * args.workers)
+                        )
+                        async with _grpc_sender(ports, int(batch), connections) as send:
                             build = dataset.ProtoRequests(templates, ids).build
                             await run_phase(result, build, send, args.duration, args.warmup, pids)
                     else:
@@ -152,7 +161,7 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
 
 
 def _pid_source(
-    url: str, db_name: str, service_pids: list[int], gateway_pid: int | None
+    url: str, db_name: str, service_pids: Callable[[], list[int]], gateway_pid: int | None
 ) -> Callable[[], Awaitable[dict]]:
     async def pids() -> dict[str, list[int]]:
         conn = await asyncpg.connect(url)
@@ -162,7 +171,7 @@ def _pid_source(
             )
         finally:
             await conn.close()
-        groups = {"service": service_pids, "postgres": [r[0] for r in rows], "bench": [os.getpid()]}
+        groups = {"service": service_pids(), "postgres": [r[0] for r in rows], "bench": [os.getpid()]}
         if gateway_pid is not None:
             groups["gateway"] = [gateway_pid]
         return groups
@@ -171,10 +180,17 @@ def _pid_source(
 
 
 @contextlib.asynccontextmanager
-async def _grpc_sender(ports: list[int], batch: int):
+async def _grpc_sender(ports: list[int], batch: int, connections: int):
     name = "RecordEvent" if batch == 1 else "RecordEvents"
     response_type = pb.RecordEventResponse if batch == 1 else pb.RecordEventsResponse
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for port in ports]
+    # Each channel its own TCP connection (no shared subchannel): the kernel spreads
+    # connections, not calls, over the workers sharing the port.
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options)
+        for port in ports
+        for _ in range(connections)
+    ]
     # Bytes in, bytes out: the requests are already serialized.
     calls = [channel.unary_unary(METHOD + name) for channel in channels]
     turn = 0
@@ -212,24 +228,41 @@ async def _http_sender(port: int | None, batch: int):
 
 
 @contextlib.contextmanager
-def _services(url: str, workers: int, module: str) -> Iterator[tuple[list[int], list[int]]]:
-    ports = [_free_port() for _ in range(workers)]
-    processes = []
+def _services(url: str, workers: int, module: str) -> Iterator[tuple[list[int], Callable[[], list[int]]]]:
+    """One `python -m <module>` on one port; with workers > 1 it supervises that many
+    workers sharing the port (SV_ANALYTICS_WORKERS). Yields the ports and a function
+    giving the service's pids (the supervisor's workers change when one is restarted)."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SV_DATABASE_URL": url,
+        "SV_ANALYTICS_PORT": str(port),
+        "SV_ANALYTICS_WORKERS": str(workers),
+        "SV_LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen([sys.executable, "-m", module], cwd=REPO_ROOT, env=env)
+
+    def pids() -> list[int]:
+        return [process.pid, *_children(process.pid)]
+
     try:
-        for port in ports:
-            env = {
-                **os.environ,
-                "SV_DATABASE_URL": url,
-                "SV_ANALYTICS_PORT": str(port),
-                "SV_LOG_LEVEL": "WARNING",
-            }
-            processes.append(
-                subprocess.Popen([sys.executable, "-m", "analytics_svc"], cwd=REPO_ROOT, env=env)
-            )
-            _wait_serving(f"127.0.0.1:{port}")  # one at a time: migrations run once
-        yield ports, [p.pid for p in processes]
+        _wait_serving(f"127.0.0.1:{port}")
+        deadline = time.monotonic() + 60
+        while workers > 1 and len(pids()) < workers + 1:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{workers} workers did not start")
+            time.sleep(0.1)
+        yield [port], pids
     finally:
-        _stop(processes)
+        _stop([process])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except OSError:
+        return []
 
 
 def _gateway_in_tree() -> Path | None:

@@ -97,8 +97,13 @@ class RunningService:
         await self.pool.close()
 
 
-async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus) -> RunningService:
-    """Start the service on host:port (port 0 picks a free one) and return a handle."""
+async def start(
+    spec: ServiceSpec, settings: Settings, port: int, bus: EventBus, reuse_port: bool = False
+) -> RunningService:
+    """Start the service on host:port (port 0 picks a free one) and return a handle.
+    reuse_port: share the port with the other workers of a supervisor (common/workers.py);
+    off otherwise, so that a second service started on a taken port fails instead of
+    silently taking half of its connections."""
     pool = await create_pool(settings, database_url(settings))
     for component, folder in [("common", COMMON_MIGRATIONS), *spec.migrations]:
         await apply_migrations(pool, component, folder)
@@ -107,7 +112,7 @@ async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus)
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", int(reuse_port)),
         ],
     )
     component = await spec.build(server, Runtime(pool, settings, bus))
@@ -130,14 +135,14 @@ async def start(spec: ServiceSpec, settings: Settings, port: int, bus: EventBus)
     return RunningService(server, bound, pool, component, health_servicer, probe, settings, sampler)
 
 
-async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings) -> None:
+async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings, reuse_port: bool = False) -> None:
     """Run one or more services (each on its own port) in this process until SIGTERM
     or SIGINT, sharing one event bus, then shut them down gracefully."""
     telemetry.setup("-".join(spec.name for spec, _ in specs), settings)
     if settings.metrics_port:
         telemetry.serve_metrics(settings.host, settings.metrics_port)
     bus = create_bus(settings)
-    running = [await start(spec, settings, port, bus) for spec, port in specs]
+    running = [await start(spec, settings, port, bus, reuse_port) for spec, port in specs]
     await bus.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

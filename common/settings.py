@@ -34,6 +34,8 @@ class Settings:
     redis_url: str | None = None
     host: str = "127.0.0.1"
     analytics_port: int = 50051
+    # Processes of `python -m analytics_svc` sharing its port (common/workers.py); 0: one per core.
+    analytics_workers: int = 1
     reco_port: int = 50052
     feedback_port: int = 50053
     gateway_port: int = 8080

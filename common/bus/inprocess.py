@@ -43,6 +43,10 @@ class InProcessBus:
         if task is not None:
             task.cancel()
 
+    def wants(self, topic: str) -> bool:
+        """Only subscribed groups get a message: with none, publishing is a no-op."""
+        return bool(self._groups.get(topic))
+
     async def start(self) -> None:
         self._started = True
         for topic, groups in self._groups.items():

@@ -59,6 +59,9 @@ class KafkaBus:
         self._left.add((topic, group))
         self._subscriptions = [s for s in self._subscriptions if s[:2] != (topic, group)]
 
+    def wants(self, topic: str) -> bool:
+        return True  # the topic keeps messages for groups that read later
+
     async def start(self) -> None:
         self._producer = Producer(
             {

@@ -1,14 +1,16 @@
 """Acknowledged means durable: SIGKILL the ingesting process under load, then look.
 
-Direct mode: the analytics service writes PostgreSQL itself. Kafka mode (against
-librdkafka's mock cluster): kill the producing service, then the consuming
-processor. In every case each event whose call succeeded must be in PostgreSQL,
-exactly once.
+Direct mode: the analytics service writes PostgreSQL itself, as one process or as
+workers sharing the port (one of them is killed; the supervisor replaces it). Kafka
+mode (against librdkafka's mock cluster): kill the producing service, then the
+consuming processor. In every case each event whose call succeeded must be in
+PostgreSQL, exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from pathlib import Path
@@ -36,7 +38,9 @@ class Load:
         self._stop = asyncio.Event()
 
     async def run(self, seconds: float) -> None:
-        async with grpc.aio.insecure_channel(self.target) as channel:
+        # A connection of its own (no shared subchannel): with workers, each Load talks to one.
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        async with grpc.aio.insecure_channel(self.target, options=options) as channel:
             stub = pb_grpc.AnalyticsServiceStub(channel)
             workers = [asyncio.create_task(self._worker(stub)) for _ in range(WORKERS)]
             await asyncio.wait([asyncio.create_task(self._stop.wait())], timeout=seconds)
@@ -144,20 +148,126 @@ async def test_kafka_mode_sigkill_of_producer_then_consumer_loses_nothing(
             process.wait()
 
 
-async def test_sigterm_finishes_in_flight_calls_and_exits_cleanly(settings, db, analytics, logs):
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_sigterm_finishes_in_flight_calls_and_exits_cleanly(settings, db, analytics, logs, workers):
     port = free_port()
-    process = spawn("analytics_svc", service_env(settings, analytics_port=port), logs / "analytics.log")
+    env = service_env(settings, analytics_port=port, analytics_workers=workers)
+    process = spawn("analytics_svc", env, logs / "analytics.log")
     try:
         wait_serving(f"127.0.0.1:{port}")
-        load = Load(f"127.0.0.1:{port}")
-        running = asyncio.create_task(load.run(3.0))
+        await wait_for_workers(process.pid, workers)
+        loads = [Load(f"127.0.0.1:{port}") for _ in range(2 * workers)]
+        running = asyncio.gather(*(load.run(3.0) for load in loads))
         await asyncio.sleep(1.0)
         process.send_signal(signal.SIGTERM)
-        exit_code = await asyncio.to_thread(process.wait, 15)
+        exit_code = await asyncio.to_thread(process.wait, 20)
         await running
         assert exit_code == 0, (logs / "analytics.log").read_text()[-2000:]
-        assert len(load.acknowledged) > 500
-        assert await stored(db, load.acknowledged) == len(load.acknowledged)
+        acknowledged = [event_id for load in loads for event_id in load.acknowledged]
+        assert len(acknowledged) > 500
+        assert await stored(db, acknowledged) == len(acknowledged)
     finally:
         process.kill()
         process.wait()
+
+
+async def test_sigkill_of_one_worker_loses_no_acknowledged_event(settings, db, analytics, logs):
+    """Two workers share the port; the one serving our connections is killed mid-load. Every
+    acknowledged event is stored, the other worker goes on serving, the supervisor replaces
+    the dead one."""
+    port = free_port()
+    env = service_env(settings, analytics_port=port, analytics_workers=2)
+    supervisor = spawn("analytics_svc", env, logs / "analytics.log")
+    try:
+        wait_serving(f"127.0.0.1:{port}")
+        workers = await wait_for_workers(supervisor.pid, 2)
+        loads = [Load(f"127.0.0.1:{port}") for _ in range(4)]
+        running = asyncio.gather(*(load.run(4.0) for load in loads))
+        await asyncio.sleep(1.5)
+        victim = next(pid for pid in workers if serves_a_connection(pid, port))
+        os.kill(victim, signal.SIGKILL)
+        await running
+        acknowledged = [event_id for load in loads for event_id in load.acknowledged]
+        assert len(acknowledged) > 1000, "the load did not get going"
+        assert sum(load.failed_calls for load in loads) > 0, "the kill did not interrupt the load"
+        assert await stored(db, acknowledged) == len(acknowledged)
+        assert supervisor.poll() is None
+        replaced = await wait_for_workers(supervisor.pid, 2)
+        assert victim not in replaced
+        after = Load(f"127.0.0.1:{port}")
+        await after.run(1.0)
+        assert after.acknowledged and await stored(db, after.acknowledged) == len(after.acknowledged)
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        try:
+            supervisor.wait(timeout=20)
+        except Exception:  # noqa: BLE001 - whatever happened, leave nothing running
+            supervisor.kill()
+            supervisor.wait()
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(child) for child in f.read().split()]
+    except OSError:
+        return []
+
+
+async def wait_for_workers(pid: int, workers: int, timeout: float = 30.0) -> list[int]:
+    """The worker pids of a supervisor once there are `workers` of them (none for one worker)."""
+    if workers == 1:
+        return []
+    deadline = time.monotonic() + timeout
+    while len(found := children(pid)) < workers:
+        assert time.monotonic() < deadline, f"{workers} workers did not start: {found}"
+        await asyncio.sleep(0.1)
+    return found
+
+
+def serves_a_connection(pid: int, port: int) -> bool:
+    """Whether the process holds an established TCP connection on the local port."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(settings, db, analytics, logs):
+    """No orphans left serving the port after the supervisor dies (they get SIGTERM)."""
+    port = free_port()
+    env = service_env(settings, analytics_port=port, analytics_workers=2)
+    supervisor = spawn("analytics_svc", env, logs / "analytics.log")
+    workers: list[int] = []
+    try:
+        wait_serving(f"127.0.0.1:{port}")
+        workers = await wait_for_workers(supervisor.pid, 2)
+        supervisor.send_signal(signal.SIGKILL)
+        supervisor.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, "the workers outlived their supervisor"
+            await asyncio.sleep(0.2)
+    finally:
+        for pid in workers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for whoever adopted it counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

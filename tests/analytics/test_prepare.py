@@ -50,6 +50,35 @@ def test_rows_are_unchanged(extras):
     assert prepared.repeated_in_request == 1
 
 
+@pytest.mark.parametrize(
+    ("strings", "position", "duration"),
+    [
+        ("a", 0, 0.0),
+        ("z9_x/y-1", 1000, 86400.0),
+        ("x-1", 7, 0.1),
+        ("b", 3, 1e-07),
+        ("q", 12, 1234.5678901234),
+    ],
+)
+def test_props_are_written_as_json_dumps_would(strings, position, duration):
+    """props JSON is formatted directly for checked events: the same text as json.dumps."""
+    now = datetime.now(UTC)
+    e = event()
+    p = e.properties
+    p.page, p.recommendation_type, p.item_id = strings, "story", strings.replace("/", ":") + ".A"
+    p.experiment_key, p.variant = strings.replace("/", ""), strings.replace("/", "")
+    p.error_code, p.app_version = (
+        "E_" + strings.replace("/", "."),
+        "1.2+b-" + strings.replace("_", "").replace("/", ""),
+    )
+    p.position, p.duration = position, duration
+    p.extras.update({"language": 'say "hi"\\ ünïcode', "pages": 3})
+    prepared = ingest.prepare([e], now)
+    assert not prepared.rejections, prepared.rejections
+    assert prepared.rows == [reference_row(e, now)]
+    assert json.loads(prepared.rows[0][-1])["duration"] == duration
+
+
 def test_fractional_timestamp_with_zone_is_stored_not_crashing():
     now = datetime.now(UTC)
     e = event(timestamp=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"))

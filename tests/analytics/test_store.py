@@ -1,4 +1,4 @@
-"""store.insert_group: the group-commit write path (COPY into a staging table, then INSERT … SELECT)."""
+"""The group-commit write path: COPY straight into events, or into a staging table then INSERT … SELECT."""
 
 from __future__ import annotations
 
@@ -45,3 +45,36 @@ async def test_writer_keeps_a_connection_per_flush_slot_and_gives_them_back(db, 
     assert 1 <= len(writer._kept) <= 2
     await writer.aclose()
     assert writer._kept == []
+
+
+async def test_direct_copy_stores_nothing_on_a_known_id_and_the_writer_falls_back(db, analytics):
+    import asyncpg
+    import pytest
+
+    from analytics_svc.writer import GroupCommitWriter
+
+    now = datetime.now(UTC)
+    rows = ingest.prepare([event() for _ in range(3)], now).rows
+    bad = ingest.prepare([event(user_id="has space")], now).rejections
+    async with db.acquire() as conn:
+        await store.copy_group(conn, rows[:1], [])
+        with pytest.raises(asyncpg.exceptions.UniqueViolationError):
+            await store.copy_group(conn, rows, [(bad[0], "grpc")])
+    ids = [row[0] for row in rows]
+    assert await db.fetchval("SELECT count(*) FROM events WHERE event_id = ANY($1)", ids) == 1
+    failed = "SELECT count(*) FROM failed_events WHERE event_id = $1"
+    assert await db.fetchval(failed, bad[0].event_id) == 0
+
+    writer = GroupCommitWriter(db)
+    try:
+        # The COPY fails on the known id; the staging path stores the rest and says which were new.
+        assert await writer.write(rows, bad, "grpc") == set(ids[1:])
+        assert not writer._copy_direct
+        assert await db.fetchval("SELECT count(*) FROM events WHERE event_id = ANY($1)", ids) == 3
+        assert await db.fetchval(failed, bad[0].event_id) == 1
+        # A group without duplicates (through the staging path) turns the direct COPY back on.
+        fresh = ingest.prepare([event() for _ in range(2)], now).rows
+        assert await writer.write(fresh, [], "grpc") == {row[0] for row in fresh}
+        assert writer._copy_direct
+    finally:
+        await writer.aclose()
