@@ -13,6 +13,7 @@ from google.protobuf import json_format
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from analytics_svc import rollups
+from analytics_svc.erasure import erase_user
 from common.settings import REPO_ROOT
 from tests.analytics import reference as ref
 from tests.analytics.builder import stream
@@ -25,6 +26,8 @@ TABLES = {
     "daily_event_counts": "day, event_type, age_group, platform, device_type",
     "daily_content": "day, kind, key, age_group, platform, device_type",
     "daily_creation_times": "day, age_group, platform, device_type",
+    "daily_creation_histograms": "day, age_group, platform, device_type",
+    "user_day_sequences": "day, user_id",
 }
 
 
@@ -63,6 +66,35 @@ async def test_rollup_twice_gives_the_same_rows_and_counts_every_event(analytics
     await rollups.run(pool, first, first)
     again = await snapshot(pool, first, last)
     assert sum(n for _, n in again["rollup_days"]) == len(events) + len(late)
+    # ... by the per-user rollups too: sequences hold every event, activity every user-day.
+    assert sum(r[2] for r in again["user_day_sequences"]) == len(events) + len(late)
+    everything = events + late
+    assert await activity_days(pool, {e.user_id for e in everything}) == {
+        (e.user_id, e.ts.date()) for e in everything
+    }
+    # Erasure removes the user's rows from every per-user rollup.
+    gone = events[0].user_id
+    async with pool.acquire() as conn:
+        deleted = await erase_user(conn, gone)
+    assert deleted["user_day_sequences"] > 0 and deleted["user_activity"] == 1
+    for table in ("user_day_sequences", "user_activity", "daily_user_activity", "user_first_events"):
+        assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", gone) == 0
+    # Re-rolling a day the user was active on does not bring anything back.
+    await rollups.run(pool, first, last)
+    assert await pool.fetchval("SELECT count(*) FROM user_activity WHERE user_id = $1", gone) == 0
+
+
+async def activity_days(pool, users: set[str]) -> set[tuple[str, date]]:
+    rows = await pool.fetch(
+        "SELECT user_id, days FROM user_activity WHERE user_id = ANY($1::text[])", list(users)
+    )
+    found = set()
+    for r in rows:
+        for i in range(0, len(r["days"]), 4):
+            found.add(
+                (r["user_id"], date(1970, 1, 1) + timedelta(days=int.from_bytes(r["days"][i : i + 4], "big")))
+            )
+    return found
 
 
 def test_rollup_cli_prints_progress_and_is_repeatable(analytics, settings):
