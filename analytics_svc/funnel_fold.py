@@ -22,7 +22,8 @@ import numpy as np
 from analytics_svc.queries import codes
 from analytics_svc.requests import Filters, Step
 
-EVENT = np.dtype([("type", "u1"), ("ctx", ">u2"), ("us", ">i8")])  # 11 bytes, as stored
+# As stored (queries/sequences.py): type code, context code, position in the day's stream, µs.
+EVENT = np.dtype([("type", "u1"), ("ctx", ">u2"), ("pos", ">i4"), ("us", ">i8")])
 _DIM_BREAKDOWNS = ("age_group", "platform", "device_type")
 _NONE = np.iinfo(np.int64).max
 
@@ -39,15 +40,29 @@ def micros(ts: datetime) -> int:
     return (ts - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
-def events_of(rows: Sequence[tuple[str, bytes]]) -> tuple[np.ndarray, np.ndarray]:
-    """The events of (user_id, seq) rows sorted by user then day, and a user index per event."""
-    events = np.frombuffer(b"".join(r[1] for r in rows), dtype=EVENT)
-    lengths = np.fromiter((len(r[1]) // EVENT.itemsize for r in rows), dtype=np.int64, count=len(rows))
-    new_user = np.fromiter(
-        (i == 0 or rows[i][0] != rows[i - 1][0] for i in range(len(rows))), dtype=bool, count=len(rows)
-    )
-    user = np.repeat(np.cumsum(new_user) - 1, lengths)
-    return events, user
+def events_of(rows: Sequence[tuple[str, int, int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """The events of (user_id, day, events of the day, seq) rows in stream order per user
+    (days ascending, then the stored positions), and a user number per event. A row may
+    hold only some of the day's events (some types): the positions still order them."""
+    n = len(rows)
+    numbers: dict[str, int] = {}
+    user_of_row = np.fromiter((numbers.setdefault(r[0], len(numbers)) for r in rows), np.int64, n)
+    day_of_row = np.fromiter((r[1] for r in rows), np.int64, n)
+    full = np.fromiter((r[2] for r in rows), np.int64, n)
+    seqs = [r[3] for r in rows]
+    events = np.frombuffer(b"".join(seqs), dtype=EVENT)
+    held = np.fromiter((len(s) // EVENT.itemsize for s in seqs), np.int64, n)
+    row_of_event = np.repeat(np.arange(n, dtype=np.int64), held)
+    # Rows by user, then day; each row owns `full` slots from its start, an event sits in
+    # slot start + position: placing events in their slots sorts them without a sort.
+    order = np.lexsort((day_of_row, user_of_row))
+    start = np.empty(n, dtype=np.int64)
+    start[order] = np.cumsum(full[order]) - full[order]
+    slot = start[row_of_event] + events["pos"].astype(np.int64)
+    placed = np.full(int(full.sum()), -1, dtype=np.int64)
+    placed[slot] = np.arange(events.size, dtype=np.int64)
+    index = placed[placed >= 0]
+    return events[index], user_of_row[row_of_event[index]]
 
 
 def _percentile_cont(values: np.ndarray, q: float) -> float | None:
@@ -76,6 +91,12 @@ def fold(
     """One dict per breakdown group (sorted): {"group", "steps": [(users, median_prev, median_first)]}."""
     lo_us, hi_us = micros(lo), micros(hi)
     window = window_seconds * 1_000_000
+    step_codes = [codes.code_of(s.event_type) for s in steps]
+    if order == "ordered":  # other events can never be a step: drop them first
+        is_step = np.zeros(256, dtype=bool)
+        is_step[step_codes] = True
+        first = is_step[events["type"]]
+        events, user = events[first], user[first]
     types = events["type"]
     ctx = events["ctx"].astype(np.int64)
     ts = events["us"].astype(np.int64)
@@ -84,9 +105,6 @@ def fold(
         value = getattr(filters, name)
         if value:
             keep &= ((ctx >> shift) & 7) == codes.dimension_code(name, value)
-    step_codes = [codes.code_of(s.event_type) for s in steps]
-    if order == "ordered":  # other events can never be a step: drop them early
-        keep &= np.isin(types, step_codes)
     types, ctx, ts, user = types[keep], ctx[keep], ts[keep], user[keep]
     n_events = types.size
     positions = np.arange(n_events, dtype=np.int64)

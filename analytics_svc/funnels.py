@@ -20,7 +20,7 @@ import asyncpg
 
 from analytics_svc import funnel_fold
 from analytics_svc.figures import Report, Table
-from analytics_svc.queries import daily, sequences
+from analytics_svc.queries import codes, daily, sequences
 from analytics_svc.queries import funnels as sql
 from analytics_svc.requests import ReportParams, day_start
 
@@ -50,7 +50,11 @@ async def compute_seconds(
         # Every day an event of an attempt can fall on: the range and one window beyond.
         last = (hi + timedelta(seconds=window)).date()
         cov = await daily.coverage(pool, params.start, last, sequences.VERSION)
-        rows = await sequences.user_sequences(pool, cov)
+        # An ordered funnel only ever looks at events of its steps' types; strict needs all.
+        types = (
+            [codes.code_of(s.event_type) for s in params.steps] if params.funnel_order == "ordered" else None
+        )
+        rows = await sequences.user_sequences(pool, cov, types)
         events, user = funnel_fold.events_of(rows)
         try:
             groups = funnel_fold.fold(

@@ -8,15 +8,19 @@
 -- new tables until they are rolled up again.
 ALTER TABLE rollup_days ADD COLUMN IF NOT EXISTS version smallint NOT NULL DEFAULT 1;
 
--- One row per user and day: the day's events in stream order (ts, then event_id byte
--- order), 11 bytes each: event type code (1 byte), context code (2 bytes, big-endian:
--- age_group << 6 | platform << 3 | device_type) and the time in microseconds since the
--- epoch (8 bytes, big-endian). Funnels fold these instead of sorting raw events.
+-- One row per user and day: the day's events, 15 bytes each, big-endian: event type
+-- code (1 byte), context code (2 bytes: age_group << 6 | platform << 3 | device_type),
+-- position in the user's stream of the day (4 bytes; stream order = ts, then event_id
+-- byte order) and microseconds since the epoch (8 bytes). Grouped by type code, each
+-- group in stream order; starts[c + 1] = index of the first event of code c (one more
+-- element at the end = events), so a reader can take the slices of a few types.
+-- Funnels fold these instead of sorting raw events.
 -- Deleted with the raw events by the retention job (it is the raw stream, minus properties).
 CREATE TABLE IF NOT EXISTS user_day_sequences (
     day      date    NOT NULL,
     user_id  text    NOT NULL,
     events   int     NOT NULL,
+    starts   int4[]  NOT NULL,
     seq      bytea   NOT NULL,
     PRIMARY KEY (day, user_id)
 );

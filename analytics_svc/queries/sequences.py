@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from analytics_svc.queries.codes import context_code, event_code, type_bit
+from analytics_svc.queries.codes import EVENT_TYPES, context_code, event_code, type_bit
 from analytics_svc.queries.daily import DAY, Coverage
 from analytics_svc.queries.params import Binds, dims_filter, fetch_analytical
 from analytics_svc.requests import day_start
@@ -20,18 +20,56 @@ from analytics_svc.requests import day_start
 VERSION = 2  # rollup_days.version of a day whose per-user rollups exist
 
 _RANGE = f"ts >= {{lo}} AND ts < {{hi}} AND {DAY} = ANY({{days}})"
-_MICROS = "(extract(epoch FROM ts) * 1000000)::int8"
-# One event = 11 bytes: type code, context code (int2), microseconds (int8), big-endian.
-_EVENT = (
-    f"set_byte('\\x00'::bytea, 0, {event_code()}) || int2send(({context_code()})::int2)"
-    f" || int8send({_MICROS})"
-)
 
+
+def raw_days(days: list[date], binds: Binds, since: datetime | None = None) -> str:
+    """WHERE fragment for events on the given days: one ts range per run of consecutive
+    days (so that the BRIN index skips the gaps), from `since` on."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and runs[-1][-1] + timedelta(days=1) == day:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    ranges = []
+    for run in runs:
+        lo = day_start(run[0]) if since is None else max(since, day_start(run[0]))
+        hi = day_start(run[-1] + timedelta(days=1))
+        if lo < hi:
+            ranges.append(f"(ts >= {binds.add(lo, 'timestamptz')} AND ts < {binds.add(hi, 'timestamptz')})")
+    return "(" + (" OR ".join(ranges) or "FALSE") + ")"
+
+
+_MICROS = "(extract(epoch FROM ts) * 1000000)::int8"
+CODES = len(EVENT_TYPES) + 1  # event type codes 0 .. CODES - 1
+# One event = 15 bytes, big-endian: type code (1), context code (int2), position in the
+# user's stream of the day (int4, 0-based) and microseconds since the epoch (int8).
+# Events are grouped by type code (each group in stream order), and starts[c + 1] is the
+# index of the first event with code c (starts[CODES + 1] = events): a reader needing a
+# few types (an ordered funnel) reads only their slices; the positions restore the stream.
+_STARTS = ", ".join(f"count(*) FILTER (WHERE code < {c})" for c in range(CODES + 1))
 RAW_SEQUENCES = f"""
-    SELECT {DAY} AS day, user_id, count(*)::int AS events,
-           string_agg({_EVENT}, ''::bytea ORDER BY ts, event_id COLLATE "C") AS seq
-    FROM events WHERE {_RANGE}
+    SELECT day, user_id, count(*)::int AS events, ARRAY[{_STARTS}]::int4[] AS starts,
+           string_agg(set_byte('\\x00'::bytea, 0, code) || int2send(ctx::int2) || int4send(pos::int4)
+                      || int8send(us), ''::bytea ORDER BY code, pos) AS seq
+    FROM (
+        SELECT {DAY} AS day, user_id, {event_code()} AS code, ({context_code()}) AS ctx, {_MICROS} AS us,
+               row_number() OVER (PARTITION BY {DAY}, user_id ORDER BY ts, event_id COLLATE "C") - 1 AS pos
+        FROM events WHERE {_RANGE}
+    ) e
     GROUP BY 1, 2"""
+EVENT_BYTES = 15
+
+
+def slices(codes: list[int]) -> str:
+    """SQL over (starts, seq): the events of the given type codes only."""
+    parts = [
+        f"substring(seq FROM starts[{c + 1}] * {EVENT_BYTES} + 1"
+        f" FOR (starts[{c + 2}] - starts[{c + 1}]) * {EVENT_BYTES})"
+        for c in sorted(set(codes))
+    ]
+    return " || ".join(parts)
+
 
 # Histogram of creation_time per day and filter combination; '*' = any value.
 _CUBE_DIMS = ", ".join(
@@ -68,7 +106,7 @@ async def rollup_day(conn: asyncpg.Connection, day: date, previous_users: list[s
     day before (previous_users) or now."""
     lo, hi = day_start(day), day_start(day + timedelta(days=1))
     for table, select, columns in (
-        ("user_day_sequences", RAW_SEQUENCES, "day, user_id, events, seq"),
+        ("user_day_sequences", RAW_SEQUENCES, "day, user_id, events, starts, seq"),
         (
             "daily_creation_histograms",
             RAW_CREATION_HISTOGRAMS,
@@ -101,17 +139,21 @@ def _source(table: str, raw: str, columns: str, cov: Coverage, binds: Binds) -> 
     if cov.rolled:
         parts.append(f"SELECT {columns} FROM {table} WHERE day = ANY({binds.add(cov.rolled, 'date[]')})")
     if cov.unrolled:
-        lo = binds.add(day_start(cov.unrolled[0]), "timestamptz")
-        hi = binds.add(day_start(cov.unrolled[-1] + timedelta(days=1)), "timestamptz")
-        parts.append(raw.format(lo=lo, hi=hi, days=binds.add(cov.unrolled, "date[]")))
+        parts.append(raw.replace(_RANGE, raw_days(cov.unrolled, binds)))
     return "(" + "\nUNION ALL\n".join(parts) + ")"
 
 
-async def user_sequences(pool: asyncpg.Pool, cov: Coverage) -> list[asyncpg.Record]:
-    """(user_id, seq) per user and day of the coverage's days, by user (byte order) and day."""
+async def user_sequences(pool: asyncpg.Pool, cov: Coverage, codes: list[int] | None) -> list[asyncpg.Record]:
+    """(user_id, day number, events, seq) per user and day of the coverage's days, in no
+    particular order (sorting ~60 MB of rows costs more here than in numpy); seq holds the
+    events of the given type codes only (None: all), grouped by type."""
     binds = Binds()
-    src = _source("user_day_sequences", RAW_SEQUENCES, "day, user_id, events, seq", cov, binds)
-    sql = f'SELECT user_id, seq FROM {src} s ORDER BY user_id COLLATE "C", day'
+    src = _source("user_day_sequences", RAW_SEQUENCES, "day, user_id, events, starts, seq", cov, binds)
+    seq, where = "seq", "TRUE"
+    if codes is not None:
+        seq = slices(codes)
+        where = " OR ".join(f"starts[{c + 2}] > starts[{c + 1}]" for c in sorted(set(codes)))
+    sql = f"SELECT user_id, day - DATE '1970-01-01' AS day, events, {seq} AS seq FROM {src} s WHERE {where}"
     return await fetch_analytical(pool, sql, *binds.values)
 
 
@@ -128,14 +170,11 @@ async def creation_histograms(pool: asyncpg.Pool, cov: Coverage, filters) -> lis
                   AND device_type = {binds.add(filters.device_type or "*", "text")}"""
         )
     if cov.unrolled:
-        lo = binds.add(day_start(cov.unrolled[0]), "timestamptz")
-        hi = binds.add(day_start(cov.unrolled[-1] + timedelta(days=1)), "timestamptz")
-        days = binds.add(cov.unrolled, "date[]")
         parts.append(
             f"""SELECT string_agg(float4send(v) || int4send(n::int), ''::bytea ORDER BY v) FROM (
                     SELECT creation_time AS v, count(*) AS n FROM events
                     WHERE event_type = 'story_creation' AND creation_time IS NOT NULL
-                      AND {_RANGE.format(lo=lo, hi=hi, days=days)} AND {dims_filter(binds, filters)}
+                      AND {raw_days(cov.unrolled, binds)} AND {dims_filter(binds, filters)}
                     GROUP BY 1) h"""
         )
     rows = await fetch_analytical(pool, "\nUNION ALL\n".join(parts), *binds.values)
@@ -154,14 +193,11 @@ async def cohort_activity(
     by the same from raw events for the unrolled days (from `since` on)."""
     raw = "SELECT NULL::text AS user_id, NULL::bytea AS days, NULL::bytea AS masks WHERE FALSE"
     if unrolled:
-        lo = binds.add(max(since, day_start(unrolled[0])), "timestamptz")
-        hi = binds.add(day_start(unrolled[-1] + timedelta(days=1)), "timestamptz")
-        days = binds.add(unrolled, "date[]")
         raw = f"""
             SELECT user_id, string_agg(int4send(d), ''::bytea ORDER BY d) AS days,
                    string_agg(int4send(m), ''::bytea ORDER BY d) AS masks
             FROM (SELECT user_id, {DAY} - DATE '1970-01-01' AS d, bit_or({type_bit()}) AS m
-                  FROM events WHERE {_RANGE.format(lo=lo, hi=hi, days=days)}
+                  FROM events WHERE {raw_days(unrolled, binds, since)}
                     AND user_id IN (SELECT user_id FROM cohort)
                   GROUP BY 1, 2) x
             GROUP BY 1"""
