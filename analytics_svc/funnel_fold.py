@@ -40,10 +40,12 @@ def micros(ts: datetime) -> int:
     return (ts - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
-def events_of(rows: Sequence[tuple[str, int, int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+def events_of(rows: Sequence[tuple[str, int, int, bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The events of (user_id, day, events of the day, seq) rows in stream order per user
-    (days ascending, then the stored positions), and a user number per event. A row may
-    hold only some of the day's events (some types): the positions still order them."""
+    (days ascending, then the stored positions), a user number per event and its slot: its
+    index in the full stream of all the rows' events (every type), so that two events
+    are adjacent in that stream when their slots differ by one. A row may hold only some
+    of the day's events (some types): the positions still order them."""
     n = len(rows)
     numbers: dict[str, int] = {}
     user_of_row = np.fromiter((numbers.setdefault(r[0], len(numbers)) for r in rows), np.int64, n)
@@ -62,7 +64,7 @@ def events_of(rows: Sequence[tuple[str, int, int, bytes]]) -> tuple[np.ndarray, 
     placed = np.full(int(full.sum()), -1, dtype=np.int64)
     placed[slot] = np.arange(events.size, dtype=np.int64)
     index = placed[placed >= 0]
-    return events[index], user_of_row[row_of_event[index]]
+    return events[index], user_of_row[row_of_event[index]], slot[index]
 
 
 def _percentile_cont(values: np.ndarray, q: float) -> float | None:
@@ -80,6 +82,7 @@ def _percentile_cont(values: np.ndarray, q: float) -> float | None:
 def fold(
     events: np.ndarray,
     user: np.ndarray,
+    slot: np.ndarray,
     steps: Sequence[Step],
     order: str,
     breakdown: str,
@@ -96,7 +99,7 @@ def fold(
         is_step = np.zeros(256, dtype=bool)
         is_step[step_codes] = True
         first = is_step[events["type"]]
-        events, user = events[first], user[first]
+        events, user, slot = events[first], user[first], slot[first]
     types = events["type"]
     ctx = events["ctx"].astype(np.int64)
     ts = events["us"].astype(np.int64)
@@ -105,7 +108,11 @@ def fold(
         value = getattr(filters, name)
         if value:
             keep &= ((ctx >> shift) & 7) == codes.dimension_code(name, value)
-    types, ctx, ts, user = types[keep], ctx[keep], ts[keep], user[keep]
+    types, ctx, ts, user, slot = types[keep], ctx[keep], ts[keep], user[keep], slot[keep]
+    # Strict: the next event of the stream. Without dimension filters the stream is every
+    # event, and the caller may have read only the steps' types: adjacency is then told by
+    # the slots. With filters, every event was read and the filtered array is the stream.
+    by_slot = not any(getattr(filters, name) for name in codes.SHIFTS)
     n_events = types.size
     positions = np.arange(n_events, dtype=np.int64)
     matches = [types == c for c in step_codes]
@@ -130,6 +137,8 @@ def fold(
         ok = alive & (nxt < n_events) & (user[safe] == a_user) & (ts[safe] - a_ts <= window)
         if order != "ordered":
             ok &= matches[k][safe]
+            if by_slot:
+                ok &= slot[safe] == slot[cur] + 1
         alive = ok
         cur = np.where(ok, safe, cur)
         times.append(np.where(ok, ts[safe], _NONE))

@@ -50,16 +50,19 @@ async def compute_seconds(
         # Every day an event of an attempt can fall on: the range and one window beyond.
         last = (hi + timedelta(seconds=window)).date()
         cov = await daily.coverage(pool, params.start, last, sequences.VERSION)
-        # An ordered funnel only ever looks at events of its steps' types; strict needs all.
-        types = (
-            [codes.code_of(s.event_type) for s in params.steps] if params.funnel_order == "ordered" else None
-        )
-        rows = await sequences.user_sequences(pool, cov, types)
-        events, user = funnel_fold.events_of(rows)
+        # Only events of the steps' types are read, except for a strict funnel with
+        # dimension filters (its stream is the filtered events: every type is needed).
+        types = [codes.code_of(s.event_type) for s in params.steps]
+        strict = params.funnel_order == "strict"
+        if strict and any(getattr(params.filters, name) for name in codes.SHIFTS):
+            types = None
+        rows = await sequences.user_sequences(pool, cov, types, every_row=strict)
+        events, user, slot = funnel_fold.events_of(rows)
         try:
             groups = funnel_fold.fold(
                 events,
                 user,
+                slot,
                 params.steps,
                 params.funnel_order,
                 params.breakdown,

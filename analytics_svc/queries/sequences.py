@@ -143,16 +143,21 @@ def _source(table: str, raw: str, columns: str, cov: Coverage, binds: Binds) -> 
     return "(" + "\nUNION ALL\n".join(parts) + ")"
 
 
-async def user_sequences(pool: asyncpg.Pool, cov: Coverage, codes: list[int] | None) -> list[asyncpg.Record]:
+async def user_sequences(
+    pool: asyncpg.Pool, cov: Coverage, codes: list[int] | None, every_row: bool = False
+) -> list[asyncpg.Record]:
     """(user_id, day number, events, seq) per user and day of the coverage's days, in no
     particular order (sorting ~60 MB of rows costs more here than in numpy); seq holds the
-    events of the given type codes only (None: all), grouped by type."""
+    events of the given type codes only (None: all), grouped by type. Rows without any
+    of those events are left out unless every_row (a strict funnel needs every row to
+    tell which events are adjacent in the full stream)."""
     binds = Binds()
     src = _source("user_day_sequences", RAW_SEQUENCES, "day, user_id, events, starts, seq", cov, binds)
     seq, where = "seq", "TRUE"
     if codes is not None:
         seq = slices(codes)
-        where = " OR ".join(f"starts[{c + 2}] > starts[{c + 1}]" for c in sorted(set(codes)))
+        if not every_row:
+            where = " OR ".join(f"starts[{c + 2}] > starts[{c + 1}]" for c in sorted(set(codes)))
     sql = f"SELECT user_id, day - DATE '1970-01-01' AS day, events, {seq} AS seq FROM {src} s WHERE {where}"
     return await fetch_analytical(pool, sql, *binds.values)
 
