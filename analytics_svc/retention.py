@@ -74,8 +74,9 @@ async def _from_activity(pool: asyncpg.Pool, params: ReportParams, unit: str) ->
     # A week cohort's period 0 starts on the Monday before the range's first day.
     first = params.start - timedelta(days=length - 1)
     lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
-    version = sequences.VERSION if params.return_event else 1  # type masks came with version 2
-    cov = await daily.coverage(pool, first, max(today(), params.end), version)
+    # user_activity exists for the days rolled up since version 2 (a user idle since the
+    # upgrade has no row): older days come from raw events, like days not rolled up.
+    cov = await daily.coverage(pool, first, max(today(), params.end), sequences.VERSION)
     rows = await sql.cohort_activity(
         pool,
         unit=unit,

@@ -12,8 +12,10 @@ import pytest
 from google.protobuf import json_format
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
-from analytics_svc import rollups
+from analytics_svc import creation_times, funnels, retention, rollups
 from analytics_svc.erasure import erase_user
+from analytics_svc.queries import sequences
+from analytics_svc.requests import Filters, ReportParams, parse_step
 from common.settings import REPO_ROOT
 from tests.analytics import reference as ref
 from tests.analytics.builder import stream
@@ -207,3 +209,65 @@ async def test_dashboard_active_users_precomputed_and_stale_fallback(analytics, 
     await record(stub, bus, analytics, late)
     await rollups.run(analytics.pool, first, first)
     await check(events + late)
+
+
+async def test_days_rolled_up_before_the_per_user_rollups_are_read_raw(analytics, stub, bus):
+    """A deployment upgraded to migration 0007: older days were rolled up without
+    sequences, histograms or activity (rollup_days.version 1). Funnels, retention and the
+    creation-time distribution must still equal the reference over those days."""
+    first, days = date(2023, 7, 3), 14  # a Monday; this module owns June to December 2023
+    last = first + timedelta(days=days - 1)
+    events = stream(seed=8, first_day=first, days=days, users=12)
+    await record(stub, bus, analytics, events)
+    pool = analytics.pool
+    await rollups.run(pool, first, last)
+    old = [first + timedelta(days=i) for i in range(7)]
+    users = list({e.user_id for e in events})
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("UPDATE rollup_days SET version = 1 WHERE day = ANY($1::date[])", old)
+        await conn.execute("UPDATE daily_user_activity SET type_mask = NULL WHERE day = ANY($1::date[])", old)
+        for table in ("user_day_sequences", "daily_creation_histograms"):
+            await conn.execute(f"DELETE FROM {table} WHERE day = ANY($1::date[])", old)
+        # Activity rows as the rollups since the upgrade left them: only for the users
+        # active since, built from daily_user_activity (old days without type masks).
+        await conn.execute("DELETE FROM user_activity WHERE user_id = ANY($1::text[])", users)
+        since = list({e.user_id for e in events if e.ts.date() > old[-1]})
+        await conn.execute(sequences.ACTIVITY, since)
+
+    for unit, start_event, return_event in (("day", "", ""), ("week", "", ""), ("day", "", "story_view")):
+        params = ReportParams(
+            report_type="retention",
+            start=first,
+            end=last,
+            granularity=unit,
+            periods=6,
+            start_event=start_event,
+            return_event=return_event,
+        )
+        got, _ = await retention.compute(pool, params)
+        want = ref.retention(events, first, last, unit, 6, start_event, return_event)
+        assert {c: (v["size"], v["in"], v["or_later"]) for (_, c), v in got.items()} == want
+
+    for order in ("ordered", "strict"):
+        steps = tuple(parse_step(s) for s in ("session_start", "story_started", "story_creation"))
+        params = ReportParams(report_type="funnel", start=first, end=last, steps=steps, funnel_order=order)
+        got, source = await funnels.compute_seconds(pool, params, 7200)
+        want = ref.funnel(events, list(steps), order, 7200, first, last, {}, "")
+        assert source == "rollups+raw"
+        assert {g["group"]: [(u, _r(p), _r(f)) for u, p, f in g["steps"]] for g in got} == {
+            k: [(u, _r(p), _r(f)) for u, p, f in v] for k, v in want.items()
+        }
+
+    dist = await creation_times.compute(pool, first, last, Filters())
+    times = [
+        e.creation_time for e in events if e.event_type == "story_creation" and e.creation_time is not None
+    ]
+    assert dist.count == len(times)
+    if times:
+        assert dist.median == pytest.approx(ref.percentile_cont(times, 0.5))
+        assert dist.p90 == pytest.approx(ref.percentile_cont(times, 0.9))
+        assert dist.mean == pytest.approx(sum(times) / len(times))
+
+
+def _r(value):
+    return None if value is None else round(float(value), 6)
