@@ -47,13 +47,15 @@ def events_of(rows: Sequence[tuple[str, int, int, bytes]]) -> tuple[np.ndarray, 
     are adjacent in that stream when their slots differ by one. A row may hold only some
     of the day's events (some types): the positions still order them."""
     n = len(rows)
-    numbers: dict[str, int] = {}
-    user_of_row = np.fromiter((numbers.setdefault(r[0], len(numbers)) for r in rows), np.int64, n)
-    day_of_row = np.fromiter((r[1] for r in rows), np.int64, n)
-    full = np.fromiter((r[2] for r in rows), np.int64, n)
+    # Plain list comprehensions: the cheapest way through 250,000 asyncpg records.
+    users = [r[0] for r in rows]
+    numbers = dict(zip(dict.fromkeys(users), range(n), strict=False))
+    user_of_row = np.fromiter(map(numbers.__getitem__, users), np.int64, n)
+    day_of_row = np.array([r[1] for r in rows], dtype=np.int64)
+    full = np.array([r[2] for r in rows], dtype=np.int64)
     seqs = [r[3] for r in rows]
     events = np.frombuffer(b"".join(seqs), dtype=EVENT)
-    held = np.fromiter((len(s) // EVENT.itemsize for s in seqs), np.int64, n)
+    held = np.fromiter(map(len, seqs), np.int64, n) // EVENT.itemsize
     row_of_event = np.repeat(np.arange(n, dtype=np.int64), held)
     # Rows by user, then day; each row owns `full` slots from its start, an event sits in
     # slot start + position: placing events in their slots sorts them without a sort.
