@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from analytics_svc import experiments
+from analytics_svc import creation_times, experiments
 from analytics_svc.figures import Distribution, Ranked, Series, ranked
 from analytics_svc.queries import daily
 from analytics_svc.queries import dashboard as sql
@@ -82,7 +82,7 @@ async def build(pool: asyncpg.Pool, params: DashboardParams, now: datetime | Non
         _active_rows(pool, cov_activity, filters, activity_from, start, end),
         sql.event_counts(pool, cov, filters),
         sql.content(pool, cov, filters),
-        sql.creation_time(pool, cov, filters),
+        creation_times.compute(pool, start, end, filters),
         sql.ingestion(
             pool, now - timedelta(minutes=minutes), day_start(start), day_start(end + timedelta(days=1))
         ),
@@ -96,10 +96,7 @@ async def build(pool: asyncpg.Pool, params: DashboardParams, now: datetime | Non
     _counts(board, counts, days)
     for kind, name in CONTENT_KINDS.items():
         board.top[name] = ranked({r["key"]: float(r["uses"]) for r in content if r["kind"] == kind}, TOP)
-    if ctime["count"]:
-        board.creation_time = Distribution(
-            ctime["count"], float(ctime["mean"]), float(ctime["median"]), float(ctime["p90"])
-        )
+    board.creation_time = ctime
     lag = ingest["lag"] or [0.0, 0.0]
     board.ingestion = Ingestion(
         events_per_second=ingest["stored"] / (minutes * 60),

@@ -1,5 +1,6 @@
 """Erasure of one user's analytics data: raw events, rejected events, and the per-user
-rollups (daily activity, first events) that the reports keep for retention cohorts.
+rollups (daily activity, first events, per-day event sequences, activity) that the
+reports keep for funnels and retention cohorts.
 
 Rollups that only hold counts (daily_event_counts, daily_content, ...) are kept.
 """
@@ -20,4 +21,6 @@ async def erase_user(conn: asyncpg.Connection, user_id: str) -> dict[str, int]:
         ),
         "daily_user_activity": await delete_where(conn, "daily_user_activity", "user_id = $1", user_id),
         "user_first_events": await delete_where(conn, "user_first_events", "user_id = $1", user_id),
+        "user_day_sequences": await delete_where(conn, "user_day_sequences", "user_id = $1", user_id),
+        "user_activity": await delete_where(conn, "user_activity", "user_id = $1", user_id),
     }

@@ -39,6 +39,7 @@ async def run(
         # Fresh statistics: the readers' plans depend on how many rows a range holds.
         await conn.execute(
             "ANALYZE rollup_days, daily_user_activity, daily_event_counts, daily_content, "
-            "daily_creation_times, daily_active_counts, user_first_events"
+            "daily_creation_times, daily_active_counts, user_first_events, user_day_sequences, "
+            "user_activity, daily_creation_histograms"
         )
     return total

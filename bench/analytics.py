@@ -3,6 +3,7 @@
     python -m bench.analytics load      # (re)create sv_bench_analytics, COPY 10M events
     python -m bench.analytics rollup    # nightly rollup over every day of the data set
     python -m bench.analytics measure   # dashboard, 3-step funnel, 8-week retention over gRPC
+    python -m bench.analytics check     # the rollup paths give the raw-SQL paths' figures
     python -m bench.analytics all
 
 SV_BENCH_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the
@@ -95,6 +96,67 @@ async def measure(repeats: int = 30) -> None:
     await run(bench_url(), last, repeats)
 
 
+async def check() -> None:
+    """Funnels (both orders, with a breakdown) and retention (any / specific return) on the
+    loaded data: the per-user rollup paths must equal the SQL over raw events."""
+    from analytics_svc import funnels, retention
+    from analytics_svc.requests import ReportParams, parse_step
+
+    pool = await asyncpg.create_pool(bench_url(), min_size=1, max_size=2)
+    last = await pool.fetchval("SELECT max(day) - 1 FROM rollup_days WHERE events > 0")
+    month = last - timedelta(days=29)
+    weeks_first = last - timedelta(days=last.weekday()) - timedelta(weeks=11)
+    failures = 0
+    for order, steps in (
+        ("ordered", ["session_start", "story_started", "story_creation"]),
+        ("strict", ["story_started", "story_creation", "story_view"]),
+    ):
+        params = ReportParams(
+            report_type="funnel",
+            start=month,
+            end=last,
+            steps=tuple(parse_step(s) for s in steps),
+            funnel_order=order,
+            breakdown="platform",
+        )
+        t0 = time.perf_counter()
+        fast, _ = await funnels.compute(pool, params)
+        t1 = time.perf_counter()
+        slow, _ = await funnels.compute_seconds(pool, params, 24 * 3600, sequences_allowed=False)
+        t2 = time.perf_counter()
+        same = _rounded(fast) == _rounded(slow)
+        failures += not same
+        print(f"funnel {order}: {'same' if same else 'DIFFERENT'} ({t1 - t0:.2f} s vs SQL {t2 - t1:.2f} s)")
+    for return_event in ("", "story_creation"):
+        params = ReportParams(
+            report_type="retention",
+            start=weeks_first,
+            end=weeks_first + timedelta(weeks=8) - timedelta(days=1),
+            granularity="week",
+            periods=8,
+            return_event=return_event,
+        )
+        t0 = time.perf_counter()
+        fast, _ = await retention.compute(pool, params)
+        t1 = time.perf_counter()
+        slow, _ = await retention.compute(pool, params, activity_allowed=False)
+        t2 = time.perf_counter()
+        same = fast == slow
+        failures += not same
+        name = return_event or "any"
+        print(
+            f"retention ({name}): {'same' if same else 'DIFFERENT'} ({t1 - t0:.2f} s vs SQL {t2 - t1:.2f} s)"
+        )
+    await pool.close()
+    if failures:
+        raise SystemExit(f"{failures} check(s) failed")
+
+
+def _rounded(groups: list[dict]) -> list:
+    r = lambda v: None if v is None else round(float(v), 6)  # noqa: E731
+    return [(g["group"], [(u, r(p), r(f)) for u, p, f in g["steps"]]) for g in groups]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -111,7 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("step", choices=["load", "rollup", "measure", "all"])
+    parser.add_argument("step", choices=["load", "rollup", "measure", "check", "all"])
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
     if args.step in ("load", "all"):
@@ -120,6 +182,8 @@ def main() -> None:
         rollup()
     if args.step in ("measure", "all"):
         asyncio.run(measure(args.repeats))
+    if args.step == "check":
+        asyncio.run(check())
 
 
 if __name__ == "__main__":

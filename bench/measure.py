@@ -92,6 +92,7 @@ async def run(url: str, last_day: date, repeats: int) -> None:
     if only:
         requests = {k: v for k, v in requests.items() if only in k}
     lines = ["| call | n | p50 ms | p95 ms | max ms |", "|---|---|---|---|---|"]
+    loads = [os.getloadavg()]
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
             stub = pb_grpc.AnalyticsServiceStub(channel)
@@ -99,7 +100,8 @@ async def run(url: str, last_day: date, repeats: int) -> None:
                 n = repeats if method == "GetDashboard" else max(5, repeats // 6)
                 seconds = await timed(getattr(stub, method), request, n)
                 lines.append(summary(name, seconds))
-                print(lines[-1], flush=True)
+                loads.append(os.getloadavg())
+                print(lines[-1], f"(load average {loads[-1][0]:.2f})", flush=True)
             if "dashboard, 30 days" in requests:
                 reply = await stub.GetDashboard(requests["dashboard, 30 days"][1])
                 print(
@@ -111,3 +113,9 @@ async def run(url: str, last_day: date, repeats: int) -> None:
         await service.stop(grace=1)
         await bus.aclose()
     print("\n".join(lines), flush=True)
+    ones = [one for one, _, _ in loads]
+    print(
+        f"load average (1 min) during measure: {min(ones):.2f} .. {max(ones):.2f} "
+        f"(at the end: {' / '.join(f'{v:.2f}' for v in loads[-1])} over 1/5/15 min); nproc {os.cpu_count()}",
+        flush=True,
+    )

@@ -2,8 +2,10 @@
 
     python -m common.retention --events-older-than 400d [--batch 5000] [--dry-run]
 
-Raw events (and rejected events) older than the cut-off go; the daily rollups,
-which hold counts and no user ids, stay, so long-range reports keep working.
+Raw events (and rejected events) older than the cut-off go, and with them the per-user
+event sequences of the analytics rollup (user_day_sequences: the raw stream without
+properties) of the days wholly before the cut-off; the daily rollups stay, so
+long-range reports keep working.
 Each batch is its own short transaction, so ingestion is never blocked for long.
 Run daily (k8s CronJob).
 """
@@ -31,8 +33,13 @@ def parse_age(text: str) -> timedelta:
     return timedelta(days=amount) if unit == "d" else timedelta(hours=amount)
 
 
-# (table, timestamp column): what the policy covers.
-TABLES = (("events", "ts"), ("failed_events", "received_at"))
+# (table, timestamp column or expression): what the policy covers. A table may not
+# exist (yet) in a given database: it is skipped.
+TABLES = (
+    ("events", "ts"),
+    ("failed_events", "received_at"),
+    ("user_day_sequences", "((day + 1)::timestamp AT TIME ZONE 'UTC')"),
+)
 
 
 async def delete_older(pool: asyncpg.Pool, table: str, column: str, cutoff: datetime, batch: int) -> int:
@@ -50,16 +57,23 @@ async def delete_older(pool: asyncpg.Pool, table: str, column: str, cutoff: date
             return total
 
 
+async def _present(pool: asyncpg.Pool) -> list[tuple[str, str]]:
+    return [(t, c) for t, c in TABLES if await pool.fetchval("SELECT to_regclass($1) IS NOT NULL", t)]
+
+
 async def apply_retention(pool: asyncpg.Pool, older_than: timedelta, batch: int = 5000) -> dict[str, int]:
     cutoff = datetime.now(UTC) - older_than
-    return {table: await delete_older(pool, table, column, cutoff, batch) for table, column in TABLES}
+    return {
+        table: await delete_older(pool, table, column, cutoff, batch)
+        for table, column in await _present(pool)
+    }
 
 
 async def count_older(pool: asyncpg.Pool, older_than: timedelta) -> dict[str, int]:
     cutoff = datetime.now(UTC) - older_than
     return {
         table: await pool.fetchval(f"SELECT count(*) FROM {table} WHERE {column} < $1", cutoff)  # noqa: S608
-        for table, column in TABLES
+        for table, column in await _present(pool)
     }
 
 

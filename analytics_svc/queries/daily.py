@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 import asyncpg
 
+from analytics_svc.queries.codes import type_bit
 from analytics_svc.queries.params import Binds
 from analytics_svc.requests import day_start
 
@@ -26,7 +27,7 @@ _RANGE = f"ts >= {{lo}} AND ts < {{hi}} AND {DAY} = ANY({{days}})"
 
 RAW = {
     "daily_user_activity": f"""
-        SELECT {DAY} AS day, user_id, {DIMS}, count(*)::int AS events
+        SELECT {DAY} AS day, user_id, {DIMS}, count(*)::int AS events, bit_or({type_bit()}) AS type_mask
         FROM events WHERE {_RANGE}
         GROUP BY 1, 2, 3, 4, 5""",
     "daily_event_counts": f"""
@@ -56,7 +57,7 @@ RAW = {
         GROUP BY 1, 2, 3, 4""",
 }
 COLUMNS = {
-    "daily_user_activity": "day, user_id, age_group, platform, device_type, events",
+    "daily_user_activity": "day, user_id, age_group, platform, device_type, events, type_mask",
     "daily_event_counts": "day, event_type, age_group, platform, device_type, events",
     "daily_content": "day, kind, key, age_group, platform, device_type, uses",
     "daily_creation_times": "day, age_group, platform, device_type, times",
@@ -101,12 +102,16 @@ GROUP BY CUBE (age_group, platform, device_type)
 
 async def rollup_day(conn: asyncpg.Connection, day: date) -> int:
     """Rebuild every daily table for one day in one transaction; return its event count."""
+    from analytics_svc.queries import sequences  # it builds on this module
+
     lo, hi = day_start(day), day_start(day + timedelta(days=1))
     async with conn.transaction():
+        previous_users = await sequences.day_users(conn, day)
         for table, select in RAW.items():
             await conn.execute(f"DELETE FROM {table} WHERE day = $1", day)
             sql = select.format(lo="$1", hi="$2", days="$3::date[]")
             await conn.execute(f"INSERT INTO {table} ({COLUMNS[table]}) {sql}", lo, hi, [day])
+        await sequences.rollup_day(conn, day, previous_users)
         await conn.execute(FIRST_EVENTS, lo, hi)
         await conn.execute("DELETE FROM daily_active_counts WHERE day = $1", day)
         await conn.execute(ACTIVE_COUNTS, day)
@@ -114,10 +119,13 @@ async def rollup_day(conn: asyncpg.Connection, day: date) -> int:
             "SELECT coalesce(sum(events), 0) FROM daily_event_counts WHERE day = $1", day
         )
         await conn.execute(
-            """INSERT INTO rollup_days (day, events, rolled_at) VALUES ($1, $2, clock_timestamp())
-               ON CONFLICT (day) DO UPDATE SET events = excluded.events, rolled_at = clock_timestamp()""",
+            """INSERT INTO rollup_days (day, events, rolled_at, version)
+               VALUES ($1, $2, clock_timestamp(), $3)
+               ON CONFLICT (day) DO UPDATE
+               SET events = excluded.events, rolled_at = clock_timestamp(), version = excluded.version""",
             day,
             events,
+            sequences.VERSION,
         )
     return events
 
@@ -136,8 +144,13 @@ class Coverage:
         return "rollups" if self.rolled else "raw"
 
 
-async def coverage(conn: asyncpg.Connection | asyncpg.Pool, first: date, last: date) -> Coverage:
-    rows = await conn.fetch("SELECT day FROM rollup_days WHERE day BETWEEN $1 AND $2", first, last)
+async def coverage(
+    conn: asyncpg.Connection | asyncpg.Pool, first: date, last: date, version: int = 1
+) -> Coverage:
+    """Days rolled up (with at least the given rollup format version) and the others."""
+    rows = await conn.fetch(
+        "SELECT day FROM rollup_days WHERE day BETWEEN $1 AND $2 AND version >= $3", first, last, version
+    )
     rolled = {r["day"] for r in rows}
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return Coverage(sorted(rolled), [d for d in days if d not in rolled])

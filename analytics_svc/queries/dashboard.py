@@ -80,19 +80,6 @@ async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters):
     return await fetch_analytical(pool, sql, *binds.values)
 
 
-async def creation_time(pool: asyncpg.Pool, cov: daily.Coverage, filters):
-    binds = Binds()
-    src = daily.source("daily_creation_times", cov, binds)
-    sql = f"""
-        SELECT count(t) AS count, avg(t) AS mean,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY t) AS median,
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY t) AS p90
-        FROM {src} c CROSS JOIN LATERAL unnest(c.times) AS t
-        WHERE {dims_filter(binds, filters, "c.")}
-    """
-    return (await fetch_analytical(pool, sql, *binds.values))[0]
-
-
 async def ingestion(pool: asyncpg.Pool, since: datetime, failed_lo: datetime, failed_hi: datetime):
     """Events stored since `since` with their processing lag, and rejections in the range."""
     sql = """

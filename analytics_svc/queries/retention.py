@@ -1,5 +1,7 @@
-"""The retention query: cohorts from user_first_events, returns from daily activity
-(rollups + raw) for "any event", or from raw events of the chosen return event."""
+"""The retention queries: cohorts from user_first_events; returns either from the
+per-user activity rollup (`cohort_activity`: one row per cohort user, folded in
+retention.py) or, in SQL, from daily activity (rollups + raw) for "any event" and from
+raw events of the chosen return event (`run`, kept as the independent path)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,39 @@ from datetime import datetime
 
 import asyncpg
 
-from analytics_svc.queries import daily
+from analytics_svc.queries import daily, sequences
 from analytics_svc.queries.params import BREAKDOWN_SQL, Binds, dims_filter, fetch_analytical
+
+
+def cohort_sql(binds: Binds, unit_p: str, lo, hi, start_event: str, filters, breakdown: str) -> str:
+    """(user_id, cohort, grp) of the users whose first start_event falls in lo..hi."""
+    return f"""
+        SELECT user_id, date_trunc({unit_p}, first_ts AT TIME ZONE 'UTC')::date AS cohort,
+               {BREAKDOWN_SQL[breakdown]} AS grp
+        FROM user_first_events
+        WHERE event_type = {binds.add(start_event or "*", "text")}
+          AND first_ts >= {binds.add(lo, "timestamptz")} AND first_ts < {binds.add(hi, "timestamptz")}
+          AND {dims_filter(binds, filters)}"""
+
+
+async def cohort_activity(
+    pool: asyncpg.Pool,
+    *,
+    unit: str,
+    lo,
+    hi,
+    start_event: str,
+    filters,
+    breakdown: str,
+    cov: daily.Coverage,
+    since,
+) -> list[asyncpg.Record]:
+    """(cohort, grp, days, masks) per cohort user (queries/sequences.py)."""
+    binds = Binds()
+    cohort = cohort_sql(binds, binds.add(unit, "text"), lo, hi, start_event, filters, breakdown)
+    return await sequences.cohort_activity(
+        pool, cohort_sql=cohort, binds=binds, unrolled=cov.unrolled, since=since
+    )
 
 
 async def run(
@@ -28,14 +61,7 @@ async def run(
     binds = Binds()
     unit_p = binds.add(unit, "text")
     length = 7 if unit == "week" else 1
-    cohort_where = dims_filter(binds, filters)
-    cohort = f"""
-        SELECT user_id, date_trunc({unit_p}, first_ts AT TIME ZONE 'UTC')::date AS cohort,
-               {BREAKDOWN_SQL[breakdown]} AS grp
-        FROM user_first_events
-        WHERE event_type = {binds.add(start_event or "*", "text")}
-          AND first_ts >= {binds.add(lo, "timestamptz")} AND first_ts < {binds.add(hi, "timestamptz")}
-          AND {cohort_where}"""
+    cohort = cohort_sql(binds, unit_p, lo, hi, start_event, filters, breakdown)
     if return_event:
         returns = f"""
             SELECT user_id, (ts AT TIME ZONE 'UTC')::date AS day FROM events

@@ -12,7 +12,10 @@ import pytest
 from google.protobuf import json_format
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
-from analytics_svc import rollups
+from analytics_svc import creation_times, funnels, retention, rollups
+from analytics_svc.erasure import erase_user
+from analytics_svc.queries import sequences
+from analytics_svc.requests import Filters, ReportParams, parse_step
 from common.settings import REPO_ROOT
 from tests.analytics import reference as ref
 from tests.analytics.builder import stream
@@ -25,6 +28,8 @@ TABLES = {
     "daily_event_counts": "day, event_type, age_group, platform, device_type",
     "daily_content": "day, kind, key, age_group, platform, device_type",
     "daily_creation_times": "day, age_group, platform, device_type",
+    "daily_creation_histograms": "day, age_group, platform, device_type",
+    "user_day_sequences": "day, user_id",
 }
 
 
@@ -63,6 +68,35 @@ async def test_rollup_twice_gives_the_same_rows_and_counts_every_event(analytics
     await rollups.run(pool, first, first)
     again = await snapshot(pool, first, last)
     assert sum(n for _, n in again["rollup_days"]) == len(events) + len(late)
+    # ... by the per-user rollups too: sequences hold every event, activity every user-day.
+    assert sum(r[2] for r in again["user_day_sequences"]) == len(events) + len(late)
+    everything = events + late
+    assert await activity_days(pool, {e.user_id for e in everything}) == {
+        (e.user_id, e.ts.date()) for e in everything
+    }
+    # Erasure removes the user's rows from every per-user rollup.
+    gone = events[0].user_id
+    async with pool.acquire() as conn:
+        deleted = await erase_user(conn, gone)
+    assert deleted["user_day_sequences"] > 0 and deleted["user_activity"] == 1
+    for table in ("user_day_sequences", "user_activity", "daily_user_activity", "user_first_events"):
+        assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", gone) == 0
+    # Re-rolling a day the user was active on does not bring anything back.
+    await rollups.run(pool, first, last)
+    assert await pool.fetchval("SELECT count(*) FROM user_activity WHERE user_id = $1", gone) == 0
+
+
+async def activity_days(pool, users: set[str]) -> set[tuple[str, date]]:
+    rows = await pool.fetch(
+        "SELECT user_id, days FROM user_activity WHERE user_id = ANY($1::text[])", list(users)
+    )
+    found = set()
+    for r in rows:
+        for i in range(0, len(r["days"]), 4):
+            found.add(
+                (r["user_id"], date(1970, 1, 1) + timedelta(days=int.from_bytes(r["days"][i : i + 4], "big")))
+            )
+    return found
 
 
 def test_rollup_cli_prints_progress_and_is_repeatable(analytics, settings):
@@ -175,3 +209,65 @@ async def test_dashboard_active_users_precomputed_and_stale_fallback(analytics, 
     await record(stub, bus, analytics, late)
     await rollups.run(analytics.pool, first, first)
     await check(events + late)
+
+
+async def test_days_rolled_up_before_the_per_user_rollups_are_read_raw(analytics, stub, bus):
+    """A deployment upgraded to migration 0007: older days were rolled up without
+    sequences, histograms or activity (rollup_days.version 1). Funnels, retention and the
+    creation-time distribution must still equal the reference over those days."""
+    first, days = date(2023, 7, 3), 14  # a Monday; this module owns June to December 2023
+    last = first + timedelta(days=days - 1)
+    events = stream(seed=8, first_day=first, days=days, users=12)
+    await record(stub, bus, analytics, events)
+    pool = analytics.pool
+    await rollups.run(pool, first, last)
+    old = [first + timedelta(days=i) for i in range(7)]
+    users = list({e.user_id for e in events})
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("UPDATE rollup_days SET version = 1 WHERE day = ANY($1::date[])", old)
+        await conn.execute("UPDATE daily_user_activity SET type_mask = NULL WHERE day = ANY($1::date[])", old)
+        for table in ("user_day_sequences", "daily_creation_histograms"):
+            await conn.execute(f"DELETE FROM {table} WHERE day = ANY($1::date[])", old)
+        # Activity rows as the rollups since the upgrade left them: only for the users
+        # active since, built from daily_user_activity (old days without type masks).
+        await conn.execute("DELETE FROM user_activity WHERE user_id = ANY($1::text[])", users)
+        since = list({e.user_id for e in events if e.ts.date() > old[-1]})
+        await conn.execute(sequences.ACTIVITY, since)
+
+    for unit, start_event, return_event in (("day", "", ""), ("week", "", ""), ("day", "", "story_view")):
+        params = ReportParams(
+            report_type="retention",
+            start=first,
+            end=last,
+            granularity=unit,
+            periods=6,
+            start_event=start_event,
+            return_event=return_event,
+        )
+        got, _ = await retention.compute(pool, params)
+        want = ref.retention(events, first, last, unit, 6, start_event, return_event)
+        assert {c: (v["size"], v["in"], v["or_later"]) for (_, c), v in got.items()} == want
+
+    for order in ("ordered", "strict"):
+        steps = tuple(parse_step(s) for s in ("session_start", "story_started", "story_creation"))
+        params = ReportParams(report_type="funnel", start=first, end=last, steps=steps, funnel_order=order)
+        got, source = await funnels.compute_seconds(pool, params, 7200)
+        want = ref.funnel(events, list(steps), order, 7200, first, last, {}, "")
+        assert source == "rollups+raw"
+        assert {g["group"]: [(u, _r(p), _r(f)) for u, p, f in g["steps"]] for g in got} == {
+            k: [(u, _r(p), _r(f)) for u, p, f in v] for k, v in want.items()
+        }
+
+    dist = await creation_times.compute(pool, first, last, Filters())
+    times = [
+        e.creation_time for e in events if e.event_type == "story_creation" and e.creation_time is not None
+    ]
+    assert dist.count == len(times)
+    if times:
+        assert dist.median == pytest.approx(ref.percentile_cont(times, 0.5))
+        assert dist.p90 == pytest.approx(ref.percentile_cont(times, 0.9))
+        assert dist.mean == pytest.approx(sum(times) / len(times))
+
+
+def _r(value):
+    return None if value is None else round(float(value), 6)
