@@ -54,7 +54,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     store = (
         create_feature_store(runtime.settings, limits())
         if shared
-        else MemoryFeatureStore(limits(), max_keys=config.feature_users)
+        else MemoryFeatureStore(limits(), max_bytes=config.feature_memory_bytes)
     )
     features = SharedFeatures(store)
     recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
