@@ -186,6 +186,11 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=40.0, help="HTTP requests per second")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "soak.json")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="services under bench/tracemalloc_probe.py (slower): growth by line in <out>.tracemalloc.jsonl",
+    )
     args = parser.parse_args()
 
     admin_url = database_url(Settings.from_env())
@@ -200,7 +205,11 @@ def main() -> None:
     }
     procs = {
         "services": subprocess.Popen(
-            [sys.executable, "-m", "common.launcher", "services"], cwd=REPO_ROOT, env=env
+            [sys.executable, "-m", "bench.tracemalloc_probe"]
+            if args.tracemalloc
+            else [sys.executable, "-m", "common.launcher", "services"],
+            cwd=REPO_ROOT,
+            env={**env, "SV_SOAK_TRACEMALLOC_OUT": str(args.out.with_suffix(".tracemalloc.jsonl"))},
         ),
         "gateway": subprocess.Popen([sys.executable, "-m", "gateway"], cwd=REPO_ROOT, env=env),
     }
