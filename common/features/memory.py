@@ -9,8 +9,9 @@ users is either tiny or larger than the pod. Each entry carries a cheap estimate
 size (string lengths plus fixed per-object overheads measured with tracemalloc; a test
 holds the estimate to the real figure); past `max_bytes` the least recently used entries
 go first. Expired entries (recent lists idle for `recent_ttl`, cache entries past their
-TTL, counters whose buckets all aged out) are dropped as time passes, from a heap of
-deadlines, rather than staying resident until the budget pushes them out.
+TTL, counters whose buckets all aged out) are dropped by the first call after their
+deadline, whatever key it is for (a heap of deadlines makes that O(1) when none is due),
+rather than staying resident until the budget pushes them out.
 """
 
 from __future__ import annotations
