@@ -6,7 +6,9 @@ Starts the three services (one process, as the laptop profile runs them) and the
 gateway as subprocesses against a fresh database on SV_DATABASE_URL (or the
 embedded PostgreSQL), then sends `rate` HTTP requests per second through the gateway
 (single events, batches of 20, an erasure now and then) for the given time. Every
-10 s it records each process's RSS and the window's latency percentiles. At the end
+10 s it records each process's RSS, the window's latency percentiles and the size of the
+recommendation engine's in-process feature store (its gauges on the services' /metrics:
+what SV_RECO_FEATURE_MEMORY_MB bounds, so growth up to the bound is told from a leak). At the end
 it fits a line to each process's RSS over the second half (after warm-up) and
 reports the slope in MiB per hour: flat memory means a slope near zero. Loopback
 only; the run stops by itself. Not part of CI.
@@ -87,7 +89,27 @@ async def create_database(admin_url: str) -> str:
     return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}")), name
 
 
-async def drive(base: str, rate: float, seconds: float, samples: list, pids: dict[str, int]) -> None:
+async def feature_store(session: aiohttp.ClientSession, metrics_url: str) -> dict[str, float]:
+    """The engine's feature-store gauges from the services' Prometheus endpoint."""
+    try:
+        async with session.get(metrics_url) as resp:
+            text = await resp.text()
+    except aiohttp.ClientError:
+        return {}
+    found = {}
+    for line in text.splitlines():
+        for name, key, scale in (
+            ("storyverse_reco_features_bytes", "features_mib", 2**20),
+            ("storyverse_reco_features_entries", "entries", 1),
+        ):
+            if line.startswith(name) and not line.startswith(name + "_"):
+                found[key] = round(float(line.rsplit(" ", 1)[1]) / scale, 2)
+    return found
+
+
+async def drive(
+    base: str, rate: float, seconds: float, samples: list, pids: dict[str, int], metrics_url: str
+) -> None:
     latencies: list[float] = []
     errors = 0
     started = time.monotonic()
@@ -133,6 +155,7 @@ async def drive(base: str, rate: float, seconds: float, samples: list, pids: dic
                         "p50_ms": round(window[len(window) // 2] * 1000, 2),
                         "p99_ms": round(window[min(len(window) - 1, int(len(window) * 0.99))] * 1000, 2),
                         "rss_mib": {name: round(rss_mib(pid), 1) for name, pid in pids.items()},
+                        "feature_store": await feature_store(session, metrics_url),
                     }
                 )
                 print(json.dumps(samples[-1]), flush=True)
@@ -163,21 +186,30 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=40.0, help="HTTP requests per second")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "soak.json")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="services under bench/tracemalloc_probe.py (slower): growth by line in <out>.tracemalloc.jsonl",
+    )
     args = parser.parse_args()
 
     admin_url = database_url(Settings.from_env())
     url, name = asyncio.run(create_database(admin_url))
-    ports = {k: free_port() for k in ("analytics", "reco", "feedback", "gateway")}
+    ports = {k: free_port() for k in ("analytics", "reco", "feedback", "gateway", "metrics")}
     env = {
         **os.environ,
         "SV_DATABASE_URL": url,
         "SV_LOG_LEVEL": "WARNING",
-        **{f"SV_{k.upper()}_PORT": str(p) for k, p in ports.items()},
+        **{f"SV_{k.upper()}_PORT": str(p) for k, p in ports.items()},  # SV_METRICS_PORT: the services'
         **{f"SV_{k.upper()}_TARGET": f"127.0.0.1:{ports[k]}" for k in ("analytics", "reco", "feedback")},
     }
     procs = {
         "services": subprocess.Popen(
-            [sys.executable, "-m", "common.launcher", "services"], cwd=REPO_ROOT, env=env
+            [sys.executable, "-m", "bench.tracemalloc_probe"]
+            if args.tracemalloc
+            else [sys.executable, "-m", "common.launcher", "services"],
+            cwd=REPO_ROOT,
+            env={**env, "SV_SOAK_TRACEMALLOC_OUT": str(args.out.with_suffix(".tracemalloc.jsonl"))},
         ),
         "gateway": subprocess.Popen([sys.executable, "-m", "gateway"], cwd=REPO_ROOT, env=env),
     }
@@ -186,7 +218,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{ports['gateway']}"
         wait_http(f"{base}/readyz")
         pids = {name: p.pid for name, p in procs.items()}
-        asyncio.run(drive(base, args.rate, args.minutes * 60, samples, pids))
+        metrics_url = f"http://127.0.0.1:{ports['metrics']}/metrics"
+        asyncio.run(drive(base, args.rate, args.minutes * 60, samples, pids, metrics_url))
     finally:
         for p in procs.values():
             p.send_signal(signal.SIGTERM)
@@ -195,19 +228,31 @@ def main() -> None:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
-    half = samples[len(samples) // 2 :]
+    parts = {
+        "whole": samples,
+        "second_half": samples[len(samples) // 2 :],
+        "last_third": samples[len(samples) * 2 // 3 :],
+    }
+    store = [s["feature_store"].get("features_mib") for s in samples if s["feature_store"]]
     summary = {
         "minutes": args.minutes,
         "rate_per_second": args.rate,
+        "feature_memory_mb_setting": os.environ.get("SV_RECO_FEATURE_MEMORY_MB", "default"),
         "requests": sum(s["requests"] for s in samples),
         "errors_5xx": sum(s["errors"] for s in samples),
         "p50_ms_median": statistics.median(s["p50_ms"] for s in samples) if samples else None,
         "p99_ms_max": max((s["p99_ms"] for s in samples), default=None),
         "rss_start_mib": samples[0]["rss_mib"] if samples else {},
         "rss_end_mib": samples[-1]["rss_mib"] if samples else {},
-        "rss_slope_mib_per_hour_second_half": {
-            proc: round(slope_per_hour([(s["t"], s["rss_mib"][proc]) for s in half]), 2) for proc in procs
+        "rss_max_mib": {proc: max((s["rss_mib"][proc] for s in samples), default=None) for proc in procs},
+        "rss_slope_mib_per_hour": {
+            part: {
+                proc: round(slope_per_hour([(s["t"], s["rss_mib"][proc]) for s in points]), 2)
+                for proc in procs
+            }
+            for part, points in parts.items()
         },
+        "feature_store_mib_start_end_max": [store[0], store[-1], max(store)] if store else None,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"summary": summary, "samples": samples}, indent=1))

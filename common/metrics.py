@@ -15,6 +15,7 @@ Table row → instrument (Prometheus name) → who records it:
 - recommendation requests → storyverse.reco.requests → RPC telemetry (Recommend, ListRecommendations)
 - inference latency → storyverse.reco.inference.duration → reco_svc, around model scoring
 - model accuracy → storyverse.reco.model.accuracy → reco_svc on activation (registry metrics)
+- in-process features → storyverse.reco.features.bytes / .entries → reco_svc/service.py, every 10 s
 - feedback submission rate → storyverse.feedback.submitted → RPC telemetry (SubmitFeedback)
 - sentiment analysis accuracy → storyverse.feedback.sentiment.accuracy → feedback_svc on model
   load (model metadata)
@@ -56,6 +57,14 @@ STORAGE_BYTES = meter.create_gauge(
 )
 RECO_REQUESTS = meter.create_counter(
     "storyverse.reco.requests", unit="{request}", description="recommendation requests, by method and code"
+)
+RECO_FEATURE_BYTES = meter.create_gauge(
+    "storyverse.reco.features.bytes",
+    unit="By",
+    description="estimated size of the features the engine keeps in process (SV_RECO_FEATURE_MEMORY_MB)",
+)
+RECO_FEATURE_ENTRIES = meter.create_gauge(
+    "storyverse.reco.features.entries", unit="{entry}", description="entries of the in-process feature store"
 )
 INFERENCE_LATENCY = meter.create_histogram(
     "storyverse.reco.inference.duration", unit="s", description="model scoring time per request"

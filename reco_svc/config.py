@@ -14,7 +14,7 @@ class RecoConfig:
     models_dir: Path
     model_poll_seconds: float
     catalog_poll_seconds: float
-    feature_users: int
+    feature_memory_bytes: int
     bus_group: str
 
     @classmethod
@@ -25,7 +25,7 @@ class RecoConfig:
             models_dir=models_dir(settings),
             model_poll_seconds=settings.reco_model_poll_seconds,
             catalog_poll_seconds=settings.reco_catalog_poll_seconds,
-            feature_users=settings.reco_feature_users,
+            feature_memory_bytes=settings.reco_feature_memory_mb * 2**20,
             bus_group=settings.reco_bus_group,
         )
 

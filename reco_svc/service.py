@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 from storyverse.recommendation.v1 import recommendation_service_pb2, recommendation_service_pb2_grpc
 
+from common import metrics
 from common.features import create_feature_store
 from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
@@ -24,6 +27,7 @@ from reco_svc.serving import Recommender
 from reco_svc.shared_features import SharedFeatures, limits
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+FEATURE_SAMPLE_SECONDS = 10.0
 SERVICE_NAME = recommendation_service_pb2.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 
 
@@ -35,8 +39,13 @@ class RecoComponent:
     recommender: Recommender
     live: LiveFollower
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
+    sampler: asyncio.Task | None = None
 
     async def aclose(self) -> None:
+        if self.sampler is not None:
+            self.sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.sampler
         self.live.close()
         await self.models.aclose()
         await self.catalog.aclose()
@@ -54,7 +63,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     store = (
         create_feature_store(runtime.settings, limits())
         if shared
-        else MemoryFeatureStore(limits(), max_keys=config.feature_users)
+        else MemoryFeatureStore(limits(), max_bytes=config.feature_memory_bytes)
     )
     features = SharedFeatures(store)
     recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
@@ -68,7 +77,16 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         ),
         server,
     )
-    return RecoComponent(catalog, models, features, recommender, live)
+    sampler = None if shared else asyncio.create_task(_sample_size(store), name="feature-size-sampler")
+    return RecoComponent(catalog, models, features, recommender, live, sampler=sampler)
+
+
+async def _sample_size(store: MemoryFeatureStore, every: float = FEATURE_SAMPLE_SECONDS) -> None:
+    """The in-process store's estimated size as gauges: what SV_RECO_FEATURE_MEMORY_MB bounds."""
+    while True:
+        metrics.RECO_FEATURE_BYTES.set(store.bytes)
+        metrics.RECO_FEATURE_ENTRIES.set(len(store))
+        await asyncio.sleep(every)
 
 
 SPEC = ServiceSpec("recommendation", build, migrations=[("reco", MIGRATIONS)])

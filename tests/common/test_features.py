@@ -2,13 +2,18 @@
 
 Redis is the local server on 127.0.0.1:6379 (or SV_TEST_REDIS_URL); without one the Redis
 parameter is skipped, saying so. Then: Redis going away degrades as documented, in time.
+Last, the memory store's own bounds: its byte budget, measured with tracemalloc, and
+expired entries leaving memory when their time comes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import json
 import logging
 import time
+import tracemalloc
 import uuid
 
 import pytest
@@ -120,3 +125,77 @@ async def test_a_hung_redis_costs_one_timeout_then_nothing_and_is_used_again_whe
         finally:
             await store.aclose()
             await delete_prefix(url, prefix)
+
+
+def _selection(n: int) -> str:
+    """A recent item as the engine stores it (reco_svc/shared_features.py): ~140 characters."""
+    facts = {"e": f"evt-{n:032x}", "t": "2026-11-25T10:53:41+00:00", "a": "6-8", "d": "tablet"}
+    return json.dumps({**facts, "i": [["story:story-123", 1.0, "story_view"]]}, separators=(",", ":"))
+
+
+async def test_the_byte_budget_holds_under_many_users_as_measured_by_tracemalloc():
+    budget = 2 * 2**20
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        store = MemoryFeatureStore(FeatureLimits(recent_keep=200), max_bytes=budget)
+        n = 0
+        for user in range(20_000):  # ~40 MiB without a bound
+            for _ in range(1 + user % 13):  # 1 to 13 selections: users differ in size
+                n += 1
+                await store.push_recent(f"user-{user}", _selection(n))
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert store.bytes <= budget
+    # The estimate is what the budget counts; it must track what Python really holds.
+    assert 0.8 * budget <= held <= 1.15 * budget, f"{held / 2**20:.2f} MiB held for a 2 MiB budget"
+    # The least recently used went first; the latest users are whole.
+    assert await store.recent("user-0") == []
+    assert len(await store.recent("user-19999")) == 1 + 19_999 % 13
+    assert await store.recent("user-19998", limit=1) == [_selection(n - 1 - 19_999 % 13)]
+
+
+async def test_recent_answers_stay_exact_while_the_budget_evicts():
+    store = MemoryFeatureStore(FeatureLimits(recent_keep=5), max_bytes=64 * 1024)
+    expected: dict[str, list[str]] = {}
+    n = 0
+    for round_ in range(40):
+        for user in range(200):
+            if (user + round_) % 3:
+                continue
+            n += 1
+            kept = expected.get(f"user-{user}", []) if await store.recent(f"user-{user}") else []
+            await store.push_recent(f"user-{user}", f"story-{n}")
+            expected[f"user-{user}"] = [f"story-{n}", *kept][:5]
+        await store.recent("user-7")  # read every round: the most recently used is kept
+    assert len(store) < 200 and store.bytes <= 64 * 1024
+    answers = {user: await store.recent(user) for user in expected}
+    evicted = [user for user, answer in answers.items() if not answer]
+    assert evicted, "the budget evicted nobody: the test proves nothing"
+    for user, answer in answers.items():
+        # An evicted user is forgotten entirely (then starts afresh), never half-kept.
+        assert answer in ([], expected[user]), user
+    assert answers["user-7"] == expected["user-7"]
+
+
+async def test_expired_entries_leave_memory_without_being_read():
+    now = [1_000_000.0]
+    store = MemoryFeatureStore(LIMITS, clock=lambda: now[0])  # recent_ttl 60, retention 3600
+    await store.push_recent("idle", "story-1")
+    await store.push_recent("active", "story-1")
+    await store.set("long", b"x" * 1000, ttl=500)
+    await store.set("short", b"y" * 1000, ttl=5)  # expires before "long", written after it
+    await store.incr("trending", "story-1")
+    assert len(store) == 5
+    now[0] += 30
+    await store.push_recent("active", "story-2")  # an idle TTL: pushing extends it
+    now[0] += 40  # "idle" is 70 s untouched, "active" 40 s; "short" is long gone
+    await store.get("unrelated")  # any call sweeps; nobody reads the expired keys
+    assert len(store) == 3  # "active", "long", "trending"
+    assert await store.recent("active") == ["story-2", "story-1"]
+    now[0] += 500 + LIMITS.counter_retention + LIMITS.bucket_seconds  # past every deadline
+    await store.get("unrelated")
+    assert len(store) == 0 and store.bytes == 0
