@@ -81,6 +81,11 @@ class SharedFeatures:
         }
         await self.store.push_recent(_recent(facts.user_id), json.dumps(payload, separators=(",", ":")))
 
+    async def forget(self, user_id: str) -> None:
+        """Erasure: the live list and the cached history both go (every replica shares them in Redis)."""
+        await self.store.forget_recent(_recent(user_id))
+        await self.store.delete(_history(user_id))
+
     async def aclose(self) -> None:
         await self.store.aclose()
 

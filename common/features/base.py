@@ -3,6 +3,7 @@
     store = create_feature_store(settings)          # Redis when SV_REDIS_URL is set
     await store.push_recent("user-1", "story-9")     # newest first, capped, expires when idle
     await store.recent("user-1", limit=20)           # ["story-9", ...]
+    await store.forget_recent("user-1")              # erasure: the list is gone
     await store.incr("trending", "story-9")          # counted in the current time bucket
     await store.top("trending", window=86400, limit=10)   # [("story-9", 12.0), ...]
     await store.set("reco:user-1", payload, ttl=300)
@@ -33,6 +34,10 @@ class FeatureStore(Protocol):
     async def push_recent(self, user: str, item: str) -> None: ...
 
     async def recent(self, user: str, limit: int = 100) -> list[str]: ...
+
+    async def forget_recent(self, user: str) -> None:
+        """Drop the user's recent selections (erasure)."""
+        ...
 
     async def incr(self, name: str, member: str, amount: float = 1.0, at: float | None = None) -> None: ...
 

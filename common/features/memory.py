@@ -80,6 +80,9 @@ class MemoryFeatureStore:
         entry = self._use((RECENT, user))
         return [] if entry is None else entry.value[:limit]  # type: ignore[index]
 
+    async def forget_recent(self, user: str) -> None:
+        self._drop((RECENT, user))
+
     async def incr(self, name: str, member: str, amount: float = 1.0, at: float | None = None) -> None:
         now = self.clock() if at is None else at
         bucket = int(now // self.limits.bucket_seconds)

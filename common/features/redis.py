@@ -60,6 +60,10 @@ class RedisFeatureStore:
 
         return await self.guard.run("LRANGE", call, lambda: self.fallback.recent(user, limit))
 
+    async def forget_recent(self, user: str) -> None:
+        await self.fallback.forget_recent(user)  # also forget what an outage left in memory
+        await self.guard.run("DEL", lambda: self.client.delete(f"{self.prefix}recent:{user}"), _nothing)
+
     async def incr(self, name: str, member: str, amount: float = 1.0, at: float | None = None) -> None:
         now = self.clock() if at is None else at
         bucket = int(now // self.limits.bucket_seconds)

@@ -10,21 +10,11 @@ import asyncpg
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
-from common.bus.inprocess import InProcessBus
-from common.privacy.erasure import erase_user, user_hash
+from common.privacy.erasure import user_hash
 from common.privacy.training import not_erased
 from feedback_svc.erasure import erase_user as erase_feedback
-from reco_svc.erasure import subscribe_features
 from reco_svc.store import interaction_events
 from tests.events import event
-
-
-class FakeFeatureStore:
-    def __init__(self) -> None:
-        self.users = {}
-
-    async def forget(self, user_id: str) -> None:
-        self.users.pop(user_id, None)
 
 
 async def test_delete_user_data_erases_everywhere_and_keeps_only_a_salted_hash(
@@ -74,20 +64,6 @@ async def test_delete_user_data_erases_everywhere_and_keeps_only_a_salted_hash(
         assert resp.status == 200
         again = await resp.json()
     assert again["deleted"]["events"] == "1" and again["audit_id"] != body["audit_id"]
-
-
-async def test_features_outside_postgresql_are_dropped_via_the_bus(db):
-    features = FakeFeatureStore()
-    features.users = {"kid-a": "features", "kid-b": "features"}
-    bus = InProcessBus()
-    subscribe_features(bus, features)
-    await bus.start()
-    try:
-        await erase_user(db, bus, "kid-a", requested_by="test", erasers=[])
-        await bus.drain()
-    finally:
-        await bus.aclose()
-    assert features.users == {"kid-b": "features"}
 
 
 async def test_a_bad_user_id_is_400(http, gateway_url):

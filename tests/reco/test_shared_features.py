@@ -81,3 +81,30 @@ async def test_while_redis_is_down_serving_answers_from_popularity_without_postg
         got = await recommender.features_for("user-x")
         assert features.degraded and got.loaded and not got.events
         await features.aclose()
+
+
+async def test_an_erasure_on_the_bus_drops_live_and_cached_features_on_every_replica(backends, analytics, db):
+    from common.bus.inprocess import InProcessBus
+    from common.privacy.erasure import erase_user
+    from reco_svc.erasure import subscribe_features
+
+    features, other = backends
+    erased, kept = (f"kid-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for user in (erased, kept):
+        old = pick(user, "toy-story", days_ago=3)
+        history = UserFeatures(loaded=True)
+        history.add(old, interactions_of(old))
+        await features.put(user, history)
+        live = pick(user, "dragon-ball")
+        await features.add(live, interactions_of(live))
+    bus = InProcessBus()
+    subscribe_features(bus, features)
+    await bus.start()
+    try:
+        await erase_user(db, bus, erased, requested_by="test", erasers=[])
+        await bus.drain()
+    finally:
+        await bus.aclose()
+    for replica in [features] + ([other] if other else []):
+        assert await replica.get(erased) is None
+        assert set((await replica.get(kept)).vector(NOW)) == {"universe:toy-story", "universe:dragon-ball"}
