@@ -56,25 +56,24 @@ class LiveFollower:
         - catalog.visibility: always a group per replica: each holds its own catalog snapshot.
         """
         replica = f"{group}-{uuid.uuid4().hex[:10]}"
-        if isinstance(bus, InProcessBus):
+        in_process = isinstance(bus, InProcessBus)
+        if in_process:
             # In process a group only separates subscribers (one handler per (topic, group)):
             # each engine of the process (tests run several) gets its own.
             events_group = visibility_group = replica
         else:
             events_group = group if shared_features else replica
             visibility_group = f"{replica}-visibility"
+        own = events_group == replica  # a replica's own group: from now on (history is in PostgreSQL)
         ratings_group = f"{events_group}-ratings"
         self._subscriptions = [
             (bus, EVENTS_TOPIC, events_group),
             (bus, RATINGS_TOPIC, ratings_group),
             (bus, VISIBILITY_TOPIC, visibility_group),
         ]
-        # A replica's own group needs only what happens from now on (history comes from PostgreSQL).
-        in_process = isinstance(bus, InProcessBus)
-        bus.subscribe(EVENTS_TOPIC, events_group, self.on_events, from_end=events_group == replica)
-        bus.subscribe(RATINGS_TOPIC, ratings_group, self.on_ratings, from_end=events_group == replica)
+        bus.subscribe(EVENTS_TOPIC, events_group, self.on_events, from_end=own)
+        bus.subscribe(RATINGS_TOPIC, ratings_group, self.on_ratings, from_end=own)
         bus.subscribe(VISIBILITY_TOPIC, visibility_group, self.on_visibility, from_end=not in_process)
-        self.groups = (events_group, visibility_group)
 
     def close(self) -> None:
         """Stop acting on deliveries and leave the groups."""

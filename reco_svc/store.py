@@ -197,20 +197,26 @@ async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 2
     async with pool.acquire() as conn, conn.transaction():
         # Users whose data was erased stay out of training, even for events that came later.
         queries = [
-            f"""SELECT {_EVENT_COLUMNS} FROM events
-                 WHERE ts >= $1 AND event_type = ANY($2::text[])
-                   AND {await not_erased_if_tracked(conn, "events.user_id")}"""
-        ]
-        if await _has_ratings(conn):
-            queries.append(
-                f"""SELECT {_RATING_COLUMNS} FROM feedback
-                     WHERE ts >= $1 AND rating = ANY($2::smallint[])
-                       AND {await not_erased_if_tracked(conn, "feedback.user_id")}"""
+            (
+                f"""SELECT {_EVENT_COLUMNS} FROM events
+                     WHERE ts >= $1 AND event_type = ANY($2::text[])
+                       AND {await not_erased_if_tracked(conn, "events.user_id")}""",
+                list(INTERACTION_TYPES),
             )
-        arguments = [(since, list(INTERACTION_TYPES)), (since, list(RATING_WEIGHTS))]
+        ]
+        # Checked, not tried: an error would abort the cursor's transaction.
+        if await conn.fetchval("SELECT to_regclass('feedback') IS NOT NULL"):
+            queries.append(
+                (
+                    f"""SELECT {_RATING_COLUMNS} FROM feedback
+                         WHERE ts >= $1 AND rating = ANY($2::smallint[])
+                           AND {await not_erased_if_tracked(conn, "feedback.user_id")}""",
+                    list(RATING_WEIGHTS),
+                )
+            )
         rows: list = []
-        for query, args in zip(queries, arguments, strict=False):
-            async for row in conn.cursor(query, *args, prefetch=batch):
+        for query, kinds in queries:
+            async for row in conn.cursor(query, since, kinds, prefetch=batch):
                 rows.append(row)
                 if len(rows) >= batch:
                     yield rows
@@ -221,32 +227,37 @@ async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 2
 
 async def user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
     """One user's most recent interaction events and ratings (lazy feature loading), newest first;
-    none before analytics migrated."""
-    async with pool.acquire() as conn:
-        try:
-            events = await conn.fetch(
-                f"""SELECT {_EVENT_COLUMNS} FROM events
-                     WHERE user_id = $1 AND ts >= $2 AND event_type = ANY($3::text[])
-                     ORDER BY ts DESC LIMIT $4""",
-                user_id,
-                since,
-                list(INTERACTION_TYPES),
-                limit,
-            )
-        except asyncpg.UndefinedTableError:
-            events = []
-        if await _has_ratings(conn):
-            ratings = await conn.fetch(
-                f"""SELECT {_RATING_COLUMNS} FROM feedback
-                     WHERE user_id = $1 AND ts >= $2 AND rating = ANY($3::smallint[])
-                     ORDER BY ts DESC LIMIT $4""",
-                user_id,
-                since,
-                list(RATING_WEIGHTS),
-                limit,
-            )
-            events = sorted([*events, *ratings], key=lambda row: row["ts"], reverse=True)[:limit]
-    return events
+    none from a table its service has not migrated yet."""
+    events = await _recent_rows(
+        pool,
+        f"""SELECT {_EVENT_COLUMNS} FROM events
+             WHERE user_id = $1 AND ts >= $2 AND event_type = ANY($3::text[])
+             ORDER BY ts DESC LIMIT $4""",
+        user_id,
+        since,
+        list(INTERACTION_TYPES),
+        limit,
+    )
+    ratings = await _recent_rows(
+        pool,
+        f"""SELECT {_RATING_COLUMNS} FROM feedback
+             WHERE user_id = $1 AND ts >= $2 AND rating = ANY($3::smallint[])
+             ORDER BY ts DESC LIMIT $4""",
+        user_id,
+        since,
+        list(RATING_WEIGHTS),
+        limit,
+    )
+    if not ratings:
+        return events
+    return sorted([*events, *ratings], key=lambda row: row["ts"], reverse=True)[:limit]
+
+
+async def _recent_rows(pool: asyncpg.Pool, query: str, *args) -> list:
+    try:
+        return await pool.fetch(query, *args)
+    except asyncpg.UndefinedTableError:
+        return []
 
 
 async def ratings_by_id(pool: asyncpg.Pool, feedback_ids: list[str]) -> list:
@@ -257,11 +268,6 @@ async def ratings_by_id(pool: asyncpg.Pool, feedback_ids: list[str]) -> list:
         feedback_ids,
         list(RATING_WEIGHTS),
     )
-
-
-async def _has_ratings(conn) -> bool:
-    """The feedback table is there (the feedback service migrated this database)."""
-    return await conn.fetchval("SELECT to_regclass('feedback') IS NOT NULL")
 
 
 async def latest_age_groups(pool: asyncpg.Pool, since: datetime) -> dict[str, str]:
