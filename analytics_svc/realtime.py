@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 from storyverse.analytics.v1 import events_pb2
 
+from analytics_svc.ingest import COLUMNS
 from analytics_svc.queries import realtime as sql
 from analytics_svc.recorder import EVENTS_TOPIC
 from common.bus import BusMessage, EventBus
@@ -45,8 +46,9 @@ SAVED_FIRST = 500_000  # (user, type) keys whose stored first time is remembered
 SAVED_SECONDS = 600.0
 # Where (event_type, user_id, ts, age_group, platform, device_type) are in an ingest.COLUMNS
 # row, and in the tuples built from bus messages.
-_ROW = (3, 1, 4, 14, 13, 12)
-_ITEM = (0, 1, 2, 3, 4, 5)
+_FIELDS = ("event_type", "user_id", "ts", "age_group", "platform", "device_type")
+_ROW = tuple(COLUMNS.index(name) for name in _FIELDS)
+_ITEM = tuple(range(len(_FIELDS)))
 _LATEST = datetime.max.replace(tzinfo=UTC)  # "nothing stored yet": no time is at or after it
 
 
