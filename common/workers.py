@@ -25,7 +25,6 @@ workers get SIGTERM (Linux) instead of serving on as orphans beside a new superv
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import signal
 import subprocess
@@ -33,7 +32,6 @@ import sys
 import time
 from collections.abc import Callable
 
-log = logging.getLogger(__name__)
 STARTUP_SECONDS = 10.0
 STARTUP_FAILURES = 3
 RESTART_DELAY_SECONDS = 1.0

@@ -121,18 +121,23 @@ async def analytics_channel(analytics: RunningService) -> AsyncIterator[grpc.aio
 
 
 @pytest.fixture(scope="session")
-async def gateway_url(settings: Settings, analytics, reco, feedback) -> AsyncIterator[str]:
-    """The real gateway app on loopback, in front of the real services."""
-    from aiohttp.test_utils import TestServer
-
-    from gateway.app import create_app
-
-    gateway_settings = replace(
+def gateway_settings(settings: Settings, analytics, reco, feedback) -> Settings:
+    """Settings of a gateway in front of the session's services."""
+    return replace(
         settings,
         analytics_target=f"127.0.0.1:{analytics.port}",
         reco_target=f"127.0.0.1:{reco.port}",
         feedback_target=f"127.0.0.1:{feedback.port}",
     )
+
+
+@pytest.fixture(scope="session")
+async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
+    """The real gateway app on loopback, in front of the real services."""
+    from aiohttp.test_utils import TestServer
+
+    from gateway.app import create_app
+
     server = TestServer(create_app(gateway_settings), host="127.0.0.1", handler_cancellation=True)
     await server.start_server()
     yield str(server.make_url("")).rstrip("/")
