@@ -247,7 +247,7 @@ class _Generator:
         max_len = rules.item_max_len if item else rules.max_len
         pattern = rules.item_pattern if item else rules.pattern
         allowed = list(rules.item_in if item else getattr(rules, "in"))
-        conditions = []
+        conditions = [f"'\\x00' not in {var}"]
         if not item and rules.min_len:
             conditions.append(f"len({var}) >= {rules.min_len}")
         if max_len:
@@ -264,6 +264,9 @@ class _Generator:
             self.namespace["is_date"] = _is_date
             conditions.append(f"is_date({var})")
         return " and ".join(conditions)
+
+
+NUL_PROBLEM = "must not contain NUL characters"
 
 
 def _string_checks(rules: rules_pb2.FieldRules, item: bool) -> Callable[[str], tuple[str, ...]] | None:
@@ -283,6 +286,8 @@ def _string_checks(rules: rules_pb2.FieldRules, item: bool) -> Callable[[str], t
 
     def problems(value: str) -> tuple[str, ...]:
         found = []
+        if "\x00" in value:  # PostgreSQL text cannot hold it: refused here, not as INTERNAL later
+            found.append(NUL_PROBLEM)
         if min_len and len(value) < min_len:
             found.append(f"must be at least {min_len} characters")
         if max_len and len(value) > max_len:

@@ -2,7 +2,8 @@
 
 Kept for the equivalence test (test_compiled_validation.py): the generated
 validators must give exactly the violations this walker gives, in the same order.
-Only change: parse_rfc3339 is the fixed one (fractional seconds kept their zone).
+Changes since: parse_rfc3339 is the fixed one (fractional seconds kept their zone); a
+string with rules must not contain NUL (PostgreSQL text cannot hold it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from google.protobuf.message import Message
 from storyverse.common.v1 import rules_pb2
 
 from common.errors import FieldViolation
+from common.validation import NUL_PROBLEM
 
 Check = Callable[[object], str | None]
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
@@ -131,6 +133,16 @@ def _scalar_checks(rules: rules_pb2.FieldRules, item: bool) -> list[Check]:
     max_len = rules.item_max_len if item else rules.max_len
     pattern = rules.item_pattern if item else rules.pattern
     allowed = list(rules.item_in if item else getattr(rules, "in"))
+    if (
+        rules.min_len
+        and not item
+        or max_len
+        or pattern
+        or allowed
+        or not item
+        and (rules.rfc3339 or rules.date)
+    ):
+        checks.append(lambda v: NUL_PROBLEM if isinstance(v, str) and "\x00" in v else None)
     if not item and rules.min_len:
         min_len = rules.min_len
         checks.append(lambda v: f"must be at least {min_len} characters" if len(v) < min_len else None)

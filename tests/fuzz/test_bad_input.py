@@ -39,6 +39,7 @@ CASES = [
     ("bad integer", "GET", "/api/analytics/dashboard?realtime_minutes=abc", None, 400),
     ("huge integer", "GET", "/api/analytics/dashboard?realtime_minutes=99999999999999999999", None, 400),
     ("NUL in a story id", "GET", "/api/feedback/story%00id", None, 400),
+    ("NUL in free text", "GET", "/api/feedback/search?q=dragon%00", None, 400),
     ("batch too large", "POST", EVENTS + ":batch", json.dumps({"events": [event_dict()] * 1001}), 400),
 ]
 
