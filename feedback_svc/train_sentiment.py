@@ -156,7 +156,6 @@ def load_split(args: argparse.Namespace, rng: np.random.Generator) -> dict:
     split = rng.permutation(len(texts))
     return {
         "tokenizer": tokenizer,
-        "texts": texts,
         "token_ids": [enc.ids for enc in tokenizer.encode_batch(texts)],
         "labels": np.asarray(labels),
         "val_idx": split[: args.val_size],
@@ -220,40 +219,24 @@ def train(args: argparse.Namespace) -> dict:
     model.eval()
     return {
         "model": model,
-        "data": data,
+        "tokenizer": data["tokenizer"],
         "steps": step,
         "best_epoch": best["epoch"],
         "val_accuracy": best["val_accuracy"],
+        "train_examples": len(train_idx),
+        "val_examples": len(val_idx),
     }
-
-
-def restore(args: argparse.Namespace) -> dict:
-    """What train() returns, from a checkpoint it saved (--from-checkpoint: no fine-tuning)."""
-    torch.set_num_threads(args.threads)
-    data = load_split(args, np.random.default_rng(args.seed))  # the same seeded split as training
-    saved = torch.load(args.from_checkpoint, weights_only=True)
-    model = build_model(args.layers)
-    model.load_state_dict(saved["state"])
-    model.eval()
-    return {"model": model, "data": data, **{k: saved[k] for k in ("steps", "best_epoch", "val_accuracy")}}
-
-
-def add_exit_head(result: dict, args: argparse.Namespace) -> None:
-    """Train the early-exit head on layer `--exit-layer` of the frozen, fine-tuned encoder."""
-    from feedback_svc.early_exit import pooled_features, train_exit_head
-
-    data = result["data"]
-    train_idx = data["train_idx"][: args.exit_examples or None]
-    started = time.monotonic()
-    features = pooled_features(result["model"], [data["token_ids"][i] for i in train_idx], args.exit_layer)
-    result["exit_head"] = train_exit_head(features, data["labels"][train_idx], args.exit_hidden, args.seed)
-    print(f"exit head on layer {args.exit_layer}: {(time.monotonic() - started) / 60:.1f} min", flush=True)
 
 
 def export_int8_onnx(model: MeanPoolClassifier, destination: Path) -> None:
     """torch -> ONNX (fp32) -> onnxruntime BERT fusions -> dynamic int8 quantization."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = model.encoder.config
     with tempfile.TemporaryDirectory() as tmp:
-        fp32_path = Path(tmp) / "fp32.onnx"
+        fp32_path, fused_path = Path(tmp) / "fp32.onnx", Path(tmp) / "fused.onnx"
         dummy = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
         torch.onnx.export(
             model,
@@ -269,30 +252,20 @@ def export_int8_onnx(model: MeanPoolClassifier, destination: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-        fuse_and_quantize(fp32_path, destination, model.encoder.config)
-
-
-def fuse_and_quantize(fp32_path: Path, destination: Path, config) -> None:
-    """onnxruntime's BERT fusions (Attention, SkipLayerNormalization, ...), then dynamic int8."""
-    from onnx import TensorProto
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    fused_path = fp32_path.with_suffix(".fused.onnx")
-    fused = optimize_model(
-        str(fp32_path),
-        model_type="bert",
-        num_heads=config.num_attention_heads,
-        hidden_size=config.hidden_size,
-    )
-    print(f"onnxruntime fusions ({destination.name}): {fused.get_fused_operator_statistics()}", flush=True)
-    fused.save_model_to_file(str(fused_path))
-    quantize_dynamic(
-        str(fused_path),
-        str(destination),
-        weight_type=QuantType.QInt8,
-        extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused ops lack type info
-    )
+        fused = optimize_model(
+            str(fp32_path),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+        )
+        print(f"onnxruntime fusions: {fused.get_fused_operator_statistics()}", flush=True)
+        fused.save_model_to_file(str(fused_path))
+        quantize_dynamic(
+            str(fused_path),
+            str(destination),
+            weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused ops lack type info
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -312,66 +285,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-steps", type=int, help="stop after N optimizer steps (schedule unchanged)")
     parser.add_argument("--checkpoint", help="also save the chosen torch weights here (outside the repo)")
-    parser.add_argument("--from-checkpoint", help="skip fine-tuning: take the weights --checkpoint saved")
-    parser.add_argument(
-        "--exit-layer", type=int, default=0, help="early exit after layer K (see early_exit.py); 0: none"
-    )
-    parser.add_argument("--exit-examples", type=int, default=0, help="train.tsv examples for it (0: all)")
-    parser.add_argument("--exit-hidden", type=int, default=256, help="exit head's hidden units (0: linear)")
-    parser.add_argument(
-        "--exit-tolerance", type=float, default=0.0, help="validation accuracy the early exit may cost"
-    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
-    result = restore(args) if args.from_checkpoint else train(args)
+    result = train(args)
     if args.checkpoint:
-        saved = {k: result[k] for k in ("steps", "best_epoch", "val_accuracy")}
-        torch.save({"state": result["model"].state_dict(), **saved}, args.checkpoint)
-    if args.exit_layer:
-        add_exit_head(result, args)
+        torch.save(result["model"].state_dict(), args.checkpoint)
     write_release(result, args, training_minutes=(time.monotonic() - started) / 60)
     return 0
 
 
-def choose_exit(out: Path, data: dict, args: argparse.Namespace) -> dict:
-    """The exit confidence, chosen with the exported int8 graphs on the carved validation split."""
-    from feedback_svc.early_exit import choose_confidence
-    from feedback_svc.sentiment import SentimentModel
-
-    texts = [data["texts"][i] for i in data["val_idx"]]
-    model = SentimentModel(out, intra_op_threads=args.threads)
-    early, full = model.stage_probabilities(texts)
-    choice = choose_confidence(early, full, data["labels"][data["val_idx"]], args.exit_tolerance)
-    exit_info = {
-        "layer": args.exit_layer,
-        "confidence": choice["confidence"],
-        "head_hidden_units": args.exit_hidden,
-        "validation": {k: round(v, 4) for k, v in choice.items() if k != "confidence"},
-        "tolerance": args.exit_tolerance,
-    }
-    print(f"early exit: {exit_info}", flush=True)
-    return exit_info
-
-
 def write_release(result: dict, args: argparse.Namespace, training_minutes: float) -> dict:
-    """The ONNX graph(s), tokenizer.json and metadata.json (with the SST-2 dev report) into `args.out`."""
+    """model.onnx, tokenizer.json and metadata.json (with the SST-2 dev report) into `args.out`."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    data = result["data"]
-    for stale in ("model.onnx", "early.onnx", "late.onnx"):
-        (out / stale).unlink(missing_ok=True)
-    if args.exit_layer:
-        from feedback_svc.early_exit import export_stages
-
-        export_stages(result["model"], result["exit_head"], args.exit_layer, out)
-    else:
-        export_int8_onnx(result["model"], out / "model.onnx")
-    data["tokenizer"].no_truncation()
-    data["tokenizer"].save(str(out / "tokenizer.json"))
+    export_int8_onnx(result["model"], out / "model.onnx")
+    result["tokenizer"].no_truncation()
+    result["tokenizer"].save(str(out / "tokenizer.json"))
     train_path = Path(args.data) / "train.tsv"
     metadata = {
         "task": "binary sentiment, output = P(positive)",
@@ -382,12 +315,11 @@ def write_release(result: dict, args: argparse.Namespace, training_minutes: floa
         "trained_on": {
             "file": "SST-2 train.tsv",
             "sha256": sha256_of(train_path),
-            "examples": len(data["train_idx"]),
-            "validation_carved": len(data["val_idx"]),
+            "examples": result["train_examples"],
+            "validation_carved": result["val_examples"],
         },
         "hyperparameters": {
-            k: getattr(args, k)
-            for k in ("epochs", "max_steps", "batch_size", "lr", "seed", "val_size", "from_checkpoint")
+            k: getattr(args, k) for k in ("epochs", "max_steps", "batch_size", "lr", "seed", "val_size")
         },
         "steps": result["steps"],
         "best_epoch": result["best_epoch"],
@@ -396,9 +328,6 @@ def write_release(result: dict, args: argparse.Namespace, training_minutes: floa
         "training_minutes": round(training_minutes, 1),
         "torch": torch.__version__,
     }
-    if args.exit_layer:
-        metadata["exit"] = choose_exit(out, data, args)
-        (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")  # read by evaluate_file
     dev_path = Path(args.data) / "dev.tsv"
     if dev_path.exists():  # reported only; never fed back into training or selection
         from feedback_svc.evaluate import evaluate_file
