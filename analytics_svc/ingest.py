@@ -122,20 +122,28 @@ def prepare(events: list[events_pb2.Event], received_at: datetime) -> Prepared:
     prepared = Prepared()
     seen: set[str] = set()
     rows, positions = prepared.rows, prepared.positions
+    read, latest = _read_event, received_at + MAX_FUTURE
     for index, event in enumerate(events):
-        row, problem = _prepare_one(event, received_at)
+        values = read(event)
+        problem = None
+        if values is None:
+            problem = _violation(event)
+        elif (ts := values[4]) > latest or ts < EARLIEST:
+            problem = _outside_window(ts, received_at)
+        elif (extras := values[24]) is not None:
+            problem = _extras_problem(extras)
         if problem is not None:
             name, reason = problem
             payload = raw_json(_without_extras(event) if name.startswith(_EXTRAS) else event)
             event_id, name, reason = (_storable(t) for t in (event.event_id, name, reason))
             prepared.rejections.append(Rejection(index, event_id, name, reason, payload))
             continue
-        event_id = row[0]
+        event_id = values[0]
         if event_id in seen:
             prepared.repeated_in_request += 1
             continue
         seen.add(event_id)
-        rows.append(row)
+        rows.append(_row(values, received_at, None if extras is None else _extras_json(extras)))
         positions.append(index)
     return prepared
 
@@ -155,23 +163,33 @@ def to_row(event: events_pb2.Event, received_at: datetime) -> tuple:
 
 def _prepare_one(event: events_pb2.Event, now: datetime) -> tuple[tuple | None, tuple[str, str] | None]:
     """(row, None) for a valid event, (None, (field, reason)) with its first problem otherwise:
-    the contract's rules (all read in one pass), then the time window and the extras."""
+    the contract's rules (all read in one pass), then the time window and the extras
+    (what prepare does for each event, spelled out once more for check())."""
     values = _read_event(event)
     if values is None:
-        violation = _validate_event(event, "")[0]
-        return None, (violation.field, violation.description)
+        return None, _violation(event)
     ts = values[4]
-    if ts - now > MAX_FUTURE:
-        return None, ("timestamp", "is more than 5 minutes in the future")
-    if ts < EARLIEST:
-        return None, ("timestamp", "is before 2020-01-01")
-    extras = values[-1]
+    if ts > now + MAX_FUTURE or ts < EARLIEST:
+        return None, _outside_window(ts, now)
+    extras = values[24]
     if extras is None:
         return _row(values, now, None), None
     problem = _extras_problem(extras)
     if problem is not None:
         return None, problem
     return _row(values, now, _extras_json(extras)), None
+
+
+def _violation(event: events_pb2.Event) -> tuple[str, str]:
+    """The first rule violation of an event the reader refused (validate says which)."""
+    violation = _validate_event(event, "")[0]
+    return violation.field, violation.description
+
+
+def _outside_window(ts: datetime, now: datetime) -> tuple[str, str]:
+    if ts > now + MAX_FUTURE:
+        return "timestamp", "is more than 5 minutes in the future"
+    return "timestamp", "is before 2020-01-01"
 
 
 def _extras_problem(extras: struct_pb2.Struct) -> tuple[str, str] | None:
@@ -270,26 +288,33 @@ _dumps = json.JSONEncoder().encode  # json.dumps' default settings, without its 
 
 
 def _extras_json(extras: struct_pb2.Struct) -> str:
-    """json.dumps(json_format.MessageToDict(extras)) of a checked Struct (flat scalars only), much cheaper."""
-    out: dict[str, object] = {}
+    """json.dumps(json_format.MessageToDict(extras)) of a checked Struct (flat scalars only),
+    written directly: keys and strings through json's own escaping (ensure_ascii), numbers
+    as json writes a float (repr), the rest as JSON's literals."""
+    parts = []
     fields = extras.fields
     for key in fields:
         value = fields[key]
         kind = value.WhichOneof("kind")
-        if kind == "number_value":
+        if kind == "string_value":
+            text = _json_string(value.string_value)
+        elif kind == "number_value":
             number = value.number_value
             if not math.isfinite(number):  # as MessageToDict: JSON has no NaN or Infinity
                 raise ValueError(f"Fail to serialize {number} for Value.number_value")
-            out[key] = number
-        elif kind == "string_value":
-            out[key] = value.string_value
+            text = _float_repr(number)
         elif kind == "bool_value":
-            out[key] = value.bool_value
+            text = "true" if value.bool_value else "false"
         elif kind in ("struct_value", "list_value"):  # pragma: no cover - check() refuses them
-            out[key] = json_format.MessageToDict(value)
+            text = _dumps(json_format.MessageToDict(value))
         else:
-            out[key] = None
-    return _dumps(out)
+            text = "null"
+        parts.append(f"{_json_string(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+_json_string = json.encoder.encode_basestring_ascii  # what json.dumps uses for str (C)
+_float_repr = float.__repr__  # what json.dumps writes for a finite float
 
 
 def raw_json(event: events_pb2.Event) -> str:

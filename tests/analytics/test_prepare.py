@@ -177,3 +177,22 @@ def test_prepare_rejects_and_builds_as_before(e, extras, stamp):
         assert (prepared.rejections[0].field, prepared.rejections[0].reason) == tuple(
             t.replace("\x00", "\ufffd") for t in expected
         )
+
+
+SCALARS = st.one_of(
+    st.text(max_size=30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-(2**53), 2**53),
+    st.booleans(),
+    st.none(),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), SCALARS, max_size=8))
+def test_extras_json_is_json_dumps_of_message_to_dict(extras):
+    from google.protobuf import struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update(extras)
+    assert ingest._extras_json(struct) == json.dumps(json_format.MessageToDict(struct))
