@@ -17,7 +17,7 @@ from google.protobuf import json_format, struct_pb2
 from storyverse.analytics.v1 import events_pb2
 
 from common.pii import contact_detail_in
-from common.validation import parse_rfc3339, validator_for
+from common.validation import reader_for, validator_for
 
 MAX_FUTURE = timedelta(minutes=5)
 # StoryVerse did not exist before this; older timestamps are clock or client bugs.
@@ -81,6 +81,22 @@ _COLUMN_PROPERTIES = frozenset(
 _STRING_PROPERTIES = ("page", "recommendation_type", "item_id")
 _LATE_STRING_PROPERTIES = ("experiment_key", "variant", "error_code", "app_version")
 _validate_event = validator_for(events_pb2.Event.DESCRIPTOR)
+# What prepare reads of an event, in one pass with the contract's rules (common.validation.reader_for):
+# the columns' fields in COLUMNS order, then the other properties in field-number order (props).
+_READ = (
+    "event_id",
+    "user_id",
+    "session_id",
+    "event_type",
+    "timestamp",
+    *(f"properties.{name}" for name in COLUMNS[6:16]),
+    *(f"properties.{name}" for name in _STRING_PROPERTIES),
+    "properties.position",
+    *(f"properties.{name}" for name in _LATE_STRING_PROPERTIES),
+    "properties.duration",
+    "properties.extras",
+)
+_read_event = reader_for(events_pb2.Event.DESCRIPTOR, _READ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,112 +122,148 @@ def prepare(events: list[events_pb2.Event], received_at: datetime) -> Prepared:
     prepared = Prepared()
     seen: set[str] = set()
     rows, positions = prepared.rows, prepared.positions
+    read, latest = _read_event, received_at + MAX_FUTURE
     for index, event in enumerate(events):
-        ts, problem = _check(event, received_at)
+        values = read(event)
+        problem = None
+        if values is None:
+            problem = _violation(event)
+        elif (ts := values[4]) > latest or ts < EARLIEST:
+            problem = _outside_window(ts, received_at)
+        elif (extras := values[24]) is not None:
+            problem = _extras_problem(extras)
         if problem is not None:
             name, reason = problem
             payload = raw_json(_without_extras(event) if name.startswith(_EXTRAS) else event)
             event_id, name, reason = (_storable(t) for t in (event.event_id, name, reason))
             prepared.rejections.append(Rejection(index, event_id, name, reason, payload))
             continue
-        event_id = event.event_id
+        event_id = values[0]
         if event_id in seen:
             prepared.repeated_in_request += 1
             continue
         seen.add(event_id)
-        rows.append(_row(event, received_at, ts))
+        rows.append(_row(values, received_at, None if extras is None else _extras_json(extras)))
         positions.append(index)
     return prepared
 
 
 def check(event: events_pb2.Event, now: datetime) -> tuple[str, str] | None:
     """The first problem of an event as (field, reason), or None when it is valid."""
-    return _check(event, now)[1]
-
-
-def _check(event: events_pb2.Event, now: datetime) -> tuple[datetime | None, tuple[str, str] | None]:
-    """(timestamp, first problem): the parsed timestamp travels on to the row."""
-    violations = _validate_event(event, "")
-    if violations:
-        return None, (violations[0].field, violations[0].description)
-    ts = parse_rfc3339(event.timestamp)  # parsed by the rule just before: a memo hit
-    if ts is None:  # pragma: no cover - the rfc3339 rule already caught it
-        return None, ("timestamp", "must be an RFC 3339 timestamp")
-    if ts - now > MAX_FUTURE:
-        return ts, ("timestamp", "is more than 5 minutes in the future")
-    if ts < EARLIEST:
-        return ts, ("timestamp", "is before 2020-01-01")
-    p = event.properties
-    if p.HasField("extras"):
-        for key, value in p.extras.fields.items():
-            if key not in ALLOWED_EXTRAS:  # also refuses keys with control characters
-                return ts, (f"properties.extras.{key}", "is not an allowed property (see docs/events.md)")
-            kind = value.WhichOneof("kind")
-            if kind in ("struct_value", "list_value"):
-                return ts, (f"properties.extras.{key}", "must be a string, number or boolean")
-            if kind == "string_value" and len(value.string_value) > MAX_EXTRA_STRING:
-                return ts, (f"properties.extras.{key}", f"must be at most {MAX_EXTRA_STRING} characters")
-            if kind == "string_value" and _CONTROL.search(value.string_value):
-                return ts, (f"properties.extras.{key}", "must not contain control characters")
-            if kind == "string_value" and (found := contact_detail_in(value.string_value)):
-                return ts, (
-                    f"properties.extras.{key}",
-                    f"must not contain {found} (no contact details are stored)",
-                )
-    return ts, None
+    return _prepare_one(event, now)[1]
 
 
 def to_row(event: events_pb2.Event, received_at: datetime) -> tuple:
-    return _row(event, received_at, parse_rfc3339(event.timestamp))
+    """The row of an event that the contract's rules accept (the time window is not checked)."""
+    values = _read_event(event)
+    if values is None:
+        raise ValueError(f"not a valid event: {_validate_event(event, '')}")
+    return _row(values, received_at, _extras_json(values[-1]) if values[-1] is not None else None)
 
 
-def _row(event: events_pb2.Event, received_at: datetime, ts: datetime | None) -> tuple:
-    """The row of a checked event (see _props_json)."""
-    p = event.properties
-    universes = p.universes
-    characters = p.characters
+def _prepare_one(event: events_pb2.Event, now: datetime) -> tuple[tuple | None, tuple[str, str] | None]:
+    """(row, None) for a valid event, (None, (field, reason)) with its first problem otherwise:
+    the contract's rules (all read in one pass), then the time window and the extras
+    (what prepare does for each event, spelled out once more for check())."""
+    values = _read_event(event)
+    if values is None:
+        return None, _violation(event)
+    ts = values[4]
+    if ts > now + MAX_FUTURE or ts < EARLIEST:
+        return None, _outside_window(ts, now)
+    extras = values[24]
+    if extras is None:
+        return _row(values, now, None), None
+    problem = _extras_problem(extras)
+    if problem is not None:
+        return None, problem
+    return _row(values, now, _extras_json(extras)), None
+
+
+def _violation(event: events_pb2.Event) -> tuple[str, str]:
+    """The first rule violation of an event the reader refused (validate says which)."""
+    violation = _validate_event(event, "")[0]
+    return violation.field, violation.description
+
+
+def _outside_window(ts: datetime, now: datetime) -> tuple[str, str]:
+    if ts > now + MAX_FUTURE:
+        return "timestamp", "is more than 5 minutes in the future"
+    return "timestamp", "is before 2020-01-01"
+
+
+def _extras_problem(extras: struct_pb2.Struct) -> tuple[str, str] | None:
+    fields = extras.fields
+    for key in fields:
+        if key not in ALLOWED_EXTRAS:  # also refuses keys with control characters
+            return f"properties.extras.{key}", "is not an allowed property (see docs/events.md)"
+        value = fields[key]
+        kind = value.WhichOneof("kind")
+        if kind in ("struct_value", "list_value"):
+            return f"properties.extras.{key}", "must be a string, number or boolean"
+        if kind == "string_value":
+            text = value.string_value
+            if len(text) > MAX_EXTRA_STRING:
+                return f"properties.extras.{key}", f"must be at most {MAX_EXTRA_STRING} characters"
+            if _CONTROL.search(text):
+                return f"properties.extras.{key}", "must not contain control characters"
+            if found := contact_detail_in(text):
+                return f"properties.extras.{key}", f"must not contain {found} (no contact details are stored)"
+    return None
+
+
+def _row(values: tuple, received_at: datetime, extras_json: str | None) -> tuple:
+    """The row of a checked event from what _read_event read (see _READ); props is json.dumps
+    of the other known properties in field-number order plus the extras, written directly:
+    the rules allow only ASCII letters, digits and `_/.:+-` in these strings (nothing JSON
+    escapes) and finite numbers, so formatting them is enough."""
+    (
+        event_id, user_id, session_id, event_type, ts,
+        story_id, universes, characters, theme, moral_lesson, creation_time, device_type, platform,
+        age_group, feature,
+        page, recommendation_type, item_id, position, experiment_key, variant, error_code, app_version,
+        duration, _extras_struct,
+    ) = values  # fmt: skip
+    parts = []
+    if page:
+        parts.append(f'"page": "{page}"')
+    if recommendation_type:
+        parts.append(f'"recommendation_type": "{recommendation_type}"')
+    if item_id:
+        parts.append(f'"item_id": "{item_id}"')
+    if position is not None:
+        parts.append(f'"position": {position}')
+    if experiment_key:
+        parts.append(f'"experiment_key": "{experiment_key}"')
+    if variant:
+        parts.append(f'"variant": "{variant}"')
+    if error_code:
+        parts.append(f'"error_code": "{error_code}"')
+    if app_version:
+        parts.append(f'"app_version": "{app_version}"')
+    if duration is not None:
+        parts.append(f'"duration": {duration!r}')  # repr: what json writes for a float
+    if extras_json is not None:
+        parts.append(f'"extras": {extras_json}')
     return (
-        event.event_id,
-        event.user_id,
-        event.session_id or None,
-        event.event_type,
+        event_id,
+        user_id,
+        session_id or None,
+        event_type,
         ts,
         received_at,
-        p.story_id or None,
+        story_id or None,
         list(universes) if universes else None,
         list(characters) if characters else None,
-        p.theme or None,
-        p.moral_lesson or None,
-        p.creation_time if p.HasField("creation_time") else None,
-        p.device_type or None,
-        p.platform or None,
-        p.age_group or None,
-        p.feature or None,
-        _props_json(p),
+        theme or None,
+        moral_lesson or None,
+        creation_time,
+        device_type or None,
+        platform or None,
+        age_group or None,
+        feature or None,
+        "{" + ", ".join(parts) + "}" if parts else None,
     )
-
-
-def _props_json(p: events_pb2.EventProperties) -> str | None:
-    """json.dumps of the other known properties in field-number order (as ListFields gave
-    them) plus the extras, written directly: the rules allow only ASCII letters, digits and
-    `_/.:+-` in these strings (nothing JSON escapes) and finite numbers, so formatting
-    them is enough. Only for checked events; the extras go through the JSON encoder."""
-    parts = []
-    for name in _STRING_PROPERTIES:
-        value = getattr(p, name)
-        if value:
-            parts.append(f'"{name}": "{value}"')
-    if p.HasField("position"):
-        parts.append(f'"position": {p.position}')
-    for name in _LATE_STRING_PROPERTIES:
-        value = getattr(p, name)
-        if value:
-            parts.append(f'"{name}": "{value}"')
-    if p.HasField("duration"):
-        parts.append(f'"duration": {p.duration!r}')  # repr: what json writes for a float
-    if p.HasField("extras"):
-        parts.append(f'"extras": {_dumps(_extras(p.extras))}')
-    return "{" + ", ".join(parts) + "}" if parts else None
 
 
 _EXTRAS = "properties.extras."
@@ -235,26 +287,34 @@ def _storable(text: str) -> str:
 _dumps = json.JSONEncoder().encode  # json.dumps' default settings, without its per-call argument checks
 
 
-def _extras(extras: struct_pb2.Struct) -> dict[str, object]:
-    """json_format.MessageToDict of a checked Struct (flat scalars only), at a tenth of its cost."""
-    out: dict[str, object] = {}
-    for key in extras.fields:
-        value = extras.fields[key]
+def _extras_json(extras: struct_pb2.Struct) -> str:
+    """json.dumps(json_format.MessageToDict(extras)) of a checked Struct (flat scalars only),
+    written directly: keys and strings through json's own escaping (ensure_ascii), numbers
+    as json writes a float (repr), the rest as JSON's literals."""
+    parts = []
+    fields = extras.fields
+    for key in fields:
+        value = fields[key]
         kind = value.WhichOneof("kind")
-        if kind == "number_value":
+        if kind == "string_value":
+            text = _json_string(value.string_value)
+        elif kind == "number_value":
             number = value.number_value
             if not math.isfinite(number):  # as MessageToDict: JSON has no NaN or Infinity
                 raise ValueError(f"Fail to serialize {number} for Value.number_value")
-            out[key] = number
-        elif kind == "string_value":
-            out[key] = value.string_value
+            text = _float_repr(number)
         elif kind == "bool_value":
-            out[key] = value.bool_value
+            text = "true" if value.bool_value else "false"
         elif kind in ("struct_value", "list_value"):  # pragma: no cover - check() refuses them
-            out[key] = json_format.MessageToDict(value)
+            text = _dumps(json_format.MessageToDict(value))
         else:
-            out[key] = None
-    return out
+            text = "null"
+        parts.append(f"{_json_string(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+_json_string = json.encoder.encode_basestring_ascii  # what json.dumps uses for str (C)
+_float_repr = float.__repr__  # what json.dumps writes for a finite float
 
 
 def raw_json(event: events_pb2.Event) -> str:

@@ -29,6 +29,8 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import itemgetter
 
 import asyncpg
 from storyverse.analytics.v1 import events_pb2
@@ -62,9 +64,12 @@ class RealtimeCounters:
         self._users: set[tuple[datetime, str]] = set()
         self._first: dict[tuple[str, str], tuple[datetime, str, str, str]] = {}
         # What earlier flushes stored (see the module docstring).
-        self._saved_users: set[tuple[datetime, str]] = set()
+        self._saved_users: dict[datetime, set[str]] = {}  # minute → users stored for it
         # user → event type (and "*") → the first time stored.
         self._saved_first: dict[str, dict[str, datetime]] = {}
+        # user → event type → max(first "*" stored, first of the type stored), for the users
+        # with a "*" stored: an event at or after it changes no stored first event.
+        self._unchanged_from: dict[str, dict[str, datetime]] = {}
         self._saved_first_keys = 0
         self._saved_first_since = time.monotonic()
         self._lock = asyncio.Lock()
@@ -106,25 +111,22 @@ class RealtimeCounters:
         device_type) at the positions `at` (_ROW for ingest rows, _ITEM for bus messages)."""
         kind_at, user_at, ts_at, age_at, platform_at, device_at = at
         events, dirty = self._events, self._dirty
-        for event_type, n in Counter([item[kind_at] for item in items]).items():
-            events[(minute, event_type)] += n
-            dirty.add((minute, event_type))
-        saved_users = self._saved_users
-        active = {(minute, item[user_at]) for item in items}
-        self._users.update([seen for seen in active if seen not in saved_users])
-        first, saved = self._first, self._saved_first
+        for event_type, n in Counter(map(itemgetter(kind_at), items)).items():
+            key = (minute, event_type)
+            events[key] += n
+            dirty.add(key)
+        active = set(map(itemgetter(user_at), items)).difference(self._saved_users.get(minute, ()))
+        self._users.update(zip(repeat(minute), active))
+        first, saved, unchanged_from = self._first, self._saved_first, self._unchanged_from.get
         for item in items:
             ts = item[ts_at]
             if ts is None:
                 continue
             user_id, event_type = item[user_at], item[kind_at]
-            stored = saved.get(user_id)
-            if (
-                stored is not None
-                and ts >= stored.get("*", _LATEST)
-                and ts >= stored.get(event_type, _LATEST)
-            ):
+            floor = unchanged_from(user_id)
+            if floor is not None and ts >= floor.get(event_type, _LATEST):
                 continue  # the stored rows are at least as early: the common case
+            stored = saved.get(user_id)
             for kind in (event_type, "*"):
                 key = (user_id, kind)
                 known = first.get(key)
@@ -158,13 +160,18 @@ class RealtimeCounters:
 
     def _remember(self, users, first, horizon: datetime) -> None:
         saved_users = self._saved_users
-        saved_users |= users
-        for key in [k for k in saved_users if k[0] < horizon]:
-            saved_users.discard(key)
+        for minute, user_id in users:
+            per_minute = saved_users.get(minute)
+            if per_minute is None:
+                per_minute = saved_users[minute] = set()
+            per_minute.add(user_id)
+        for minute in [m for m in saved_users if m < horizon]:
+            del saved_users[minute]
         saved = self._saved_first
         stale = time.monotonic() - self._saved_first_since > SAVED_SECONDS
         if stale or self._saved_first_keys + len(first) > SAVED_FIRST:
             saved.clear()
+            self._unchanged_from.clear()
             self._saved_first_keys = 0
             self._saved_first_since = time.monotonic()
         for (user_id, kind), context in first.items():
@@ -176,6 +183,13 @@ class RealtimeCounters:
                 self._saved_first_keys += 1
             if known is None or context[0] < known:
                 per_user[kind] = context[0]
+        for user_id in {user_id for user_id, _ in first}:
+            per_user = saved[user_id]
+            star = per_user.get("*")
+            if star is None:
+                self._unchanged_from.pop(user_id, None)
+            else:
+                self._unchanged_from[user_id] = {kind: max(star, at) for kind, at in per_user.items()}
 
     async def _flush_every(self, seconds: float) -> None:
         while True:

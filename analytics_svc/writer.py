@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import asyncpg
 
 from analytics_svc import store
 from analytics_svc.ingest import Rejection
 from common.group_commit import GroupCommit
+
+_event_id = itemgetter(0)
 
 
 @dataclass
@@ -56,6 +59,8 @@ class GroupCommitWriter(GroupCommit[_Pending, set]):
         rows = [row for item in group for row in item.rows]
         failed = [(r, item.source) for item in group for r in item.rejections]
         new_ids = await self._store(conn, rows, failed)
+        if new_ids is None:  # COPY took them all: every event_id of the group was new, and once
+            return [set(map(_event_id, item.rows)) for item in group]
         # The same event_id may come in two concurrent calls: the first one claims it.
         claimed = []
         for item in group:
@@ -64,11 +69,12 @@ class GroupCommitWriter(GroupCommit[_Pending, set]):
             claimed.append(mine)
         return claimed
 
-    async def _store(self, conn: asyncpg.Connection, rows: list[tuple], failed: list) -> set[str]:
+    async def _store(self, conn: asyncpg.Connection, rows: list[tuple], failed: list) -> set[str] | None:
+        """The event_ids that were new, or None when all were (and distinct)."""
         if rows and self._copy_direct:
             try:
                 await store.copy_group(conn, rows, failed)
-                return {row[0] for row in rows}
+                return None
             except asyncpg.exceptions.UniqueViolationError:
                 self._copy_direct = False
         new_ids = await store.insert_group(conn, rows, failed)

@@ -4,8 +4,10 @@
 
 Times the in-process steps of a RecordEvents call on the bench data set, in
 batches of 100: decoding the request, the interceptor's validate(request),
-ingest.prepare (per-event validation, extra checks, to_row) and the store's
-argument building. Prints microseconds per event for each step (median of 5).
+ingest.prepare (the one-pass reader with the contract's rules, time window,
+extras, row), the real-time counters' count_rows on the stored rows and the
+store's argument building. Prints microseconds of CPU per event for each step
+(the minimum of --repeats runs: on a shared machine the least disturbed one).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import argparse
 import cProfile
 import pstats
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from analytics_svc import ingest, store
+from analytics_svc.realtime import RealtimeCounters
 from bench import dataset
 from common.validation import validate
 
@@ -26,6 +29,7 @@ from common.validation import validate
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cprofile", action="store_true")
     args = parser.parse_args()
     requests = dataset.ProtoRequests(dataset.templates(), dataset.IdSource("prof"))
@@ -36,15 +40,22 @@ def main() -> None:
     steps = {
         "decode request": lambda: [pb.RecordEventsRequest.FromString(b) for b in bodies],
         "validate(request)": lambda: [validate(r) for r in decoded],
-        "prepare (validate+check+to_row)": lambda: [ingest.prepare(list(r.events), now) for r in decoded],
+        "prepare (read+check+row)": lambda: [ingest.prepare(list(r.events), now) for r in decoded],
+        "read(event) only": lambda: [ingest._read_event(e) for r in decoded for e in r.events],
         "validate(event) only": lambda: [validate(e) for r in decoded for e in r.events],
         "check(event)": lambda: [ingest.check(e, now) for r in decoded for e in r.events],
         "to_row(event)": lambda: [ingest.to_row(e, now) for r in decoded for e in r.events],
+        "realtime: count_rows": lambda: [counters.count_rows(p.rows, now) for p in prepared],
         "store: insert arguments": lambda: [store.insert_arguments(p.rows) for p in prepared],
     }
+    counters = RealtimeCounters(pool=None, replica="profile")  # type: ignore[arg-type]
+    for p in prepared:  # steady state: these users and first events were flushed already
+        counters.count_rows(p.rows, now)
+    counters._remember(counters._users, counters._first, now - timedelta(minutes=2))
+    counters._users, counters._first = set(), {}
     for name, step in steps.items():
         times = []
-        for _ in range(5):
+        for _ in range(args.repeats):
             started = time.process_time()
             step()
             times.append(time.process_time() - started)

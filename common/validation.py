@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -27,6 +27,7 @@ from storyverse.common.v1 import rules_pb2
 from common.errors import FieldViolation
 
 Validator = Callable[[Message, str], list[FieldViolation]]
+Reader = Callable[[Message], tuple | None]
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 # Valid values remembered per field. Filled until full, never evicted: frequent
 # values arrive early, and unique ids (event_id) then cost one failed lookup.
@@ -59,21 +60,24 @@ def validator_for(descriptor: Descriptor) -> Validator:
 
 
 def parse_rfc3339(value: str) -> datetime | None:
-    # Ingestion parses each timestamp twice in a row (the rule, then the time window):
-    # the second time is a lookup. Bounded: cleared when full.
-    found = _parsed.get(value, _MISSING)
-    if found is _MISSING:
-        if len(_parsed) >= MEMO_SIZE:
-            _parsed.clear()
-        found = _parsed[value] = _parse_rfc3339(value)
-    return found  # type: ignore[return-value]
+    """The datetime of an RFC 3339 timestamp with a zone, or None. Clients send UTC with "Z" and
+    at most microseconds nearly always: that shape (ASCII digits) is a subset of the general
+    pattern, and fromisoformat reads it as it is, so it goes there straight away. No memo:
+    real traffic seldom repeats a timestamp."""
+    if _UTC_SHAPE(value) is not None:
+        try:
+            return _fromisoformat(value)
+        except ValueError:  # e.g. month 13
+            return None
+    return _parse_rfc3339(value)
 
 
-_MISSING = object()
-_parsed: dict[str, datetime | None] = {}
+_UTC_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?Z").fullmatch
+_fromisoformat = datetime.fromisoformat
 
 
 def _parse_rfc3339(value: str) -> datetime | None:
+    """Any timestamp the rule accepts (the slow path of parse_rfc3339)."""
     match = _RFC3339.fullmatch(value)
     if match is None:
         return None
@@ -241,9 +245,17 @@ class _Generator:
                 lines += [f"elif {' or '.join(bounds)}:", "    " + self._violation(field, repr(message))]
         return lines
 
-    def _valid(self, field: FieldDescriptor, rules: rules_pb2.FieldRules, var: str, item: bool) -> str:
+    def _valid(
+        self,
+        field: FieldDescriptor,
+        rules: rules_pb2.FieldRules,
+        var: str,
+        item: bool,
+        timestamp: bool = True,
+    ) -> str:
         """An inline expression true when the string rules find no problem (the fast path);
-        the same conditions as _string_checks, which then explains what is wrong."""
+        the same conditions as _string_checks, which then explains what is wrong. Without
+        `timestamp` the rfc3339 rule is left to the caller (the reader parses the value once)."""
         max_len = rules.item_max_len if item else rules.max_len
         pattern = rules.item_pattern if item else rules.pattern
         allowed = list(rules.item_in if item else getattr(rules, "in"))
@@ -257,13 +269,213 @@ class _Generator:
             conditions.append(f"{match}({var}) is not None")
         if allowed:
             conditions.append(f"{var} in {self._name('allowed', frozenset(allowed), field)}")
-        if not item and rules.rfc3339:
+        if not item and rules.rfc3339 and timestamp:
             self.namespace["parse_rfc3339"] = parse_rfc3339
             conditions.append(f"parse_rfc3339({var}) is not None")
         if not item and rules.date:
             self.namespace["is_date"] = _is_date
             conditions.append(f"is_date({var})")
         return " and ".join(conditions)
+
+
+# --- one-pass readers -------------------------------------------------------------------------------------
+
+
+def reader_for(descriptor: Descriptor, paths: Sequence[str]) -> Reader:
+    """A generated function that reads a message once, applying every rule of it and of its
+    nested messages, and hands back what it read: the values of `paths` (dotted field paths,
+    e.g. "properties.page"), in that order, when validate(message) would find nothing, and
+    None when it would find something (validate then says what, in its order and words).
+
+    For loops that validate a message and then use its fields (ingestion: validate an event,
+    build its row): each field is read once instead of twice. The values are as the message
+    gives them, except: a field with presence (an optional scalar, a message) is None when it
+    is not set; a repeated field is its container; an rfc3339 field is the parsed datetime
+    (None when empty). Repeated and recursive nested messages go through their validator."""
+    return _ReaderGenerator(descriptor, paths).build()
+
+
+class _ReaderGenerator(_Generator):
+    """The validator's conditions, compiled as "valid or not" with the values kept in locals."""
+
+    def __init__(self, descriptor: Descriptor, paths: Sequence[str]) -> None:
+        super().__init__(descriptor)
+        self.paths = list(paths)
+        self.values: dict[str, str] = {}  # path → expression of its value
+        self.count = 0
+
+    def build(self) -> Reader:
+        source = self.source()
+        exec(compile(source, f"<reader {self.descriptor.full_name}>", "exec"), self.namespace)  # noqa: S102
+        read = self.namespace["read"]
+        read.source = source  # type: ignore[attr-defined]
+        return read  # type: ignore[return-value]
+
+    def source(self) -> str:
+        self.lines = ["def read(m):"]
+        self._message(self.descriptor, "m", "", None, (self.descriptor.full_name,))
+        unknown = [path for path in self.paths if path not in self.values]
+        if unknown:
+            raise ValueError(f"no such field in {self.descriptor.full_name}: {', '.join(unknown)}")
+        self._emit(1, f"return ({''.join(self.values[path] + ', ' for path in self.paths)})")
+        return "\n".join(self.lines) + "\n"
+
+    def _name(self, prefix: str, value: object, field: FieldDescriptor) -> str:
+        self.count += 1
+        name = f"{prefix}_{self.count}"  # unique across nested messages (field numbers are not)
+        self.namespace[name] = value
+        return name
+
+    def _local(self, kind: str) -> str:
+        self.count += 1
+        return f"{kind}{self.count}"
+
+    def _message(
+        self, descriptor: Descriptor, var: str, prefix: str, present: str | None, chain: tuple[str, ...]
+    ) -> None:
+        """The checks of one message held in `var`; `present` (None at the top) is the local telling
+        whether the message is set in its parent: the validator checks an unset nested message not
+        at all, and its fields, all at their defaults, break no rule except `required`."""
+        wanted = {path.removeprefix(prefix).split(".")[0] for path in self.paths if path.startswith(prefix)}
+        for field in descriptor.fields:
+            rules = rules_of(field)
+            path = prefix + field.name
+            nested = (
+                field.message_type is not None
+                and not field.message_type.full_name.startswith("google.protobuf.")
+                and not (field.is_repeated and field.message_type.GetOptions().map_entry)
+                and not (rules is not None and rules.per_item)
+            )
+            required = rules is not None and rules.required
+            checked = rules is not None and self._has_checks(field, rules)
+            if not (checked or nested or required or field.name in wanted):
+                continue
+            v = self._local("v")
+            if field.message_type is not None and not (field.is_repeated or nested or checked or required):
+                # Only wanted (e.g. a google.protobuf.Struct): not read when not set.
+                self._emit(1, f"{v} = {var}.{field.name} if {var}.HasField({field.name!r}) else None")
+                self.values[path] = v
+                continue
+            self._emit(1, f"{v} = {var}.{field.name}")
+            presence = not field.is_repeated and (field.message_type is not None or field.has_presence)
+            has = None
+            if presence and (
+                required or checked or field.name in wanted or nested and self._presence_needed(field, chain)
+            ):
+                has = self._local("h")
+                if field.message_type is None and not field.default_value:
+                    # Unset, an optional scalar reads as its (falsy) default: any other value is set.
+                    self._emit(1, f"{has} = {v} or {var}.HasField({field.name!r})")
+                else:
+                    self._emit(1, f"{has} = {var}.HasField({field.name!r})")
+            if required:
+                missing = f"not {has}" if presence else f"not {v}"
+                self._emit(1, f"if {missing if present is None else f'{present} and {missing}'}:")
+                self._emit(2, "return None")
+            value = f"({v} if {has} else None)" if has is not None else v
+            if checked:
+                if required and present is None:
+                    is_set = "True"  # just checked
+                elif presence:
+                    is_set = has
+                elif field.cpp_type in (FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT):
+                    is_set = f"{v} or str({v}) == '-0.0'"
+                else:
+                    is_set = v
+                value = self._fast_checks(field, rules, v, is_set) or value
+            if nested:
+                if field.is_repeated or field.message_type.full_name in chain:
+                    sub = self._name("sub", _nested_validator(field.message_type), field)
+                    items = f"{v}" if field.is_repeated else f"({v},) if {has} else ()"
+                    self._emit(1, f"for item in {items}:")
+                    self._emit(2, f"if {sub}(item, ''):")
+                    self._emit(3, "return None")
+                else:
+                    self._message(
+                        field.message_type, v, path + ".", has, (*chain, field.message_type.full_name)
+                    )
+            self.values[path] = value
+
+    def _presence_needed(self, field: FieldDescriptor, chain: tuple[str, ...]) -> bool:
+        """Whether a nested message's checks depend on its presence (required fields in it, or
+        recursion: then it goes through its validator when set)."""
+        return field.message_type.full_name in chain or _requires(field.message_type)
+
+    def _has_checks(self, field: FieldDescriptor, rules: rules_pb2.FieldRules) -> bool:
+        """Whether the validator checks anything of the field's own value (as _checks)."""
+        if field.is_repeated:
+            return bool(rules.max_items) or _string_checks(rules, item=True) is not None
+        if field.message_type is None and _string_checks(rules, item=False) is not None:
+            return True
+        return rules.HasField("gte") or rules.HasField("lte")
+
+    def _fast_checks(
+        self, field: FieldDescriptor, rules: rules_pb2.FieldRules, v: str, is_set: str
+    ) -> str | None:
+        """The lines returning None where _checks would report a violation; the expression of
+        the value when it is not the field itself (rfc3339: the parsed datetime)."""
+        timestamp = not field.is_repeated and field.message_type is None and rules.rfc3339
+        parsed = self._local("t") if timestamp else None
+        if parsed is not None:
+            self._emit(1, f"{parsed} = None")
+        self._emit(1, f"if {is_set}:")
+        if field.is_repeated:
+            if rules.max_items:
+                self._emit(2, f"if len({v}) > {rules.max_items}:")
+                self._emit(3, "return None")
+            if _string_checks(rules, item=True) is not None:
+                ok = self._name("ok", set(), field)
+                self._emit(2, f"for x in {v}:")
+                self._emit(3, f"if x not in {ok}:")
+                self._emit(4, f"if not ({self._valid(field, rules, 'x', item=True)}):")
+                self._emit(5, "return None")
+                self._emit(4, f"if len({ok}) < {MEMO_SIZE}:")
+                self._emit(5, f"{ok}.add(x)")
+            return None
+        if field.message_type is None and _string_checks(rules, item=False) is not None:
+            if parsed is not None:  # no memo: the parsed value is wanted (and timestamps seldom repeat)
+                self._emit(2, f"if not ({self._valid(field, rules, v, item=False, timestamp=False)}):")
+                self._emit(3, "return None")
+                self.namespace["parse_rfc3339"] = parse_rfc3339
+                self._emit(2, f"{parsed} = parse_rfc3339({v})")
+                self._emit(2, f"if {parsed} is None:")
+                self._emit(3, "return None")
+            else:
+                ok = self._name("ok", set(), field)
+                self._emit(2, f"if {v} not in {ok}:")
+                self._emit(3, f"if not ({self._valid(field, rules, v, item=False)}):")
+                self._emit(4, "return None")
+                self._emit(3, f"if len({ok}) < {MEMO_SIZE}:")
+                self._emit(4, f"{ok}.add({v})")
+        if rules.HasField("gte") or rules.HasField("lte"):
+            self._emit(2, f"if isinstance({v}, float) and not isfinite({v}):")
+            self._emit(3, "return None")
+            bounds = []
+            if rules.HasField("gte") and math.isfinite(rules.gte):
+                bounds.append(f"{v} < {rules.gte!r}")
+            if rules.HasField("lte") and math.isfinite(rules.lte):
+                bounds.append(f"{v} > {rules.lte!r}")
+            if bounds:
+                self._emit(2, f"if {' or '.join(bounds)}:")
+                self._emit(3, "return None")
+        return parsed
+
+
+def _requires(descriptor: Descriptor, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a message type or one of its nested types has a required field."""
+    for field in descriptor.fields:
+        rules = rules_of(field)
+        if rules is not None and rules.required:
+            return True
+        nested = field.message_type
+        if (
+            nested is not None
+            and not nested.full_name.startswith("google.protobuf.")
+            and nested.full_name not in seen
+            and _requires(nested, seen | {descriptor.full_name})
+        ):
+            return True
+    return False
 
 
 NUL_PROBLEM = "must not contain NUL characters"

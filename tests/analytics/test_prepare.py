@@ -7,9 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from google.protobuf import json_format
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analytics_svc import ingest
 from common.validation import parse_rfc3339
+from tests.common.test_compiled_validation import _near_valid_events
 from tests.events import event
 
 
@@ -99,3 +102,97 @@ def test_every_property_is_either_a_column_or_in_props():
         "duration",
         "extras",
     ], "a new property must be added to ingest._row"
+
+
+def reference_check(e, now):
+    """ingest.check as it was before the one-pass reader: the validator, then the time window
+    and the extras."""
+    from common.pii import contact_detail_in
+    from common.validation import validate
+
+    violations = validate(e)
+    if violations:
+        return violations[0].field, violations[0].description
+    ts = parse_rfc3339(e.timestamp)
+    if ts - now > ingest.MAX_FUTURE:
+        return "timestamp", "is more than 5 minutes in the future"
+    if ts < ingest.EARLIEST:
+        return "timestamp", "is before 2020-01-01"
+    if e.properties.HasField("extras"):
+        for key, value in e.properties.extras.fields.items():
+            name = f"properties.extras.{key}"
+            if key not in ingest.ALLOWED_EXTRAS:
+                return name, "is not an allowed property (see docs/events.md)"
+            kind = value.WhichOneof("kind")
+            if kind in ("struct_value", "list_value"):
+                return name, "must be a string, number or boolean"
+            if kind == "string_value" and len(value.string_value) > ingest.MAX_EXTRA_STRING:
+                return name, f"must be at most {ingest.MAX_EXTRA_STRING} characters"
+            if kind == "string_value" and ingest._CONTROL.search(value.string_value):
+                return name, "must not contain control characters"
+            if kind == "string_value" and (found := contact_detail_in(value.string_value)):
+                return name, f"must not contain {found} (no contact details are stored)"
+    return None
+
+
+EXTRAS = [
+    None,
+    {},
+    {"language": "en", "pages": 12, "retry": True, "source": None},
+    {"pages": 3, "name": "Ana"},
+    {"language": "x" * 201},
+    {"language": "tab\there"},
+    {"source": "mail ana@example.com"},
+    {"screen": {"nested": 1}},
+    {"latency_ms": 12.5, "screen": "home", "button": "go"},
+]
+STAMPS = [
+    "2025-03-20T14:30:00.250Z",
+    "2025-03-20T14:30:00+01:00",
+    "2019-12-31T23:59:59.999Z",
+    "2020-01-01T00:00:00Z",
+    "2099-01-01T00:00:00Z",
+    "2025-03-20 14:30:00.5-05:30",
+]
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_near_valid_events(), st.sampled_from(EXTRAS), st.sampled_from(STAMPS))
+def test_prepare_rejects_and_builds_as_before(e, extras, stamp):
+    """The one-pass reader against the validator-then-read path it replaced: same first
+    problem for every event, same row for every accepted one."""
+    now = datetime(2025, 3, 20, 15, 0, tzinfo=UTC)
+    if e.timestamp == "2025-03-20T14:30:00.250Z":
+        e.timestamp = stamp
+    if extras is not None:
+        e.properties.ClearField("extras")
+        e.properties.extras.update(extras)
+    expected = reference_check(e, now)
+    assert ingest.check(e, now) == expected
+    prepared = ingest.prepare([e], now)
+    if expected is None:
+        assert prepared.rows == [reference_row(e, now)] and not prepared.rejections
+    else:
+        assert not prepared.rows
+        assert (prepared.rejections[0].field, prepared.rejections[0].reason) == tuple(
+            t.replace("\x00", "\ufffd") for t in expected
+        )
+
+
+SCALARS = st.one_of(
+    st.text(max_size=30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-(2**53), 2**53),
+    st.booleans(),
+    st.none(),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), SCALARS, max_size=8))
+def test_extras_json_is_json_dumps_of_message_to_dict(extras):
+    from google.protobuf import struct_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update(extras)
+    assert ingest._extras_json(struct) == json.dumps(json_format.MessageToDict(struct))

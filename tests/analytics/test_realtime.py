@@ -6,6 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from analytics_svc import ingest
 from analytics_svc.realtime import RealtimeCounters
 from common.bus import BusMessage
@@ -71,3 +74,81 @@ async def test_a_flush_sends_only_what_can_change_a_row(db, analytics):
         received_at.replace(second=0, microsecond=0),
     )
     assert total == 3
+
+
+class _ReferenceCounters:
+    """What RealtimeCounters kept before the per-minute user sets and the per-user floors:
+    every (minute, user) pending unless stored, and a first event pending unless the stored
+    "*" and the stored type are both at or before it."""
+
+    def __init__(self) -> None:
+        self.users: set = set()
+        self.first: dict = {}
+        self.saved_users: set = set()
+        self.saved_first: dict = {}
+
+    def count(self, minute, items) -> None:
+        self.users |= {(minute, user) for _, user, _ in items} - self.saved_users
+        for event_type, user_id, ts in items:
+            stored = self.saved_first.get(user_id)
+            latest = datetime.max.replace(tzinfo=UTC)
+            if stored is not None and ts >= stored.get("*", latest) and ts >= stored.get(event_type, latest):
+                continue
+            for kind in (event_type, "*"):
+                known = self.first.get((user_id, kind))
+                if known is None:
+                    if stored is not None and ts >= stored.get(kind, latest):
+                        continue
+                elif ts >= known[0]:
+                    continue
+                self.first[(user_id, kind)] = (ts, "", "", "")
+
+    def flush(self, horizon, forget: bool) -> None:
+        self.saved_users = {k for k in self.saved_users | self.users if k[0] >= horizon}
+        if forget:
+            self.saved_first.clear()
+        for (user_id, kind), context in self.first.items():
+            per_user = self.saved_first.setdefault(user_id, {})
+            if kind not in per_user or context[0] < per_user[kind]:
+                per_user[kind] = context[0]
+        self.users, self.first = set(), {}
+
+
+_BATCH = st.lists(
+    st.tuples(
+        st.sampled_from(["click", "page_view", "story_view"]), st.sampled_from("abcde"), st.integers(0, 30)
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), _BATCH, st.sampled_from(["", "flush", "flush+forget"])), max_size=12
+    )
+)
+def test_what_is_pending_matches_the_plain_rule(steps):
+    """count_rows, flushes (minus the database) and forgetting: the same users and first events
+    pending after every step as the straightforward rule."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    counters, reference = RealtimeCounters(pool=None, replica="t"), _ReferenceCounters()  # type: ignore[arg-type]
+    for minute_no, batch, then in steps:
+        minute = start + timedelta(minutes=minute_no)
+        items = [(kind, user, start + timedelta(seconds=s)) for kind, user, s in batch]
+        rows = [
+            tuple({"event_type": k, "user_id": u, "ts": t}.get(c) for c in ingest.COLUMNS)
+            for k, u, t in items
+        ]
+        counters.count_rows(rows, minute)
+        reference.count(minute, items)
+        assert counters._users == reference.users
+        assert {k: v[0] for k, v in counters._first.items()} == {k: v[0] for k, v in reference.first.items()}
+        if then:
+            horizon = minute - timedelta(minutes=2)
+            if then == "flush+forget":
+                counters._saved_first_since -= 10 * 3600  # older than SAVED_SECONDS
+            counters._remember(counters._users, counters._first, horizon)
+            counters._users, counters._first = set(), {}
+            reference.flush(horizon, forget=then == "flush+forget")

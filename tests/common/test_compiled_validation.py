@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 
+import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,7 @@ from storyverse.analytics.v1 import analytics_service_pb2, events_pb2
 from storyverse.feedback.v1 import feedback_service_pb2
 from storyverse.recommendation.v1 import recommendation_service_pb2
 
-from common.validation import parse_rfc3339, validate
+from common.validation import _parse_rfc3339, parse_rfc3339, reader_for, validate
 from tests.common import reference_validation as reference
 
 MODULES = [events_pb2, analytics_service_pb2, recommendation_service_pb2, feedback_service_pb2]
@@ -159,3 +160,144 @@ def test_repeated_values_are_memoized_and_still_reported():
     bad = event(user_id="has space")
     for _ in range(3):  # the second and third come from the memo
         assert [v.field for v in validate(bad)] == ["user_id"]
+
+
+def _paths(descriptor: Descriptor, prefix: str = "", chain: tuple[str, ...] = ()) -> list[str]:
+    """Every field a reader can hand back: nested singular messages opened, others as they are."""
+    out = []
+    for field in descriptor.fields:
+        rules = reference.rules_of(field)
+        message = field.message_type
+        opened = (
+            message is not None
+            and not field.is_repeated
+            and not message.full_name.startswith("google.")
+            and message.full_name not in (*chain, descriptor.full_name)
+            and not (rules is not None and rules.per_item)
+        )
+        if opened:
+            out += _paths(message, f"{prefix}{field.name}.", (*chain, descriptor.full_name))
+        out.append(prefix + field.name)
+    return out
+
+
+def _expected(message, path: str):
+    *parents, name = path.split(".")
+    for parent in parents:
+        message = getattr(message, parent)
+    field = message.DESCRIPTOR.fields_by_name[name]
+    value = getattr(message, name)
+    if not field.is_repeated and (field.message_type is not None or field.has_presence):
+        return value if message.HasField(name) else None
+    rules = reference.rules_of(field)
+    if rules is not None and rules.rfc3339 and not field.is_repeated:
+        return parse_rfc3339(value) if value else None
+    return value
+
+
+def _nan_free(value):
+    """NaN is not equal to itself; a field holding it is still read right."""
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if hasattr(value, "extend"):  # a repeated field's container
+        return [_nan_free(item) for item in value]
+    return value
+
+
+_READERS = {d.full_name: (reader_for(d, _paths(d)), _paths(d)) for d in MESSAGES}
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(MESSAGES).flatmap(messages))
+def test_reader_finds_exactly_what_the_validator_finds_and_reads_the_fields(message):
+    """reader_for: None exactly when validate() reports something; otherwise the fields' values."""
+    _check_reader(message)
+
+
+def _check_reader(message) -> None:
+    read, paths = _READERS[message.DESCRIPTOR.full_name]
+    for _ in range(2):  # the second time through the memo of valid values
+        values = read(message)
+        assert (values is None) == bool(validate(message)), (message, validate(message))
+        if values is not None:
+            assert [_nan_free(v) for v in values] == [_nan_free(_expected(message, p)) for p in paths]
+
+
+def test_reader_reads_the_event_as_ingestion_wants_it():
+    from tests.events import event
+
+    e = event(timestamp="2025-03-20T14:30:00.250+01:00")
+    read = reader_for(
+        e.DESCRIPTOR, ["timestamp", "properties.creation_time", "properties.position", "event_id"]
+    )
+    assert read(e) == (reference.parse_rfc3339(e.timestamp), 450.0, None, e.event_id)
+    e.properties.position = 0  # set to its default: still set
+    e.properties.creation_time = -0.0
+    assert read(e)[1:3] == (-0.0, 0)
+    e.properties.creation_time = math.nan
+    assert read(e) is None and [v.field for v in validate(e)] == ["properties.creation_time"]
+    with pytest.raises(ValueError, match="no such field"):
+        reader_for(e.DESCRIPTOR, ["properties.nope"])
+
+
+@st.composite
+def _timestamps(draw) -> str:
+    """Timestamps around the common UTC shape (the fast path) and just off it."""
+    digits = st.integers(0, 99).map(lambda n: f"{n:02d}")
+    text = (
+        f"{draw(st.integers(0, 9999)):04d}-{draw(digits)}-{draw(digits)}{draw(st.sampled_from('TTTtx '))}"
+        f"{draw(digits)}:{draw(digits)}:{draw(digits)}"
+    )
+    if draw(st.booleans()):
+        text += draw(st.sampled_from(".,")) + draw(st.text("0123456789", min_size=0, max_size=10))
+    text += draw(st.sampled_from(["Z", "Z", "Z", "z", "+00:00", "-05:30", "+24:00", "", "ZZ", " Z"]))
+    if draw(st.integers(0, 9)) == 0:  # a stray character anywhere: a letter, a non-ASCII digit, NUL
+        at = draw(st.integers(0, len(text) - 1))
+        text = text[:at] + draw(st.sampled_from(["a", "\u0663", "\x00", "-", "9"])) + text[at + 1 :]
+    return text
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_timestamps())
+def test_fast_rfc3339_path_agrees_with_the_general_one(text):
+    assert parse_rfc3339(text) == reference.parse_rfc3339(text) == _parse_rfc3339(text)
+    parsed = parse_rfc3339(text)
+    if parsed is not None:
+        assert parsed.utcoffset() is not None
+        assert parsed.tzinfo == _parse_rfc3339(text).tzinfo
+
+
+@st.composite
+def _near_valid_events(draw):
+    """The seed event (all properties set, valid) with a few fields changed or cleared: the random
+    messages above are nearly never valid Events, these often are."""
+    from storyverse.analytics.v1 import events_pb2
+
+    from tests.events import event
+
+    e = event(timestamp=draw(st.sampled_from(["2025-03-20T14:30:00.250Z", "2025-03-20T14:30:00+01:00"])))
+    p = e.properties
+    p.page, p.recommendation_type, p.item_id, p.position = "home", "story", "story-1", 3
+    p.experiment_key, p.variant, p.error_code, p.app_version, p.duration = "exp", "b", "E1", "3.2.1", 1.5
+    p.feature, p.age_group = "voice_narration", "6-8"
+    p.extras.update({"language": "en"})
+    fields = [(e, f) for f in events_pb2.Event.DESCRIPTOR.fields if f.message_type is None]
+    fields += [(p, f) for f in events_pb2.EventProperties.DESCRIPTOR.fields if f.message_type is None]
+    for _ in range(draw(st.integers(0, 3))):
+        message, field = draw(st.sampled_from(fields))
+        if draw(st.booleans()):
+            message.ClearField(field.name)
+        elif field.is_repeated:
+            getattr(message, field.name)[:] = draw(st.lists(_scalar(field), max_size=12))
+        else:
+            with contextlib.suppress(ValueError, TypeError):
+                setattr(message, field.name, draw(_scalar(field)))
+    if draw(st.integers(0, 9)) == 0:
+        e.ClearField("properties")
+    return e
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_near_valid_events())
+def test_reader_agrees_with_the_validator_on_events(e):
+    _check_reader(e)
