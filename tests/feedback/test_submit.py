@@ -68,10 +68,7 @@ async def test_concurrent_replays_store_one_row(stub, db):
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        (
-            {"timestamp": (datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")},
-            "timestamp",
-        ),
+        ({"timestamp": "in 10 minutes"}, "timestamp"),  # resolved when the test runs, not at collection
         ({"timestamp": "2019-12-31T23:59:59Z"}, "timestamp"),
         ({"timestamp": "20/03/2025 15:45"}, "timestamp"),
         ({"rating": 6}, "rating"),
@@ -84,6 +81,8 @@ async def test_concurrent_replays_store_one_row(stub, db):
     ],
 )
 async def test_invalid_feedback_is_refused_naming_the_field(stub, db, change, field):
+    if change.get("timestamp") == "in 10 minutes":
+        change = {"timestamp": (datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")}
     bad = entry(**change)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.SubmitFeedback(pb.SubmitFeedbackRequest(feedback=bad))
