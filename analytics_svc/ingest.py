@@ -150,7 +150,8 @@ def prepare(events: list[events_pb2.Event], received_at: datetime) -> Prepared:
 
 def check(event: events_pb2.Event, now: datetime) -> tuple[str, str] | None:
     """The first problem of an event as (field, reason), or None when it is valid."""
-    return _prepare_one(event, now)[1]
+    rejections = prepare([event], now).rejections
+    return (rejections[0].field, rejections[0].reason) if rejections else None
 
 
 def to_row(event: events_pb2.Event, received_at: datetime) -> tuple:
@@ -159,25 +160,6 @@ def to_row(event: events_pb2.Event, received_at: datetime) -> tuple:
     if values is None:
         raise ValueError(f"not a valid event: {_validate_event(event, '')}")
     return _row(values, received_at, _extras_json(values[-1]) if values[-1] is not None else None)
-
-
-def _prepare_one(event: events_pb2.Event, now: datetime) -> tuple[tuple | None, tuple[str, str] | None]:
-    """(row, None) for a valid event, (None, (field, reason)) with its first problem otherwise:
-    the contract's rules (all read in one pass), then the time window and the extras
-    (what prepare does for each event, spelled out once more for check())."""
-    values = _read_event(event)
-    if values is None:
-        return None, _violation(event)
-    ts = values[4]
-    if ts > now + MAX_FUTURE or ts < EARLIEST:
-        return None, _outside_window(ts, now)
-    extras = values[24]
-    if extras is None:
-        return _row(values, now, None), None
-    problem = _extras_problem(extras)
-    if problem is not None:
-        return None, problem
-    return _row(values, now, _extras_json(extras)), None
 
 
 def _violation(event: events_pb2.Event) -> tuple[str, str]:
