@@ -17,6 +17,7 @@ RESOURCE_EXHAUSTED and a retry hint instead of the queue growing while PostgreSQ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -42,6 +43,8 @@ class GroupCommit(Generic[Item, Result]):
         parallel_flushes: int = 2,
         max_pending: int = 0,
         full_message: str = "too many writes waiting, retry shortly",
+        setup: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+        teardown: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
     ) -> None:
         self.pool = pool
         self.store = store
@@ -50,6 +53,9 @@ class GroupCommit(Generic[Item, Result]):
         self.max_rows = max_rows
         self.max_pending = max_pending  # rows queued at most (0: unbounded)
         self.full_message = full_message
+        # Run on a connection when the writer takes it from the pool / before giving it back
+        # (e.g. codecs of its own: pg_timestamps).
+        self.setup, self.teardown = setup, teardown
         self._pending: list[tuple[Item, int, asyncio.Future, object]] = []
         self._pending_rows = 0
         self._wakeup = asyncio.Event()
@@ -96,11 +102,11 @@ class GroupCommit(Generic[Item, Result]):
     async def _flush(self, group: list[tuple[Item, int, asyncio.Future, object]]) -> None:
         try:
             with telemetry.joined_span(self.name, [span for *_, span in group]):
-                conn = self._kept.pop() if self._kept else await self.pool.acquire()
+                conn = self._kept.pop() if self._kept else await self._acquire()
                 try:
                     results = await self.store(conn, [item for item, *_ in group])
                 except BaseException:
-                    await self.pool.release(conn)  # the pool resets it, or replaces it if broken
+                    await self._release(conn)  # the pool resets it, or replaces it if broken
                     raise
                 self._kept.append(conn)
         except Exception as exc:  # noqa: BLE001 - every waiting caller gets the error
@@ -114,6 +120,22 @@ class GroupCommit(Generic[Item, Result]):
             if not done.done():
                 done.set_result(result)
 
+    async def _acquire(self) -> asyncpg.Connection:
+        conn = await self.pool.acquire()
+        if self.setup is not None:
+            try:
+                await self.setup(conn)
+            except BaseException:
+                await self._release(conn)
+                raise
+        return conn
+
+    async def _release(self, conn: asyncpg.Connection) -> None:
+        if self.teardown is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):  # a broken connection: the pool replaces it
+                await self.teardown(conn)
+        await self.pool.release(conn)
+
     async def aclose(self) -> None:
         while self._pending or self._flushes:
             await asyncio.sleep(0.01)
@@ -121,4 +143,4 @@ class GroupCommit(Generic[Item, Result]):
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         while self._kept:
-            await self.pool.release(self._kept.pop())
+            await self._release(self._kept.pop())
