@@ -61,6 +61,12 @@ def main() -> None:
     parser.add_argument("--conc-1", type=int, default=64, help="concurrent callers, batches of 1")
     parser.add_argument("--conc-100", type=int, default=16, help="concurrent callers, batches of 100")
     parser.add_argument("--anchor-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--prebuild-events",
+        type=int,
+        default=400_000,
+        help="events per phase built into request bodies before the clock starts (at most 50,000 bodies)",
+    )
     parser.add_argument("--phases", default="anchor,grpc-1,grpc-100,gateway-1,gateway-100")
     parser.add_argument("--write-docs", action="store_true", help="refresh the section in docs/benchmarks.md")
     parser.add_argument("--keep-db", action="store_true")
@@ -119,6 +125,7 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
                     transport, batch = phase.split("-")
                     conc = args.conc_1 if batch == "1" else args.conc_100
                     result = PhaseResult(phase, int(batch), conc)
+                    prebuilt = min(50_000, args.prebuild_events // int(batch))
                     if transport == "grpc":
                         # Workers share the port: the kernel spreads connections over them.
                         connections = args.connections or (
@@ -126,11 +133,11 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
                         )
                         async with _grpc_sender(ports, int(batch), connections) as send:
                             build = dataset.ProtoRequests(templates, ids).build
-                            await run_phase(result, build, send, args.duration, args.warmup, pids)
+                            await run_phase(result, build, send, args.duration, args.warmup, pids, prebuilt)
                     else:
                         async with _http_sender(gateway_port, int(batch)) as send:
                             build = dataset.JsonRequests(templates, ids).build
-                            await run_phase(result, build, send, args.duration, args.warmup, pids)
+                            await run_phase(result, build, send, args.duration, args.warmup, pids, prebuilt)
                     results.setdefault(phase, []).append(result)
                     print(f"[{repeat + 1}/{args.repeats}] {result.line()}", flush=True)
     print("\nmedians:")
