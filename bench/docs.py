@@ -12,6 +12,12 @@ START = "<!-- bench:ingest:start -->"
 END = "<!-- bench:ingest:end -->"
 
 
+def per_run_shares(runs: list[PhaseResult], anchor_runs: list[float]) -> list[str]:
+    """Each run against the anchor measured just before it, in the same repeat: steadier than
+    median against median when the shared machine's speed drifts during the benchmark."""
+    return [f"{run.events_per_second / a:.0%}" for run, a in zip(runs, anchor_runs, strict=True)]
+
+
 def write_section(
     path: Path,
     machine: str,
@@ -37,7 +43,8 @@ def write_section(
         f"- Command: `{command}`",
         f"- Gateway: {gateway or 'not present: HTTP rows skipped'}",
         "",
-        "| Path | Batch | Callers | Events/s: median (runs) | vs COPY | p50 ack | p99 ack "
+        "| Path | Batch | Callers | Events/s: median (runs) "
+        "| vs COPY: medians (each run vs its repeat's anchor) | p50 ack | p99 ack "
         "| CPU µs/event: service / postgres / bench (/ gateway) | cores busy: machine |",
         "|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
@@ -48,6 +55,8 @@ def write_section(
         )
     for r in medians:
         share = f"{r.events_per_second / anchor:.0%}" if anchor else "–"
+        if anchor and len(anchor_runs) == len(results[r.name]) > 1:
+            share += f" (runs: {' / '.join(per_run_shares(results[r.name], anchor_runs))})"
         runs = ", ".join(f"{x.events_per_second:,.0f}" for x in results[r.name])
         groups = (
             ("service", "postgres", "bench", "gateway")

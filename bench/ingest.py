@@ -151,6 +151,8 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
         share = f"  = {best.events_per_second / anchor_rate:.0%} of COPY" if anchor_rate else ""
         print(f"{best.line()}{share}")
         print(f"    {summary([r.events_per_second for r in runs])} ev/s")
+        if len(anchors) == len(runs) > 1:
+            print(f"    each run vs its repeat's anchor: {' / '.join(docs.per_run_shares(runs, anchors))}")
     if args.write_docs:
         command = "PYTHONPATH=.:gen python -m bench.ingest " + shlex.join(sys.argv[1:])
         docs.write_section(
