@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common import pg_timestamps
+from common.group_commit import GroupCommit
 
 FIXED = [
     datetime(2026, 11, 25, 13, 45, 36, 352000, tzinfo=UTC),
@@ -108,3 +109,39 @@ async def test_install_and_uninstall_switch_the_codec(pg_url: str) -> None:
         assert pg_timestamps._last[0] is at  # asyncpg's did
     finally:
         await conn.close()
+
+
+async def test_group_commit_sets_up_kept_connections_and_tears_down_before_release(
+    pg_url: str,
+) -> None:
+    """What the ingestion writer relies on: its flushes encode with pg_timestamps, and a connection
+    goes back to the pool with asyncpg's own codec."""
+    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=1)
+    installed, removed = [], []
+
+    async def setup(conn: asyncpg.Connection) -> None:
+        installed.append(conn)
+        await pg_timestamps.install(conn)
+
+    async def teardown(conn: asyncpg.Connection) -> None:
+        removed.append(conn)
+        await pg_timestamps.uninstall(conn)
+
+    async def store(conn: asyncpg.Connection, items: list[datetime]) -> list[datetime]:
+        return [await conn.fetchval("SELECT $1::timestamptz", at) for at in items]
+
+    writer = GroupCommit(pool, store, name="test group commit", setup=setup, teardown=teardown)
+    try:
+        first, second = datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 2, tzinfo=UTC)
+        assert await writer.submit(first) == first
+        assert pg_timestamps._last[0] is first  # encoded by ours
+        assert await writer.submit(second) == second
+        assert len(installed) == 1  # the kept connection is set up once
+        await writer.aclose()
+        assert removed == installed
+        async with pool.acquire() as conn:
+            third = datetime(2026, 5, 3, tzinfo=UTC)
+            assert await conn.fetchval("SELECT $1::timestamptz", third) == third
+            assert pg_timestamps._last[0] is second  # asyncpg's codec again
+    finally:
+        await pool.close()
