@@ -60,7 +60,6 @@ def evaluate_file(
     *,
     model_dir: str | Path = DEFAULT_MODEL_DIR,
     threads: int = 0,
-    batch_size: int = 64,
     repeats: int = 3,
     with_vader: bool = True,
 ) -> dict:
@@ -68,7 +67,7 @@ def evaluate_file(
     if not texts:
         raise ValueError(f"{path}: no labelled lines")
     gold = np.asarray(labels)
-    model = SentimentModel(model_dir, intra_op_threads=threads, batch_size=batch_size)
+    model = SentimentModel(model_dir, threads=threads)
 
     def ours(batch: Sequence[str]) -> np.ndarray:
         return (model.positive_probabilities(batch) >= 0.5).astype(np.int64)
@@ -95,9 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="text<TAB>label file")
     parser.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR))
     parser.add_argument(
-        "--threads", type=int, default=0, help="onnxruntime intra-op threads (0: one per core)"
+        "--threads", type=int, default=0, help="texts scored at once, one per core (0: all cores)"
     )
-    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median is reported")
     parser.add_argument("--no-vader", action="store_true", help="skip the VADER baseline")
     args = parser.parse_args(argv)
@@ -105,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
         args.data,
         model_dir=args.model_dir,
         threads=args.threads,
-        batch_size=args.batch_size,
         repeats=args.repeats,
         with_vader=not args.no_vader,
     )

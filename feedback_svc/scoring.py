@@ -72,7 +72,7 @@ def load_model(model_dir: str | Path | None = None, threads: int = 1) -> Sentime
             " `python -m feedback_svc.train_sentiment --out DIR`, and point"
             " SV_SENTIMENT_MODEL_DIR at DIR if it is elsewhere"
         )
-    return SentimentModel(folder, intra_op_threads=threads)
+    return SentimentModel(folder, threads=threads)
 
 
 def load_scorer(settings: Settings) -> SentimentScorer:
