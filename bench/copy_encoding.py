@@ -22,6 +22,7 @@ import asyncpg
 
 from analytics_svc.ingest import COLUMNS
 from bench import anchor, dataset
+from bench.ingest import _admin
 from common import pg_timestamps
 from common.migrations import apply_migrations
 from common.settings import REPO_ROOT
@@ -60,32 +61,32 @@ async def _cpu_per_row(
 
 async def run(args: argparse.Namespace) -> None:
     name = f"sv_copy_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(args.admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    await _admin(args.admin_url, f'CREATE DATABASE "{name}"')
     url = urlunsplit(urlsplit(args.admin_url)._replace(path=f"/{name}"))
     try:
-        conn = await asyncpg.connect(url)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
-            try:
-                await apply_migrations(pool, "analytics", REPO_ROOT / "analytics_svc" / "migrations")
-            finally:
-                await pool.close()
-            rows = anchor.anchor_rows(dataset.templates(), args.rows, dataset.IdSource(uuid.uuid4().hex[:6]))
-            print(f"{len(rows):,} rows of the bench data set, chunks of 1,000, µs of client CPU per row")
-            for label, columns in GROUPS.items():
-                index = [COLUMNS.index(c) for c in columns]
-                subset = [tuple(row[i] for i in index) for row in rows]
-                await pg_timestamps.uninstall(conn)
-                theirs = await _cpu_per_row(conn, subset, columns, args.repeats)
-                await pg_timestamps.install(conn)
-                ours = await _cpu_per_row(conn, subset, columns, args.repeats)
-                print(f"{label:<16} asyncpg's timestamptz codec {theirs:5.2f}   pg_timestamps {ours:5.2f}")
+            await apply_migrations(pool, "analytics", REPO_ROOT / "analytics_svc" / "migrations")
+            async with pool.acquire() as conn:
+                await _measure(conn, args)
         finally:
-            await conn.close()
+            await pool.close()
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await _admin(args.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _measure(conn: asyncpg.Connection, args: argparse.Namespace) -> None:
+    rows = anchor.anchor_rows(dataset.templates(), args.rows, dataset.IdSource(uuid.uuid4().hex[:6]))
+    print(f"{len(rows):,} rows of the bench data set, chunks of 1,000, µs of client CPU per row")
+    for label, columns in GROUPS.items():
+        index = [COLUMNS.index(c) for c in columns]
+        subset = [tuple(row[i] for i in index) for row in rows]
+        await pg_timestamps.uninstall(conn)
+        theirs = await _cpu_per_row(conn, subset, columns, args.repeats)
+        await pg_timestamps.install(conn)
+        ours = await _cpu_per_row(conn, subset, columns, args.repeats)
+        print(f"{label:<16} asyncpg's timestamptz codec {theirs:5.2f}   pg_timestamps {ours:5.2f}")
+    await pg_timestamps.uninstall(conn)  # the pool's connection goes back as it came
 
 
 def main() -> None:
