@@ -27,6 +27,7 @@ from grpc_reflection.v1alpha import reflection
 from common import storage_metrics, telemetry
 from common.bus import EventBus, create_bus
 from common.database import create_pool, database_url
+from common.gc_tuning import tune_for_serving
 from common.guards import build_guards
 from common.interceptors import CallObserver, ServiceInterceptor
 from common.migrations import apply_migrations
@@ -148,6 +149,7 @@ async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings, reuse_
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    tune_for_serving()
     for (spec, _), service in zip(specs, running, strict=True):
         print(f"{spec.name} gRPC service listening on {settings.host}:{service.port}", flush=True)
     await stop.wait()
