@@ -9,9 +9,11 @@ its batchmates. Here each token row gets its own symmetric scale (|x| max / 127,
 uint8), so a text's integers, and its score, are the same alone or in any batch, and batches can be
 as large as speed wants. Per-token scales are also finer than per-tensor ones (more accurate).
 
-- Every MatMul by a constant 2-D weight becomes MatMulInteger on (per-token uint8 activations,
-  per-output-channel int8 weights), then float scales; the bias Add that follows stays as it was.
-  One quantized copy of each activation feeds all the MatMuls that read it (Q, K and V share one).
+- Every MatMul by a constant 2-D weight becomes onnxruntime's MatMulIntegerToFloat (com.microsoft;
+  int8 product, cast and per-output-channel weight scale in one kernel) on per-token uint8
+  activations (QuantizeLinear on a 2-D view, one scale per row), then one Mul by the token scales;
+  the bias Add that follows stays as it was. One quantized copy of each activation feeds all the
+  MatMuls that read it (Q, K and V share one).
 - `weight_bits=7` keeps weights in [-63, 63]: onnxruntime's u8×s8 kernel for CPUs without
   AVX-512 VNNI sums pairs of products in 16 bits, which 255 × 127 × 2 would overflow.
 - A large constant Gather table (the word embeddings) is stored int8 with one scale per row.
