@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import grpc
@@ -42,6 +42,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self.observers = observers if observers is not None else []
         # Access, rate, concurrency and deadline checks held around each call (common/limits.py).
         self.guards = guards if guards is not None else []
+        # Unary calls go through the guards as nested `async with` blocks composed once here:
+        # the same semantics as an AsyncExitStack per call, at a fraction of its cost.
+        self._run_guarded = _nested(self.guards)
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[override]
         handler = await continuation(handler_call_details)
@@ -63,13 +66,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return handler
 
     def _wrap_unary(self, method: str, behavior):
+        checked = _checked(behavior)
+
         async def wrapped(request, context: grpc.aio.ServicerContext):
             started = time.perf_counter()
             code = "OK"
             try:
-                async with self._guarded(method, context, streaming=False):
-                    _check(request)
-                    return await behavior(request, context)
+                call = Call(method, tuple(context.invocation_metadata() or ()), False)
+                return await self._run_guarded(call, checked, request, context)
             except Exception as exc:  # noqa: BLE001 - every failure is mapped, logged, never leaked
                 code = _code_name(exc, context)
                 await _abort(context, method, exc)
@@ -114,6 +118,39 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             )
         for observe in self.observers:
             observe(method, code, seconds)
+
+
+Body = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
+
+
+def _nested(
+    guards: list[Guard],
+) -> Callable[[Call, Body, object, grpc.aio.ServicerContext], Awaitable[object]]:
+    """run(call, body, request, context): body(request, context) inside every guard, first outermost."""
+
+    async def innermost(call: Call, body: Body, request, context):
+        return await body(request, context)
+
+    run = innermost
+    for guard in reversed(guards):
+        run = _inside(guard, run)
+    return run
+
+
+def _inside(guard: Guard, inner):
+    async def run(call: Call, body: Body, request, context):
+        async with guard(call):
+            return await inner(call, body, request, context)
+
+    return run
+
+
+def _checked(behavior: Body) -> Body:
+    async def body(request, context):
+        _check(request)
+        return await behavior(request, context)
+
+    return body
 
 
 class _Undecodable:
