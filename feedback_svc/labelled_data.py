@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
+
 
 def read_labelled_tsv(path: str | Path) -> tuple[list[str], list[int]]:
     """Return (texts, labels) from one `text<TAB>label` line per example, labels 0/1.
@@ -38,3 +40,10 @@ def sha256_of(path: str | Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def validation_split(count: int, val_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(validation indices, training indices) of `count` examples: the split carved from
+    train.tsv that training picks its best epoch on and exports are compared on (seeded)."""
+    order = rng.permutation(count)
+    return order[:val_size], order[val_size:]

