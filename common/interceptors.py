@@ -120,12 +120,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             observe(method, code, seconds)
 
 
-Body = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
+Body = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]  # (request, context)
+Guarded = Callable[[Call, Body, object, grpc.aio.ServicerContext], Awaitable[object]]
 
 
-def _nested(
-    guards: list[Guard],
-) -> Callable[[Call, Body, object, grpc.aio.ServicerContext], Awaitable[object]]:
+def _nested(guards: list[Guard]) -> Guarded:
     """run(call, body, request, context): body(request, context) inside every guard, first outermost."""
 
     async def innermost(call: Call, body: Body, request, context):
@@ -137,7 +136,7 @@ def _nested(
     return run
 
 
-def _inside(guard: Guard, inner):
+def _inside(guard: Guard, inner: Guarded) -> Guarded:
     async def run(call: Call, body: Body, request, context):
         async with guard(call):
             return await inner(call, body, request, context)
