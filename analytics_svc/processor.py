@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from storyverse.analytics.v1 import events_pb2
 
 from analytics_svc import store
+from analytics_svc.event_rows import field_one
 from analytics_svc.ingest import Rejection, prepare
 from analytics_svc.recorder import EVENTS_TOPIC, FAILED_TOPIC, decode_rejection
 from analytics_svc.service import MIGRATIONS
@@ -39,17 +40,15 @@ class EventProcessor:
         self.writer = writer
 
     async def handle_events(self, messages: list[BusMessage]) -> None:
-        events, received = [], []
+        # Group by arrival time so each row keeps the time the service received it.
+        by_time: dict[datetime, tuple[list[events_pb2.Event], list[bytes]]] = {}
         for message in messages:
             event = events_pb2.Event.FromString(message.value)  # undecodable → retried, then DLQ
+            events, serialized = by_time.setdefault(_received_at(message), ([], []))
             events.append(event)
-            received.append(_received_at(message))
-        # Group by arrival time so each row keeps the time the service received it.
-        by_time: dict[datetime, list[events_pb2.Event]] = {}
-        for event, at in zip(events, received, strict=True):
-            by_time.setdefault(at, []).append(event)
-        for at, group in by_time.items():
-            prepared = prepare(group, at)
+            serialized.append(message.value)
+        for at, (group, serialized) in by_time.items():
+            prepared = prepare(group, at, field_one(serialized))
             await self.writer.write(prepared.rows, prepared.rejections, source="kafka")
 
     async def handle_failed(self, messages: list[BusMessage]) -> None:

@@ -55,9 +55,12 @@ class EventRecorder:
         self.writer = writer
         self.on_stored = on_stored if on_stored is not None else []
 
-    async def record(self, events: list[events_pb2.Event], source: str = "grpc") -> Outcome:
+    async def record(
+        self, events: Sequence[events_pb2.Event], source: str = "grpc", wire: bytes | None = None
+    ) -> Outcome:
+        """wire: optionally, the serialized request holding the events in its field 1 (ingest.prepare)."""
         received_at = datetime.now(UTC)
-        prepared = prepare(events, received_at)
+        prepared = prepare(events, received_at, wire)
         if self.via_kafka:
             return await self._record_via_kafka(events, prepared, received_at)
         new_ids = await self.writer.write(prepared.rows, prepared.rejections, source)
@@ -80,7 +83,7 @@ class EventRecorder:
         )
 
     async def _record_via_kafka(
-        self, events: list[events_pb2.Event], prepared: Prepared, received_at: datetime
+        self, events: Sequence[events_pb2.Event], prepared: Prepared, received_at: datetime
     ) -> Outcome:
         ids = [row[0] for row in prepared.rows]
         already = await store.existing_event_ids(self.pool, ids) if ids else set()
