@@ -181,15 +181,20 @@ async def test_sigkill_of_one_worker_loses_no_acknowledged_event(settings, db, a
     try:
         wait_serving(f"127.0.0.1:{port}")
         workers = await wait_for_workers(supervisor.pid, 2)
+        # Connections open before the load (health checks whose channel may linger) are not the load's.
+        earlier = set().union(*(clients_served(pid, port) for pid in workers))
         loads = [Load(f"127.0.0.1:{port}") for _ in range(4)]
         running = asyncio.gather(*(load.run(4.0) for load in loads))
         await asyncio.sleep(1.5)
-        victim = next(pid for pid in workers if serves_a_connection(pid, port))
+        load_clients = {pid: clients_served(pid, port) - earlier for pid in workers}
+        victim = max(workers, key=lambda pid: len(load_clients[pid]))
+        # The victim serves load connections mid-load. Their calls in flight usually fail, but runs
+        # where no call failed were seen (a connection between calls), so that is not asserted.
+        assert load_clients[victim], f"no load connection on either worker: {load_clients}"
         os.kill(victim, signal.SIGKILL)
         await running
         acknowledged = [event_id for load in loads for event_id in load.acknowledged]
         assert len(acknowledged) > 1000, "the load did not get going"
-        assert sum(load.failed_calls for load in loads) > 0, "the kill did not interrupt the load"
         assert await stored(db, acknowledged) == len(acknowledged)
         assert supervisor.poll() is None
         replaced = await wait_for_workers(supervisor.pid, 2)
@@ -225,22 +230,24 @@ async def wait_for_workers(pid: int, workers: int, timeout: float = 30.0) -> lis
     return found
 
 
-def serves_a_connection(pid: int, port: int) -> bool:
-    """Whether the process holds an established TCP connection on the local port."""
-    inodes = set()
+def clients_served(pid: int, port: int) -> set[str]:
+    """The client addresses of the established TCP connections the process holds on the local port."""
+    clients = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as f:
             for line in f.readlines()[1:]:
                 fields = line.split()
                 if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(f"socket:[{fields[9]}]")
+                    clients[f"socket:[{fields[9]}]"] = fields[2]
+    found = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                return True
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             continue
-    return False
+        if link in clients:
+            found.add(clients[link])
+    return found
 
 
 async def test_workers_stop_when_their_supervisor_is_killed(settings, db, analytics, logs):
