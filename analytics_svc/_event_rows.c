@@ -55,7 +55,7 @@ typedef struct {
     MessagePlan messages[MAX_MESSAGES];
     int nslots;
     int ncolumns;
-    int columns[MAX_COLUMNS];   /* slot, or -1: received_at, or -2: the props JSON */
+    int columns[MAX_COLUMNS];   /* slot, or -1: received_at, -2: the props JSON, -3: None */
     int nprops;
     PyObject *prop_prefix[MAX_PROPS]; /* bytes, e.g. b'"page": ' */
     int prop_slot[MAX_PROPS];
@@ -155,7 +155,7 @@ static PyObject *compile_plan(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < plan->ncolumns; i++) {
         plan->columns[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(columns, i));
-        if (plan->columns[i] < -2 || plan->columns[i] >= MAX_SLOTS) {
+        if (plan->columns[i] < -3 || plan->columns[i] >= MAX_SLOTS) {
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "column outside the slots");
             goto fail;
         }
@@ -221,6 +221,29 @@ static int read_fixed64(Cursor *c, double *out) {
     c->p += 8;
     memcpy(out, &bits, 8);
     return 1;
+}
+
+/* Past a field the reader does not read: 1, or 0 when the bytes are not a field. */
+static int skip_field(Cursor *c, uint64_t tag) {
+    uint64_t ignored;
+    const uint8_t *data;
+    Py_ssize_t len;
+    switch (tag & 7) {
+    case 0:
+        return read_varint(c, &ignored);
+    case 1:
+        if (c->end - c->p < 8) return 0;
+        c->p += 8;
+        return 1;
+    case 2:
+        return read_bytes(c, &data, &len);
+    case 5:
+        if (c->end - c->p < 4) return 0;
+        c->p += 4;
+        return 1;
+    default: /* groups (deprecated) and invalid wire types */
+        return 0;
+    }
 }
 
 /* ---------- checks ---------- */
@@ -662,7 +685,7 @@ static PyObject *build_row(const Plan *plan, EventValues *v, PyObject *received_
                 return NULL;
             }
         } else {
-            value = v->slots[source] ? Py_NewRef(v->slots[source]) : Py_NewRef(Py_None);
+            value = source >= 0 && v->slots[source] ? Py_NewRef(v->slots[source]) : Py_NewRef(Py_None);
         }
         PyTuple_SET_ITEM(row, i, value);
     }
@@ -686,11 +709,13 @@ static PyObject *rows(PyObject *self, PyObject *args) {
         uint64_t tag;
         const uint8_t *event;
         Py_ssize_t len;
-        if (!read_varint(&c, &tag) || tag != ((1 << 3) | 2) || !read_bytes(&c, &event, &len)) {
-            PyErr_SetString(PyExc_ValueError, "wire: expected only field 1, the events");
+        if (!read_varint(&c, &tag) || (tag != ((1 << 3) | 2) && !skip_field(&c, tag)) ||
+            (tag == ((1 << 3) | 2) && !read_bytes(&c, &event, &len))) {
+            PyErr_SetString(PyExc_ValueError, "wire: not a message with the events in field 1");
             Py_CLEAR(out);
             goto done;
         }
+        if (tag != ((1 << 3) | 2)) continue; /* another field (unknown to this contract): not an event */
         EventValues values;
         memset(&values, 0, sizeof values);
         int status = read_message(plan, 0, event, len, &values, earliest_us, latest_us);

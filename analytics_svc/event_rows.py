@@ -46,6 +46,7 @@ _JSON_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 @dataclass(frozen=True)
 class EventRowReader:
     _plan: object
+    planned: frozenset[str]  # field paths read in C; an event setting any other goes to Python
 
     @classmethod
     def build(
@@ -63,22 +64,30 @@ class EventRowReader:
         characters for which contact_check is falsy."""
         if _event_rows is None:
             return None
-        planner = _Planner()
+        planner = _Planner({path for _, path in props})
         planner.message(descriptor, "")
         slot_of = planner.slots
-        column_slots = tuple(-1 if c == RECEIVED_AT else -2 if c == PROPS else slot_of[c] for c in columns)
+        # A field left out of the plan is empty in every event the C reader accepts: None (-3).
+        special = {RECEIVED_AT: -1, PROPS: -2}
+        column_slots = tuple(special.get(c, slot_of.get(c, -3)) for c in columns)
         prop_plan = tuple(
-            (f"{json.dumps(key)}: ".encode(), slot_of[path], planner.formats[path]) for key, path in props
+            (f"{json.dumps(key)}: ".encode(), slot_of[path], planner.formats[path])
+            for key, path in props
+            if path in slot_of
         )
         plan = _event_rows.compile(
             tuple(planner.fields), column_slots, prop_plan, extras_keys, extras_max_string, contact_check
         )
-        return cls(plan)
+        return cls(plan, frozenset(planner.planned))
 
-    def rows(self, wire: bytes, received_at: datetime, earliest: datetime, latest: datetime) -> list:
-        """wire: a message whose field 1 holds the events (RecordEventsRequest, RecordEventRequest);
-        a row for each event with its timestamp in [earliest, latest], else None (not sure)."""
-        return _event_rows.rows(self._plan, wire, received_at, _micros(earliest), _micros(latest))
+    def rows(self, wire: bytes, received_at: datetime, earliest: datetime, latest: datetime) -> list | None:
+        """wire: a message whose field 1 holds the events (RecordEventsRequest, RecordEventRequest;
+        other fields are skipped); a row for each event with its timestamp in [earliest, latest],
+        else None (not sure). None for all when wire is not such a message."""
+        try:
+            return _event_rows.rows(self._plan, wire, received_at, _micros(earliest), _micros(latest))
+        except ValueError:
+            return None
 
 
 def field_one(serialized: Sequence[bytes]) -> bytes:
@@ -104,10 +113,12 @@ def _micros(moment: datetime) -> int:
 class _Planner:
     """The C reader's tables: one row per field it reads, one slot per value."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_props: set[str]) -> None:
+        self.in_props = in_props  # paths written into the PROPS JSON: their text must be JSON-safe
         self.fields: list[tuple] = []
         self.slots: dict[str, int] = {}
         self.formats: dict[str, str] = {}  # path → how PROPS writes it
+        self.planned: list[str] = []
         self.messages = 0
 
     def message(self, descriptor: Descriptor, prefix: str) -> int:
@@ -117,14 +128,20 @@ class _Planner:
             path = prefix + field.name
             rules = rules_of(field)
             kind = _kind(field, rules)
-            if kind is None:
+            try:
+                checks = _checks(field, rules)
+            except ValueError:  # a rule of a shape the C reader does not know
+                kind = None
+            form = _format(field, rules)
+            if kind is None or (path in self.in_props and form is None):
                 continue  # not in the plan: an event that sets it goes to the Python reader
             child = self.message(field.message_type, path + ".") if kind == _MESSAGE else -1
             slot = -1
             if kind != _MESSAGE:
                 slot = self.slots[path] = len(self.slots)
-                self.formats[path] = _format(field, rules)
-            self.fields.append((index, field.number, kind, slot, *_checks(field, rules), child))
+                self.formats[path] = form or "-"  # "-": not for PROPS (compile refuses it there)
+            self.fields.append((index, field.number, kind, slot, *checks, child))
+            self.planned.append(path)
         return index
 
 
@@ -213,22 +230,27 @@ def _bits(members: str) -> bytes:
     return bytes(bits)
 
 
-def _format(field: FieldDescriptor, rules) -> str:
-    """How a value is written in the PROPS object: 's' a string its rules keep JSON-safe."""
+def _format(field: FieldDescriptor, rules) -> str | None:
+    """How a value is written in the PROPS object: 's' a string its rules keep JSON-safe; None
+    for text they do not (it cannot be written as it is) and for lists."""
     if field.message_type is not None:
         return "j"
     if field.type == FieldDescriptor.TYPE_DOUBLE:
         return "f"
     if field.type == FieldDescriptor.TYPE_INT32:
         return "i"
-    if rules is not None:
-        if rules.pattern:
-            first, rest, _, _ = _classes(rules.pattern)
-            if all(_safe_class(bits) for bits in (first, rest)):
-                return "s"
-        if list(getattr(rules, "in")) and all(set(v) <= _JSON_SAFE for v in getattr(rules, "in")):
+    if rules is not None and not field.is_repeated:
+        allowed = list(getattr(rules, "in"))
+        if allowed and all(set(value) <= _JSON_SAFE for value in allowed):
             return "s"
-    return "-"  # not writable as is: such a field may not go to PROPS (compile refuses '-')
+        if rules.pattern:
+            try:
+                classes = _classes(rules.pattern)[:2]
+            except ValueError:
+                return None
+            if all(_safe_class(bits) for bits in classes):
+                return "s"
+    return None
 
 
 def _safe_class(bits: bytes) -> bool:

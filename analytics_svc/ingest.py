@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -120,17 +120,19 @@ class Prepared:
     repeated_in_request: int = 0
 
 
-def prepare(events: Sequence[events_pb2.Event], received_at: datetime, wire: bytes | None = None) -> Prepared:
-    """Rows and rejections of events. wire, when given, is a serialized message whose field 1
-    holds the same events (RecordEventsRequest, RecordEventRequest): the compiled reader then
-    reads the valid ones straight from it, and the Python reader sees only the rest."""
+def prepare(
+    events: Sequence[events_pb2.Event], received_at: datetime, wire: Callable[[], bytes] | None = None
+) -> Prepared:
+    """Rows and rejections of events. wire, when given, returns a serialized message whose field 1
+    holds the same events (e.g. the request's SerializeToString): where the compiled reader is
+    built it reads the valid events from those bytes, and the Python reader sees only the rest."""
     prepared = Prepared()
     seen: set[str] = set()
     rows, positions = prepared.rows, prepared.positions
     fast = None
     if wire is not None and _WIRE_READER is not None:
-        fast = _WIRE_READER.rows(wire, received_at, EARLIEST, received_at + MAX_FUTURE)
-        if len(fast) != len(events):  # not these events' serialization: the Python reader alone
+        fast = _WIRE_READER.rows(wire(), received_at, EARLIEST, received_at + MAX_FUTURE)
+        if fast is not None and len(fast) != len(events):  # not these events: the Python reader alone
             fast = None
     for index in range(len(events)):
         row = fast[index] if fast is not None else None

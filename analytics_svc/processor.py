@@ -48,7 +48,7 @@ class EventProcessor:
             events.append(event)
             serialized.append(message.value)
         for at, (group, serialized) in by_time.items():
-            prepared = prepare(group, at, field_one(serialized))
+            prepared = prepare(group, at, lambda serialized=serialized: field_one(serialized))
             await self.writer.write(prepared.rows, prepared.rejections, source="kafka")
 
     async def handle_failed(self, messages: list[BusMessage]) -> None:

@@ -56,9 +56,13 @@ class EventRecorder:
         self.on_stored = on_stored if on_stored is not None else []
 
     async def record(
-        self, events: Sequence[events_pb2.Event], source: str = "grpc", wire: bytes | None = None
+        self,
+        events: Sequence[events_pb2.Event],
+        source: str = "grpc",
+        wire: Callable[[], bytes] | None = None,
     ) -> Outcome:
-        """wire: optionally, the serialized request holding the events in its field 1 (ingest.prepare)."""
+        """wire: optionally, what serializes the request holding the events in its field 1
+        (ingest.prepare)."""
         received_at = datetime.now(UTC)
         prepared = prepare(events, received_at, wire)
         if self.via_kafka:

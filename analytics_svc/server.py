@@ -18,7 +18,7 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         self.pool = pool
 
     async def RecordEvent(self, request: pb.RecordEventRequest, context) -> pb.RecordEventResponse:
-        outcome = await self.recorder.record([request.event], wire=request.SerializeToString())
+        outcome = await self.recorder.record([request.event], wire=request.SerializeToString)
         if outcome.rejections:
             rejection = outcome.rejections[0]
             # Kept in failed_events already; the caller learns which field was wrong.
@@ -26,8 +26,8 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         return pb.RecordEventResponse(result=_result(outcome))
 
     async def RecordEvents(self, request: pb.RecordEventsRequest, context) -> pb.RecordEventsResponse:
-        # The serialized request (field 1: the events) lets ingestion read valid events in C.
-        outcome = await self.recorder.record(request.events, wire=request.SerializeToString())
+        # The request's bytes (field 1: the events) let ingestion read valid events in C.
+        outcome = await self.recorder.record(request.events, wire=request.SerializeToString)
         return pb.RecordEventsResponse(result=_result(outcome))
 
     async def GetDashboard(self, request: pb.GetDashboardRequest, context) -> pb.GetDashboardResponse:

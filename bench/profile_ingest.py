@@ -44,7 +44,7 @@ def main() -> None:
         "prepare (read+check+row)": lambda: [ingest.prepare(list(r.events), now) for r in decoded],
         # What the servicer does: serialize the request again, the compiled reader reads it.
         "prepare, wire (compiled reader)": lambda: [
-            ingest.prepare(r.events, now, r.SerializeToString()) for r in decoded
+            ingest.prepare(r.events, now, r.SerializeToString) for r in decoded
         ],
         "read(event) only": lambda: [ingest._read_event(e) for r in decoded for e in r.events],
         "validate(event) only": lambda: [validate(e) for r in decoded for e in r.events],

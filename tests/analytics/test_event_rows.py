@@ -76,7 +76,7 @@ def test_the_compiled_reader_is_built_where_a_compiler_is():
         assert ingest._WIRE_READER is None
         e = full_event()
         wire = pb.RecordEventsRequest(events=[e]).SerializeToString()
-        assert ingest.prepare([e], NOW, wire).rows == ingest.prepare([e], NOW).rows
+        assert ingest.prepare([e], NOW, lambda: wire).rows == ingest.prepare([e], NOW).rows
 
 
 def full_event(**changes) -> events_pb2.Event:
@@ -274,7 +274,7 @@ def test_prepare_with_wire_equals_prepare_without():
     late = event(timestamp=(NOW - timedelta(days=1)).isoformat())
     events = [good[0], bad[0], good[1], good[0], bad[1], late, bad[2]]
     wire = pb.RecordEventsRequest(events=events).SerializeToString()
-    with_wire = ingest.prepare(events, NOW, wire)
+    with_wire = ingest.prepare(events, NOW, lambda: wire)
     without = ingest.prepare(events, NOW)
     assert [comparable(r) for r in with_wire.rows] == [comparable(r) for r in without.rows]
     assert with_wire.positions == without.positions == [0, 2, 5]
@@ -312,3 +312,41 @@ def test_patterns_of_the_contract_become_classes():
             assert ours == bool(re.fullmatch(pattern, text)), (pattern, text)
     with pytest.raises(ValueError):
         event_rows._classes("[a-z]+")
+
+
+@needs_reader
+def test_every_field_of_the_contract_is_read_in_c():
+    """A field left out of the plan (a rule of a new shape) would send every event that sets it
+    to the slower Python reader, silently: teach event_rows.py the shape instead."""
+    paths = {f.name for f in events_pb2.Event.DESCRIPTOR.fields}
+    paths |= {f"properties.{f.name}" for f in events_pb2.EventProperties.DESCRIPTOR.fields}
+    assert ingest._WIRE_READER.planned == paths
+
+
+@needs_reader
+def test_fields_of_the_request_other_than_the_events_are_skipped():
+    """A newer client's request may carry fields this contract does not know: upb keeps them and
+    serializes them again; they are not events."""
+    events = [full_event(), event()]
+    wire = pb.RecordEventsRequest(events=events).SerializeToString()
+    unknown = b"\x10\x07" + b"\x1a\x03abc" + b"\x25\x00\x00\x00\x00" + b"\x29" + bytes(8)  # fields 2-5
+    for data in (unknown + wire, wire + unknown):
+        fast = compiled_rows(data)
+        assert [comparable(r) for r in fast] == [comparable(r) for r in python_rows(events)]
+    assert ingest._WIRE_READER.rows(b"\x0b", NOW, ingest.EARLIEST, NOW) is None  # a group: not a message
+
+
+def test_props_formats_follow_the_rules():
+    """Only text its rules keep JSON-safe is written into props as it is."""
+    from common.validation import rules_of
+
+    by_name = {f.name: f for f in events_pb2.EventProperties.DESCRIPTOR.fields}
+
+    def form(name):
+        return event_rows._format(by_name[name], rules_of(by_name[name]))
+
+    names = ("page", "recommendation_type", "position", "duration", "extras")
+    assert [form(n) for n in names] == ["s", "s", "i", "f", "j"]
+    assert form("universes") is None  # a list
+    timestamp = events_pb2.Event.DESCRIPTOR.fields_by_name["timestamp"]
+    assert event_rows._format(timestamp, rules_of(timestamp)) is None  # rfc3339: no character rule
