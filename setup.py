@@ -1,7 +1,8 @@
-"""The compiled part of the package: ingestion's wire reader (analytics_svc/_event_rows.c).
+"""The compiled parts of the package: ingestion's wire reader (analytics_svc/_event_rows.c) and
+the binary COPY encoder of bulk loads (common/_pg_copy.c).
 
-Everything else is in pyproject.toml. The extension is optional: without a C compiler the
-install goes on and ingestion reads events in Python only (analytics_svc/event_rows.py).
+Everything else is in pyproject.toml. Both extensions are optional: without a C compiler the
+install goes on and the same work is done in Python (analytics_svc/event_rows.py, common/pg_copy.py).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ setup(
             ["analytics_svc/_event_rows.c"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
-        )
+        ),
+        Extension(
+            "common._pg_copy",
+            ["common/_pg_copy.c"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+            optional=True,
+        ),
     ]
 )

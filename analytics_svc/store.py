@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from analytics_svc.ingest import COLUMNS, Rejection
+from common import pg_copy
 
 # One round trip for a whole group of events: arrays in, unnest, ON CONFLICT for
 # idempotency on event_id, RETURNING tells which ones were new. Lists of slugs
@@ -81,10 +82,10 @@ async def copy_group(
     if not failed:
         # One statement is its own transaction: committed (WAL flushed, synchronous_commit
         # on) when COPY answers, all rows or none. Saves BEGIN and COMMIT round trips.
-        await conn.copy_records_to_table("events", records=rows, columns=COLUMNS)
+        await pg_copy.copy_rows(conn, "events", rows, COLUMNS)
         return
     async with conn.transaction():
-        await conn.copy_records_to_table("events", records=rows, columns=COLUMNS)
+        await pg_copy.copy_rows(conn, "events", rows, COLUMNS)
         await _insert_failed_by_source(conn, failed)
 
 
@@ -107,7 +108,7 @@ async def _insert_group(
     async with conn.transaction():
         new_ids: set[str] = set()
         if rows:
-            await conn.copy_records_to_table(_STAGE, records=rows, columns=COLUMNS)
+            await pg_copy.copy_rows(conn, _STAGE, rows, COLUMNS)
             new_ids = {r[0] for r in await conn.fetch(_FROM_STAGE)}
         await _insert_failed_by_source(conn, failed)
     return new_ids

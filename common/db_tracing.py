@@ -51,6 +51,10 @@ class TracedConnection(asyncpg.Connection):
         async with self._span(f"COPY {table_name}", batch=batch):
             return await super().copy_records_to_table(table_name, **kwargs)
 
+    async def copy_to_table(self, table_name, **kwargs):
+        async with self._span(f"COPY {table_name}"):
+            return await super().copy_to_table(table_name, **kwargs)
+
     def _span(self, statement: str, batch: int | None = None):
         return _Span(self, statement, batch)
 
