@@ -206,6 +206,8 @@ def _extras_problem(extras: struct_pb2.Struct) -> tuple[str, str] | None:
         kind = value.WhichOneof("kind")
         if kind in ("struct_value", "list_value"):
             return f"properties.extras.{key}", "must be a string, number or boolean"
+        if kind == "number_value" and not math.isfinite(value.number_value):  # no JSON for it
+            return f"properties.extras.{key}", "must be a finite number"
         if kind == "string_value":
             text = value.string_value
             if len(text) > MAX_EXTRA_STRING:
@@ -303,11 +305,8 @@ def _extras_json(extras: struct_pb2.Struct) -> str:
         kind = value.WhichOneof("kind")
         if kind == "string_value":
             text = _json_string(value.string_value)
-        elif kind == "number_value":
-            number = value.number_value
-            if not math.isfinite(number):  # as MessageToDict: JSON has no NaN or Infinity
-                raise ValueError(f"Fail to serialize {number} for Value.number_value")
-            text = _float_repr(number)
+        elif kind == "number_value":  # finite: _extras_problem refuses the others
+            text = _float_repr(value.number_value)
         elif kind == "bool_value":
             text = "true" if value.bool_value else "false"
         elif kind in ("struct_value", "list_value"):  # pragma: no cover - check() refuses them
@@ -323,10 +322,17 @@ _float_repr = float.__repr__  # what json.dumps writes for a finite float
 
 
 def raw_json(event: events_pb2.Event) -> str:
-    text = json_format.MessageToJson(event, preserving_proto_field_name=True, indent=None)
+    try:
+        text = _to_json(event)
+    except json_format.SerializeToJsonError:  # extras holding NaN or an infinity: JSON has none
+        text = _to_json(_without_extras(event))
     # PostgreSQL's jsonb cannot hold NUL: one such rejected event used to fail the whole
     # group-commit transaction (found by schemathesis). Keep a visible stand-in instead.
     return text.replace("\\u0000", "\\ufffd")
+
+
+def _to_json(event: events_pb2.Event) -> str:
+    return json_format.MessageToJson(event, preserving_proto_field_name=True, indent=None)
 
 
 def _wire_reader() -> EventRowReader | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 
 import grpc
 import pytest
@@ -112,3 +113,21 @@ async def test_concurrent_replays_store_each_event_once(stub, db):
     assert sum(r.result.duplicates for r in replies) == 7 * 50
     ids = [e.event_id for e in events]
     assert await db.fetchval("SELECT count(*) FROM events WHERE event_id = ANY($1)", ids) == 50
+
+
+async def test_extras_numbers_that_json_cannot_hold_are_refused_and_the_rest_stored(stub, db):
+    """NaN and infinities have no JSON form (props is jsonb): such an event is rejected with its
+    field named, instead of failing the whole call."""
+    bad = [event(), event()]
+    bad[0].properties.extras.update({"latency_ms": math.nan})
+    bad[1].properties.extras.update({"pages": -math.inf})
+    ok = event()
+    reply = await stub.RecordEvents(pb.RecordEventsRequest(events=[bad[0], ok, bad[1]]))
+    assert reply.result.accepted == 1
+    assert [(r.index, r.field, r.reason) for r in reply.result.rejections] == [
+        (0, "properties.extras.latency_ms", "must be a finite number"),
+        (2, "properties.extras.pages", "must be a finite number"),
+    ]
+    assert await db.fetchval("SELECT count(*) FROM events WHERE event_id = $1", ok.event_id) == 1
+    kept = [e.event_id for e in bad]
+    assert await db.fetchval("SELECT count(*) FROM failed_events WHERE event_id = ANY($1)", kept) == 2

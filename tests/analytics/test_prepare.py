@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -126,6 +127,8 @@ def reference_check(e, now):
             kind = value.WhichOneof("kind")
             if kind in ("struct_value", "list_value"):
                 return name, "must be a string, number or boolean"
+            if kind == "number_value" and not math.isfinite(value.number_value):
+                return name, "must be a finite number"
             if kind == "string_value" and len(value.string_value) > ingest.MAX_EXTRA_STRING:
                 return name, f"must be at most {ingest.MAX_EXTRA_STRING} characters"
             if kind == "string_value" and ingest._CONTROL.search(value.string_value):
@@ -145,6 +148,8 @@ EXTRAS = [
     {"source": "mail ana@example.com"},
     {"screen": {"nested": 1}},
     {"latency_ms": 12.5, "screen": "home", "button": "go"},
+    {"latency_ms": float("nan")},
+    {"pages": float("-inf"), "language": "en"},
 ]
 STAMPS = [
     "2025-03-20T14:30:00.250Z",
