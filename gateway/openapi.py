@@ -182,6 +182,9 @@ def string_schema(rules: rules_pb2.FieldRules) -> dict:
     if pattern:
         # Our rules use re.fullmatch; JSON Schema patterns are unanchored searches.
         schema["pattern"] = f"^(?:{pattern})?$" if optional else f"^(?:{pattern})$"
+    elif (rules.max_len or rules.min_len) and not rules.rfc3339:
+        # A length rule alone still refuses NUL (common.validation: PostgreSQL text cannot hold it).
+        schema["pattern"] = r"^[^\u0000]*$"
     if rules.rfc3339 and not optional:
         schema["format"] = "date-time"
     elif rules.rfc3339:  # optional: "" (unset, as the gateway prints defaults) or a timestamp

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import grpc
 import pytest
 from google.protobuf import any_pb2
@@ -72,6 +74,9 @@ def test_rules_become_schema_keywords(document):
     assert props["device_type"]["enum"][0] == ""  # not required: empty means unset
     entry = schema(document, "storyverse.feedback.v1.FeedbackEntry")["properties"]
     assert entry["comment"]["maxLength"] == 2000
+    # A length rule alone refuses NUL too (found by schemathesis): the schema says so.
+    comment_pattern = entry["comment"]["pattern"]
+    assert re.search(comment_pattern, "ok") and not re.search(comment_pattern, "a\x00b")
     assert entry["categories"]["items"]["enum"][0] == "plot"
 
 
