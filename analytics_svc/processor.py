@@ -15,6 +15,7 @@ import base64
 import json
 import signal
 from datetime import UTC, datetime
+from functools import partial
 
 from storyverse.analytics.v1 import events_pb2
 
@@ -48,7 +49,7 @@ class EventProcessor:
             events.append(event)
             serialized.append(message.value)
         for at, (group, serialized) in by_time.items():
-            prepared = prepare(group, at, lambda serialized=serialized: field_one(serialized))
+            prepared = prepare(group, at, partial(field_one, serialized))
             await self.writer.write(prepared.rows, prepared.rejections, source="kafka")
 
     async def handle_failed(self, messages: list[BusMessage]) -> None:
