@@ -147,7 +147,12 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
             )
 
         await eventually(analysed, timeout=30, interval=0.2)
-        alerts = await db.fetch("SELECT kind FROM alerts WHERE story_id = $1", story)
+
+        # The alert desk runs after the analysis is committed: wait for it, then count.
+        async def alerted():
+            return await db.fetch("SELECT kind FROM alerts WHERE story_id = $1", story) or None
+
+        alerts = await eventually(alerted, timeout=10, interval=0.1)
         assert [a["kind"] for a in alerts] == ["safety"], "one alert, raised once"
 
         # The hide reaches both reco replicas (catalog.visibility, a group per replica).
