@@ -12,12 +12,16 @@ setup(
         Extension(
             "analytics_svc._event_rows",
             ["analytics_svc/_event_rows.c"],
+            include_dirs=["common/csrc"],
+            depends=["common/csrc/sv_buffer.h"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         ),
         Extension(
             "common._pg_copy",
             ["common/_pg_copy.c"],
+            include_dirs=["common/csrc"],
+            depends=["common/csrc/sv_buffer.h"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         ),

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "sv_buffer.h"
+
 #define MAX_FIELD 64   /* field numbers above this are unknown to the plan */
 #define MAX_SLOTS 48
 #define MAX_MESSAGES 4
@@ -287,15 +289,6 @@ static int digits(const uint8_t *s, int n) {
     return value;
 }
 
-static int64_t days_from_civil(int y, int m, int d) { /* days since 1970-01-01 (H. Hinnant) */
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z, the shape clients send: its datetime and microseconds since
  * the epoch, or 0 (any other shape or an impossible date: the Python reader decides). */
 static int parse_utc(const uint8_t *s, Py_ssize_t n, int *parts, int64_t *epoch_us) {
@@ -326,28 +319,6 @@ static int parse_utc(const uint8_t *s, Py_ssize_t n, int *parts, int64_t *epoch_
 }
 
 /* ---------- JSON text of a flat Struct ---------- */
-
-typedef struct {
-    char *data;
-    Py_ssize_t len, cap;
-} Buffer;
-
-static int buffer_add(Buffer *b, const void *data, Py_ssize_t n) {
-    if (b->len + n > b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n) cap *= 2;
-        char *grown = PyMem_Realloc(b->data, cap);
-        if (!grown) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    return 0;
-}
 
 static int buffer_add_str(Buffer *b, const char *text) { return buffer_add(b, text, strlen(text)); }
 

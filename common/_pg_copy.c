@@ -15,42 +15,18 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "sv_buffer.h"
+
 #define TEXT_OID 25
-
-typedef struct {
-    char *data;
-    Py_ssize_t len, cap;
-} Buffer;
-
-static int grow(Buffer *b, Py_ssize_t n) {
-    if (b->len + n <= b->cap) return 0;
-    Py_ssize_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n) cap *= 2;
-    char *grown = PyMem_Realloc(b->data, cap);
-    if (!grown) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    b->data = grown;
-    b->cap = cap;
-    return 0;
-}
-
-static int put(Buffer *b, const void *data, Py_ssize_t n) {
-    if (grow(b, n) < 0) return -1;
-    memcpy(b->data + b->len, data, n);
-    b->len += n;
-    return 0;
-}
 
 static int put_u16(Buffer *b, uint16_t v) {
     uint8_t bytes[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-    return put(b, bytes, 2);
+    return buffer_add(b, bytes, 2);
 }
 
 static int put_u32(Buffer *b, uint32_t v) {
     uint8_t bytes[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    return put(b, bytes, 4);
+    return buffer_add(b, bytes, 4);
 }
 
 static int put_u64(Buffer *b, uint64_t v) {
@@ -72,8 +48,8 @@ static int put_text(Buffer *b, PyObject *value, int jsonb) {
         return -1;
     }
     if (put_u32(b, (uint32_t)(n + jsonb)) < 0) return -1;
-    if (jsonb && put(b, "\x01", 1) < 0) return -1; /* jsonb's binary format: version 1, then text */
-    return put(b, utf8, n);
+    if (jsonb && buffer_add(b, "\x01", 1) < 0) return -1; /* jsonb's binary format: version 1, then text */
+    return buffer_add(b, utf8, n);
 }
 
 static int put_text_array(Buffer *b, PyObject *value) {
@@ -101,15 +77,6 @@ static int put_text_array(Buffer *b, PyObject *value) {
     uint8_t bytes[4] = {(uint8_t)(size >> 24), (uint8_t)(size >> 16), (uint8_t)(size >> 8), (uint8_t)size};
     memcpy(b->data + start, bytes, 4);
     return 0;
-}
-
-static int64_t days_from_civil(int y, int m, int d) { /* days since 1970-01-01 (H. Hinnant) */
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
 }
 
 #define PG_EPOCH_DAYS 10957 /* 2000-01-01, PostgreSQL's epoch, in days since 1970-01-01 */
@@ -170,7 +137,7 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     if (!sequence) return NULL;
     Buffer b = {0};
     static const char header[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0"; /* signature, flags, extension */
-    int status = put(&b, header, 19);
+    int status = buffer_add(&b, header, 19);
     Py_ssize_t nrows = PySequence_Fast_GET_SIZE(sequence);
     PyObject **row = PySequence_Fast_ITEMS(sequence);
     for (Py_ssize_t r = 0; r < nrows && status == 0; r++) {
