@@ -7,23 +7,22 @@ install goes on and the same work is done in Python (analytics_svc/event_rows.py
 
 from setuptools import Extension, setup
 
+
+def optional_extension(name: str, source: str) -> Extension:
+    """A C module sharing common/csrc; a failed build is a warning, not a failed install."""
+    return Extension(
+        name,
+        [source],
+        include_dirs=["common/csrc"],
+        depends=["common/csrc/sv_buffer.h"],
+        extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+        optional=True,
+    )
+
+
 setup(
     ext_modules=[
-        Extension(
-            "analytics_svc._event_rows",
-            ["analytics_svc/_event_rows.c"],
-            include_dirs=["common/csrc"],
-            depends=["common/csrc/sv_buffer.h"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-            optional=True,
-        ),
-        Extension(
-            "common._pg_copy",
-            ["common/_pg_copy.c"],
-            include_dirs=["common/csrc"],
-            depends=["common/csrc/sv_buffer.h"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-            optional=True,
-        ),
+        optional_extension("analytics_svc._event_rows", "analytics_svc/_event_rows.c"),
+        optional_extension("common._pg_copy", "common/_pg_copy.c"),
     ]
 )
