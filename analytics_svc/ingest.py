@@ -96,6 +96,7 @@ _READ = (
     "properties.position",
     *(f"properties.{name}" for name in _LATE_STRING_PROPERTIES),
     "properties.duration",
+    "properties.model_version",
     "properties.extras",
 )
 _read_event = reader_for(events_pb2.Event.DESCRIPTOR, _READ)
@@ -160,7 +161,7 @@ def _checked_row(
         problem = _violation(event)
     elif (ts := values[4]) > received_at + MAX_FUTURE or ts < EARLIEST:
         problem = _outside_window(ts, received_at)
-    elif (extras := values[24]) is not None:
+    elif (extras := values[25]) is not None:
         problem = _extras_problem(extras)
     if problem is None:
         return _row(values, received_at, None if extras is None else _extras_json(extras))
@@ -229,7 +230,7 @@ def _row(values: tuple, received_at: datetime, extras_json: str | None) -> tuple
         story_id, universes, characters, theme, moral_lesson, creation_time, device_type, platform,
         age_group, feature,
         page, recommendation_type, item_id, position, experiment_key, variant, error_code, app_version,
-        duration, _extras_struct,
+        duration, model_version, _extras_struct,
     ) = values  # fmt: skip
     parts = []
     if page:
@@ -250,6 +251,8 @@ def _row(values: tuple, received_at: datetime, extras_json: str | None) -> tuple
         parts.append(f'"app_version": "{app_version}"')
     if duration is not None:
         parts.append(f'"duration": {duration!r}')  # repr: what json writes for a float
+    if model_version:
+        parts.append(f'"model_version": "{model_version}"')
     if extras_json is not None:
         parts.append(f'"extras": {extras_json}')
     return (
@@ -341,7 +344,14 @@ def _wire_reader() -> EventRowReader | None:
     columns = [column_paths.get(c, f"properties.{c}" if c in _COLUMN_PROPERTIES else c) for c in COLUMNS]
     props = [
         (name, f"properties.{name}")
-        for name in (*_STRING_PROPERTIES, "position", *_LATE_STRING_PROPERTIES, "duration", "extras")
+        for name in (
+            *_STRING_PROPERTIES,
+            "position",
+            *_LATE_STRING_PROPERTIES,
+            "duration",
+            "model_version",
+            "extras",
+        )
     ]
     return EventRowReader.build(
         events_pb2.Event.DESCRIPTOR, columns, props, ALLOWED_EXTRAS, MAX_EXTRA_STRING, contact_detail_in

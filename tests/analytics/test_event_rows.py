@@ -84,7 +84,7 @@ def full_event(**changes) -> events_pb2.Event:
     p = e.properties
     p.page, p.recommendation_type, p.item_id, p.position = "library/shelf-2", "story", "story-1", 0
     p.experiment_key, p.variant, p.error_code, p.app_version, p.duration = "exp_1", "b", "E.1", "3.2.1+b", 1.5
-    p.feature, p.age_group = "voice_narration", "6-8"
+    p.feature, p.age_group, p.model_version = "voice_narration", "6-8", "v20260301T020000-ab12"
     p.extras.update({"language": "en", "pages": 12, "retry": True, "source": None, "latency_ms": 12.5})
     for name, value in changes.items():
         setattr(p if hasattr(p, name) and name not in ("event_id",) else e, name, value)

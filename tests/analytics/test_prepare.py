@@ -46,6 +46,7 @@ def test_rows_are_unchanged(extras):
     e.properties.position = 0
     e.properties.variant = "b"
     e.properties.app_version = "3.2.1"
+    e.properties.model_version = "v20260301T020000-ab12"
     if extras is not None:
         e.properties.extras.update(extras)
     assert ingest.to_row(e, now) == reference_row(e, now)
@@ -76,6 +77,7 @@ def test_props_are_written_as_json_dumps_would(strings, position, duration):
         "1.2+b-" + strings.replace("_", "").replace("/", ""),
     )
     p.position, p.duration = position, duration
+    p.model_version = strings.replace("/", ":").replace("_", ".") + "-v1"
     p.extras.update({"language": 'say "hi"\\ ünïcode', "pages": 3})
     prepared = ingest.prepare([e], now)
     assert not prepared.rejections, prepared.rejections
@@ -101,6 +103,7 @@ def test_every_property_is_either_a_column_or_in_props():
         "position",
         *ingest._LATE_STRING_PROPERTIES,
         "duration",
+        "model_version",
         "extras",
     ], "a new property must be added to ingest._row"
 

@@ -25,7 +25,7 @@ class Event(_message.Message):
     def __init__(self, event_id: _Optional[str] = ..., user_id: _Optional[str] = ..., timestamp: _Optional[str] = ..., event_type: _Optional[str] = ..., properties: _Optional[_Union[EventProperties, _Mapping]] = ..., session_id: _Optional[str] = ...) -> None: ...
 
 class EventProperties(_message.Message):
-    __slots__ = ("story_id", "universes", "characters", "theme", "moral_lesson", "creation_time", "device_type", "platform", "feature", "age_group", "page", "recommendation_type", "item_id", "position", "experiment_key", "variant", "error_code", "app_version", "duration", "extras")
+    __slots__ = ("story_id", "universes", "characters", "theme", "moral_lesson", "creation_time", "device_type", "platform", "feature", "age_group", "page", "recommendation_type", "item_id", "position", "experiment_key", "variant", "error_code", "app_version", "duration", "model_version", "extras")
     STORY_ID_FIELD_NUMBER: _ClassVar[int]
     UNIVERSES_FIELD_NUMBER: _ClassVar[int]
     CHARACTERS_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +45,7 @@ class EventProperties(_message.Message):
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     APP_VERSION_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     EXTRAS_FIELD_NUMBER: _ClassVar[int]
     story_id: str
     universes: _containers.RepeatedScalarFieldContainer[str]
@@ -65,5 +66,6 @@ class EventProperties(_message.Message):
     error_code: str
     app_version: str
     duration: float
+    model_version: str
     extras: _struct_pb2.Struct
-    def __init__(self, story_id: _Optional[str] = ..., universes: _Optional[_Iterable[str]] = ..., characters: _Optional[_Iterable[str]] = ..., theme: _Optional[str] = ..., moral_lesson: _Optional[str] = ..., creation_time: _Optional[float] = ..., device_type: _Optional[str] = ..., platform: _Optional[str] = ..., feature: _Optional[str] = ..., age_group: _Optional[str] = ..., page: _Optional[str] = ..., recommendation_type: _Optional[str] = ..., item_id: _Optional[str] = ..., position: _Optional[int] = ..., experiment_key: _Optional[str] = ..., variant: _Optional[str] = ..., error_code: _Optional[str] = ..., app_version: _Optional[str] = ..., duration: _Optional[float] = ..., extras: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    def __init__(self, story_id: _Optional[str] = ..., universes: _Optional[_Iterable[str]] = ..., characters: _Optional[_Iterable[str]] = ..., theme: _Optional[str] = ..., moral_lesson: _Optional[str] = ..., creation_time: _Optional[float] = ..., device_type: _Optional[str] = ..., platform: _Optional[str] = ..., feature: _Optional[str] = ..., age_group: _Optional[str] = ..., page: _Optional[str] = ..., recommendation_type: _Optional[str] = ..., item_id: _Optional[str] = ..., position: _Optional[int] = ..., experiment_key: _Optional[str] = ..., variant: _Optional[str] = ..., error_code: _Optional[str] = ..., app_version: _Optional[str] = ..., duration: _Optional[float] = ..., model_version: _Optional[str] = ..., extras: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
