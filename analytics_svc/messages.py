@@ -10,6 +10,7 @@ from google.protobuf import struct_pb2
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from analytics_svc import csv_export
+from analytics_svc.click_through import ClickThrough, ClickThroughReport
 from analytics_svc.dashboard import Dashboard
 from analytics_svc.figures import Distribution, Ranked, Report, Series
 
@@ -90,6 +91,29 @@ def dashboard(board: Dashboard) -> pb.GetDashboardResponse:
         else None,
         generated_at=now_text(),
         source=board.source,
+    )
+
+
+def click_through_row(row: ClickThrough) -> pb.ClickThrough:
+    return pb.ClickThrough(
+        recommendation_type=row.recommendation_type,
+        model_version=row.model_version,
+        shown=row.shown,
+        clicked=row.clicked,
+        click_through_rate=row.rate,
+    )
+
+
+def click_through(result: ClickThroughReport) -> pb.GetRecommendationClickThroughResponse:
+    return pb.GetRecommendationClickThroughResponse(
+        start_date=result.start,
+        end_date=result.end,
+        total=click_through_row(result.total),
+        by_type=[click_through_row(r) for r in result.by_type],
+        by_model_version=[click_through_row(r) for r in result.by_model_version],
+        by_model_version_and_type=[click_through_row(r) for r in result.by_model_version_and_type],
+        generated_at=now_text(),
+        source=result.source,
     )
 
 

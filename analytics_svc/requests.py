@@ -45,6 +45,7 @@ STEP_PROPERTIES = {
     "variant": "props",
     "error_code": "props",
     "app_version": "props",
+    "model_version": "props",
 }
 
 
@@ -107,13 +108,14 @@ def date_range(start: str, end: str, violations: list[FieldViolation]) -> tuple[
 
 
 def dashboard_params(request) -> DashboardParams:
+    """GetDashboardRequest, or GetRecommendationClickThroughRequest (the same dates and
+    filters, no real-time window) → DashboardParams."""
     violations: list[FieldViolation] = []
     start, end = date_range(request.start_date, request.end_date, violations)
     if violations:
         raise InvalidArgument.of(violations)
-    return DashboardParams(
-        start, end, _filters(request), request.realtime_minutes or DEFAULT_REALTIME_MINUTES
-    )
+    minutes = getattr(request, "realtime_minutes", 0)
+    return DashboardParams(start, end, _filters(request), minutes or DEFAULT_REALTIME_MINUTES)
 
 
 def report_params(request) -> ReportParams:

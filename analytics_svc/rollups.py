@@ -40,6 +40,6 @@ async def run(
         await conn.execute(
             "ANALYZE rollup_days, daily_user_activity, daily_event_counts, daily_content, "
             "daily_creation_times, daily_active_counts, user_first_events, user_day_sequences, "
-            "user_activity, daily_creation_histograms"
+            "user_activity, daily_creation_histograms, daily_recommendation_clicks"
         )
     return total

@@ -6,7 +6,7 @@ import asyncpg
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
-from analytics_svc import dashboard, messages, reports
+from analytics_svc import click_through, dashboard, messages, reports
 from analytics_svc.recorder import EventRecorder, Outcome
 from analytics_svc.requests import dashboard_params, report_params
 from common.errors import FieldViolation, InvalidArgument
@@ -35,6 +35,11 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
 
     async def GetReport(self, request: pb.GetReportRequest, context) -> pb.GetReportResponse:
         return messages.report(await reports.build(self.pool, report_params(request)))
+
+    async def GetRecommendationClickThrough(
+        self, request: pb.GetRecommendationClickThroughRequest, context
+    ) -> pb.GetRecommendationClickThroughResponse:
+        return messages.click_through(await click_through.build(self.pool, dashboard_params(request)))
 
     async def ExportReport(self, request: pb.ExportReportRequest, context) -> pb.ExportReportResponse:
         return messages.export(await reports.build(self.pool, report_params(request)))

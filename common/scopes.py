@@ -23,6 +23,7 @@ METHOD_SCOPES: dict[str, str] = {
     _ANALYTICS + "GetDashboard": READ,
     _ANALYTICS + "GetReport": READ,
     _ANALYTICS + "ExportReport": READ,
+    _ANALYTICS + "GetRecommendationClickThrough": READ,
     # The app asks which variants a child gets, with the same key it sends events with.
     _EXPERIMENTS + "GetAssignments": INGEST,
     _EXPERIMENTS + "GetExperiment": READ,

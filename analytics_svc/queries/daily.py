@@ -24,6 +24,10 @@ DIMS = (
     "coalesce(device_type, '') AS device_type"
 )
 _RANGE = f"ts >= {{lo}} AND ts < {{hi}} AND {DAY} = ANY({{days}})"
+# rollup_days.version of the days rolled up now: 2 added the per-user rollups
+# (sequences.VERSION), 3 daily_recommendation_clicks.
+VERSION = 3
+RECOMMENDATION_CLICKS_VERSION = 3
 
 RAW = {
     "daily_user_activity": f"""
@@ -55,12 +59,23 @@ RAW = {
         FROM events
         WHERE event_type = 'story_creation' AND creation_time IS NOT NULL AND {_RANGE}
         GROUP BY 1, 2, 3, 4""",
+    "daily_recommendation_clicks": f"""
+        SELECT {DAY} AS day, coalesce(props->>'recommendation_type', '') AS recommendation_type,
+               coalesce(props->>'model_version', '') AS model_version, {DIMS},
+               count(*) FILTER (WHERE event_type = 'recommendation_shown') AS shown,
+               count(*) FILTER (WHERE event_type = 'recommendation_clicked') AS clicked
+        FROM events
+        WHERE event_type IN ('recommendation_shown', 'recommendation_clicked') AND {_RANGE}
+        GROUP BY 1, 2, 3, 4, 5, 6""",
 }
 COLUMNS = {
     "daily_user_activity": "day, user_id, age_group, platform, device_type, events, type_mask",
     "daily_event_counts": "day, event_type, age_group, platform, device_type, events",
     "daily_content": "day, kind, key, age_group, platform, device_type, uses",
     "daily_creation_times": "day, age_group, platform, device_type, times",
+    "daily_recommendation_clicks": (
+        "day, recommendation_type, model_version, age_group, platform, device_type, shown, clicked"
+    ),
 }
 
 # First event of each user per type and overall ('*'); an earlier event replaces the
@@ -125,7 +140,7 @@ async def rollup_day(conn: asyncpg.Connection, day: date) -> int:
                SET events = excluded.events, rolled_at = clock_timestamp(), version = excluded.version""",
             day,
             events,
-            sequences.VERSION,
+            VERSION,
         )
     return events
 

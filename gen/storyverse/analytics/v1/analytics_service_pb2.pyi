@@ -207,6 +207,54 @@ class Realtime(_message.Message):
     events_per_minute: Series
     def __init__(self, window_minutes: _Optional[int] = ..., events: _Optional[int] = ..., active_users: _Optional[int] = ..., events_per_minute: _Optional[_Union[Series, _Mapping]] = ...) -> None: ...
 
+class GetRecommendationClickThroughRequest(_message.Message):
+    __slots__ = ("start_date", "end_date", "age_group", "platform", "device_type")
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    AGE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    start_date: str
+    end_date: str
+    age_group: str
+    platform: str
+    device_type: str
+    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., age_group: _Optional[str] = ..., platform: _Optional[str] = ..., device_type: _Optional[str] = ...) -> None: ...
+
+class GetRecommendationClickThroughResponse(_message.Message):
+    __slots__ = ("start_date", "end_date", "total", "by_type", "by_model_version", "by_model_version_and_type", "generated_at", "source")
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    BY_MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    BY_MODEL_VERSION_AND_TYPE_FIELD_NUMBER: _ClassVar[int]
+    GENERATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    start_date: str
+    end_date: str
+    total: ClickThrough
+    by_type: _containers.RepeatedCompositeFieldContainer[ClickThrough]
+    by_model_version: _containers.RepeatedCompositeFieldContainer[ClickThrough]
+    by_model_version_and_type: _containers.RepeatedCompositeFieldContainer[ClickThrough]
+    generated_at: str
+    source: str
+    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., total: _Optional[_Union[ClickThrough, _Mapping]] = ..., by_type: _Optional[_Iterable[_Union[ClickThrough, _Mapping]]] = ..., by_model_version: _Optional[_Iterable[_Union[ClickThrough, _Mapping]]] = ..., by_model_version_and_type: _Optional[_Iterable[_Union[ClickThrough, _Mapping]]] = ..., generated_at: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class ClickThrough(_message.Message):
+    __slots__ = ("recommendation_type", "model_version", "shown", "clicked", "click_through_rate")
+    RECOMMENDATION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SHOWN_FIELD_NUMBER: _ClassVar[int]
+    CLICKED_FIELD_NUMBER: _ClassVar[int]
+    CLICK_THROUGH_RATE_FIELD_NUMBER: _ClassVar[int]
+    recommendation_type: str
+    model_version: str
+    shown: int
+    clicked: int
+    click_through_rate: float
+    def __init__(self, recommendation_type: _Optional[str] = ..., model_version: _Optional[str] = ..., shown: _Optional[int] = ..., clicked: _Optional[int] = ..., click_through_rate: _Optional[float] = ...) -> None: ...
+
 class GetReportRequest(_message.Message):
     __slots__ = ("report_type", "start_date", "end_date", "granularity", "age_group", "platform", "device_type", "breakdown", "steps", "conversion_window_hours", "funnel_order", "periods", "start_event", "return_event", "experiment_key")
     REPORT_TYPE_FIELD_NUMBER: _ClassVar[int]

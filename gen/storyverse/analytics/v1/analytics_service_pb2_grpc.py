@@ -55,6 +55,11 @@ class AnalyticsServiceStub:
                 request_serializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetReportRequest.SerializeToString,
                 response_deserializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetReportResponse.FromString,
                 _registered_method=True)
+        self.GetRecommendationClickThrough = channel.unary_unary(
+                '/storyverse.analytics.v1.AnalyticsService/GetRecommendationClickThrough',
+                request_serializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetRecommendationClickThroughRequest.SerializeToString,
+                response_deserializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetRecommendationClickThroughResponse.FromString,
+                _registered_method=True)
         self.ExportReport = channel.unary_unary(
                 '/storyverse.analytics.v1.AnalyticsService/ExportReport',
                 request_serializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.ExportReportRequest.SerializeToString,
@@ -98,6 +103,15 @@ class AnalyticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRecommendationClickThrough(self, request, context):
+        """Recommendations shown and clicked (recommendation_shown / recommendation_clicked
+        events): click-through per kind, per model version and per both, with the
+        dashboard's dates and filters.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExportReport(self, request, context):
         """The same report as CSV (text/csv). Fields mirror GetReportRequest.
         """
@@ -127,6 +141,11 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
                     servicer.GetReport,
                     request_deserializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetReportRequest.FromString,
                     response_serializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetReportResponse.SerializeToString,
+            ),
+            'GetRecommendationClickThrough': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecommendationClickThrough,
+                    request_deserializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetRecommendationClickThroughRequest.FromString,
+                    response_serializer=storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetRecommendationClickThroughResponse.SerializeToString,
             ),
             'ExportReport': grpc.unary_unary_rpc_method_handler(
                     servicer.ExportReport,
@@ -243,6 +262,33 @@ class AnalyticsService:
             '/storyverse.analytics.v1.AnalyticsService/GetReport',
             storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetReportRequest.SerializeToString,
             storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecommendationClickThrough(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.analytics.v1.AnalyticsService/GetRecommendationClickThrough',
+            storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetRecommendationClickThroughRequest.SerializeToString,
+            storyverse_dot_analytics_dot_v1_dot_analytics__service__pb2.GetRecommendationClickThroughResponse.FromString,
             options,
             channel_credentials,
             insecure,
