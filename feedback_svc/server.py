@@ -53,6 +53,7 @@ class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
             average_rating=s.average_rating,
             rating_distribution=s.rating_distribution,
             average_sentiment=s.average_sentiment,
+            sentiment_distribution=s.sentiment_distribution,
             top_problems=[pb.ProblemCount(aspect=a, negative=n, positive=p) for a, n, p in s.top_problems],
             satisfaction_trend=[
                 pb.SatisfactionPoint(

@@ -65,6 +65,7 @@ class Summary:
     average_rating: float = 0.0
     rating_distribution: list[int] = field(default_factory=lambda: [0] * 5)
     average_sentiment: float = 0.0
+    sentiment_distribution: list[int] = field(default_factory=lambda: [0] * 3)
     top_problems: list[tuple[str, int, int]] = field(default_factory=list)
     trend: list[asyncpg.Record] = field(default_factory=list)
     open_alerts: list[asyncpg.Record] = field(default_factory=list)
@@ -80,13 +81,17 @@ async def summarize(pool: asyncpg.Pool, filters: Filters) -> Summary:
         f" coalesce(avg(sentiment_score), 0) AS sentiment,"
         f" count(*) FILTER (WHERE rating = 1) AS r1, count(*) FILTER (WHERE rating = 2) AS r2,"
         f" count(*) FILTER (WHERE rating = 3) AS r3, count(*) FILTER (WHERE rating = 4) AS r4,"
-        f" count(*) FILTER (WHERE rating = 5) AS r5 FROM feedback f WHERE {where}",
+        f" count(*) FILTER (WHERE rating = 5) AS r5,"
+        f" count(*) FILTER (WHERE sentiment_label = 'negative') AS negative,"
+        f" count(*) FILTER (WHERE sentiment_label = 'neutral') AS neutral,"
+        f" count(*) FILTER (WHERE sentiment_label = 'positive') AS positive FROM feedback f WHERE {where}",
         *args,
     )
     out.count = totals["n"]
     out.average_rating = round(float(totals["rating"]), 3)
     out.average_sentiment = round(float(totals["sentiment"]), 3)
     out.rating_distribution = [totals[f"r{i}"] for i in range(1, 6)]
+    out.sentiment_distribution = [totals["negative"], totals["neutral"], totals["positive"]]
     problems = await pool.fetch(
         f"SELECT a->>'aspect' AS aspect, count(*) FILTER (WHERE a->>'polarity' = 'negative') AS negative,"
         f" count(*) FILTER (WHERE a->>'polarity' = 'positive') AS positive"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -133,6 +134,10 @@ async def test_summary_end_to_end(stub, db, analytics_stub, pipeline):
     assert list(one.rating_distribution) == [0, 0, 2, 0, 1]
     assert one.average_rating == pytest.approx(11 / 3, abs=1e-3)
     assert 0 < one.average_sentiment < 1
+    labels = await db.fetch("SELECT sentiment_label FROM feedback WHERE story_id = $1", stories[0])
+    by_label = Counter(r["sentiment_label"] for r in labels)
+    assert list(one.sentiment_distribution) == [by_label[k] for k in ("negative", "neutral", "positive")]
+    assert sum(one.sentiment_distribution) == 3  # every comment analysed and labelled
     problems = {p.aspect: (p.negative, p.positive) for p in one.top_problems}
     assert problems["ending"] == (2, 0)
     assert problems["illustrations"][1] == 1

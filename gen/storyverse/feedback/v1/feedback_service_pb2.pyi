@@ -83,7 +83,7 @@ class GetFeedbackSummaryRequest(_message.Message):
     def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., story_id: _Optional[str] = ..., age_group: _Optional[str] = ..., platform: _Optional[str] = ..., device_type: _Optional[str] = ...) -> None: ...
 
 class GetFeedbackSummaryResponse(_message.Message):
-    __slots__ = ("count", "average_rating", "rating_distribution", "average_sentiment", "top_problems", "satisfaction_trend", "open_alerts", "quality", "suggestions")
+    __slots__ = ("count", "average_rating", "rating_distribution", "average_sentiment", "top_problems", "satisfaction_trend", "open_alerts", "quality", "suggestions", "sentiment_distribution")
     COUNT_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_RATING_FIELD_NUMBER: _ClassVar[int]
     RATING_DISTRIBUTION_FIELD_NUMBER: _ClassVar[int]
@@ -93,6 +93,7 @@ class GetFeedbackSummaryResponse(_message.Message):
     OPEN_ALERTS_FIELD_NUMBER: _ClassVar[int]
     QUALITY_FIELD_NUMBER: _ClassVar[int]
     SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    SENTIMENT_DISTRIBUTION_FIELD_NUMBER: _ClassVar[int]
     count: int
     average_rating: float
     rating_distribution: _containers.RepeatedScalarFieldContainer[int]
@@ -102,7 +103,8 @@ class GetFeedbackSummaryResponse(_message.Message):
     open_alerts: _containers.RepeatedCompositeFieldContainer[Alert]
     quality: _containers.RepeatedCompositeFieldContainer[QualityScore]
     suggestions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, count: _Optional[int] = ..., average_rating: _Optional[float] = ..., rating_distribution: _Optional[_Iterable[int]] = ..., average_sentiment: _Optional[float] = ..., top_problems: _Optional[_Iterable[_Union[ProblemCount, _Mapping]]] = ..., satisfaction_trend: _Optional[_Iterable[_Union[SatisfactionPoint, _Mapping]]] = ..., open_alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., quality: _Optional[_Iterable[_Union[QualityScore, _Mapping]]] = ..., suggestions: _Optional[_Iterable[str]] = ...) -> None: ...
+    sentiment_distribution: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, count: _Optional[int] = ..., average_rating: _Optional[float] = ..., rating_distribution: _Optional[_Iterable[int]] = ..., average_sentiment: _Optional[float] = ..., top_problems: _Optional[_Iterable[_Union[ProblemCount, _Mapping]]] = ..., satisfaction_trend: _Optional[_Iterable[_Union[SatisfactionPoint, _Mapping]]] = ..., open_alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ..., quality: _Optional[_Iterable[_Union[QualityScore, _Mapping]]] = ..., suggestions: _Optional[_Iterable[str]] = ..., sentiment_distribution: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ProblemCount(_message.Message):
     __slots__ = ("aspect", "negative", "positive")
