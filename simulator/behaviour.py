@@ -48,6 +48,9 @@ FEATURES = {
 PAGES = ("home", "library", "create", "settings", "profile", "discover")
 BUTTONS = ("next", "back", "pick_universe", "pick_character", "shuffle", "save", "read")
 ILLUSTRATION_STYLES = ("watercolour", "cartoon", "comic", "storybook")
+# The model_version the carousel's events quote: the simulated popularity baseline, not a
+# version of the recommendation service (whose lists quote their own).
+CAROUSEL_MODEL_VERSION = "popularity-baseline"
 # Hours of the day (UTC, for simplicity) when children use the app, as weights.
 HOUR_WEIGHTS = [0, 0, 0, 0, 0, 0, 1, 3, 3, 2, 2, 2, 3, 3, 3, 5, 7, 8, 9, 9, 7, 4, 1, 0]
 # Number of universes mixed in a story (1, 2 or 3) per age group.
@@ -347,14 +350,24 @@ class _SessionWriter:
         shown = shown[:4]
         self.tick(1, 3)
         for position, item in enumerate(shown):
-            self.emit("recommendation_shown", recommendation_type="universe", item_id=item, position=position)
+            self.emit(
+                "recommendation_shown",
+                recommendation_type="universe",
+                item_id=item,
+                position=position,
+                model_version=CAROUSEL_MODEL_VERSION,
+            )
         for position, item in enumerate(shown):
             taste = (prefs[item] * len(prefs)) ** 0.7
             chance = self.cfg.recommendation_click * taste / (1 + 0.3 * position)
             if self.p(chance, "recommendation_clicked"):
                 self.tick(2, 15)
                 self.emit(
-                    "recommendation_clicked", recommendation_type="universe", item_id=item, position=position
+                    "recommendation_clicked",
+                    recommendation_type="universe",
+                    item_id=item,
+                    position=position,
+                    model_version=CAROUSEL_MODEL_VERSION,
                 )
                 return item
         return None

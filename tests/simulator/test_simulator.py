@@ -119,6 +119,8 @@ def test_no_user_ever_gets_an_item_outside_their_age_group():
             checked += 1
         if e["event_type"] == "recommendation_shown":
             assert items["universes"][p["item_id"]].suits(group)
+        if e["event_type"].startswith("recommendation_"):
+            assert (p["recommendation_type"], p["model_version"]) == ("universe", "popularity-baseline")
     assert checked > 300
     # Spooky and teen-only content exists, and only older children ever get it.
     picked_by = defaultdict(set)
