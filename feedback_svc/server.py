@@ -63,6 +63,7 @@ class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
                     count=r["n"],
                     average_rating=round(float(r["rating"]), 3),
                     average_sentiment=round(float(r["sentiment"]), 3),
+                    sentiment_count=r["sentiments"],
                 )
                 for r in s.trend
             ],

@@ -103,7 +103,8 @@ async def summarize(pool: asyncpg.Pool, filters: Filters) -> Summary:
     out.trend = await pool.fetch(
         f"SELECT to_char((f.ts AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day,"
         f" coalesce(f.age_group, '') AS age_group, coalesce(f.platform, '') AS platform, count(*) AS n,"
-        f" avg(f.rating) AS rating, coalesce(avg(f.sentiment_score), 0) AS sentiment"
+        f" avg(f.rating) AS rating, coalesce(avg(f.sentiment_score), 0) AS sentiment,"
+        f" count(f.sentiment_score) AS sentiments"
         f" FROM feedback f WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         *args,
     )

@@ -151,6 +151,11 @@ async def test_summary_end_to_end(stub, db, analytics_stub, pipeline):
     assert {(p.age_group, p.platform) for p in trend.satisfaction_trend} == {("3-5", "android")}
     point = next(p for p in trend.satisfaction_trend if p.date == today)
     assert point.count >= 5
+    assert point.sentiment_count == await db.fetchval(
+        "SELECT count(sentiment_score) FROM feedback WHERE age_group = '3-5' AND platform = 'android'"
+        " AND ts >= $1::date AND ts < $1::date + 1",
+        datetime.now(UTC).date(),
+    )
 
 
 async def test_summary_refuses_an_inverted_period(stub):

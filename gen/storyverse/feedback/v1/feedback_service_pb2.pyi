@@ -117,20 +117,22 @@ class ProblemCount(_message.Message):
     def __init__(self, aspect: _Optional[str] = ..., negative: _Optional[int] = ..., positive: _Optional[int] = ...) -> None: ...
 
 class SatisfactionPoint(_message.Message):
-    __slots__ = ("date", "age_group", "platform", "count", "average_rating", "average_sentiment")
+    __slots__ = ("date", "age_group", "platform", "count", "average_rating", "average_sentiment", "sentiment_count")
     DATE_FIELD_NUMBER: _ClassVar[int]
     AGE_GROUP_FIELD_NUMBER: _ClassVar[int]
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_RATING_FIELD_NUMBER: _ClassVar[int]
     AVERAGE_SENTIMENT_FIELD_NUMBER: _ClassVar[int]
+    SENTIMENT_COUNT_FIELD_NUMBER: _ClassVar[int]
     date: str
     age_group: str
     platform: str
     count: int
     average_rating: float
     average_sentiment: float
-    def __init__(self, date: _Optional[str] = ..., age_group: _Optional[str] = ..., platform: _Optional[str] = ..., count: _Optional[int] = ..., average_rating: _Optional[float] = ..., average_sentiment: _Optional[float] = ...) -> None: ...
+    sentiment_count: int
+    def __init__(self, date: _Optional[str] = ..., age_group: _Optional[str] = ..., platform: _Optional[str] = ..., count: _Optional[int] = ..., average_rating: _Optional[float] = ..., average_sentiment: _Optional[float] = ..., sentiment_count: _Optional[int] = ...) -> None: ...
 
 class QualityScore(_message.Message):
     __slots__ = ("scope", "key", "score", "bayesian_rating", "ratings")
