@@ -50,3 +50,21 @@ export async function getJson(url, signal) {
 }
 
 export const dashboard = (filters, signal) => getJson(`/api/analytics/dashboard${query(filters)}`, signal);
+
+// The other services' figures, with the same dates and filters (each through its own RPC's route).
+export const feedbackSummaryUrl = (filters) => `/api/feedback/summary${query(filters)}`;
+export const moderationQueueUrl = () => `/api/moderation/queue${query({ page_size: 100 })}`;
+export const clickThroughUrl = (filters) => `/api/analytics/recommendations${query(filters)}`;
+export const experimentsUrl = () => "/api/experiments";
+
+// An experiment's report over its own run (start to stop, or to today while it runs), with
+// the page's filters: a stopped experiment's figures do not depend on the page's dates.
+export const MAX_DAYS = 731; // the API's longest range
+export function experimentReportParams(experiment, filters, today) {
+  const end = (experiment.stopped_at || "").slice(0, 10) || today;
+  let start = (experiment.started_at || "").slice(0, 10) || end;
+  const earliest = new Date(Date.parse(`${end}T00:00:00Z`) - (MAX_DAYS - 1) * 86400000).toISOString().slice(0, 10);
+  if (start < earliest) start = earliest;
+  const { age_group, platform, device_type } = filters;
+  return { start_date: start, end_date: end, age_group, platform, device_type, experiment_key: experiment.key };
+}

@@ -65,10 +65,10 @@ export function dayLabel(t) {
   return date.toLocaleString("en-GB", { ...options, timeZone: "UTC" });
 }
 
-// Y axis with gridlines; returns the scale.
-function yAxis(node, box, max, format) {
-  const step = Math.max(1, niceStep(max, 4)); // counts: no gridline at 0.5
-  const top = Math.max(step, Math.ceil(max / step) * step);
+// Y axis with gridlines; returns the scale. `scale` ({max, step}) fixes it, e.g. ratings 0–5.
+function yAxis(node, box, max, format, scale = null) {
+  const step = scale ? scale.step : Math.max(1, niceStep(max, 4)); // counts: no gridline at 0.5
+  const top = scale ? scale.max : Math.max(step, Math.ceil(max / step) * step);
   const y = (v) => box.bottom - (v / top) * (box.bottom - box.top);
   for (let v = 0; v <= top + step / 2; v += step) {
     node.append(svg("line", { x1: box.left, x2: box.right, y1: y(v), y2: y(v), class: "gridline" }));
@@ -88,35 +88,41 @@ function xTicks(node, box, points, x) {
 
 // Time series as lines (one or more series over the same buckets).
 // `partial`: the key of a bucket still filling up (today): drawn dashed/hollow, not as a drop.
-export function lineChart(host, { series, label, height = 220, format = compact, partial = null }) {
+// A point whose value is null has no figure (no feedback that day): the line breaks there.
+// `scale` ({max, step}) fixes the y axis.
+export function lineChart(host, { series, label, height = 220, format = compact, partial = null, scale = null }) {
   const width = widthOf(host);
   const node = root(host, "line", width, height, label, {
     series: series.map((s) => s.name).join(","),
     points: series[0]?.points.length ?? 0,
   });
   const box = { left: 44, right: width - 12, top: 12, bottom: height - 26 };
-  const max = Math.max(0, ...series.flatMap((s) => s.points.map((p) => p.value)));
-  const y = yAxis(node, box, max, format);
+  const known = (p) => p.value !== null && p.value !== undefined;
+  const max = Math.max(0, ...series.flatMap((s) => s.points.filter(known).map((p) => p.value)));
+  const y = yAxis(node, box, max, format, scale);
   const count = series[0]?.points.length ?? 0;
   const x = (i) => box.left + (count <= 1 ? 0 : (i / (count - 1)) * (box.right - box.left));
   if (count) xTicks(node, box, series[0].points, x);
   series.forEach((s, index) => {
     const color = s.color || PALETTE[index % PALETTE.length];
-    const coords = s.points.map((p, i) => `${x(i).toFixed(1)},${y(p.value).toFixed(1)}`);
-    const group = svg("g", { class: "series", "data-series": s.name, "data-values": s.points.map((p) => p.value).join(",") });
-    if (series.length === 1 && coords.length > 1) {
-      group.append(svg("path", {
-        d: `M${box.left},${box.bottom} L${coords.join(" L")} L${x(count - 1)},${box.bottom} Z`,
-        class: "area", fill: color,
-      }));
-    }
-    const split = s.points.at(-1)?.t === partial && coords.length > 1 ? coords.length - 1 : coords.length;
-    group.append(svg("polyline", { points: coords.slice(0, split).join(" "), class: "line", stroke: color }));
-    if (split < coords.length) {
-      group.append(svg("polyline", { points: coords.slice(split - 1).join(" "), class: "line partial", stroke: color }));
+    const values = s.points.map((p) => (known(p) ? p.value : "")).join(",");
+    const group = svg("g", { class: "series", "data-series": s.name, "data-values": values });
+    for (const run of runs(s.points, known)) {
+      const coords = run.map((i) => `${x(i).toFixed(1)},${y(s.points[i].value).toFixed(1)}`);
+      if (series.length === 1 && coords.length > 1) {
+        group.append(svg("path", {
+          d: `M${x(run[0])},${box.bottom} L${coords.join(" L")} L${x(run.at(-1))},${box.bottom} Z`,
+          class: "area", fill: color,
+        }));
+      }
+      const split = s.points[run.at(-1)].t === partial && coords.length > 1 ? coords.length - 1 : coords.length;
+      group.append(svg("polyline", { points: coords.slice(0, split).join(" "), class: "line", stroke: color }));
+      if (split < coords.length) {
+        group.append(svg("polyline", { points: coords.slice(split - 1).join(" "), class: "line partial", stroke: color }));
+      }
     }
     if (count <= 62) {
-      s.points.forEach((p, i) => group.append(svg("circle", {
+      s.points.forEach((p, i) => known(p) && group.append(svg("circle", {
         cx: x(i), cy: y(p.value), r: 3, class: p.t === partial ? "point partial" : "point", fill: color,
         "data-key": p.t, "data-value": p.value,
       }, [tooltip(`${s.label || s.name}, ${dayLabel(p.t)}: ${format(p.value)}${p.t === partial ? " so far" : ""}`)])));
@@ -124,6 +130,17 @@ export function lineChart(host, { series, label, height = 220, format = compact,
     node.append(group);
   });
   return node;
+}
+
+// Indexes of the points, in runs of consecutive known values.
+function runs(points, known) {
+  const out = [];
+  points.forEach((p, i) => {
+    if (!known(p)) return;
+    if (out.length && out.at(-1).at(-1) === i - 1) out.at(-1).push(i);
+    else out.push([i]);
+  });
+  return out;
 }
 
 // Time series as columns (counts per bucket).
@@ -164,17 +181,19 @@ export function sparkline(host, { points, name, label, color = PALETTE[0], heigh
 }
 
 // Ranked items as labelled horizontal bars: the label and value above each bar, so long
-// names (universe pairs) never collide with the bar.
-export function barList(host, { items, label, name, color = PALETTE[0], format = compact, labelOf = (k) => k }) {
+// names (universe pairs) never collide with the bar. An item's `note` follows its value.
+// `max`: the value of a full bar (default: the largest value, at least 1).
+export function barList(host, { items, label, name, color = PALETTE[0], format = compact, labelOf = (k) => k, max = null }) {
   const width = widthOf(host, 320);
   const row = 34;
   const height = Math.max(row, items.length * row) + 4;
   const node = root(host, "bars", width, height, label, { series: name, points: items.length });
-  const max = Math.max(1, ...items.map((item) => item.value));
+  const full = max || Math.max(1, ...items.map((item) => item.value));
   items.forEach((item, i) => {
     const top = i * row + 2;
-    const share = item.share !== undefined ? ` · ${(item.share * 100).toFixed(1)}%` : "";
-    const barWidth = Math.max(2, (item.value / max) * (width - 2));
+    const share = (item.share !== undefined ? ` · ${(item.share * 100).toFixed(1)}%` : "") +
+      (item.note ? ` · ${item.note}` : "");
+    const barWidth = Math.max(2, (item.value / full) * (width - 2));
     node.append(svg("g", { class: "bar-row" }, [
       text(0, top + 12, labelOf(item.key), { class: "bar-label" }),
       text(width, top + 12, `${format(item.value)}${share}`, { class: "bar-value", "text-anchor": "end" }),

@@ -99,22 +99,6 @@ export function renderHealth(board) {
   }));
 }
 
-export function renderExperiments(board) {
-  const host = document.getElementById("experiments");
-  const running = board.running_experiments;
-  if (!running.length) {
-    host.replaceChildren(el("p", { class: "empty", "data-empty": "experiments" },
-      "No experiments are running right now. When one starts, its variants and exposed users show here."));
-    return;
-  }
-  host.replaceChildren(el("ul", { class: "experiments" }, running.map((x) => el("li", { "data-key": x.key }, [
-    el("strong", {}, x.key),
-    el("span", {}, x.description),
-    el("span", { class: "chips" }, x.variants.map((v) => el("span", { class: "chip" }, v))),
-    el("span", { class: "note" }, `${compact(Number(x.exposed_users))} users exposed · since ${x.started_at.slice(0, 10)}`),
-  ]))));
-}
-
 export function renderFunnel(reportBody) {
   const table = reportBody.tables.find((t) => t.name === "funnel");
   const col = (name) => table.columns.indexOf(name);
@@ -159,11 +143,12 @@ export function renderRetention(reportBody, unit) {
   }));
 }
 
-export function renderReports(filters, board) {
+// experimentKeys: the experiments listed on the page (running and stopped), one link pair each.
+export function renderReports(filters, experimentKeys) {
   const body = document.querySelector("#reports tbody");
   const link = (href, text, label) => el("a", { href, "aria-label": label }, text);
   body.replaceChildren(...api.REPORTS.map((r) => {
-    const keys = r.type === "experiment" ? board.running_experiments.map((x) => x.key) : [null];
+    const keys = r.type === "experiment" ? experimentKeys : [null];
     const cells = keys.length ? keys.flatMap((key) => {
       const params = api.reportParams(r.type, filters, key ? { experiment_key: key } : {});
       const suffix = key ? ` (${key})` : "";
@@ -171,7 +156,7 @@ export function renderReports(filters, board) {
         link(api.reportUrl(r.type, params), `JSON${suffix}`, `${r.title} report${suffix} as JSON`),
         link(api.reportUrl(r.type, params, true), `CSV${suffix}`, `${r.title} report${suffix} as CSV`),
       ];
-    }) : [el("span", { class: "note" }, "needs a running experiment")];
+    }) : [el("span", { class: "note" }, "needs an experiment that has run")];
     return el("tr", { "data-report": r.type }, [
       el("th", { scope: "row" }, r.title), el("td", {}, r.about), el("td", { class: "links" }, cells),
     ]);

@@ -17,8 +17,21 @@
     retentionUrl: document.getElementById("chart-retention").dataset.url,
     kpis: Object.fromEntries([...document.querySelectorAll("[data-kpi]")].map((k) => [k.dataset.kpi, k.dataset.value])),
     figures: Object.fromEntries([...document.querySelectorAll("[data-figure]")].map((f) => [f.dataset.figure, f.dataset.value])),
-    experiments: document.querySelectorAll("#experiments li").length,
+    experiments: [...document.querySelectorAll("#experiments li")].map((li) => [li.dataset.key, li.dataset.status]),
     experimentsEmpty: !!document.querySelector("#experiments [data-empty]"),
+    experimentOpen: document.getElementById("experiment-detail").dataset.key || null,
+    satisfaction: (document.querySelector("#chart-satisfaction g.series")?.dataset.values ?? "").split(",")
+      .filter((_, i, all) => all.length > 1 || all[0] !== "").map((v) => (v === "" ? null : +v)),
+    sentimentLine: (document.querySelector("#chart-sentiment g.series")?.dataset.values ?? "").split(",")
+      .filter((_, i, all) => all.length > 1 || all[0] !== "").map((v) => (v === "" ? null : +v)),
+    suggestions: [...document.querySelectorAll("#suggestions li:not(.empty)")].map((li) => li.textContent),
+    alerts: [...document.querySelectorAll("#alerts li")].map((li) => li.dataset.alert),
+    moderation: [...document.querySelectorAll("#moderation li")].map((li) => li.dataset.story),
+    recoTypes: marks("#reco-types rect.bar"),
+    recoVersions: marks("#reco-versions rect.bar"),
+    recoCells: [...document.querySelectorAll("#reco-matrix td[data-kind]")].map((td) =>
+      [td.dataset.version, td.dataset.kind, +td.dataset.shown, +td.dataset.clicked]),
+    sources: [...document.querySelectorAll("a.source")].map((a) => a.getAttribute("href")),
     links: [...document.querySelectorAll("#reports a")].map((a) => a.getAttribute("href")),
     generation: +document.body.dataset.generation,
   };

@@ -10,10 +10,9 @@ import uuid
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import aiohttp
-
 from common.settings import REPO_ROOT
-from tests.page.cdp import Browser, Page
+from tests.page.cdp import Page
+from tests.page.helpers import DRAWN, api_dashboard, get_json, open_dashboard, query, rate_bars, rating_bars
 
 ARTIFACTS = REPO_ROOT / "artifacts"
 BAR_LISTS = (
@@ -37,29 +36,6 @@ REPORT_TYPES = (
     "content",
     "performance",
 )
-
-# Everything the page drew, read back from the marks' data attributes.
-DRAWN = (Path(__file__).parent / "drawn.js").read_text()
-
-
-async def open_dashboard(browser: Browser, url: str, width: int = 1366, height: int = 900) -> Page:
-    page = await browser.new_page(width, height)
-    await page.goto(url)
-    await page.wait_for("document.body.dataset.state === 'ready'")
-    return page
-
-
-async def get_json(http: aiohttp.ClientSession, url: str) -> dict:
-    async with http.get(url) as response:
-        assert response.status == 200, f"{url}: {response.status} {await response.text()}"
-        return await response.json()
-
-
-async def api_dashboard(http: aiohttp.ClientSession, base: str, filters: dict) -> dict:
-    params = {k: v for k, v in filters.items() if v}
-    async with http.get(f"{base}/api/analytics/dashboard", params=params) as response:
-        assert response.status == 200, await response.text()
-        return await response.json()
 
 
 def assert_bars_match(drawn: dict, board: dict) -> None:
@@ -87,10 +63,10 @@ async def test_page_draws_what_the_api_answers(demo_data, browser, http, tmp_pat
     assert drawn["kpis"]["mau"] == board["active_users"]["mau"]
     assert drawn["figures"]["total_events"] == board["ingestion"]["total_events"]
     assert drawn["figures"]["failed_events"] == board["ingestion"]["failed_events"]
-    if board["running_experiments"]:
-        assert drawn["experiments"] == len(board["running_experiments"])
-    else:
-        assert drawn["experimentsEmpty"]
+    listed = await get_json(http, f"{demo_data}/api/experiments")
+    have_run = {x["key"]: x["status"] for x in listed["experiments"] if x["status"] in ("running", "stopped")}
+    assert dict(drawn["experiments"]) == have_run
+    assert drawn["experimentsEmpty"] == (not have_run)
 
     # The funnel and the retention heatmap draw exactly the reports they name.
     assert urlsplit(drawn["funnelUrl"]).path == "/api/analytics/reports/funnel"
@@ -161,6 +137,13 @@ async def test_changing_filters_refetches_and_redraws(demo_data, browser, http):
     assert int(after["figures"]["total_events"]) < int(before["figures"]["total_events"])
     assert after["funnel"][0][1] < before["funnel"][0][1]
     assert "age_group=3-5" in after["funnelUrl"] and "device_type=tablet" in after["retentionUrl"]
+    # The feedback and recommendation sections follow the same filters.
+    summary = await get_json(http, f"{demo_data}/api/feedback/summary?{query(after['filters'])}")
+    assert after["bars"]["ratings"] == rating_bars(summary)
+    assert after["bars"]["ratings"] != before["bars"]["ratings"]
+    clicks = await get_json(http, f"{demo_data}/api/analytics/recommendations?{query(after['filters'])}")
+    assert after["recoTypes"] == rate_bars(clicks["by_type"], "recommendation_type")
+    assert all("age_group=3-5" in source and "device_type=tablet" in source for source in after["sources"])
 
     # Reset clears the filters: back to everyone.
     generation = after["generation"]
@@ -223,27 +206,6 @@ async def press(page: Page, key: str, code: int, text: str = "") -> None:
         if text and kind == "keyDown":
             params["text"] = text
         await page.send("Input.dispatchKeyEvent", params)
-
-
-async def test_running_experiments_are_listed_with_their_report_links(demo_data, browser):
-    # No experiment runs until the A/B issue lands: draw the section from a made-up answer.
-    page = await open_dashboard(browser, f"{demo_data}/")
-    await page.evaluate(
-        """import('/sections.js').then((s) => {
-          const board = {running_experiments: [{key: 'story-prompts', description: 'Prompt cards',
-            variants: ['control', 'cards'], started_at: '2026-11-01T00:00:00Z', exposed_users: '42'}]};
-          s.renderExperiments(board);
-          s.renderReports({start_date: '2026-11-01', end_date: '2026-11-20'}, board);
-        })"""
-    )
-    assert await page.evaluate("document.querySelector('#experiments li').dataset.key") == "story-prompts"
-    assert "42 users exposed" in await page.evaluate("document.getElementById('experiments').textContent")
-    links = (await page.evaluate(DRAWN))["links"]
-    assert {
-        "/api/analytics/reports/experiment?start_date=2026-11-01&end_date=2026-11-20&experiment_key=story-prompts",
-        "/api/analytics/reports/experiment/csv?start_date=2026-11-01&end_date=2026-11-20&experiment_key=story-prompts",
-    } <= set(links)
-    assert page.problems == [], page.problems
 
 
 async def test_bad_filters_show_the_reason_instead_of_charts(demo_data, browser):
