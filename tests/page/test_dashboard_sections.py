@@ -180,3 +180,23 @@ async def read_detail(page) -> dict:
           };
         })()"""
     )
+
+
+async def test_a_section_whose_service_cannot_be_reached_says_so_and_the_rest_is_drawn(demo, browser):
+    """The browser cannot reach the feedback summary (blocked at the network layer): the
+    feedback section shows why, every other section is drawn."""
+    page = await browser.new_page()
+    await page.send("Network.enable")
+    await page.send("Network.setBlockedURLs", {"urls": ["*/api/feedback/summary*"]})
+    await page.goto(f"{demo.url}/")
+    await page.wait_for("document.body.dataset.state === 'ready'")
+    message = await page.evaluate(
+        "(() => { const box = document.getElementById('feedback-error');"
+        " return box.hidden ? null : box.textContent; })()"
+    )
+    assert message and message.startswith("This section could not be loaded"), message
+    drawn = await page.evaluate(DRAWN)
+    assert drawn["dau"] and drawn["recoTypes"] and drawn["experimentsEmpty"] is not None
+    assert await page.evaluate("document.getElementById('reco-error').hidden")
+    assert await page.evaluate("document.getElementById('error').hidden")
+    assert page.problems == [], page.problems  # handled: no uncaught error (a blocked load logs nothing)
