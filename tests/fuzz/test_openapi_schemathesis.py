@@ -17,9 +17,10 @@ Exclusions, with reasons (nothing else is skipped):
   on its kind); POST /api/admin/recommendations/models:rollback and
   .../models/{version}:activate (FAILED_PRECONDITION, 400, when there is no such version).
 - Check "valid data accepted", for business rules that depend on other parameters, on:
-  GET /api/analytics/dashboard and the reports (a start date after the end date, a range
-  longer than allowed, a funnel without steps, an experiment report without a key: the
-  rules depend on report_type, which a per-field schema cannot say); POST /api/experiments
+  GET /api/analytics/dashboard, GET /api/analytics/recommendations and the reports (a
+  start date after the end date, a range longer than allowed, a funnel without steps, an
+  experiment report without a key: the rules depend on report_type, which a per-field
+  schema cannot say); POST /api/experiments
   and PATCH /api/experiments/{key} (variants must be unique with positive weights, the key
   is required on create, status transitions).
 - GET /api/feedback/{story_id}, negative mode: the story ids "summary", "search" and
@@ -63,6 +64,7 @@ EXCLUDED_CHECKS = {
     ("PUT", "/api/admin/catalog/{kind}/{id}"): [positive_data_acceptance],
     ("POST", "/api/admin/recommendations/models:rollback"): [positive_data_acceptance],
     ("GET", "/api/analytics/dashboard"): [positive_data_acceptance],
+    ("GET", "/api/analytics/recommendations"): [positive_data_acceptance],
     ("GET", "/api/analytics/reports/{report_type}"): [positive_data_acceptance],
     ("GET", "/api/analytics/reports/{report_type}/csv"): [positive_data_acceptance],
     ("POST", "/api/experiments"): [positive_data_acceptance],
