@@ -2,7 +2,7 @@
 // queue (GET /api/moderation/queue) as cards, charts and lists.
 import { PALETTE, barList, compact, dayLabel, lineChart } from "./charts.js";
 import { draw, forget } from "./redraw.js";
-import { el, nameOf, percent, renderList, today } from "./widgets.js";
+import { el, nameOf, renderList, today } from "./widgets.js";
 
 const RATING_SCALE = { max: 5, step: 1 };
 const SENTIMENT_SCALE = { max: 1, step: 0.25 };
