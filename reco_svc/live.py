@@ -26,6 +26,7 @@ import asyncpg
 from google.protobuf.message import DecodeError
 from storyverse.analytics.v1 import events_pb2
 
+from common import metrics
 from common.bus import BusMessage, EventBus
 from common.bus.inprocess import InProcessBus
 from common.privacy.tombstones import Tombstones
@@ -145,7 +146,10 @@ class LiveFollower:
                 await self.features.add(facts, interactions_of(facts))
 
     def _erased(self, facts: EventFacts, received_at: datetime | None) -> bool:
-        return bool(self.tombstones) and self.tombstones.covers(facts.user_id, facts.ts, received_at)
+        if not (self.tombstones and self.tombstones.covers(facts.user_id, facts.ts, received_at)):
+            return False
+        metrics.ERASURE_DROPPED.add(1, {"where": "recommendation live"})
+        return True
 
     async def on_visibility(self, messages: list[BusMessage]) -> None:
         """The feedback service's payload: {"item_type", "item_id", "hidden", "reason", "at"}.

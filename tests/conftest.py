@@ -172,6 +172,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports (all held open while choosing, so none is picked twice)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def service_env(settings: Settings, **extra: str) -> dict[str, str]:
     """Environment for running one of our processes as a subprocess against the test database."""
     env = {**os.environ, "SV_DATABASE_URL": settings.database_url or "", "SV_LOG_LEVEL": "WARNING"}

@@ -66,7 +66,9 @@ async def test_delete_user_data_erases_everywhere_and_keeps_only_a_salted_hash(
     assert status["state"] == "completed" and status["pass_number"] == 2, status
     registered = {r["step"]: r["service"] for r in await db.fetch("SELECT step, service FROM erasure_steps")}
     assert {s["step"]: s["service"] for s in status["steps"]} == registered
-    assert {"events", "realtime_minute_users", "feedback", "catalog_items", "reco_features"} <= set(registered)
+    assert {"events", "realtime_minute_users", "feedback", "catalog_items", "reco_features"} <= set(
+        registered
+    )
     assert all(s["done"] and s["attempts"] == 2 and not s["last_error"] for s in status["steps"])
     assert status["deleted"]["events"] == "2"
 
@@ -188,4 +190,3 @@ def _json(message) -> dict:
     from google.protobuf import json_format
 
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
-

@@ -127,7 +127,9 @@ async def test_a_paused_redis_fails_the_erasure_instead_of_answering_from_the_fa
     user = f"kid-{uuid.uuid4().hex[:8]}"
     try:
         async with FreezableProxy(url) as proxy:
-            features = SharedFeatures(RedisFeatureStore(proxy.url, timeout=0.2, limits=limits(), prefix=prefix))
+            features = SharedFeatures(
+                RedisFeatureStore(proxy.url, timeout=0.2, limits=limits(), prefix=prefix)
+            )
             live = pick(user, "dragon-ball")
             await features.add(live, interactions_of(live))
             proxy.freeze()
@@ -136,7 +138,9 @@ async def test_a_paused_redis_fails_the_erasure_instead_of_answering_from_the_fa
             proxy.thaw()
             await features.aclose()
             # The retry confirms it (the DEL held in the frozen connection may have run meanwhile).
-            features = SharedFeatures(RedisFeatureStore(proxy.url, timeout=1.0, limits=limits(), prefix=prefix))
+            features = SharedFeatures(
+                RedisFeatureStore(proxy.url, timeout=1.0, limits=limits(), prefix=prefix)
+            )
             assert await features.erase(user) in (0, 1)
             assert await features.get(user) is None
             await features.aclose()
