@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
+
+# How far back each refresh reads again (longer than an erasure request's transaction).
+OVERLAP = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Tombstones:
         self._erased: dict[str, datetime] = {}  # user hash -> when the user was last erased
         # sha256 fed with "<salt>:", copied for each id (common.privacy.erasure.user_hash)
         self._prefix = None if salt is None else hashlib.sha256(f"{salt}:".encode())
+        self._read_until: datetime | None = None  # the database's clock at the last refresh
 
     def __len__(self) -> int:
         return len(self._erased)
@@ -73,22 +77,28 @@ class Tombstones:
         return True
 
     async def refresh(self, pool: asyncpg.Pool) -> list[Erased]:
-        """Read the live tombstones; returns those not known before (with the user id while
-        the user's job still holds it). Tombstones past the retention are dropped."""
+        """Read the tombstones set since the last refresh; returns those not known before (with
+        the user id while the user's job still holds it). Tombstones past the retention go."""
         async with pool.acquire() as conn:
             if self._prefix is None:
                 salt = await conn.fetchval("SELECT salt FROM privacy_salt")
                 self._prefix = hashlib.sha256(f"{salt}:".encode())
+            now = await conn.fetchval("SELECT now()")
+            # Only what is new (an index range), with an overlap: erased_at is its transaction's
+            # start, so a row committed late may carry a time just before the last refresh.
+            since = now - timedelta(seconds=self.retention)
+            if self._read_until is not None:
+                since = max(since, self._read_until - OVERLAP)
             rows = await conn.fetch(
                 """SELECT e.user_hash, e.erased_at,
                           (SELECT j.user_id FROM erasure_jobs j
                             WHERE j.user_hash = e.user_hash AND j.user_id IS NOT NULL LIMIT 1) AS user_id
-                     FROM erased_users e
-                    WHERE e.erased_at > now() - make_interval(secs => $1)""",
-                float(self.retention),
+                     FROM erased_users e WHERE e.erased_at > $1""",
+                since,
             )
-        live = {r["user_hash"] for r in rows}
-        for gone in [h for h in self._erased if h not in live]:
+        self._read_until = now
+        horizon = now - timedelta(seconds=self.retention)
+        for gone in [h for h, at in self._erased.items() if at <= horizon]:
             del self._erased[gone]
         return [
             Erased(r["user_hash"], r["erased_at"], r["user_id"])
