@@ -43,7 +43,7 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         status = await jobs.status(self.runtime.pool, request.audit_id)
         if status is None:
             raise NotFound(f"no erasure job {request.audit_id}")
-        return pb.ErasureStatus(
+        return pb.GetErasureStatusResponse(
             audit_id=status.audit_id,
             user_hash=status.user_hash,
             state=status.state,

@@ -39,7 +39,7 @@ class GetErasureStatusRequest(_message.Message):
     audit_id: int
     def __init__(self, audit_id: _Optional[int] = ...) -> None: ...
 
-class ErasureStatus(_message.Message):
+class GetErasureStatusResponse(_message.Message):
     __slots__ = ("audit_id", "user_hash", "state", "pass_number", "requested_at", "completed_at", "deleted", "steps")
     class DeletedEntry(_message.Message):
         __slots__ = ("key", "value")

@@ -45,7 +45,7 @@ class AdminServiceStub:
         self.GetErasureStatus = channel.unary_unary(
                 '/storyverse.admin.v1.AdminService/GetErasureStatus',
                 request_serializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusRequest.SerializeToString,
-                response_deserializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.ErasureStatus.FromString,
+                response_deserializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusResponse.FromString,
                 _registered_method=True)
 
 
@@ -87,7 +87,7 @@ def add_AdminServiceServicer_to_server(servicer, server):
             'GetErasureStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetErasureStatus,
                     request_deserializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusRequest.FromString,
-                    response_serializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.ErasureStatus.SerializeToString,
+                    response_serializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -146,7 +146,7 @@ class AdminService:
             target,
             '/storyverse.admin.v1.AdminService/GetErasureStatus',
             storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusRequest.SerializeToString,
-            storyverse_dot_admin_dot_v1_dot_admin__service__pb2.ErasureStatus.FromString,
+            storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,
