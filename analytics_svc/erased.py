@@ -1,11 +1,11 @@
 """Events of erased users that were still on their way: dropped before they are stored.
 
-    kept, dropped = without_erased(prepared, tombstones)   # recorder and processor, before writing
+    kept, dropped = without_erased(prepared, tombstones, "ingestion")   # before writing
 
 An event goes when its user was erased at or after the time it happened or was received
 (common/privacy/tombstones.py): it was in a Kafka topic, a batch or an offline device while
-the user's data was being removed. A rejected event goes when its payload names an erased
-user: failed_events would otherwise keep it.
+the user's data was being removed. A rejected event whose payload names an erased user is
+not kept either (failed_events would hold it), though the caller is still told it was invalid.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ _USER, _TS, _RECEIVED = (COLUMNS.index(name) for name in ("user_id", "ts", "rece
 
 
 def without_erased(prepared: Prepared, tombstones: Tombstones | None, where: str) -> tuple[Prepared, int]:
-    """The prepared events without those of erased users, and how many went."""
+    """The prepared events without those of erased users (rows and rejections), and how many
+    rows went."""
     if not tombstones:  # none live: the common case costs nothing
         return prepared, 0
     erased_at: dict[str, datetime | None] = {}
@@ -35,7 +36,8 @@ def without_erased(prepared: Prepared, tombstones: Tombstones | None, where: str
 
     keep = [i for i, row in enumerate(prepared.rows) if not covered(row[_USER], row[_TS], row[_RECEIVED])]
     rejections = [r for r in prepared.rejections if not _names_erased(r, tombstones)]
-    dropped = len(prepared.rows) - len(keep) + len(prepared.rejections) - len(rejections)
+    rows_dropped = len(prepared.rows) - len(keep)
+    dropped = rows_dropped + len(prepared.rejections) - len(rejections)
     if not dropped:
         return prepared, 0
     metrics.ERASURE_DROPPED.add(dropped, {"where": where})
@@ -43,7 +45,7 @@ def without_erased(prepared: Prepared, tombstones: Tombstones | None, where: str
     kept = replace(
         prepared, rows=[rows[i] for i in keep], positions=[positions[i] for i in keep], rejections=rejections
     )
-    return kept, dropped
+    return kept, rows_dropped
 
 
 def _names_erased(rejection: Rejection, tombstones: Tombstones) -> bool:

@@ -70,9 +70,11 @@ class EventRecorder:
         """wire: optionally, what serializes the request holding the events in its field 1
         (ingest.prepare)."""
         received_at = datetime.now(UTC)
-        prepared, erased = without_erased(prepare(events, received_at, wire), self.tombstones, "ingestion")
+        prepared = prepare(events, received_at, wire)
+        invalid = prepared.rejections  # answered as invalid, even those not kept (erased users)
+        prepared, erased = without_erased(prepared, self.tombstones, "ingestion")
         if self.via_kafka:
-            return await self._record_via_kafka(events, prepared, received_at, erased)
+            return await self._record_via_kafka(events, prepared, received_at, erased, invalid)
         new_ids = await self.writer.write(prepared.rows, prepared.rejections, source)
         if new_ids:
             rows = prepared.rows
@@ -89,11 +91,16 @@ class EventRecorder:
         return Outcome(
             accepted=len(new_ids) + erased,
             duplicates=len(prepared.rows) - len(new_ids) + prepared.repeated_in_request,
-            rejections=prepared.rejections,
+            rejections=invalid,
         )
 
     async def _record_via_kafka(
-        self, events: Sequence[events_pb2.Event], prepared: Prepared, received_at: datetime, erased: int
+        self,
+        events: Sequence[events_pb2.Event],
+        prepared: Prepared,
+        received_at: datetime,
+        erased: int,
+        invalid: list[Rejection],
     ) -> Outcome:
         ids = [row[0] for row in prepared.rows]
         already = await store.existing_event_ids(self.pool, ids) if ids else set()
@@ -111,7 +118,7 @@ class EventRecorder:
         return Outcome(
             accepted=len(messages) + erased,
             duplicates=len(already) + prepared.repeated_in_request,
-            rejections=prepared.rejections,
+            rejections=invalid,
         )
 
 

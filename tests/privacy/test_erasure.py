@@ -86,8 +86,11 @@ async def test_delete_user_data_erases_everywhere_and_keeps_only_a_salted_hash(
     # and dropped; what happens after it is new data, kept, but never used for training.
     erased_at = await db.fetchval("SELECT erased_at FROM erased_users WHERE user_hash = $1", hashed)
     offline = event(user_id=erased, timestamp=_rfc3339(erased_at - timedelta(minutes=5)))
-    reply = await stub.RecordEvents(pb.RecordEventsRequest(events=[offline]))
-    assert reply.result.accepted == 1
+    invalid = event(user_id=erased)
+    invalid.properties.extras.update({"email": "parent@example.com"})
+    reply = await stub.RecordEvents(pb.RecordEventsRequest(events=[offline, invalid]))
+    assert (reply.result.accepted, reply.result.rejected) == (1, 1)  # still told it is invalid
+    assert await db.fetchval("SELECT count(*) FROM failed_events WHERE payload->>'user_id' = $1", erased) == 0
     async with http.post(
         f"{gateway_url}/api/feedback",
         json=_json(entry(user_id=erased, timestamp=_rfc3339(erased_at - timedelta(minutes=5)))),
