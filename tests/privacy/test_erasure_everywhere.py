@@ -49,6 +49,7 @@ from tests.common.redis_fixtures import NO_REDIS_SERVER, RedisServer, keys_namin
 from tests.conftest import free_ports, service_env, wait_serving
 from tests.events import event
 from tests.feedback.conftest import entry
+from tests.feedback.conftest import eventually as _eventually
 from tests.privacy.leaks import tables_naming, user_tables
 from tests.reco.serving.helpers import recommend, story_event
 
@@ -297,16 +298,6 @@ async def poll_status(http, url: str, audit_id: str, check, timeout: float = 60.
     return await eventually(status, timeout)
 
 
-async def eventually(check, timeout: float):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.2)
-
-
 async def dropped(port: int, where: str, at_least: int) -> bool:
     """The process's storyverse_erasure_dropped_total{where} reached `at_least`."""
 
@@ -316,6 +307,10 @@ async def dropped(port: int, where: str, at_least: int) -> bool:
 
     pattern = rf'^storyverse_erasure_dropped_total\{{[^}}]*where="{where}"[^}}]*\}} (\S+)$'
     return sum(float(v) for v in re.findall(pattern, await asyncio.to_thread(scrape), re.M)) >= at_least
+
+
+async def eventually(check, timeout: float):
+    return await _eventually(check, timeout, interval=0.2)
 
 
 def _step(status: dict, name: str) -> dict:
