@@ -1,26 +1,34 @@
-"""Erasure of one user's analytics data: raw events, rejected events, and the per-user
-rollups (daily activity, first events, per-day event sequences, activity) that the
-reports keep for funnels and retention cohorts.
+"""What the analytics service erases of a user: its erasure steps (common/privacy/steps.py).
 
-Rollups that only hold counts (daily_event_counts, daily_content, ...) are kept.
+Raw events, rejected events (whatever their payload held; a dead-lettered Kafka message
+is keyed by its user), the per-user rollups that funnels and retention cohorts read
+(daily activity, first events, per-day event sequences, activity), the real-time active
+users and the experiment assignments. Rollups that only hold counts (daily_event_counts,
+daily_content, ...) are kept. What the process holds in memory (real-time counters not yet
+flushed) is forgotten by RealtimeCounters.forget; data still in flight is dropped on
+arrival (erased.py).
 """
 
 from __future__ import annotations
 
 import asyncpg
 
-from common.privacy.tables import delete_where
+from common.privacy.steps import ErasureStep, table_step
+
+_REJECTED = (
+    "jsonb_typeof(payload) = 'object' AND "
+    "(payload->>'user_id' = $1 OR (source = 'kafka-dlq' AND payload->>'key' = $1))"
+)
 
 
-async def erase_user(conn: asyncpg.Connection, user_id: str) -> dict[str, int]:
-    return {
-        "events": await delete_where(conn, "events", "user_id = $1", user_id),
-        # A rejected event keeps its raw payload, whatever it held.
-        "failed_events": await delete_where(
-            conn, "failed_events", "jsonb_typeof(payload) = 'object' AND payload->>'user_id' = $1", user_id
-        ),
-        "daily_user_activity": await delete_where(conn, "daily_user_activity", "user_id = $1", user_id),
-        "user_first_events": await delete_where(conn, "user_first_events", "user_id = $1", user_id),
-        "user_day_sequences": await delete_where(conn, "user_day_sequences", "user_id = $1", user_id),
-        "user_activity": await delete_where(conn, "user_activity", "user_id = $1", user_id),
-    }
+def erasure_steps(pool: asyncpg.Pool) -> list[ErasureStep]:
+    return [
+        table_step(pool, "events", "user_id = $1"),
+        table_step(pool, "failed_events", _REJECTED),
+        table_step(pool, "daily_user_activity", "user_id = $1"),
+        table_step(pool, "user_first_events", "user_id = $1"),
+        table_step(pool, "user_day_sequences", "user_id = $1"),
+        table_step(pool, "user_activity", "user_id = $1"),
+        table_step(pool, "realtime_minute_users", "user_id = $1"),
+        table_step(pool, "experiment_assignments", "user_id = $1"),
+    ]

@@ -17,6 +17,8 @@ nor a first event that is not earlier than the one already stored. Forgetting is
 (the statements are idempotent); it only bounds how long an erased user's cohort row
 may stay missing after new events (the nightly rollup re-derives it anyway).
 Buckets older than the retention of the minute tables are deleted by the flusher.
+Erasure: `forget` drops a user from everything held here, and a flush leaves out the users
+the tombstones cover, so that a flush racing an erasure cannot write them back.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from analytics_svc.ingest import COLUMNS
 from analytics_svc.queries import realtime as sql
 from analytics_svc.recorder import EVENTS_TOPIC
 from common.bus import BusMessage, EventBus
+from common.privacy.tombstones import Tombstones
 from common.validation import parse_rfc3339
 
 GROUP = "analytics-realtime"
@@ -55,9 +58,12 @@ _LATEST = datetime.max.replace(tzinfo=UTC)  # "nothing stored yet": no time is a
 
 
 class RealtimeCounters:
-    def __init__(self, pool: asyncpg.Pool, replica: str | None = None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, replica: str | None = None, tombstones: Tombstones | None = None
+    ) -> None:
         self.pool = pool
         self.replica = replica or uuid.uuid4().hex[:12]
+        self.tombstones = tombstones
         # Running totals of this replica per (minute, event_type), kept until the minute is old.
         self._events: dict[tuple[datetime, str], int] = defaultdict(int)
         self._dirty: set[tuple[datetime, str]] = set()
@@ -137,11 +143,30 @@ class RealtimeCounters:
                     continue
                 first[key] = (ts, item[age_at] or "", item[platform_at] or "", item[device_at] or "")
 
+    async def forget(self, user_id: str) -> None:
+        """Erasure: the user goes from every set and map (their counts stay: they name nobody)."""
+        self._users = {key for key in self._users if key[1] != user_id}
+        for per_minute in self._saved_users.values():
+            per_minute.discard(user_id)
+        for kind in [key for key in self._first if key[0] == user_id]:
+            del self._first[kind]
+        self._saved_first.pop(user_id, None)
+        self._unchanged_from.pop(user_id, None)
+
+    def _without_erased(self, users: set, first: dict) -> tuple[set, dict]:
+        tombstones = self.tombstones
+        if not tombstones:
+            return users, first
+        users = {(minute, user) for minute, user in users if not tombstones.covers(user, minute)}
+        first = {key: value for key, value in first.items() if not tombstones.covers(key[0], value[0])}
+        return users, first
+
     async def flush(self) -> None:
         async with self._lock:
             dirty, self._dirty = self._dirty, set()
             users, self._users = self._users, set()
             first, self._first = self._first, {}
+            users, first = self._without_erased(users, first)
             counts = [(m, t, self.replica, self._events[(m, t)]) for m, t in dirty]
             try:
                 async with self.pool.acquire() as conn, conn.transaction():

@@ -10,6 +10,8 @@ Two sinks, one behaviour:
   the call returns after Kafka acknowledged them (acks=all, idempotent producer);
   the analytics processor writes them to PostgreSQL. Rejections go to
   `analytics.failed` and from there to the failed-events table.
+Either way, events of users erased since they happened are acknowledged and dropped
+(erased.py): the erasure already removed the user's data, this must not bring it back.
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import asyncpg
 from storyverse.analytics.v1 import events_pb2
 
 from analytics_svc import store
+from analytics_svc.erased import without_erased
 from analytics_svc.ingest import Prepared, Rejection, prepare
 from analytics_svc.writer import GroupCommitWriter
 from common.bus import BusMessage, EventBus
+from common.privacy.tombstones import Tombstones
 
 EVENTS_TOPIC = "analytics.events"
 FAILED_TOPIC = "analytics.failed"
@@ -48,12 +52,14 @@ class EventRecorder:
         via_kafka: bool,
         writer: GroupCommitWriter,
         on_stored: list[StoredHook] | None = None,
+        tombstones: Tombstones | None = None,
     ) -> None:
         self.pool = pool
         self.bus = bus
         self.via_kafka = via_kafka
         self.writer = writer
         self.on_stored = on_stored if on_stored is not None else []
+        self.tombstones = tombstones
 
     async def record(
         self,
@@ -65,8 +71,10 @@ class EventRecorder:
         (ingest.prepare)."""
         received_at = datetime.now(UTC)
         prepared = prepare(events, received_at, wire)
+        invalid = prepared.rejections  # answered as invalid, even those not kept (erased users)
+        prepared, erased = without_erased(prepared, self.tombstones, "ingestion")
         if self.via_kafka:
-            return await self._record_via_kafka(events, prepared, received_at)
+            return await self._record_via_kafka(events, prepared, received_at, erased, invalid)
         new_ids = await self.writer.write(prepared.rows, prepared.rejections, source)
         if new_ids:
             rows = prepared.rows
@@ -81,13 +89,18 @@ class EventRecorder:
                 header = {"received_at": received_at.isoformat().encode()}
                 await self.bus.publish(EVENTS_TOPIC, [_message(events[pos], header) for pos in positions])
         return Outcome(
-            accepted=len(new_ids),
+            accepted=len(new_ids) + erased,
             duplicates=len(prepared.rows) - len(new_ids) + prepared.repeated_in_request,
-            rejections=prepared.rejections,
+            rejections=invalid,
         )
 
     async def _record_via_kafka(
-        self, events: Sequence[events_pb2.Event], prepared: Prepared, received_at: datetime
+        self,
+        events: Sequence[events_pb2.Event],
+        prepared: Prepared,
+        received_at: datetime,
+        erased: int,
+        invalid: list[Rejection],
     ) -> Outcome:
         ids = [row[0] for row in prepared.rows]
         already = await store.existing_event_ids(self.pool, ids) if ids else set()
@@ -103,9 +116,9 @@ class EventRecorder:
         if messages:
             await self.bus.publish(EVENTS_TOPIC, messages)
         return Outcome(
-            accepted=len(messages),
+            accepted=len(messages) + erased,
             duplicates=len(already) + prepared.repeated_in_request,
-            rejections=prepared.rejections,
+            rejections=invalid,
         )
 
 

@@ -13,6 +13,7 @@ from storyverse.analytics.v1 import (
     experiments_pb2_grpc,
 )
 
+from analytics_svc.erasure import erasure_steps
 from analytics_svc.experiment_server import ExperimentServicer
 from analytics_svc.performance import RpcStats
 from analytics_svc.realtime import RealtimeCounters
@@ -21,6 +22,7 @@ from analytics_svc.server import AnalyticsServicer
 from analytics_svc.writer import GroupCommitWriter
 from common.grpc_server import Runtime, ServiceSpec
 from common.privacy import admin
+from common.privacy.participant import ErasureParticipant
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
@@ -32,11 +34,13 @@ class AnalyticsComponent:
     writer: GroupCommitWriter
     realtime: RealtimeCounters
     rpc_stats: RpcStats
+    privacy: ErasureParticipant
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME, EXPERIMENT_SERVICE_NAME])
 
     async def aclose(self) -> None:
         if self.rpc_stats.observe in SPEC.observers:
             SPEC.observers.remove(self.rpc_stats.observe)
+        await self.privacy.aclose()
         await self.writer.aclose()
         await self.realtime.aclose()
         await self.rpc_stats.aclose()
@@ -49,13 +53,21 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
         max_pending_rows=runtime.settings.ingest_max_pending_rows,
     )
     via_kafka = bool(runtime.settings.kafka_bootstrap)
-    realtime = RealtimeCounters(runtime.pool)
+    # Right to erasure (docs/security.md): the tables this service owns, its memory, the tombstones.
+    privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "analytics")
+    realtime = RealtimeCounters(runtime.pool, tombstones=privacy.tombstones)
+    privacy.add(steps=erasure_steps(runtime.pool), forget=[realtime.forget])
     if via_kafka:
         realtime.attach(runtime.bus)  # the processor stores; count what the topic delivers
     realtime.start()
     # Direct mode: the counters get the committed rows themselves, no bus round trip.
     recorder = EventRecorder(
-        runtime.pool, runtime.bus, via_kafka, writer, on_stored=[] if via_kafka else [realtime.count_rows]
+        runtime.pool,
+        runtime.bus,
+        via_kafka,
+        writer,
+        on_stored=[] if via_kafka else [realtime.count_rows],
+        tombstones=privacy.tombstones,
     )
     servicer = AnalyticsServicer(recorder, runtime.pool)
     analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
@@ -68,8 +80,9 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
     rpc_stats.start()
     # The interceptor holds this very list (common.grpc_server.start), so the hook is live.
     SPEC.observers.append(rpc_stats.observe)
+    await privacy.start()
     return AnalyticsComponent(
-        writer, realtime, rpc_stats, [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name]
+        writer, realtime, rpc_stats, privacy, [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name]
     )
 
 

@@ -91,6 +91,15 @@ HTTP_DURATION = meter.create_histogram(
     "http.server.request.duration", unit="s", description="gateway HTTP request duration"
 )
 
+ERASURE_STEPS = meter.create_counter(
+    "storyverse.erasure.steps", unit="{run}", description="erasure step runs, by step and outcome"
+)
+ERASURE_DROPPED = meter.create_counter(
+    "storyverse.erasure.dropped",
+    unit="{item}",
+    description="data of erased users dropped on arrival (tombstones), by where",
+)
+
 
 @contextmanager
 def timed(histogram: Histogram, attributes: Mapping[str, str] | None = None) -> Iterator[None]:

@@ -98,6 +98,14 @@ class Settings:
     # Consumer group of the engine's live follow; per replica ("<group>-<random>") when
     # features are in process, shared by the replicas when they are in Redis.
     reco_bus_group: str = "recommendation"
+    # Erasure (common/privacy): how often each process looks for due erasure steps and new
+    # tombstones; the pause before each verifying pass (longer than any write in flight takes);
+    # how long a tombstone drops an erased user's late data (the bus topics' retention); how
+    # long DeleteUserData waits for the first pass before answering with the job's state.
+    erasure_poll_seconds: float = 2.0
+    erasure_verify_seconds: float = 10.0
+    erasure_tombstone_days: float = 7.0
+    erasure_wait_seconds: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -1,4 +1,8 @@
-"""SubmitFeedback: redact, store durably, hand over to the asynchronous analysis."""
+"""SubmitFeedback: redact, store durably, hand over to the asynchronous analysis.
+
+Feedback a user gave before their erasure that reaches us after it (a retry, an offline
+device) is acknowledged and dropped: the erasure removed the user's feedback already.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from datetime import UTC, datetime
 
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
 
+from common import metrics
+from common.privacy.tombstones import Tombstones
 from feedback_svc.analysis import submitted_message
 from feedback_svc.group_commit import SubmissionWriter
 from feedback_svc.publisher import BatchPublisher
@@ -21,12 +27,18 @@ class Submitted:
 
 
 class Intake:
-    def __init__(self, writer: SubmissionWriter, publisher: BatchPublisher) -> None:
+    def __init__(
+        self, writer: SubmissionWriter, publisher: BatchPublisher, tombstones: Tombstones | None = None
+    ) -> None:
         self.writer = writer
         self.publisher = publisher
+        self.tombstones = tombstones
 
     async def submit(self, entry: pb.FeedbackEntry) -> Submitted:
         row = to_row(entry, datetime.now(UTC))
+        if self.tombstones and self.tombstones.covers(row.user_id, row.ts):
+            metrics.ERASURE_DROPPED.add(1, {"where": "feedback intake"})
+            return Submitted(row.feedback_id, False, row.redacted)
         # Group commit: the row is committed when this returns, before the caller's answer.
         stored = await self.writer.write(row)
         if stored.analyzed:

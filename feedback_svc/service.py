@@ -16,9 +16,11 @@ import grpc
 from storyverse.feedback.v1 import feedback_service_pb2, feedback_service_pb2_grpc
 
 from common.grpc_server import Runtime, ServiceSpec
+from common.privacy.participant import ErasureParticipant
 from feedback_svc.alerts import AlertDesk, AlertRules
 from feedback_svc.analysis import SUBMITTED_TOPIC, Analyzer
 from feedback_svc.broadcaster import AlertBroadcaster
+from feedback_svc.erasure import erasure_steps
 from feedback_svc.group_commit import SubmissionWriter
 from feedback_svc.intake import Intake
 from feedback_svc.moderation import Moderation
@@ -36,9 +38,11 @@ class FeedbackComponent:
     broadcaster: AlertBroadcaster
     publisher: BatchPublisher
     writer: SubmissionWriter
+    privacy: ErasureParticipant
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
 
     async def aclose(self) -> None:
+        await self.privacy.aclose()
         self.broadcaster.close()
         await self.writer.aclose()
         await self.publisher.aclose()
@@ -59,11 +63,15 @@ def spec(
         publisher = BatchPublisher(runtime.bus, SUBMITTED_TOPIC)
         publisher.start()
         writer = SubmissionWriter(runtime.pool)
-        intake = Intake(writer, publisher)
+        # Right to erasure (docs/security.md): the feedback table, and feedback still in flight.
+        privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "feedback")
+        privacy.add(steps=erasure_steps(runtime.pool))
+        intake = Intake(writer, publisher, privacy.tombstones)
         moderation = Moderation(runtime.pool, runtime.bus)
         servicer = FeedbackServicer(runtime.pool, intake, desk, moderation, broadcaster)
         feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
-        return FeedbackComponent(analyzer, broadcaster, publisher, writer)
+        await privacy.start()
+        return FeedbackComponent(analyzer, broadcaster, publisher, writer, privacy)
 
     return ServiceSpec("feedback", build, migrations=[("feedback", MIGRATIONS)])
 

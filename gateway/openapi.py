@@ -149,7 +149,7 @@ class SchemaBuilder:
         if kind == _F.TYPE_ENUM:
             return {"type": "string", "enum": [v.name for v in field.enum_type.values]}
         if kind in _INT64_TYPES:
-            return {"type": "string", "format": "int64", "pattern": r"^-?[0-9]+$"}
+            return {"type": "string", "format": "int64", "pattern": _int64_pattern(rules)}
         if kind in _INTEGER_FORMATS:
             # Explicit bounds: fuzzers ignore `format`, the gateway rejects out-of-range values.
             fmt, minimum, maximum = _INTEGER_FORMATS[kind]
@@ -161,6 +161,14 @@ class SchemaBuilder:
         if rules.HasField("lte"):
             schema["maximum"] = _number(rules.lte)
         return schema
+
+
+def _int64_pattern(rules: rules_pb2.FieldRules) -> str:
+    """int64 travels as a JSON string: its bounds as a pattern, as far as one can say them
+    (no sign from gte >= 0, no zero when required or from gte >= 1; larger bounds are not)."""
+    sign = "" if rules.HasField("gte") and rules.gte >= 0 else "-?"
+    nonzero = rules.required or (rules.HasField("gte") and rules.gte >= 1)
+    return f"^{sign}0*[1-9][0-9]*$" if nonzero else f"^{sign}[0-9]+$"
 
 
 def _number(value: float) -> int | float:

@@ -81,6 +81,12 @@ class CatalogSnapshot:
         entries[entry.key] = entry
         return CatalogSnapshot(entries)
 
+    def without_creator(self, creator_id: str) -> CatalogSnapshot:
+        """A copy without the items this user created (erasure)."""
+        if not any(e.creator_id == creator_id for e in self.entries.values()):
+            return self
+        return CatalogSnapshot({k: e for k, e in self.entries.items() if e.creator_id != creator_id})
+
     def with_hidden(self, kind: str, item_id: str, hidden: bool, reason: str = "") -> CatalogSnapshot:
         entry = self.get(kind, item_id)
         if entry is None:

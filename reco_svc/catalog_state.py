@@ -76,6 +76,13 @@ class CatalogState:
                 snapshot = snapshot.with_entry(entry)
             self._swap(snapshot)
 
+    async def forget_creator(self, creator_id: str) -> None:
+        """Erasure: the user's own stories leave this snapshot now; PostgreSQL's rows go in the
+        erasure job (reco_svc/erasure.py), which the poll then confirms."""
+        snapshot = self.snapshot.without_creator(creator_id)
+        if snapshot is not self.snapshot:
+            self._swap(snapshot)
+
     def set_hidden(self, kind: str, item_id: str, hidden: bool, reason: str = "") -> None:
         self._swap(self.snapshot.with_hidden(kind, item_id, hidden, reason))
 

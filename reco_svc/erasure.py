@@ -1,42 +1,39 @@
-"""Erasure of one user's recommendation data.
+"""What the recommendation engine erases of a user: its erasure steps and what each replica forgets.
 
-Interactions are read from the events table (erased by analytics_svc/erasure.py);
-what the engine keeps itself is the real-time features, in memory or in Redis.
-They are dropped when the erasure is announced on the bus (topic "privacy.erasure"):
-
-    subscribe_features(runtime.bus, features, group)     # in reco_svc/service.py's build
+Steps (common/privacy/steps.py, run by one replica, retried until they succeed):
+- catalog_items: the items the user created. A child's own stories are removed from the
+  catalog, not kept with the creator cleared: what a child made is the child's data, and it
+  must stop being recommended to others (docs/security.md);
+- reco_features: the user's live recent list and cached history. With Redis (SV_REDIS_URL)
+  the replicas share them and Redis must confirm the DEL: a paused or unreachable Redis
+  fails the step, which is retried (the in-process fallback never stands in for an
+  erasure). Without Redis the step empties the memory of the replica that runs it. The
+  step exists either way: the registry must not depend on configuration, or a job created
+  under one would wait for a step nobody runs under the other.
+Each replica forgets at once what it holds itself: features kept in process (or in Redis's
+fallback during an outage) and the user's stories in its catalog snapshot. Interactions
+are read from the events and feedback tables, erased by their services.
 """
 
 from __future__ import annotations
 
 import asyncpg
 
-from common.bus.base import BusMessage, EventBus
-from common.privacy.erasure import ERASURE_TOPIC, erased_user_ids
-from common.privacy.tables import delete_where
+from common.privacy.participant import Forget
+from common.privacy.steps import ErasureStep, table_step
+from reco_svc.catalog_state import CatalogState
+from reco_svc.shared_features import SharedFeatures
+
+REDIS_STORE = "Redis sv:f:recent:reco:<user>, sv:f:cache:reco:history:<user>"
+MEMORY_STORE = "the engine replicas' in-process features"
 
 
-async def erase_user(conn: asyncpg.Connection, user_id: str) -> dict[str, int]:
-    # Tables of the serving branch that may name users; absent ones count 0.
-    return {"reco_interactions": await delete_where(conn, "reco_interactions", "user_id = $1", user_id)}
+def erasure_steps(pool: asyncpg.Pool, features: SharedFeatures, shared_features: bool) -> list[ErasureStep]:
+    return [
+        table_step(pool, "catalog_items", "creator_id = $1"),
+        ErasureStep("reco_features", REDIS_STORE if shared_features else MEMORY_STORE, features.erase),
+    ]
 
 
-async def forget_features(features: object, user_id: str) -> None:
-    """Drop a user's features from a feature store (its `forget`, else an empty entry)."""
-    forget = getattr(features, "forget", None)
-    if forget is not None:
-        await forget(user_id)
-        return
-    from reco_svc.features import UserFeatures  # the serving branch's store
-
-    await features.put(user_id, UserFeatures(loaded=True))  # type: ignore[attr-defined]
-
-
-def subscribe_features(bus: EventBus, features: object, group: str = "reco-features") -> None:
-    """Every replica keeps its own features, so with Kafka each needs its own group."""
-
-    async def handle(messages: list[BusMessage]) -> None:
-        for user_id in erased_user_ids(messages):
-            await forget_features(features, user_id)
-
-    bus.subscribe(ERASURE_TOPIC, group, handle)
+def forgetters(features: SharedFeatures, catalog: CatalogState) -> list[Forget]:
+    return [features.forget_local, catalog.forget_creator]

@@ -44,6 +44,18 @@ class UserFeatures:
             for event_id in oldest[: len(self.events) - MAX_EVENTS_PER_USER]:
                 del self.events[event_id]
 
+    def after(self, moment: datetime) -> UserFeatures:
+        """A copy with only what happened after `moment` (the user's erasure)."""
+        kept = UserFeatures(loaded=self.loaded)
+        if self.last_ts is not None and self.last_ts > moment:
+            kept.age_group, kept.device_type, kept.last_ts = self.age_group, self.device_type, self.last_ts
+        kept.events = {
+            event_id: interactions
+            for event_id, interactions in self.events.items()
+            if all(i.ts > moment for i in interactions)
+        }
+        return kept
+
     def vector(self, now: datetime) -> dict[str, float]:
         """item key -> log1p(sum of decayed weights)."""
         totals: dict[str, float] = {}

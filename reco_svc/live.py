@@ -11,7 +11,8 @@
   (hidden_items, the source of truth), as does the poll.
 
 Handlers are idempotent (features are keyed by event id; story upserts are upserts), as the
-bus delivers at least once.
+bus delivers at least once. Events and ratings of users erased since are skipped (the
+tombstones, common/privacy/tombstones.py): they were in flight during the erasure.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import datetime
 
 import asyncpg
 from google.protobuf.message import DecodeError
 from storyverse.analytics.v1 import events_pb2
 
+from common import metrics
 from common.bus import BusMessage, EventBus
 from common.bus.inprocess import InProcessBus
+from common.privacy.tombstones import Tombstones
 from reco_svc import store
 from reco_svc.catalog import story_from_event
 from reco_svc.catalog_state import CatalogState
@@ -40,10 +44,17 @@ GROUP = "recommendation"
 
 
 class LiveFollower:
-    def __init__(self, pool: asyncpg.Pool, features: FeatureStore, catalog: CatalogState) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        features: FeatureStore,
+        catalog: CatalogState,
+        tombstones: Tombstones | None = None,
+    ) -> None:
         self.pool = pool
         self.features = features
         self.catalog = catalog
+        self.tombstones = tombstones
         self.closed = False
 
     def subscribe(self, bus: EventBus, group: str = GROUP, shared_features: bool = False) -> None:
@@ -99,6 +110,8 @@ class LiveFollower:
                 facts = EventFacts.from_proto(event)
             except ValueError:
                 continue
+            if self._erased(facts, _received_at(message)):
+                continue
             await self.features.add(facts, interactions_of(facts))
             if facts.event_type == "story_creation" and facts.story_id:
                 stories[facts.story_id] = story_from_event(
@@ -129,7 +142,14 @@ class LiveFollower:
                 log.warning("undecodable feedback message on the bus", extra={"fields": fields})
         for row in await store.ratings_by_id(self.pool, list(dict.fromkeys(ids))) if ids else []:
             facts = EventFacts.from_row(row)
-            await self.features.add(facts, interactions_of(facts))
+            if not self._erased(facts, None):
+                await self.features.add(facts, interactions_of(facts))
+
+    def _erased(self, facts: EventFacts, received_at: datetime | None) -> bool:
+        if not (self.tombstones and self.tombstones.covers(facts.user_id, facts.ts, received_at)):
+            return False
+        metrics.ERASURE_DROPPED.add(1, {"where": "recommendation live"})
+        return True
 
     async def on_visibility(self, messages: list[BusMessage]) -> None:
         """The feedback service's payload: {"item_type", "item_id", "hidden", "reason", "at"}.
@@ -149,3 +169,8 @@ class LiveFollower:
             self.catalog.set_hidden(kind, item_id, hidden, str(change.get("reason", "")))
         if unknown:
             await self.catalog.reload()
+
+
+def _received_at(message: BusMessage) -> datetime | None:
+    raw = message.headers.get("received_at")
+    return datetime.fromisoformat(raw.decode()) if raw else None

@@ -14,10 +14,11 @@ from common import metrics
 from common.features import create_feature_store
 from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
+from common.privacy.participant import ErasureParticipant
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
-from reco_svc.erasure import subscribe_features
+from reco_svc.erasure import erasure_steps, forgetters
 from reco_svc.experiments import ControlOnly
 from reco_svc.features import FeatureStore
 from reco_svc.live import LiveFollower
@@ -38,6 +39,7 @@ class RecoComponent:
     features: FeatureStore
     recommender: Recommender
     live: LiveFollower
+    privacy: ErasureParticipant
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
     sampler: asyncio.Task | None = None
 
@@ -47,6 +49,7 @@ class RecoComponent:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.sampler
         self.live.close()
+        await self.privacy.aclose()
         await self.models.aclose()
         await self.catalog.aclose()
         await self.features.aclose()
@@ -65,12 +68,14 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         if shared
         else MemoryFeatureStore(limits(), max_bytes=config.feature_memory_bytes)
     )
-    features = SharedFeatures(store)
+    # Right to erasure (docs/security.md): the stories users created, shared features, memory.
+    privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "recommendation")
+    features = SharedFeatures(store, privacy.tombstones)
+    privacy.add(steps=erasure_steps(runtime.pool, features, shared), forget=forgetters(features, catalog))
     recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
-    live = LiveFollower(runtime.pool, features, catalog)
+    live = LiveFollower(runtime.pool, features, catalog, privacy.tombstones)
     live.subscribe(runtime.bus, config.bus_group, shared_features=shared)
-    # Right to erasure: drop the user's features when an erasure is announced (docs/security.md).
-    subscribe_features(runtime.bus, features, f"{config.bus_group}.erasure")
+    await privacy.start()
     recommendation_service_pb2_grpc.add_RecommendationServiceServicer_to_server(
         RecommendationServicer(
             recommender, CatalogAdmin(runtime.pool, catalog, runtime.bus), RegistryAdmin(runtime.pool, models)
@@ -78,7 +83,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         server,
     )
     sampler = None if shared else asyncio.create_task(_sample_size(store), name="feature-size-sampler")
-    return RecoComponent(catalog, models, features, recommender, live, sampler=sampler)
+    return RecoComponent(catalog, models, features, recommender, live, privacy, sampler=sampler)
 
 
 async def _sample_size(store: MemoryFeatureStore, every: float = FEATURE_SAMPLE_SECONDS) -> None:

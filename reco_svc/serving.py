@@ -175,6 +175,9 @@ class Recommender:
         if features is not None and features.loaded:
             return features
         since = datetime.now(UTC) - timedelta(days=HISTORY_DAYS)
+        erased_at = getattr(self.features, "erased_at", lambda _: None)(user_id)
+        if erased_at is not None:  # nothing from before the user's erasure, whatever is still stored
+            since = max(since, erased_at + timedelta(microseconds=1))
         loaded = UserFeatures(loaded=True)
         for row in reversed(await store.user_events(self.pool, user_id, since, HISTORY_EVENTS)):
             facts = EventFacts.from_row(row)

@@ -14,6 +14,11 @@ Two keys per user, both in the store (Redis: one list and one string):
 `degraded` is true while the Redis breaker is open: serving then answers from popularity
 and the request's own picks instead of reading every user's history from PostgreSQL on
 every call (the in-process fallback would not keep it across pods).
+
+Erasure (reco_svc/erasure.py): `erase` removes both keys for good (a step of the erasure
+job, retried until Redis confirms), `forget_local` what this process holds; until then, and
+for data of the user still in flight, reads and writes leave out everything from before the
+user's erasure (the tombstones).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import json
 from datetime import datetime
 
 from common.features import FeatureLimits, FeatureStore
+from common.privacy.tombstones import Tombstones
 from reco_svc.features import MAX_EVENTS_PER_USER, UserFeatures
 from reco_svc.interactions import EventFacts, Interaction
 
@@ -34,8 +40,12 @@ def limits() -> FeatureLimits:
 
 
 class SharedFeatures:
-    def __init__(self, store: FeatureStore) -> None:
+    def __init__(self, store: FeatureStore, tombstones: Tombstones | None = None) -> None:
         self.store = store
+        self.tombstones = tombstones
+
+    def erased_at(self, user_id: str) -> datetime | None:
+        return self.tombstones.erased_at(user_id) if self.tombstones else None
 
     @property
     def degraded(self) -> bool:
@@ -56,9 +66,13 @@ class SharedFeatures:
                 features.add(*_decode(entry, user_id))
         for raw in reversed(live):  # oldest first, as they happened
             features.add(*_decode(raw, user_id))
-        return features
+        erased_at = self.erased_at(user_id)
+        return features if erased_at is None else features.after(erased_at)
 
     async def put(self, user_id: str, features: UserFeatures) -> None:
+        erased_at = self.erased_at(user_id)
+        if erased_at is not None:
+            features = features.after(erased_at)
         blob = {
             "a": features.age_group,
             "d": features.device_type,
@@ -81,10 +95,15 @@ class SharedFeatures:
         }
         await self.store.push_recent(_recent(facts.user_id), json.dumps(payload, separators=(",", ":")))
 
-    async def forget(self, user_id: str) -> None:
-        """Erasure: the live list and the cached history both go (every replica shares them in Redis)."""
-        await self.store.forget_recent(_recent(user_id))
-        await self.store.delete(_history(user_id))
+    async def erase(self, user_id: str) -> int:
+        """Erasure: the live list and the cached history go from the store (Redis: for every
+        replica); raises when that is not confirmed. The number of keys that existed."""
+        return await self.store.erase([_recent(user_id)], [_history(user_id)])
+
+    async def forget_local(self, user_id: str) -> None:
+        """Erasure, in this process: the in-process store, or Redis's in-process fallback."""
+        local = getattr(self.store, "fallback", self.store)
+        await local.erase([_recent(user_id)], [_history(user_id)])
 
     async def aclose(self) -> None:
         await self.store.aclose()

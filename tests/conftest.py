@@ -40,22 +40,35 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    admin_url = os.environ.get("SV_TEST_DATABASE_URL")
-    if not admin_url:
-        admin_url = start_embedded(REPO_ROOT / ".data" / "test-pg")
+def pg_admin_url() -> str:
+    """The PostgreSQL server of the session, as its administrator."""
+    return os.environ.get("SV_TEST_DATABASE_URL") or start_embedded(REPO_ROOT / ".data" / "test-pg")
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_admin_url: str) -> Iterator[str]:
     name = f"sv_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
+    yield _with_database(pg_admin_url, name)
+    asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield _with_database(admin_url, name)
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+@pytest.fixture
+async def own_database(pg_admin_url: str) -> AsyncIterator[str]:
+    """A database of the test's own on the session's server, dropped after: for tests that read
+    every table, or whose services register what the session's services must not see."""
+    name = f"sv_own_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await _admin(pg_admin_url, f'CREATE DATABASE "{name}"')
+    yield _with_database(pg_admin_url, name)
+    await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +78,9 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=tmp_path_factory.mktemp("data"),
         shutdown_grace_seconds=2.0,
         log_level="WARNING",
+        # Erasure jobs done in about a second rather than ten (their passes and polls).
+        erasure_poll_seconds=0.5,
+        erasure_verify_seconds=1.0,
     )
 
 
@@ -154,6 +170,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports (all held open while choosing, so none is picked twice)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def service_env(settings: Settings, **extra: str) -> dict[str, str]:

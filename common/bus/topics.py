@@ -21,6 +21,9 @@ from common.settings import Settings
 class Topic:
     name: str
     partitions: int
+    # Kept as long as the erasure tombstones (SV_ERASURE_TOMBSTONE_DAYS), not a week: its
+    # messages name erased users, and are of no use once the tombstones are gone.
+    tombstone_retention: bool = False
 
 
 # Every topic written or read by a service; each has a dead-letter topic (`<name>.dlq`).
@@ -30,6 +33,7 @@ MAIN_TOPICS = (
     Topic("catalog.visibility", 3),  # keyed by story
     Topic("feedback.submitted", 6),  # keyed by story
     Topic("feedback.alerts", 3),
+    Topic("privacy.erasure", 3, tombstone_retention=True),  # keyed by the user's salted hash
 )
 DLQ_PARTITIONS = 3
 
@@ -37,8 +41,8 @@ DLQ_PARTITIONS = 3
 def all_topics(settings: Settings) -> list[Topic]:
     topics = [*MAIN_TOPICS, *(Topic(f"{t.name}.dlq", DLQ_PARTITIONS) for t in MAIN_TOPICS)]
     if settings.kafka_partitions > 0:
-        topics = [Topic(t.name, settings.kafka_partitions) for t in topics]
-    return [Topic(settings.kafka_topic_prefix + t.name, t.partitions) for t in topics]
+        topics = [Topic(t.name, settings.kafka_partitions, t.tombstone_retention) for t in topics]
+    return [Topic(settings.kafka_topic_prefix + t.name, t.partitions, t.tombstone_retention) for t in topics]
 
 
 def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
@@ -50,7 +54,11 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> list[str]:
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     replication = settings.kafka_replication
     config = {"min.insync.replicas": str(max(1, replication - 1))}
-    wanted = [NewTopic(t.name, t.partitions, replication, config=config) for t in all_topics(settings)]
+    tombstones = {**config, "retention.ms": str(int(settings.erasure_tombstone_days * 86_400_000))}
+    wanted = [
+        NewTopic(t.name, t.partitions, replication, config=tombstones if t.tombstone_retention else config)
+        for t in all_topics(settings)
+    ]
     created = []
     for name, future in admin.create_topics(wanted, request_timeout=timeout).items():
         try:

@@ -3,7 +3,8 @@
     store = create_feature_store(settings)          # Redis when SV_REDIS_URL is set
     await store.push_recent("user-1", "story-9")     # newest first, capped, expires when idle
     await store.recent("user-1", limit=20)           # ["story-9", ...]
-    await store.forget_recent("user-1")              # erasure: the list is gone
+    await store.forget_recent("user-1")              # the list is gone (best effort)
+    await store.erase(["user-1"], ["reco:user-1"])   # erasure: gone from every copy, or it raises
     await store.incr("trending", "story-9")          # counted in the current time bucket
     await store.top("trending", window=86400, limit=10)   # [("story-9", 12.0), ...]
     await store.set("reco:user-1", payload, ttl=300)
@@ -16,6 +17,7 @@ why the Redis backend degrades to an in-process store instead of failing its cal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,6 +52,12 @@ class FeatureStore(Protocol):
     async def set(self, key: str, value: bytes, ttl: float) -> None: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def erase(self, recent: Sequence[str] = (), cache: Sequence[str] = ()) -> int:
+        """Erasure: these users' recent lists and these cache entries go from every copy the store
+        keeps (Redis and its in-process fallback); returns how many existed. Unlike the calls
+        above it never answers from a fallback: it raises when Redis does not confirm."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -20,7 +20,7 @@ import heapq
 import itertools
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from common.features.base import FeatureLimits, bucket_range
 
@@ -127,6 +127,13 @@ class MemoryFeatureStore:
 
     async def delete(self, key: str) -> None:
         self._drop((CACHE, key))
+
+    async def erase(self, recent: Sequence[str] = (), cache: Sequence[str] = ()) -> int:
+        keys = [(RECENT, user) for user in recent] + [(CACHE, key) for key in cache]
+        present = sum(key in self._entries for key in keys)
+        for key in keys:
+            self._drop(key)
+        return present
 
     async def aclose(self) -> None:
         return None

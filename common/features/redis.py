@@ -11,13 +11,15 @@ into a short-lived key and reads the best members from it.
 When Redis does not answer within the timeout, or is refused, callers get the in-process
 store's answer (common/features/memory.py) and one warning is logged; Redis is asked again
 after `retry_after` seconds. What was written during the outage stays in that process only.
+`erase` is the exception: it asks Redis whatever the breaker says and raises on failure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from common.features.base import FeatureLimits, bucket_range
 from common.features.memory import MemoryFeatureStore
@@ -113,6 +115,18 @@ class RedisFeatureStore:
     async def delete(self, key: str) -> None:
         await self.fallback.delete(key)  # also forget what an outage left in memory
         await self.guard.run("DEL", lambda: self.client.delete(f"{self.prefix}cache:{key}"), _nothing)
+
+    async def erase(self, recent: Sequence[str] = (), cache: Sequence[str] = ()) -> int:
+        await self.fallback.erase(recent, cache)
+        keys = [f"{self.prefix}recent:{user}" for user in recent] + [
+            f"{self.prefix}cache:{key}" for key in cache
+        ]
+        if not keys:
+            return 0
+        # Not through the guard: an open breaker or a fallback must not pass for an erasure.
+        # Within the same deadline, so a hung Redis fails the step (retried) instead of hanging.
+        async with asyncio.timeout(self.guard.timeout):
+            return int(await self.client.delete(*keys))
 
     async def aclose(self) -> None:
         await self.client.aclose()

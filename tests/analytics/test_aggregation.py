@@ -13,7 +13,7 @@ from google.protobuf import json_format
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from analytics_svc import creation_times, funnels, retention, rollups
-from analytics_svc.erasure import erase_user
+from analytics_svc.erasure import erasure_steps
 from analytics_svc.queries import sequences
 from analytics_svc.requests import Filters, ReportParams, parse_step
 from common.settings import REPO_ROOT
@@ -76,8 +76,7 @@ async def test_rollup_twice_gives_the_same_rows_and_counts_every_event(analytics
     }
     # Erasure removes the user's rows from every per-user rollup.
     gone = events[0].user_id
-    async with pool.acquire() as conn:
-        deleted = await erase_user(conn, gone)
+    deleted = {step.name: await step.run(gone) for step in erasure_steps(pool)}
     assert deleted["user_day_sequences"] > 0 and deleted["user_activity"] == 1
     for table in ("user_day_sequences", "user_activity", "daily_user_activity", "user_first_events"):
         assert await pool.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = $1", gone) == 0

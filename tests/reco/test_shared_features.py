@@ -10,6 +10,7 @@ import pytest
 
 from common.features.memory import MemoryFeatureStore
 from common.features.redis import RedisFeatureStore
+from common.privacy.tombstones import Tombstones
 from reco_svc.features import UserFeatures
 from reco_svc.interactions import EventFacts, interactions_of
 from reco_svc.serving import Recommender
@@ -83,11 +84,7 @@ async def test_while_redis_is_down_serving_answers_from_popularity_without_postg
         await features.aclose()
 
 
-async def test_an_erasure_on_the_bus_drops_live_and_cached_features_on_every_replica(backends, analytics, db):
-    from common.bus.inprocess import InProcessBus
-    from common.privacy.erasure import erase_user
-    from reco_svc.erasure import subscribe_features
-
+async def test_an_erasure_removes_live_and_cached_features_for_every_replica(backends):
     features, other = backends
     erased, kept = (f"kid-{uuid.uuid4().hex[:8]}" for _ in range(2))
     for user in (erased, kept):
@@ -97,14 +94,55 @@ async def test_an_erasure_on_the_bus_drops_live_and_cached_features_on_every_rep
         await features.put(user, history)
         live = pick(user, "dragon-ball")
         await features.add(live, interactions_of(live))
-    bus = InProcessBus()
-    subscribe_features(bus, features)
-    await bus.start()
-    try:
-        await erase_user(db, bus, erased, requested_by="test", erasers=[])
-        await bus.drain()
-    finally:
-        await bus.aclose()
+    assert await features.erase(erased) == 2  # the recent list and the cached history
+    assert await features.erase(erased) == 0  # idempotent: the verifying pass finds nothing
     for replica in [features] + ([other] if other else []):
         assert await replica.get(erased) is None
         assert set((await replica.get(kept)).vector(NOW)) == {"universe:toy-story", "universe:dragon-ball"}
+
+
+async def test_a_tombstone_hides_what_the_store_still_holds_from_before_the_erasure():
+    """Until the erasure step has emptied the store (Redis paused), reads and history caching
+    leave out everything of the user up to the erasure; what came after stays."""
+    tombstones = Tombstones(86400, salt="s")
+    features = SharedFeatures(MemoryFeatureStore(limits()), tombstones)
+    user = f"kid-{uuid.uuid4().hex[:8]}"
+    before, after = pick(user, "toy-story", days_ago=1), pick(user, "dragon-ball")
+    history = UserFeatures(loaded=True)
+    history.add(before, interactions_of(before))
+    await features.put(user, history)
+    await features.add(after, interactions_of(after))
+    tombstones.learn(tombstones.hash(user), NOW - timedelta(hours=1))
+    got = await features.get(user)
+    assert set(got.vector(NOW)) == {"universe:dragon-ball"}
+    await features.put(user, history)  # a history read from PostgreSQL before its rows went
+    assert set((await features.get(user)).vector(NOW)) == {"universe:dragon-ball"}
+
+
+async def test_a_paused_redis_fails_the_erasure_instead_of_answering_from_the_fallback():
+    url = local_redis_url()
+    if url is None:
+        pytest.skip(NO_REDIS)
+    prefix = f"sv:test:{uuid.uuid4().hex[:8]}:"
+    user = f"kid-{uuid.uuid4().hex[:8]}"
+    try:
+        async with FreezableProxy(url) as proxy:
+            features = SharedFeatures(
+                RedisFeatureStore(proxy.url, timeout=0.2, limits=limits(), prefix=prefix)
+            )
+            live = pick(user, "dragon-ball")
+            await features.add(live, interactions_of(live))
+            proxy.freeze()
+            with pytest.raises(TimeoutError):
+                await features.erase(user)
+            proxy.thaw()
+            await features.aclose()
+            # The retry confirms it (the DEL held in the frozen connection may have run meanwhile).
+            features = SharedFeatures(
+                RedisFeatureStore(proxy.url, timeout=1.0, limits=limits(), prefix=prefix)
+            )
+            assert await features.erase(user) in (0, 1)
+            assert await features.get(user) is None
+            await features.aclose()
+    finally:
+        await delete_prefix(url, prefix)

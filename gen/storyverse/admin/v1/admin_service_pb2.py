@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from storyverse.common.v1 import rules_pb2 as storyverse_dot_common_dot_v1_dot_rules__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'storyverse/admin/v1/admin_service.proto\x12\x13storyverse.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a storyverse/common/v1/rules.proto\"S\n\x15\x44\x65leteUserDataRequest\x12:\n\x07user_id\x18\x01 \x01(\tB)\x92\x82\x19%\x08\x01\"![A-Za-z0-9][A-Za-z0-9._:-]{0,127}\"\xb8\x01\n\x16\x44\x65leteUserDataResponse\x12I\n\x07\x64\x65leted\x18\x01 \x03(\x0b\x32\x38.storyverse.admin.v1.DeleteUserDataResponse.DeletedEntry\x12\x10\n\x08\x61udit_id\x18\x02 \x01(\x03\x12\x11\n\tuser_hash\x18\x03 \x01(\t\x1a.\n\x0c\x44\x65letedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32\x9e\x01\n\x0c\x41\x64minService\x12\x8d\x01\n\x0e\x44\x65leteUserData\x12*.storyverse.admin.v1.DeleteUserDataRequest\x1a+.storyverse.admin.v1.DeleteUserDataResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/admin/users/{user_id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'storyverse/admin/v1/admin_service.proto\x12\x13storyverse.admin.v1\x1a\x1cgoogle/api/annotations.proto\x1a storyverse/common/v1/rules.proto\"S\n\x15\x44\x65leteUserDataRequest\x12:\n\x07user_id\x18\x01 \x01(\tB)\x92\x82\x19%\x08\x01\"![A-Za-z0-9][A-Za-z0-9._:-]{0,127}\"\xc7\x01\n\x16\x44\x65leteUserDataResponse\x12I\n\x07\x64\x65leted\x18\x01 \x03(\x0b\x32\x38.storyverse.admin.v1.DeleteUserDataResponse.DeletedEntry\x12\x10\n\x08\x61udit_id\x18\x02 \x01(\x03\x12\x11\n\tuser_hash\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x1a.\n\x0c\x44\x65letedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"<\n\x17GetErasureStatusRequest\x12!\n\x08\x61udit_id\x18\x01 \x01(\x03\x42\x0f\x92\x82\x19\x0b\x08\x01\x31\x00\x00\x00\x00\x00\x00\xf0?\"\xc3\x02\n\x18GetErasureStatusResponse\x12\x10\n\x08\x61udit_id\x18\x01 \x01(\x03\x12\x11\n\tuser_hash\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x13\n\x0bpass_number\x18\x04 \x01(\x05\x12\x14\n\x0crequested_at\x18\x05 \x01(\t\x12\x14\n\x0c\x63ompleted_at\x18\x06 \x01(\t\x12K\n\x07\x64\x65leted\x18\x07 \x03(\x0b\x32:.storyverse.admin.v1.GetErasureStatusResponse.DeletedEntry\x12\x35\n\x05steps\x18\x08 \x03(\x0b\x32&.storyverse.admin.v1.ErasureStepStatus\x1a.\n\x0c\x44\x65letedEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x9f\x01\n\x11\x45rasureStepStatus\x12\x0c\n\x04step\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\r\n\x05store\x18\x03 \x01(\t\x12\x0c\n\x04\x64one\x18\x04 \x01(\x08\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12\x0f\n\x07removed\x18\x07 \x01(\x03\x12\x17\n\x0fnext_attempt_at\x18\x08 \x01(\t2\xb8\x02\n\x0c\x41\x64minService\x12\x8d\x01\n\x0e\x44\x65leteUserData\x12*.storyverse.admin.v1.DeleteUserDataRequest\x1a+.storyverse.admin.v1.DeleteUserDataResponse\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/admin/users/{user_id}\x12\x97\x01\n\x10GetErasureStatus\x12,.storyverse.admin.v1.GetErasureStatusRequest\x1a-.storyverse.admin.v1.GetErasureStatusResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/api/admin/erasures/{audit_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,14 +37,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DELETEUSERDATAREQUEST'].fields_by_name['user_id']._serialized_options = b'\222\202\031%\010\001\"![A-Za-z0-9][A-Za-z0-9._:-]{0,127}'
   _globals['_DELETEUSERDATARESPONSE_DELETEDENTRY']._loaded_options = None
   _globals['_DELETEUSERDATARESPONSE_DELETEDENTRY']._serialized_options = b'8\001'
+  _globals['_GETERASURESTATUSREQUEST'].fields_by_name['audit_id']._loaded_options = None
+  _globals['_GETERASURESTATUSREQUEST'].fields_by_name['audit_id']._serialized_options = b'\222\202\031\013\010\0011\000\000\000\000\000\000\360?'
+  _globals['_GETERASURESTATUSRESPONSE_DELETEDENTRY']._loaded_options = None
+  _globals['_GETERASURESTATUSRESPONSE_DELETEDENTRY']._serialized_options = b'8\001'
   _globals['_ADMINSERVICE'].methods_by_name['DeleteUserData']._loaded_options = None
   _globals['_ADMINSERVICE'].methods_by_name['DeleteUserData']._serialized_options = b'\202\323\344\223\002\034*\032/api/admin/users/{user_id}'
+  _globals['_ADMINSERVICE'].methods_by_name['GetErasureStatus']._loaded_options = None
+  _globals['_ADMINSERVICE'].methods_by_name['GetErasureStatus']._serialized_options = b'\202\323\344\223\002 \022\036/api/admin/erasures/{audit_id}'
   _globals['_DELETEUSERDATAREQUEST']._serialized_start=128
   _globals['_DELETEUSERDATAREQUEST']._serialized_end=211
   _globals['_DELETEUSERDATARESPONSE']._serialized_start=214
-  _globals['_DELETEUSERDATARESPONSE']._serialized_end=398
-  _globals['_DELETEUSERDATARESPONSE_DELETEDENTRY']._serialized_start=352
-  _globals['_DELETEUSERDATARESPONSE_DELETEDENTRY']._serialized_end=398
-  _globals['_ADMINSERVICE']._serialized_start=401
-  _globals['_ADMINSERVICE']._serialized_end=559
+  _globals['_DELETEUSERDATARESPONSE']._serialized_end=413
+  _globals['_DELETEUSERDATARESPONSE_DELETEDENTRY']._serialized_start=367
+  _globals['_DELETEUSERDATARESPONSE_DELETEDENTRY']._serialized_end=413
+  _globals['_GETERASURESTATUSREQUEST']._serialized_start=415
+  _globals['_GETERASURESTATUSREQUEST']._serialized_end=475
+  _globals['_GETERASURESTATUSRESPONSE']._serialized_start=478
+  _globals['_GETERASURESTATUSRESPONSE']._serialized_end=801
+  _globals['_GETERASURESTATUSRESPONSE_DELETEDENTRY']._serialized_start=367
+  _globals['_GETERASURESTATUSRESPONSE_DELETEDENTRY']._serialized_end=413
+  _globals['_ERASURESTEPSTATUS']._serialized_start=804
+  _globals['_ERASURESTEPSTATUS']._serialized_end=963
+  _globals['_ADMINSERVICE']._serialized_start=966
+  _globals['_ADMINSERVICE']._serialized_end=1278
 # @@protoc_insertion_point(module_scope)

@@ -42,6 +42,11 @@ class AdminServiceStub:
                 request_serializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.DeleteUserDataRequest.SerializeToString,
                 response_deserializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.DeleteUserDataResponse.FromString,
                 _registered_method=True)
+        self.GetErasureStatus = channel.unary_unary(
+                '/storyverse.admin.v1.AdminService/GetErasureStatus',
+                request_serializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusRequest.SerializeToString,
+                response_deserializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -51,10 +56,21 @@ class AdminServiceServicer:
     """
 
     def DeleteUserData(self, request, context):
-        """Right to erasure (GDPR art. 17, COPPA): removes the user's events, failed
-        events, feedback, interactions and features in every service, keeps the user
-        out of future model training, and records the erasure (a salted hash of the
-        user id, never the erased data) in the audit log. Idempotent.
+        """Right to erasure (GDPR art. 17, COPPA): starts a durable erasure job that removes
+        the user from every store of every service (events, failed events, rollups,
+        real-time tables, experiment assignments, feedback, the stories the user created,
+        recommendation features in Redis and in memory), keeps the user out of future model
+        training, drops the user's data still in flight, and records the erasure (a salted
+        hash of the user id, never the erased data) in the audit log. Answers once the job
+        is durable and its first pass is over (or after SV_ERASURE_WAIT_SECONDS); poll
+        GetErasureStatus with the audit_id until the state is "completed". Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetErasureStatus(self, request, context):
+        """The state of an erasure job, by the audit_id DeleteUserData returned.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -67,6 +83,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.DeleteUserData,
                     request_deserializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.DeleteUserDataRequest.FromString,
                     response_serializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.DeleteUserDataResponse.SerializeToString,
+            ),
+            'GetErasureStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetErasureStatus,
+                    request_deserializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusRequest.FromString,
+                    response_serializer=storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -99,6 +120,33 @@ class AdminService:
             '/storyverse.admin.v1.AdminService/DeleteUserData',
             storyverse_dot_admin_dot_v1_dot_admin__service__pb2.DeleteUserDataRequest.SerializeToString,
             storyverse_dot_admin_dot_v1_dot_admin__service__pb2.DeleteUserDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetErasureStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.admin.v1.AdminService/GetErasureStatus',
+            storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusRequest.SerializeToString,
+            storyverse_dot_admin_dot_v1_dot_admin__service__pb2.GetErasureStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,
