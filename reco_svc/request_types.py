@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from common.errors import FieldViolation, InvalidArgument
-
 # The contract's names (proto RecommendRequest) -> the engine's (serving.Request.types).
 ENGINE_TYPES = {
     "universe": "universe",
@@ -30,12 +28,9 @@ DEFAULT_TYPES = ("universe", "character", "themes", "story")
 
 
 def requested_types(recommendation_types: Sequence[str], types: Sequence[str]) -> tuple[str, ...]:
-    """The engine's types, in the order asked, each once. Validation has checked the names."""
-    if recommendation_types and types:
-        raise InvalidArgument.of(
-            [FieldViolation("types", "give either types or recommendation_types, not both")]
-        )
-    asked = recommendation_types or types
+    """The engine's types, in the order asked (recommendation_types first when a client sends
+    both names), each once. Validation has checked the names."""
+    asked = [*recommendation_types, *types]
     if not asked:
         return DEFAULT_TYPES
     return tuple(dict.fromkeys(ENGINE_TYPES[name] for name in asked))
