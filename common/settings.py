@@ -98,6 +98,9 @@ class Settings:
     # Consumer group of the engine's live follow; per replica ("<group>-<random>") when
     # features are in process, shared by the replicas when they are in Redis.
     reco_bus_group: str = "recommendation"
+    # `./storyverse run` trains the recommendation model when the newest version is this old
+    # (reco_svc/schedule.py; Kubernetes runs the CronJob instead); 0 turns that off.
+    reco_train_every_hours: float = 24.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

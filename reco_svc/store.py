@@ -283,6 +283,15 @@ async def has_events_table(pool: asyncpg.Pool) -> bool:
     return await pool.fetchval("SELECT to_regclass('events') IS NOT NULL")
 
 
+async def has_interactions(pool: asyncpg.Pool) -> bool:
+    """Whether any event carries an interaction (something for a first training to learn)."""
+    if not await has_events_table(pool):
+        return False
+    return await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE event_type = ANY($1::text[]))", list(INTERACTION_TYPES)
+    )
+
+
 # --- model registry ----------------------------------------------------------------------------
 
 NOTIFY_CHANNEL = "reco_models"
@@ -353,6 +362,10 @@ async def active_version(pool: asyncpg.Pool) -> asyncpg.Record | None:
 
 async def get_version(pool: asyncpg.Pool, version: str) -> asyncpg.Record | None:
     return await pool.fetchrow("SELECT * FROM reco_model_versions WHERE version = $1", version)
+
+
+async def newest_version_time(pool: asyncpg.Pool) -> datetime | None:
+    return await pool.fetchval("SELECT max(created_at) FROM reco_model_versions")
 
 
 async def list_versions(pool: asyncpg.Pool, limit: int) -> list[asyncpg.Record]:
