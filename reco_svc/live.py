@@ -45,6 +45,8 @@ class LiveFollower:
         self.features = features
         self.catalog = catalog
         self.closed = False
+        # Interaction events and ratings handled so far: the bootstrap model's cue to refresh.
+        self.interactions_seen = 0
 
     def subscribe(self, bus: EventBus, group: str = GROUP, shared_features: bool = False) -> None:
         """Follow both topics. Which consumer group each replica uses (docs/architecture.md):
@@ -100,6 +102,7 @@ class LiveFollower:
             except ValueError:
                 continue
             await self.features.add(facts, interactions_of(facts))
+            self.interactions_seen += 1
             if facts.event_type == "story_creation" and facts.story_id:
                 stories[facts.story_id] = story_from_event(
                     facts.story_id,
@@ -130,6 +133,7 @@ class LiveFollower:
         for row in await store.ratings_by_id(self.pool, list(dict.fromkeys(ids))) if ids else []:
             facts = EventFacts.from_row(row)
             await self.features.add(facts, interactions_of(facts))
+            self.interactions_seen += 1
 
     async def on_visibility(self, messages: list[BusMessage]) -> None:
         """The feedback service's payload: {"item_type", "item_id", "hidden", "reason", "at"}.

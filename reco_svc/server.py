@@ -8,7 +8,7 @@ from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_g
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.catalog import CatalogEntry
 from reco_svc.request_types import ENGINE_TYPES, requested_types
-from reco_svc.serving import DEFAULT_LIMIT, RecList, Recommender, Request
+from reco_svc.serving import DEFAULT_LIMIT, SCORE_DECIMALS, RecList, Recommender, Request
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
@@ -114,7 +114,7 @@ def _list(found: RecList) -> pb.RecommendationList:
             pb.RecommendedItem(
                 id=s.entry.id,
                 name=s.entry.name,
-                score=round(s.score, 6),
+                score=round(s.score, SCORE_DECIMALS),
                 reason=s.reason,
                 universes=list(s.entry.universe_ids),
                 min_age=s.entry.min_age,

@@ -15,6 +15,7 @@ from common.features import create_feature_store
 from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
+from reco_svc.bootstrap import BootstrapRefresher
 from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import subscribe_features
@@ -40,12 +41,14 @@ class RecoComponent:
     live: LiveFollower
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
     sampler: asyncio.Task | None = None
+    bootstrap: asyncio.Task | None = None
 
     async def aclose(self) -> None:
-        if self.sampler is not None:
-            self.sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.sampler
+        for task in (self.sampler, self.bootstrap):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self.live.close()
         await self.models.aclose()
         await self.catalog.aclose()
@@ -78,7 +81,10 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         server,
     )
     sampler = None if shared else asyncio.create_task(_sample_size(store), name="feature-size-sampler")
-    return RecoComponent(catalog, models, features, recommender, live, sampler=sampler)
+    # Until a model is trained: the age groups' live popularity and trending (bootstrap.py).
+    refresher = BootstrapRefresher(runtime.pool, catalog, models, live, config.model_poll_seconds)
+    bootstrap = asyncio.create_task(refresher.run(), name="bootstrap-refresh")
+    return RecoComponent(catalog, models, features, recommender, live, sampler=sampler, bootstrap=bootstrap)
 
 
 async def _sample_size(store: MemoryFeatureStore, every: float = FEATURE_SAMPLE_SECONDS) -> None:
