@@ -19,7 +19,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from common.validation import RFC3339_PROBLEM, rules_of
 
 _F = FieldDescriptor
-_INTEGERS = {
+# The integer types' ranges (the query-string conversion in transcode.py uses them too).
+INTEGER_RANGES = {
     _F.TYPE_INT32: (-(2**31), 2**31 - 1),
     _F.TYPE_SINT32: (-(2**31), 2**31 - 1),
     _F.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
@@ -88,7 +89,7 @@ def _scalar_problem(field: FieldDescriptor, value: object) -> str | None:
         return None if isinstance(value, str) else f"{_expected_text(field)}, got {shown(value)}"
     if kind == _F.TYPE_BOOL:
         return None if isinstance(value, bool) else f"must be true or false, got {shown(value)}"
-    if kind in _INTEGERS:
+    if kind in INTEGER_RANGES:
         return _integer_problem(field, value)
     if kind in (_F.TYPE_DOUBLE, _F.TYPE_FLOAT):
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -109,7 +110,7 @@ def _scalar_problem(field: FieldDescriptor, value: object) -> str | None:
 
 
 def _integer_problem(field: FieldDescriptor, value: object) -> str | None:
-    low, high = _INTEGERS[field.type]
+    low, high = INTEGER_RANGES[field.type]
     whole = (
         (isinstance(value, int) and not isinstance(value, bool))
         or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
@@ -125,7 +126,7 @@ def _integer_problem(field: FieldDescriptor, value: object) -> str | None:
         expected = "must be a whole number"
     if number is None:
         return f"{expected}, got {shown(value)}"
-    limit_low, limit_high = _INTEGERS[field.type]
+    limit_low, limit_high = INTEGER_RANGES[field.type]
     if not limit_low <= number <= limit_high:
         return f"{expected}, got {shown(value)}"
     return None  # inside the type's range: the contract's own range is the service's to check

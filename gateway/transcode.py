@@ -23,7 +23,7 @@ from google.protobuf.message import Message
 
 from common.errors import FieldViolation
 from gateway.errors import GatewayError
-from gateway.json_types import find_field, first_type_error, kind_of
+from gateway.json_types import INTEGER_RANGES, find_field, first_type_error, kind_of
 from gateway.routes import Route
 
 HTTP_BODY = "google.api.HttpBody"
@@ -31,18 +31,6 @@ JSON_CONTENT_TYPE = "application/json"
 NDJSON_CONTENT_TYPE = "application/x-ndjson"
 
 _F = FieldDescriptor
-_INT_RANGES = {
-    _F.TYPE_INT32: (-(2**31), 2**31 - 1),
-    _F.TYPE_SINT32: (-(2**31), 2**31 - 1),
-    _F.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
-    _F.TYPE_UINT32: (0, 2**32 - 1),
-    _F.TYPE_FIXED32: (0, 2**32 - 1),
-    _F.TYPE_INT64: (-(2**63), 2**63 - 1),
-    _F.TYPE_SINT64: (-(2**63), 2**63 - 1),
-    _F.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
-    _F.TYPE_UINT64: (0, 2**64 - 1),
-    _F.TYPE_FIXED64: (0, 2**64 - 1),
-}
 _INT_RE = re.compile(r"-?[0-9]+")
 _TRUE, _FALSE = ("true", "1"), ("false", "0")
 
@@ -278,8 +266,8 @@ def convert_scalar(field: FieldDescriptor, text: str) -> object:
         if text.lower() in _FALSE:
             return False
         raise ValueError(f"expected true or false, got {text!r}")
-    if kind in _INT_RANGES:
-        low, high = _INT_RANGES[kind]
+    if kind in INTEGER_RANGES:
+        low, high = INTEGER_RANGES[kind]
         if not _INT_RE.fullmatch(text):
             raise ValueError(f"expected an integer, got {text!r}")
         value = int(text)
