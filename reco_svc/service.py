@@ -15,7 +15,7 @@ from common.features import create_feature_store
 from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
-from reco_svc.bootstrap import BootstrapRefresher
+from reco_svc.bootstrap import BOOTSTRAP_POLLS, BootstrapRefresher
 from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import subscribe_features
@@ -82,7 +82,8 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     )
     sampler = None if shared else asyncio.create_task(_sample_size(store), name="feature-size-sampler")
     # Until a model is trained: the age groups' live popularity and trending (bootstrap.py).
-    refresher = BootstrapRefresher(runtime.pool, catalog, models, live, config.model_poll_seconds)
+    every = BOOTSTRAP_POLLS * config.model_poll_seconds  # 30 s by default: a rebuild reads all it holds
+    refresher = BootstrapRefresher(runtime.pool, catalog, models, live, every)
     bootstrap = asyncio.create_task(refresher.run(), name="bootstrap-refresh")
     return RecoComponent(catalog, models, features, recommender, live, sampler=sampler, bootstrap=bootstrap)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -223,6 +223,24 @@ async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 2
                     rows = []
         if rows:
             yield rows
+
+
+async def events_stored_after(
+    pool: asyncpg.Pool, after: datetime | None, since: datetime, limit: int
+) -> list:
+    """Interaction events stored after `after` (any when None) with a timestamp since `since`,
+    oldest stored first, with their stored_at: the bootstrap model's incremental read."""
+    async with pool.acquire() as conn:
+        return await conn.fetch(
+            f"""SELECT {_EVENT_COLUMNS}, stored_at FROM events
+                 WHERE stored_at > $1 AND ts >= $2 AND event_type = ANY($3::text[])
+                   AND {await not_erased_if_tracked(conn, "events.user_id")}
+                 ORDER BY stored_at LIMIT $4""",
+            after or datetime.min.replace(tzinfo=UTC),
+            since,
+            list(INTERACTION_TYPES),
+            limit,
+        )
 
 
 async def user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
