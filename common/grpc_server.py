@@ -22,7 +22,6 @@ from typing import Protocol
 import asyncpg
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from common import storage_metrics, telemetry
 from common.bus import EventBus, create_bus
@@ -31,6 +30,7 @@ from common.gc_tuning import tune_for_serving
 from common.guards import build_guards
 from common.interceptors import CallObserver, ServiceInterceptor
 from common.migrations import apply_migrations
+from common.reflection import enable_reflection
 from common.settings import Settings
 from common.telemetry_grpc import ServerTelemetry
 from common.tls import server_credentials
@@ -120,7 +120,7 @@ async def start(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [*component.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
-    reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], server)
+    enable_reflection(names, server)
     credentials = server_credentials(settings)
     address = f"{settings.host}:{port}"
     bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)

@@ -39,6 +39,9 @@ SERVICES = (
     ("recommendation", "reco_svc", "reco_port"),
     ("feedback", "feedback_svc", "feedback_port"),
 )
+# The recommendation model's training: the Kubernetes CronJob's command, and its schedule here.
+TRAINING_JOB = "reco_svc.train"
+TRAINING_SCHEDULE = "reco_svc.schedule"
 PORT_TARGETS = {
     "analytics_port": "analytics_target",
     "reco_port": "reco_target",
@@ -185,7 +188,15 @@ def run_system(args: argparse.Namespace) -> None:
                 f"grpc://{settings.feedback_target.removeprefix('ipv4:').split(',')[0]}",
             ]
             subprocess.run(demo, cwd=REPO_ROOT, env=env, check=False)
+            # The first recommendation model, from the demo's data: the CronJob's job, once.
+            print("\nTraining the recommendation model on the demo data...", flush=True)
+            subprocess.run([sys.executable, "-m", TRAINING_JOB], cwd=REPO_ROOT, env=env, check=False)
             print(f"\nDemo data loaded. Open {gateway}/ — Ctrl-C stops everything.", flush=True)
+        if settings.reco_train_every_hours > 0:
+            # Then on schedule (reco_svc/schedule.py), as the CronJob does in Kubernetes; after
+            # the demo's training, so that it does not train on half-loaded data meanwhile.
+            trainer = subprocess.Popen([sys.executable, "-m", TRAINING_SCHEDULE], cwd=REPO_ROOT, env=env)
+            processes.append(("training-schedule", trainer))
         while not stopping and all(p.poll() is None for _, p in processes):
             time.sleep(0.5)
     finally:

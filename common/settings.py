@@ -106,6 +106,9 @@ class Settings:
     erasure_verify_seconds: float = 10.0
     erasure_tombstone_days: float = 7.0
     erasure_wait_seconds: float = 5.0
+    # `./storyverse run` trains the recommendation model when the newest version is this old
+    # (reco_svc/schedule.py; Kubernetes runs the CronJob instead); 0 turns that off.
+    reco_train_every_hours: float = 24.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

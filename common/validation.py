@@ -158,7 +158,7 @@ class _Generator:
         else:
             test = f"not m.{field.name}"  # "", 0, 0.0, False, b"": the field's default
         self._emit(1, f"if {test}:")
-        self._emit(2, self._violation(field, "'is required'"))
+        self._emit(2, self._violation(field, repr(_required_problem(field))))
 
     def _field(self, field: FieldDescriptor, rules: rules_pb2.FieldRules | None) -> None:
         nested = (
@@ -459,6 +459,24 @@ class _ReaderGenerator(_Generator):
                 self._emit(2, f"if {' or '.join(bounds)}:")
                 self._emit(3, "return None")
         return parsed
+
+
+def _required_problem(field: FieldDescriptor) -> str:
+    """What a missing required field is told. A number's default, 0, is also what "not sent"
+    reads as: when the field's range excludes 0, the range says both ("rating": 0 or no rating:
+    "must be between 1 and 5")."""
+    rules = rules_of(field)
+    numeric = field.cpp_type not in (
+        FieldDescriptor.CPPTYPE_STRING,
+        FieldDescriptor.CPPTYPE_MESSAGE,
+        FieldDescriptor.CPPTYPE_BOOL,
+    )
+    if rules is not None and numeric and not field.is_repeated and not field.has_presence:
+        low = rules.gte if rules.HasField("gte") else -math.inf
+        high = rules.lte if rules.HasField("lte") else math.inf
+        if not low <= 0 <= high:
+            return f"must be between {_fmt(low)} and {_fmt(high)}"
+    return "is required"
 
 
 def _requires(descriptor: Descriptor, seen: frozenset[str] = frozenset()) -> bool:

@@ -18,13 +18,14 @@ from common import telemetry  # noqa: E402
 from common.logs import configure_logging  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
+from gateway.protocol import GatewayRunner  # noqa: E402
 
 
 async def serve(settings: Settings) -> None:
     # handler_cancellation: a client that disconnects cancels its handler and so its gRPC call
     # (ends WatchAlerts streams promptly). shutdown_timeout: grace for in-flight requests.
     telemetry.setup("gateway", settings)
-    runner = web.AppRunner(
+    runner = GatewayRunner(
         create_app(settings),
         handler_cancellation=True,
         shutdown_timeout=settings.shutdown_grace_seconds,

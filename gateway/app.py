@@ -14,6 +14,7 @@ from common.settings import Settings
 from gateway import auth, openapi
 from gateway.backends import Backends
 from gateway.errors import GatewayError, error_response, from_http_exception, from_rpc_error
+from gateway.reserved import Reserved, refuse_reserved, write_checks
 from gateway.routes import MethodNotAllowed, Route, RouteNotFound, Router, build_router
 from gateway.telemetry import http_telemetry, metrics_endpoint
 from gateway.transcode import (
@@ -39,6 +40,7 @@ ROUTER = web.AppKey("router", Router)
 BACKENDS = web.AppKey("backends", Backends)
 SETTINGS = web.AppKey("settings", Settings)
 OPENAPI = web.AppKey("openapi", bytes)
+RESERVED = web.AppKey("reserved", dict[Route, list[Reserved]])
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
@@ -52,6 +54,7 @@ def create_app(settings: Settings, router: Router | None = None) -> web.Applicat
     app[ROUTER] = router
     app[BACKENDS] = Backends(settings)
     app[OPENAPI] = dumps(openapi.build_document(router))
+    app[RESERVED] = write_checks(router)  # ids a route's literal segment would shadow (reserved.py)
     app.cleanup_ctx.append(_backends_lifecycle)
     auth.install(app, settings, router)  # API keys when SV_AUTH=required (gateway/auth.py)
 
@@ -140,6 +143,8 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
     raw_body = await request.read() if request.can_read_body else b""
     query = {name: request.query.getall(name) for name in request.query}
     message = build_request(route, path_params, query, raw_body)
+    if reserved := request.app[RESERVED].get(route):
+        refuse_reserved(reserved, message)
     call = request.app[BACKENDS].calls[route]
     metadata = _metadata(request)
     if route.server_streaming:

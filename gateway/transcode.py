@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 
 from common.errors import FieldViolation
 from gateway.errors import GatewayError
+from gateway.json_types import INTEGER_RANGES, find_field, first_type_error, kind_of
 from gateway.routes import Route
 
 HTTP_BODY = "google.api.HttpBody"
@@ -30,18 +31,6 @@ JSON_CONTENT_TYPE = "application/json"
 NDJSON_CONTENT_TYPE = "application/x-ndjson"
 
 _F = FieldDescriptor
-_INT_RANGES = {
-    _F.TYPE_INT32: (-(2**31), 2**31 - 1),
-    _F.TYPE_SINT32: (-(2**31), 2**31 - 1),
-    _F.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
-    _F.TYPE_UINT32: (0, 2**32 - 1),
-    _F.TYPE_FIXED32: (0, 2**32 - 1),
-    _F.TYPE_INT64: (-(2**63), 2**63 - 1),
-    _F.TYPE_SINT64: (-(2**63), 2**63 - 1),
-    _F.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
-    _F.TYPE_UINT64: (0, 2**64 - 1),
-    _F.TYPE_FIXED64: (0, 2**64 - 1),
-}
 _INT_RE = re.compile(r"-?[0-9]+")
 _TRUE, _FALSE = ("true", "1"), ("false", "0")
 
@@ -112,9 +101,9 @@ def _apply_body(request: Message, route: Route, raw_body: bytes, path_params: Ma
             target, prefix, data = request, "", {field.name: data}
     if not target.DESCRIPTOR.full_name.startswith("google.protobuf.") and not isinstance(data, dict):
         raise GatewayError.bad_request(
-            f"the request body must be a JSON object, not {_json_kind(data)}",
+            f"the request body must be a JSON object, not {kind_of(data)}",
             prefix.rstrip(".") or None,
-            f"expected a JSON object, got {_json_kind(data)}",
+            f"expected a JSON object, got {kind_of(data)}",
         )
     if isinstance(data, dict):
         null = _first_null(data, target.DESCRIPTOR)
@@ -125,6 +114,9 @@ def _apply_body(request: Message, route: Route, raw_body: bytes, path_params: Ma
                 path,
                 "null is not allowed; leave the field out",
             )
+    if isinstance(data, dict) and (wrong := first_type_error(data, target.DESCRIPTOR)) is not None:
+        path, description = prefix + wrong[0], wrong[1]
+        raise GatewayError.bad_request(f"invalid request body: {path}: {description}", path, description)
     try:
         json_format.ParseDict(data, target)
     except json_format.ParseError as exc:
@@ -133,8 +125,8 @@ def _apply_body(request: Message, route: Route, raw_body: bytes, path_params: Ma
         raise GatewayError.bad_request(
             f"invalid request body: {path or 'body'}: {description}", path or None, description
         ) from None
-    except (ValueError, TypeError, AttributeError) as exc:  # defensive: json_format leaks a few raw errors
-        raise GatewayError.bad_request(f"invalid request body: {exc}") from None
+    except (ValueError, TypeError, AttributeError):  # defensive: json_format leaks a few raw errors
+        raise GatewayError.bad_request("invalid request body: a value does not fit its field") from None
 
 
 def _first_null(data: dict, descriptor: Descriptor) -> str | None:
@@ -220,26 +212,8 @@ def explain_parse_error(text: str) -> tuple[str, str]:
     return ".".join(chain), description
 
 
-def _json_kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}[
-        type(value)
-    ]
-
-
 def _is_singular_message(field: FieldDescriptor) -> bool:
     return field.type == _F.TYPE_MESSAGE and not field.is_repeated
-
-
-def find_field(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
-    """By proto name, or by JSON (camelCase) name."""
-    field = descriptor.fields_by_name.get(name)
-    if field is None:
-        field = next((f for f in descriptor.fields if f.json_name == name), None)
-    return field
 
 
 def _set_field_path(request: Message, path: str, values: list[str], source: str) -> None:
@@ -292,8 +266,8 @@ def convert_scalar(field: FieldDescriptor, text: str) -> object:
         if text.lower() in _FALSE:
             return False
         raise ValueError(f"expected true or false, got {text!r}")
-    if kind in _INT_RANGES:
-        low, high = _INT_RANGES[kind]
+    if kind in INTEGER_RANGES:
+        low, high = INTEGER_RANGES[kind]
         if not _INT_RE.fullmatch(text):
             raise ValueError(f"expected an integer, got {text!r}")
         value = int(text)

@@ -56,6 +56,8 @@ class LiveFollower:
         self.catalog = catalog
         self.tombstones = tombstones
         self.closed = False
+        # Interaction events and ratings handled so far: the bootstrap model's cue to refresh.
+        self.interactions_seen = 0
 
     def subscribe(self, bus: EventBus, group: str = GROUP, shared_features: bool = False) -> None:
         """Follow both topics. Which consumer group each replica uses (docs/architecture.md):
@@ -113,6 +115,7 @@ class LiveFollower:
             if self._erased(facts, _received_at(message)):
                 continue
             await self.features.add(facts, interactions_of(facts))
+            self.interactions_seen += 1
             if facts.event_type == "story_creation" and facts.story_id:
                 stories[facts.story_id] = story_from_event(
                     facts.story_id,
@@ -144,6 +147,7 @@ class LiveFollower:
             facts = EventFacts.from_row(row)
             if not self._erased(facts, None):
                 await self.features.add(facts, interactions_of(facts))
+                self.interactions_seen += 1
 
     def _erased(self, facts: EventFacts, received_at: datetime | None) -> bool:
         if not (self.tombstones and self.tombstones.covers(facts.user_id, facts.ts, received_at)):

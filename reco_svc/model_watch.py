@@ -6,8 +6,9 @@ SV_RECO_MODEL_POLL_SECONDS in case a notification was missed. A new version is l
 worker thread and swapped in atomically; requests in flight finish on the model they
 started with. If it cannot be loaded the current one keeps serving.
 
-Before any training the service serves a bootstrap model built in memory from the catalog
-alone (attribute similarities, no popularity), version "bootstrap".
+Before any training the service serves a bootstrap model built in memory, version
+"bootstrap": attribute similarities from the catalog, and the age groups' popularity and
+trending from the interactions stored so far, rebuilt as they come (bootstrap.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,15 +25,31 @@ import asyncpg
 from reco_svc import store
 from reco_svc.artifact import LoadedModel, in_memory, load
 from reco_svc.catalog import CatalogSnapshot
+from reco_svc.interactions import Interaction
 from reco_svc.training import build_artifact
 
 log = logging.getLogger(__name__)
 BOOTSTRAP = "bootstrap"
 
 
-def bootstrap_model(snapshot: CatalogSnapshot) -> LoadedModel:
+def bootstrap_model(
+    snapshot: CatalogSnapshot,
+    interactions: Sequence[Interaction] = (),
+    age_groups: dict[str, str] | None = None,
+    devices: dict[str, str] | None = None,
+    now: datetime | None = None,
+) -> LoadedModel:
+    """The catalog's attribute model with the context rows (popularity and trending per age
+    group, popularity per device) of these interactions; nothing collaborative."""
     artifact = build_artifact(
-        list(snapshot.entries.values()), [], {}, {}, datetime.now(UTC), BOOTSTRAP, with_metrics=False
+        list(snapshot.entries.values()),
+        interactions,
+        age_groups or {},
+        devices or {},
+        now or datetime.now(UTC),
+        BOOTSTRAP,
+        with_metrics=False,
+        collaborative=False,
     )
     return in_memory(artifact)
 

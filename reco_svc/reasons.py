@@ -10,10 +10,12 @@ The reason is the input that contributed most to the item's score (x_i × W_ij):
 | trend:<age group>                          | "trending with 6-8 year olds"            |
 | pop:<age group>                            | "popular at your age"                    |
 | device:<device>                            | "popular on tablets"                     |
-| nothing positive                           | "suits your age group"                   |
+| no signal (score 0 at 6 decimals)          | "suits your age group"                   |
 
-Items newer than the model are scored by the attribute model: "new: like Goku" or
-"new in Dragon Ball".
+The named input always contributed to the score: the reason is chosen only for an item whose
+score is above 0, and the largest contribution is then positive. An item with no signal only
+fills the list and says no more than that it suits the age group. Items newer than the model
+are scored by the attribute model against the picks: "new: like Goku".
 """
 
 from __future__ import annotations
@@ -48,11 +50,6 @@ def from_input(
     return f"because you picked {name}"
 
 
-def for_new_item(target: CatalogEntry, similar_to: str | None, snapshot: CatalogSnapshot) -> str:
-    if similar_to:
-        return f"new: like {_name(snapshot, similar_to)}"
-    for universe in target.universe_ids:
-        entry = snapshot.get("universe", universe)
-        if entry and target.kind != "universe":
-            return f"new in {entry.name}"
-    return f"new for {target.min_age}-{target.max_age} year olds" if target.min_age else "new"
+def for_new_item(similar_to: str, snapshot: CatalogSnapshot) -> str:
+    """A new item scored through the pick it is most like (its largest contribution)."""
+    return f"new: like {_name(snapshot, similar_to)}"

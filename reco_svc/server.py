@@ -7,10 +7,8 @@ from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_g
 
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.catalog import CatalogEntry
-from reco_svc.serving import DEFAULT_LIMIT, RecList, Recommender, Request
-
-# ListRecommendations' {kind} -> the engine's type; "themes" is themes and moral lessons.
-LIST_KINDS = {"universes": "universe", "characters": "character", "themes": "themes", "stories": "story"}
+from reco_svc.request_types import ENGINE_TYPES, requested_types
+from reco_svc.serving import DEFAULT_LIMIT, SCORE_DECIMALS, RecList, Recommender, Request
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
@@ -21,7 +19,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
 
     async def Recommend(self, request: pb.RecommendRequest, context) -> pb.RecommendResponse:
         c = request.context
-        types = tuple(dict.fromkeys(request.recommendation_types))
+        types = requested_types(request.recommendation_types, request.types)
         lists = await self.recommender.recommend(
             Request(
                 user_id=request.user_id,
@@ -44,7 +42,7 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             Request(
                 user_id=request.user_id,
                 age_group=request.age_group,
-                types=(LIST_KINDS[request.kind],),
+                types=(ENGINE_TYPES[request.kind],),  # the plural kinds; "themes": with moral lessons
                 limit=request.limit or DEFAULT_LIMIT,
                 selected_universes=tuple(request.selected_universes),
                 selected_characters=tuple(request.selected_characters),
@@ -116,7 +114,7 @@ def _list(found: RecList) -> pb.RecommendationList:
             pb.RecommendedItem(
                 id=s.entry.id,
                 name=s.entry.name,
-                score=round(s.score, 6),
+                score=round(s.score, SCORE_DECIMALS),
                 reason=s.reason,
                 universes=list(s.entry.universe_ids),
                 min_age=s.entry.min_age,

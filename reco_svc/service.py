@@ -16,6 +16,7 @@ from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
 from common.privacy.participant import ErasureParticipant
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
+from reco_svc.bootstrap import BOOTSTRAP_POLLS, BootstrapRefresher
 from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import erasure_steps, forgetters
@@ -42,12 +43,14 @@ class RecoComponent:
     privacy: ErasureParticipant
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
     sampler: asyncio.Task | None = None
+    bootstrap: asyncio.Task | None = None
 
     async def aclose(self) -> None:
-        if self.sampler is not None:
-            self.sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.sampler
+        for task in (self.sampler, self.bootstrap):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self.live.close()
         await self.privacy.aclose()
         await self.models.aclose()
@@ -83,7 +86,13 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         server,
     )
     sampler = None if shared else asyncio.create_task(_sample_size(store), name="feature-size-sampler")
-    return RecoComponent(catalog, models, features, recommender, live, privacy, sampler=sampler)
+    # Until a model is trained: the age groups' live popularity and trending (bootstrap.py).
+    every = BOOTSTRAP_POLLS * config.model_poll_seconds  # 30 s by default: a rebuild reads all it holds
+    refresher = BootstrapRefresher(runtime.pool, catalog, models, live, every)
+    bootstrap = asyncio.create_task(refresher.run(), name="bootstrap-refresh")
+    return RecoComponent(
+        catalog, models, features, recommender, live, privacy, sampler=sampler, bootstrap=bootstrap
+    )
 
 
 async def _sample_size(store: MemoryFeatureStore, every: float = FEATURE_SAMPLE_SECONDS) -> None:

@@ -39,6 +39,7 @@ from reco_svc.model_watch import ModelHolder
 from reco_svc.training import ATTR_WEIGHT
 
 DEFAULT_LIMIT = 5
+SCORE_DECIMALS = 6  # scores in answers are rounded to this many places
 HISTORY_EVENTS = 200
 NEW_ITEMS_SCORED = 300
 OWN_STORY_EVENTS = frozenset({"story_creation", "story_completed"})
@@ -288,8 +289,12 @@ class Recommender:
             if not passes(entry, kind, group, excluded):
                 continue
             best = int(np.argmax(contributions[:, n])) if picked else -1
-            similar = picked[best][0].key if best >= 0 and contributions[best, n] > 0 else None
-            found.append(Scored(entry, float(scores[n]), reasons.for_new_item(entry, similar, snapshot)))
+            score = float(scores[n])
+            if has_signal(score) and contributions[best, n] > 0:
+                reason = reasons.for_new_item(picked[best][0].key, snapshot)
+            else:
+                reason = reasons.FALLBACK
+            found.append(Scored(entry, score, reason))
         return found
 
     def _explain(
@@ -297,8 +302,8 @@ class Recommender:
     ) -> None:
         if item.index is None or item.reason:
             return
-        if inputs.size == 0:
-            item.reason = reasons.FALLBACK
+        if inputs.size == 0 or not has_signal(item.score):
+            item.reason = reasons.FALLBACK  # nothing to name: the item only fills the list
             return
         contributions = x[inputs] * model.weights[inputs, item.index]
         best = int(np.argmax(contributions))
@@ -313,6 +318,12 @@ class Recommender:
         )
         item.reason_input = name
         item.reason = reasons.from_input(name, item.entry, snapshot, mostly_cooc)
+
+
+def has_signal(score: float) -> bool:
+    """Whether a score shows anything contributed: above 0 at the precision answers carry
+    (server.py rounds to 6 places), so a reason never stands beside a score of 0.0."""
+    return round(score, SCORE_DECIMALS) > 0
 
 
 def _interleave(lists: list[list[Scored]]) -> list[Scored]:

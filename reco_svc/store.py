@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -225,6 +225,24 @@ async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 2
             yield rows
 
 
+async def events_stored_after(
+    pool: asyncpg.Pool, after: datetime | None, since: datetime, limit: int
+) -> list:
+    """Interaction events stored after `after` (any when None) with a timestamp since `since`,
+    oldest stored first, with their stored_at: the bootstrap model's incremental read."""
+    async with pool.acquire() as conn:
+        return await conn.fetch(
+            f"""SELECT {_EVENT_COLUMNS}, stored_at FROM events
+                 WHERE stored_at > $1 AND ts >= $2 AND event_type = ANY($3::text[])
+                   AND {await not_erased_if_tracked(conn, "events.user_id")}
+                 ORDER BY stored_at LIMIT $4""",
+            after or datetime.min.replace(tzinfo=UTC),
+            since,
+            list(INTERACTION_TYPES),
+            limit,
+        )
+
+
 async def user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
     """One user's most recent interaction events and ratings (lazy feature loading), newest first;
     none from a table its service has not migrated yet."""
@@ -281,6 +299,15 @@ async def latest_age_groups(pool: asyncpg.Pool, since: datetime) -> dict[str, st
 
 async def has_events_table(pool: asyncpg.Pool) -> bool:
     return await pool.fetchval("SELECT to_regclass('events') IS NOT NULL")
+
+
+async def has_interactions(pool: asyncpg.Pool) -> bool:
+    """Whether any event carries an interaction (something for a first training to learn)."""
+    if not await has_events_table(pool):
+        return False
+    return await pool.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE event_type = ANY($1::text[]))", list(INTERACTION_TYPES)
+    )
 
 
 # --- model registry ----------------------------------------------------------------------------
@@ -353,6 +380,10 @@ async def active_version(pool: asyncpg.Pool) -> asyncpg.Record | None:
 
 async def get_version(pool: asyncpg.Pool, version: str) -> asyncpg.Record | None:
     return await pool.fetchrow("SELECT * FROM reco_model_versions WHERE version = $1", version)
+
+
+async def newest_version_time(pool: asyncpg.Pool) -> datetime | None:
+    return await pool.fetchval("SELECT max(created_at) FROM reco_model_versions")
 
 
 async def list_versions(pool: asyncpg.Pool, limit: int) -> list[asyncpg.Record]:

@@ -144,7 +144,10 @@ def build_artifact(
     model_name: str | None = None,
     step: Step = _noop,
     with_metrics: bool = True,
+    collaborative: bool = True,
 ) -> ModelArtifact:
+    """`collaborative=False`: no collaborative or co-occurrence part (the bootstrap model built
+    while nothing is trained yet: attributes plus the age groups' popularity and trending)."""
     from reco_svc.models import DEFAULT_MODEL
 
     model_name = model_name or DEFAULT_MODEL
@@ -161,10 +164,14 @@ def build_artifact(
     matrix, users = user_item_matrix(interactions, index, now)
     step(f"user x item matrix: {matrix.shape[0]} users, {matrix.nnz} non-zero")
 
-    cf, cf_name = fit_collaborative(matrix, model_name)
+    if collaborative:
+        cf, cf_name = fit_collaborative(matrix, model_name)
+        cooc = fit_cooccurrence(matrix)
+    else:
+        cf = cooc = np.zeros((n_items, n_items), dtype=np.float32)
+        cf_name = "none (bootstrap)"
     step(f"collaborative model: {cf_name}")
-    cooc = fit_cooccurrence(matrix)
-    step("co-occurrence model: cosine")
+    step("co-occurrence model: cosine" if collaborative else "co-occurrence model: none (bootstrap)")
     attr = attributes.similarity(items)
     step("attribute model: tags and universes")
 

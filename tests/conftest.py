@@ -147,14 +147,26 @@ def gateway_settings(settings: Settings, analytics, reco, feedback) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
-    """The real gateway app on loopback, in front of the real services."""
+def gateway_server(settings: Settings):
+    """The gateway as `python -m gateway` serves it (its runner, its connection handler), on a
+    free loopback port; start it with `await server.start_server()`."""
     from aiohttp.test_utils import TestServer
 
     from gateway.app import create_app
+    from gateway.protocol import GatewayRunner
 
-    server = TestServer(create_app(gateway_settings), host="127.0.0.1", handler_cancellation=True)
+    class GatewayTestServer(TestServer):
+        async def _make_runner(self, **kwargs):
+            return GatewayRunner(self.app, **kwargs)
+
+    # handler_cancellation: a client that goes away cancels its handler (and the gRPC call).
+    return GatewayTestServer(create_app(settings), host="127.0.0.1", handler_cancellation=True)
+
+
+@pytest.fixture(scope="session")
+async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
+    """The real gateway app on loopback, in front of the real services."""
+    server = gateway_server(gateway_settings)
     await server.start_server()
     yield str(server.make_url("")).rstrip("/")
     await server.close()

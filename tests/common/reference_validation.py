@@ -3,7 +3,8 @@
 Kept for the equivalence test (test_compiled_validation.py): the generated
 validators must give exactly the violations this walker gives, in the same order.
 Changes since: parse_rfc3339 is the fixed one (fractional seconds kept their zone); a
-string with rules must not contain NUL (PostgreSQL text cannot hold it).
+string with rules must not contain NUL (PostgreSQL text cannot hold it); a missing required
+number whose range excludes 0 (its default, also what "not sent" reads as) is told the range.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def validate(message: Message, prefix: str = "") -> list[FieldViolation]:
     violations: list[FieldViolation] = []
     for field in compiled.required:
         if not _present(message, field):
-            violations.append(FieldViolation(prefix + field.name, "is required"))
+            violations.append(FieldViolation(prefix + field.name, _missing(field)))
     for field, value in message.ListFields():
         name = field.name
         for check in compiled.by_field.get(name, ()):
@@ -174,6 +175,25 @@ def _bounds(value: float, low: float, high: float) -> str | None:
     if value < low or value > high:
         return f"must be between {_fmt(low)} and {_fmt(high)}"
     return None
+
+
+def _missing(field: FieldDescriptor) -> str:
+    rules = rules_of(field)
+    number = field.cpp_type in (
+        FieldDescriptor.CPPTYPE_INT32,
+        FieldDescriptor.CPPTYPE_INT64,
+        FieldDescriptor.CPPTYPE_UINT32,
+        FieldDescriptor.CPPTYPE_UINT64,
+        FieldDescriptor.CPPTYPE_DOUBLE,
+        FieldDescriptor.CPPTYPE_FLOAT,
+        FieldDescriptor.CPPTYPE_ENUM,
+    )
+    if number and not field.is_repeated and not field.has_presence and rules is not None:
+        low = rules.gte if rules.HasField("gte") else -math.inf
+        high = rules.lte if rules.HasField("lte") else math.inf
+        if not low <= 0 <= high:
+            return f"must be between {_fmt(low)} and {_fmt(high)}"
+    return "is required"
 
 
 def _fmt(x: float) -> str:

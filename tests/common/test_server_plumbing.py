@@ -78,3 +78,47 @@ async def test_health_turns_not_serving_on_shutdown(settings):
         assert second.status == health_pb2.HealthCheckResponse.NOT_SERVING
         watch.cancel()
     await service.stop(grace=0.5)
+
+
+V1_REFLECTION = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+
+
+async def _reflect_v1(port: int, request: reflection_pb2.ServerReflectionRequest):
+    """One request to reflection v1 (what current grpcurl asks for first); v1 and v1alpha
+    messages are the same bytes, so the v1alpha classes encode and decode them."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        call = channel.stream_stream(
+            V1_REFLECTION,
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
+        async for response in call(iter([request])):
+            return response
+    raise AssertionError("reflection v1 sent no answer")
+
+
+async def test_reflection_v1_is_served_beside_v1alpha(analytics, reco, feedback):
+    from google.protobuf import descriptor_pb2
+
+    for name, service in zip(SERVICES, (analytics, reco, feedback), strict=True):
+        listed = await _reflect_v1(service.port, reflection_pb2.ServerReflectionRequest(list_services=""))
+        names = {s.name for s in listed.list_services_response.service}
+        assert {SERVICES[name], "grpc.reflection.v1.ServerReflection"} <= names
+        assert "grpc.reflection.v1alpha.ServerReflection" in names
+        described = await _reflect_v1(
+            service.port, reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICES[name])
+        )
+        files = [
+            descriptor_pb2.FileDescriptorProto.FromString(raw)
+            for raw in described.file_descriptor_response.file_descriptor_proto
+        ]
+        assert any(s.name == SERVICES[name].rsplit(".", 1)[1] for f in files for s in f.service)
+    # `grpcurl describe grpc.reflection.v1.ServerReflection` needs its descriptor too.
+    own = await _reflect_v1(
+        analytics.port,
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol="grpc.reflection.v1.ServerReflection"),
+    )
+    (raw,) = own.file_descriptor_response.file_descriptor_proto
+    v1 = descriptor_pb2.FileDescriptorProto.FromString(raw)
+    assert v1.package == "grpc.reflection.v1"
+    assert v1.service[0].method[0].input_type == ".grpc.reflection.v1.ServerReflectionRequest"

@@ -8,12 +8,11 @@ from pathlib import Path
 from aiohttp.test_utils import TestServer
 
 from common.settings import Settings
-from gateway.app import create_app
+from tests.conftest import gateway_server
 
 
 async def start_gateway(settings: Settings) -> TestServer:
-    # handler_cancellation: a client that goes away cancels its handler (and the gRPC call).
-    server = TestServer(create_app(settings), host="127.0.0.1", handler_cancellation=True)
+    server = gateway_server(settings)
     await server.start_server()
     return server
 

@@ -33,8 +33,13 @@ async def test_python_m_gateway_serves_and_stops_on_sigterm():
     try:
         line = await asyncio.wait_for(process.stdout.readline(), timeout=15)
         assert line.decode().strip() == f"gateway listening on http://127.0.0.1:{port}"
-        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as resp:
-            assert resp.status == 200
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert resp.status == 200
+            # Served through gateway/protocol.py: a URL over aiohttp's limit is a JSON error too.
+            async with http.get(f"http://127.0.0.1:{port}/api/feedback/{'a' * 9000}") as resp:
+                assert resp.status == 414
+                assert (await resp.json())["code"] == 414
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=10) == 0
     finally:

@@ -25,16 +25,18 @@ class RecommendationContext(_message.Message):
     def __init__(self, current_story_id: _Optional[str] = ..., selected_universes: _Optional[_Iterable[str]] = ..., selected_characters: _Optional[_Iterable[str]] = ..., age_group: _Optional[str] = ..., previous_themes: _Optional[_Iterable[str]] = ..., device_type: _Optional[str] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("user_id", "context", "recommendation_types", "limit")
+    __slots__ = ("user_id", "context", "recommendation_types", "limit", "types")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     RECOMMENDATION_TYPES_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TYPES_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     context: RecommendationContext
     recommendation_types: _containers.RepeatedScalarFieldContainer[str]
     limit: int
-    def __init__(self, user_id: _Optional[str] = ..., context: _Optional[_Union[RecommendationContext, _Mapping]] = ..., recommendation_types: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ...) -> None: ...
+    types: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., context: _Optional[_Union[RecommendationContext, _Mapping]] = ..., recommendation_types: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., types: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
     __slots__ = ("lists",)
