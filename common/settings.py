@@ -98,6 +98,11 @@ class Settings:
     # Consumer group of the engine's live follow; per replica ("<group>-<random>") when
     # features are in process, shared by the replicas when they are in Redis.
     reco_bus_group: str = "recommendation"
+    # Where trained models are written (common/artifacts): s3://bucket/prefix, postgresql, a
+    # folder; unset: PostgreSQL with SV_DATABASE_URL, else <data_dir>/artifacts.
+    artifact_store: str | None = None
+    # An S3-compatible server (MinIO, Ceph...) instead of AWS for s3:// artifacts.
+    artifact_s3_endpoint: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
