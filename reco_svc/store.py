@@ -289,16 +289,26 @@ NOTIFY_CHANNEL = "reco_models"
 
 
 async def register_version(
-    pool: asyncpg.Pool, version: str, path: str, metrics: dict, description: str, activate: bool
+    pool: asyncpg.Pool,
+    version: str,
+    location: str,
+    metrics: dict,
+    description: str,
+    activate: bool,
+    sha256: str | None = None,
+    size_bytes: int | None = None,
 ) -> None:
+    """Record a version whose artifact is already stored at `location` (with its sha256)."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
-            "INSERT INTO reco_model_versions (version, path, metrics, description) "
-            "VALUES ($1, $2, $3::jsonb, $4)",
+            "INSERT INTO reco_model_versions (version, path, metrics, description, sha256, size_bytes) "
+            "VALUES ($1, $2, $3::jsonb, $4, $5, $6)",
             version,
-            path,
+            location,
             json.dumps(metrics),
             description,
+            sha256,
+            size_bytes,
         )
         if activate:
             await _activate(conn, version)
@@ -348,7 +358,7 @@ async def rollback(pool: asyncpg.Pool) -> tuple[str, str] | None:
 
 
 async def active_version(pool: asyncpg.Pool) -> asyncpg.Record | None:
-    return await pool.fetchrow("SELECT version, path FROM reco_model_versions WHERE active")
+    return await pool.fetchrow("SELECT version, path, sha256, metrics FROM reco_model_versions WHERE active")
 
 
 async def get_version(pool: asyncpg.Pool, version: str) -> asyncpg.Record | None:

@@ -11,6 +11,7 @@ may still use them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -148,6 +149,27 @@ async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@contextlib.contextmanager
+def fresh_database(settings: Settings, label: str) -> Iterator[str]:
+    """A database of its own on the test server (dropped after): for tests whose processes
+    must not see, or be seen by, the session's services (model registry, metrics)."""
+    name = f"sv_test_{label}_{uuid.uuid4().hex[:8]}"
+    admin_url = _with_database(settings.database_url or "", "postgres")
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(admin_url, name)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def free_port() -> int:
