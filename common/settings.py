@@ -27,6 +27,12 @@ class Settings:
     data_dir: Path = REPO_ROOT / ".data"
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # Fail fast when PostgreSQL hangs (common/database.py): the longest wait for a connection
+    # (opening one included), for one command, and for a command known to be long (reports
+    # over raw events, erasure); batch jobs run unbounded commands.
+    db_acquire_timeout_seconds: float = 2.0
+    db_statement_timeout_seconds: float = 2.0
+    db_long_statement_timeout_seconds: float = 20.0
     # Kafka bootstrap servers; None runs the event bus in process.
     kafka_bootstrap: str | None = None
     kafka_topic_prefix: str = "storyverse."

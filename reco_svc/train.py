@@ -150,7 +150,7 @@ async def train(
 
 async def _main(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
-    pool = await create_pool(settings, database_url(settings))
+    pool = await create_pool(settings, database_url(settings), bounded=False)  # a batch job
     try:
         from reco_svc.service import MIGRATIONS
 

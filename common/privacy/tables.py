@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+LONG_STATEMENT_SECONDS = 60.0
+
 
 async def table_exists(conn: asyncpg.Connection, table: str) -> bool:
     return await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
@@ -14,5 +16,8 @@ async def delete_where(conn: asyncpg.Connection, table: str, condition: str, *ar
     (a service whose tables are not created yet has nothing to erase)."""
     if not await table_exists(conn, table):
         return 0
-    status = await conn.execute(f"DELETE FROM {table} WHERE {condition}", *args)  # noqa: S608 - our names
+    # A user's rows in a large table (events has no user index) take longer than a request's query.
+    status = await conn.execute(  # noqa: S608 - our names
+        f"DELETE FROM {table} WHERE {condition}", *args, timeout=LONG_STATEMENT_SECONDS
+    )
     return int(status.rsplit(" ", 1)[1])
