@@ -55,6 +55,10 @@ class Settings:
     max_request_bytes: int = 4 * 1024 * 1024
     # Deadline the gateway sets on its gRPC calls, in seconds.
     gateway_deadline_seconds: float = 30.0
+    # Slow clients (gateway/slow_clients.py): a request's headers must arrive within this of
+    # its first byte, its body within the other of its headers; else the connection closes.
+    gateway_header_timeout_seconds: float = 10.0
+    gateway_body_timeout_seconds: float = 20.0
     # Ingestion: largest group of events written in one database transaction.
     ingest_max_group: int = 5000
     # Access control (common/auth.py): "open" (laptop default: no key needed) or "required".

@@ -18,6 +18,7 @@ from common import telemetry  # noqa: E402
 from common.logs import configure_logging  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
+from gateway.slow_clients import listen  # noqa: E402
 
 
 async def serve(settings: Settings) -> None:
@@ -25,14 +26,11 @@ async def serve(settings: Settings) -> None:
     # (ends WatchAlerts streams promptly). shutdown_timeout: grace for in-flight requests.
     telemetry.setup("gateway", settings)
     runner = web.AppRunner(
-        create_app(settings),
-        handler_cancellation=True,
-        shutdown_timeout=settings.shutdown_grace_seconds,
-        access_log=None,
+        create_app(settings), handler_cancellation=True, shutdown_timeout=settings.shutdown_grace_seconds
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.gateway_port)
-    await site.start()
+    # Instead of web.TCPSite: the same listener, with a deadline on request headers.
+    listener = await listen(runner, settings)
     print(f"gateway listening on http://{settings.host}:{settings.gateway_port}", flush=True)
 
     stop = asyncio.Event()
@@ -41,7 +39,8 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("gateway shutting down", flush=True)
-    await runner.cleanup()  # stops accepting, waits for in-flight requests, closes the channels
+    listener.close()  # stop accepting
+    await runner.cleanup()  # waits for in-flight requests, closes the channels
 
 
 def main() -> None:

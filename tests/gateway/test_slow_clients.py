@@ -1,0 +1,144 @@
+"""Slow clients lose their connection instead of holding it (gateway/slow_clients.py).
+
+The gateway runs as `python -m gateway` serves it (AppRunner + slow_clients.listen) in front
+of the session's services, with short deadlines; raw sockets trickle bytes at 1 byte/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import replace
+
+import pytest
+from aiohttp import web
+
+from gateway.app import create_app
+from gateway.slow_clients import LINGER_SECONDS, listen
+from tests.conftest import free_port
+from tests.events import event_dict
+
+HEADER_SECONDS = 1.0
+BODY_SECONDS = 1.5
+SLACK = 1.5
+
+
+@pytest.fixture
+async def gateway(gateway_settings):
+    settings = replace(
+        gateway_settings,
+        gateway_port=free_port(),
+        gateway_header_timeout_seconds=HEADER_SECONDS,
+        gateway_body_timeout_seconds=BODY_SECONDS,
+        max_request_bytes=64 * 1024,
+    )
+    runner = web.AppRunner(create_app(settings), handler_cancellation=True, shutdown_timeout=2)
+    await runner.setup()
+    listener = await listen(runner, settings)
+    yield settings.gateway_port
+    listener.close()
+    await runner.cleanup()
+
+
+async def trickle(port: int, data: bytes, every: float = 1.0) -> tuple[float, bytes, int]:
+    """Send data one byte per `every` seconds until the server closes; (seconds, reply, bytes sent)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    began, sent = time.monotonic(), 0
+    reply = b""
+    try:
+        for byte in data:
+            writer.write(bytes([byte]))
+            await writer.drain()
+            sent += 1
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), every)
+            except TimeoutError:
+                continue
+            reply += chunk
+            if not chunk:
+                break
+            reply += await asyncio.wait_for(reader.read(), 5)  # the rest, until it closes
+            break
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        writer.close()
+    return time.monotonic() - began, reply, sent
+
+
+def headers(content_length: int) -> bytes:
+    return (
+        "POST /api/analytics/events HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {content_length}\r\n\r\n"
+    ).encode()
+
+
+async def test_headers_trickled_at_one_byte_a_second_are_cut_off(gateway):
+    # Many at once: they held every connection before (the issue's probe kept 300 open).
+    results = await asyncio.gather(*(trickle(gateway, headers(100)) for _ in range(50)))
+    for seconds, reply, sent in results:
+        assert reply == b"", "no answer: the connection is just closed"
+        assert seconds < HEADER_SECONDS + SLACK and sent < len(headers(100)), (seconds, sent)
+
+
+async def test_a_body_trickled_at_one_byte_a_second_gets_408_and_the_connection_closes(gateway):
+    body = json.dumps(event_dict()).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway)
+    writer.write(headers(len(body)))  # the headers in one go, then the body byte by byte
+    await writer.drain()
+    answered, closed, reply, sent = await trickle_on(reader, writer, body)
+    status_line, _, rest = reply.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 408 Request Timeout", reply
+    assert json.loads(rest.split(b"\r\n\r\n", 1)[1])["code"] == 408
+    assert answered < BODY_SECONDS + SLACK and sent < len(body), (answered, sent)
+    # Closed once what was already sent is drained (LINGER_SECONDS), not when the body would end.
+    assert closed < BODY_SECONDS + LINGER_SECONDS + SLACK, closed
+
+
+async def trickle_on(reader, writer, data: bytes) -> tuple[float, float, bytes, int]:
+    """(seconds to the answer, seconds to the close, the answer, bytes sent)."""
+    began, sent, reply, answered = time.monotonic(), 0, b"", float("nan")
+    for byte in data:
+        writer.write(bytes([byte]))
+        await writer.drain()
+        sent += 1
+        try:
+            chunk = await asyncio.wait_for(reader.read(65536), 1.0)
+        except TimeoutError:
+            continue
+        answered = time.monotonic() - began
+        reply = chunk + await asyncio.wait_for(reader.read(), 10)
+        break
+    writer.close()
+    return answered, time.monotonic() - began, reply, sent
+
+
+async def test_a_declared_oversize_body_is_refused_before_it_is_sent(gateway):
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway)
+    began = time.monotonic()
+    writer.write(headers(64 * 2**20))  # 64 MiB declared, not a byte of it sent
+    await writer.drain()
+    status_line = (await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)).rstrip()
+    assert time.monotonic() - began < 1.0, "answered at once"
+    rest = await asyncio.wait_for(reader.read(), 5)  # then closed (after LINGER_SECONDS at most)
+    writer.close()
+    assert time.monotonic() - began < LINGER_SECONDS + SLACK
+    assert status_line == b"HTTP/1.1 413 Request Entity Too Large", rest
+    assert "Content-Length" in json.loads(rest.split(b"\r\n\r\n", 1)[1])["message"]
+
+
+async def test_an_idle_keep_alive_connection_outlives_the_header_deadline(gateway):
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway)
+    request = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"
+    for _ in range(2):
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        length = int(
+            next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[1]
+        )
+        await reader.readexactly(length)
+        await asyncio.sleep(HEADER_SECONDS + 0.5)  # idle between requests is not slow headers
+    writer.close()
