@@ -29,6 +29,7 @@ from common import telemetry
 from common.bus import BusMessage, EventBus
 from common.bus.kafka import KafkaBus
 from common.database import create_pool
+from common.grpc_server import serve_health
 from common.logs import configure_logging
 from common.migrations import apply_migrations
 from common.settings import Settings
@@ -101,6 +102,9 @@ async def main() -> None:
         telemetry.serve_metrics(settings.host, settings.metrics_port)
     pool = await create_pool(settings)
     await apply_migrations(pool, "analytics", MIGRATIONS)
+    health = None
+    if settings.processor_health_port:  # Kubernetes probes: readiness follows PostgreSQL
+        health = await serve_health(pool, settings.host, settings.processor_health_port)
     writer = GroupCommitWriter(pool, max_rows=settings.ingest_max_group)
     bus = KafkaBus(
         settings.kafka_bootstrap, prefix=settings.kafka_topic_prefix, client_id="analytics-processor"
@@ -113,6 +117,8 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if health is not None:
+        await health.stop(grace=1)
     await bus.aclose()
     await writer.aclose()
     await pool.close()

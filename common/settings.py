@@ -86,6 +86,8 @@ class Settings:
     trace_sample_ratio: float = 1.0
     # Port of a per-service Prometheus /metrics endpoint; 0 serves none (the gateway has /metrics).
     metrics_port: int = 0
+    # Port of the analytics processor's gRPC health service (Kubernetes probes); 0 serves none.
+    processor_health_port: int = 0
     # How often the analytics service samples its tables' on-disk size, in seconds.
     storage_sample_seconds: float = 60.0
     # Redis (common/features, common/ratelimit): per-call timeout, and how long to stay on the
