@@ -1,44 +1,57 @@
 """Slow clients lose their connection instead of holding it (gateway/slow_clients.py).
 
-The gateway runs as `python -m gateway` serves it (AppRunner + slow_clients.listen) in front
-of the session's services, with short deadlines; raw sockets trickle bytes at 1 byte/s.
+The gateway runs as `python -m gateway` with short deadlines; raw sockets trickle bytes at
+1 byte/s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import time
-from dataclasses import replace
 
 import pytest
-from aiohttp import web
 
-from gateway.app import create_app
-from gateway.slow_clients import LINGER_SECONDS, listen
-from tests.conftest import free_port
+from tests.conftest import free_port, spawn
 from tests.events import event_dict
 
 HEADER_SECONDS = 1.0
 BODY_SECONDS = 1.5
 SLACK = 1.5
+# How long the gateway drains the unread rest of a refused body before closing (LINGER_SECONDS).
+LINGER_SECONDS = 2.0
 
 
-@pytest.fixture
-async def gateway(gateway_settings):
-    settings = replace(
-        gateway_settings,
-        gateway_port=free_port(),
-        gateway_header_timeout_seconds=HEADER_SECONDS,
-        gateway_body_timeout_seconds=BODY_SECONDS,
-        max_request_bytes=64 * 1024,
-    )
-    runner = web.AppRunner(create_app(settings), handler_cancellation=True, shutdown_timeout=2)
-    await runner.setup()
-    listener = await listen(runner, settings)
-    yield settings.gateway_port
-    listener.close()
-    await runner.cleanup()
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    """`python -m gateway` as deployed, with short deadlines (no backend is needed: every
+    answer here comes from the gateway itself)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SV_HOST": "127.0.0.1",
+        "SV_GATEWAY_PORT": str(port),
+        "SV_GATEWAY_HEADER_TIMEOUT_SECONDS": str(HEADER_SECONDS),
+        "SV_GATEWAY_BODY_TIMEOUT_SECONDS": str(BODY_SECONDS),
+        "SV_MAX_REQUEST_BYTES": str(64 * 1024),
+        "SV_LOG_LEVEL": "WARNING",
+    }
+    process = spawn("gateway", env, tmp_path_factory.mktemp("gateway") / "gateway.log")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "the gateway did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
 
 
 async def trickle(port: int, data: bytes, every: float = 1.0) -> tuple[float, bytes, int]:
