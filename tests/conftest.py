@@ -46,17 +46,20 @@ def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not admin_url:
         admin_url = start_embedded(REPO_ROOT / ".data" / "test-pg")
     name = f"sv_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
+    yield _with_database(admin_url, name)
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    async def admin(sql: str) -> None:
+
+def _admin(admin_url: str, sql: str) -> None:
+    async def run() -> None:
         conn = await asyncpg.connect(admin_url)
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    yield _with_database(admin_url, name)
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(run())
 
 
 @pytest.fixture(scope="session")
@@ -157,19 +160,11 @@ def fresh_database(settings: Settings, label: str) -> Iterator[str]:
     must not see, or be seen by, the session's services (model registry, metrics)."""
     name = f"sv_test_{label}_{uuid.uuid4().hex[:8]}"
     admin_url = _with_database(settings.database_url or "", "postgres")
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
     try:
         yield _with_database(admin_url, name)
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -188,6 +183,16 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
 def spawn(module: str, env: dict[str, str], log_path: Path) -> subprocess.Popen:
     log = log_path.open("wb")
     return subprocess.Popen([sys.executable, "-m", module], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+
+
+def stop(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within timeout."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_serving(target: str, service: str = "", timeout: float = 30.0) -> None:

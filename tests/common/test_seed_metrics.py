@@ -40,7 +40,7 @@ from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as rpb_
 
 from common.settings import REPO_ROOT
 from feedback_svc.sentiment import DEFAULT_MODEL_DIR
-from tests.conftest import free_port, fresh_database, service_env, wait_serving
+from tests.conftest import free_port, fresh_database, service_env, stop, wait_serving
 from tests.reco.test_artifacts_across_processes import database, eventually, run, samples
 
 UNIVERSES = {
@@ -193,8 +193,4 @@ def test_the_nine_monitoring_metrics_are_recorded_where_the_work_happens(setting
             submitted = "/storyverse.feedback.v1.FeedbackService/SubmitFeedback"
             assert one(found, "rpc_server_duration_seconds_count", rpc_method=submitted, code="OK") == 2
         finally:
-            services.terminate()
-            try:
-                services.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                services.kill()
+            stop(services)

@@ -27,7 +27,7 @@ from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
 from common.settings import REPO_ROOT
-from tests.conftest import free_port, fresh_database, service_env, spawn, wait_serving
+from tests.conftest import free_port, fresh_database, service_env, spawn, stop, wait_serving
 from tests.s3_server import S3Server
 
 
@@ -78,6 +78,15 @@ def eventually(check, timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
+def engine_env(base: dict[str, str], data_dir, port: int, metrics_port: int) -> dict[str, str]:
+    return {
+        **base,
+        "SV_DATA_DIR": str(data_dir),
+        "SV_RECO_PORT": str(port),
+        "SV_METRICS_PORT": str(metrics_port),
+    }
+
+
 @contextlib.contextmanager
 def engine(env: dict[str, str], log_path):
     process = spawn("reco_svc", env, log_path)
@@ -85,11 +94,7 @@ def engine(env: dict[str, str], log_path):
         wait_serving(f"127.0.0.1:{env['SV_RECO_PORT']}", timeout=90)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def database(url: str, query: str, *args):
@@ -122,13 +127,7 @@ def test_a_model_trained_with_one_data_dir_is_served_by_an_engine_with_another(s
             assert not trainer_dir.exists() or not any(trainer_dir.iterdir())
         shutil.rmtree(trainer_dir, ignore_errors=True)  # the training pod and its disk are gone
         port, metrics_port = free_port(), free_port()
-        env = {
-            **base,
-            "SV_DATA_DIR": str(tmp_path / "engine-pod"),
-            "SV_RECO_PORT": str(port),
-            "SV_METRICS_PORT": str(metrics_port),
-        }
-        with engine(env, tmp_path / "engine.log"):
+        with engine(engine_env(base, tmp_path / "engine-pod", port, metrics_port), tmp_path / "engine.log"):
             assert served_version(port) == version
             assert value(metrics_port, "storyverse_reco_model_outdated") == 0
         location = database(url, "SELECT path FROM reco_model_versions WHERE version = $1", version)
@@ -142,13 +141,7 @@ def test_an_engine_that_cannot_fetch_a_version_keeps_the_old_one_and_says_so(set
         base = service_env(replace(settings, database_url=url), reco_model_poll_seconds=1)
         first = run("reco_svc.train", {**base, "SV_DATA_DIR": str(tmp_path / "t1")}).strip().splitlines()[-1]
         port, metrics_port = free_port(), free_port()
-        env = {
-            **base,
-            "SV_DATA_DIR": str(tmp_path / "e"),
-            "SV_RECO_PORT": str(port),
-            "SV_METRICS_PORT": str(metrics_port),
-        }
-        with engine(env, tmp_path / "engine.log"):
+        with engine(engine_env(base, tmp_path / "e", port, metrics_port), tmp_path / "engine.log"):
             assert served_version(port) == first
             second = run("reco_svc.train", {**base, "SV_DATA_DIR": str(tmp_path / "t2")}, "--no-activate")
             second = second.strip().splitlines()[-1]
