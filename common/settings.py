@@ -104,7 +104,7 @@ class Settings:
     reco_model_poll_seconds: float = 5.0
     reco_catalog_poll_seconds: float = 2.0
     # Budget of the in-process feature store without Redis, in MiB (an estimate of what it
-    # holds; least recently used users go first). 512 fits the engine's 2 GiB pod limit
+    # holds; least recently used users go first). 512 fits the engine's 4 GiB pod limit
     # with room for the models, the catalog and the allocator's slack (docs/recommendations.md).
     reco_feature_memory_mb: int = 512
     # Consumer group of the engine's live follow; per replica ("<group>-<random>") when
