@@ -32,7 +32,7 @@ from common import metrics, telemetry
 from common.bus import BusMessage, EventBus
 from common.bus.kafka import KafkaBus
 from common.database import create_pool
-from common.grpc_server import COMMON_MIGRATIONS
+from common.grpc_server import COMMON_MIGRATIONS, serve_health
 from common.logs import configure_logging
 from common.migrations import apply_migrations
 from common.privacy.participant import ErasureParticipant
@@ -125,6 +125,9 @@ async def main() -> None:
     pool = await create_pool(settings)
     for component, folder in (("common", COMMON_MIGRATIONS), ("analytics", MIGRATIONS)):
         await apply_migrations(pool, component, folder)
+    health = None
+    if settings.processor_health_port:  # Kubernetes probes: readiness follows PostgreSQL
+        health = await serve_health(pool, settings.host, settings.processor_health_port)
     writer = GroupCommitWriter(pool, max_rows=settings.ingest_max_group)
     bus = KafkaBus(
         settings.kafka_bootstrap, prefix=settings.kafka_topic_prefix, client_id="analytics-processor"
@@ -141,6 +144,8 @@ async def main() -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await privacy.aclose()
+    if health is not None:
+        await health.stop(grace=1)
     await bus.aclose()
     await writer.aclose()
     await pool.close()

@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[date, date]:
 
 async def main(first: date, last: date) -> None:
     settings = Settings.from_env()
-    pool = await create_pool(settings)
+    pool = await create_pool(settings, bounded=False)  # a batch job: long statements
     try:
         await apply_migrations(pool, "analytics", MIGRATIONS)
         print(f"rolling up {first} .. {last}", flush=True)

@@ -48,7 +48,7 @@ from common.migrations import apply_migrations
 from common.settings import REPO_ROOT, Settings
 from reco_svc import store
 from reco_svc.age_rules import AGE_GROUPS, allowed
-from reco_svc.artifact import load
+from reco_svc.artifact import ModelArtifact, in_memory
 from reco_svc.catalog import demo_entries
 from reco_svc.config import RecoConfig
 
@@ -106,7 +106,9 @@ def synthetic_events(entries, users: int, seed: int) -> tuple[list[tuple], list[
     return rows, people
 
 
-async def prepare(admin_url: str, users: int, seed: int, data_dir: Path) -> tuple[str, list, str, str]:
+async def prepare(
+    admin_url: str, users: int, seed: int, data_dir: Path
+) -> tuple[str, list, str, ModelArtifact]:
     name = f"sv_bench_reco_{os.getpid()}"
     conn = await asyncpg.connect(admin_url)
     await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -136,7 +138,7 @@ async def prepare(admin_url: str, users: int, seed: int, data_dir: Path) -> tupl
         f"(story_creation, story_view, story_completed over 30 days); model {artifact.version}: "
         f"{artifact.description}, trained in {train_seconds:.1f} s"
     )
-    return url, people, dataset, artifact.version
+    return url, people, dataset, artifact
 
 
 def start(module: str, env: dict, log: Path) -> subprocess.Popen:
@@ -207,8 +209,8 @@ def summary(name: str, latencies: list[float], errors: int, dropped: int, durati
     )
 
 
-def onnx_timing(data_dir: Path, version: str, people, runs: int = 5000) -> str:
-    model = load(data_dir / "models" / version)
+def onnx_timing(artifact: ModelArtifact, runs: int = 5000) -> str:
+    model = in_memory(artifact)  # the graph the engine builds from the stored archive
     rng = np.random.default_rng(0)
     x = np.zeros((1, model.n_inputs), dtype=np.float32)
     allowed_mask = np.ones((1, model.n_inputs), dtype=np.float32)
@@ -232,7 +234,8 @@ async def main_async(args: argparse.Namespace) -> None:
     admin_url = database_url(settings)
     data_dir = Path(tempfile.mkdtemp(prefix="bench-reco-"))
     print(f"preparing data set in a fresh database ({args.users} users) ...", flush=True)
-    url, people, dataset, version = await prepare(admin_url, args.users, args.seed, data_dir)
+    url, people, dataset, artifact = await prepare(admin_url, args.users, args.seed, data_dir)
+    version = artifact.version
     reco_port, gateway_port = args.reco_port, args.gateway_port
     env = {
         **os.environ,
@@ -268,7 +271,7 @@ async def main_async(args: argparse.Namespace) -> None:
             results.append(summary("gRPC Recommend", latencies, errors, dropped, args.duration))
         if with_gateway:
             results.append(await gateway_run(args, people, rng, gateway_port))
-        results.append(onnx_timing(data_dir, version, people))
+        results.append(onnx_timing(artifact))
     finally:
         for process in processes:
             process.terminate()

@@ -6,7 +6,8 @@
 Only commands issued within a recorded span get one: the health probe's SELECT 1 every
 two seconds and other background chatter would otherwise each start a trace of their own.
 A subclass (not the asyncpg instrumentation package) also covers COPY, which our bulk
-inserts use, and needs no global patching.
+inserts use, and needs no global patching. A command that raises is reported to
+`_command_failed` (database.py closes a connection whose command timed out).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class TracedConnection(asyncpg.Connection):
     def _span(self, statement: str, batch: int | None = None):
         return _Span(self, statement, batch)
 
+    def _command_failed(self, error: BaseException) -> None:
+        """Called with the error of a command that raised; subclasses decide what it means."""
+
 
 class _Span:
     """Async context manager: a span when the caller's span is recorded, nothing otherwise."""
@@ -88,3 +92,5 @@ class _Span:
     async def __aexit__(self, *exc_info) -> None:
         if self._cm is not None:
             self._cm.__exit__(*exc_info)
+        if exc_info[1] is not None:
+            self.connection._command_failed(exc_info[1])

@@ -160,6 +160,35 @@ async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings, reuse_
     await asyncio.gather(*(service.release() for service in running))
 
 
+@dataclass
+class HealthOnly:
+    """The health service alone, for a process that serves no RPCs (the analytics processor)."""
+
+    server: grpc.aio.Server
+    servicer: health.aio.HealthServicer
+    probe: asyncio.Task
+    port: int
+
+    async def stop(self, grace: float) -> None:
+        await self.servicer.enter_graceful_shutdown()
+        self.probe.cancel()
+        await self.server.stop(grace)
+
+
+async def serve_health(pool: asyncpg.Pool, host: str, port: int) -> HealthOnly:
+    """grpc.health.v1 on host:port: "" SERVING while PostgreSQL answers (readiness), LIVENESS
+    while the process runs, as every service reports them; Kubernetes probes ask it."""
+    server = grpc.aio.server()
+    servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    await _set_all(servicer, [""], await _database_answers(pool))
+    await servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+    probe = asyncio.create_task(_probe_database(pool, servicer, [""]))
+    return HealthOnly(server, servicer, probe, bound)
+
+
 async def _database_answers(pool: asyncpg.Pool) -> bool:
     try:
         async with asyncio.timeout(HEALTH_PROBE_SECONDS):

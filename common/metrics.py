@@ -4,7 +4,7 @@
     metrics.EVENTS_INGESTED.add(120, {"source": "grpc", "outcome": "accepted"})
     with metrics.timed(metrics.INFERENCE_LATENCY, {"model": "ease"}):
         scores = model.run(...)
-    metrics.set_model_accuracy("ease-2026-11-24", "ndcg@10", 0.41)
+    metrics.set_model_accuracy("v20261124T0300-ab12", "collaborative_ndcg@10", 0.41)
 
 Table row → instrument (Prometheus name) → who records it:
 - event ingestion rate → storyverse.events.ingested (storyverse_events_ingested_total)
@@ -13,14 +13,18 @@ Table row → instrument (Prometheus name) → who records it:
   publish → handled
 - storage utilization → storyverse.storage.bytes → common/storage_metrics.py
 - recommendation requests → storyverse.reco.requests → RPC telemetry (Recommend, ListRecommendations)
-- inference latency → storyverse.reco.inference.duration → reco_svc, around model scoring
-- model accuracy → storyverse.reco.model.accuracy → reco_svc on activation (registry metrics)
+- inference latency → storyverse.reco.inference.duration → reco_svc/serving.py, around the
+  onnxruntime call
+- model accuracy → storyverse.reco.model.accuracy → reco_svc/model_watch.py when a version
+  starts serving (the offline evaluation in its registry row)
+- a model version the engine cannot fetch → storyverse.reco.model.outdated and
+  .fetch.failures → reco_svc/model_watch.py
 - in-process features → storyverse.reco.features.bytes / .entries → reco_svc/service.py, every 10 s
 - feedback submission rate → storyverse.feedback.submitted → RPC telemetry (SubmitFeedback)
-- sentiment analysis accuracy → storyverse.feedback.sentiment.accuracy → feedback_svc on model
-  load (model metadata)
+- sentiment analysis accuracy → storyverse.feedback.sentiment.accuracy → feedback_svc/accuracy.py:
+  the model's evaluation metadata at load, moderators' decisions after each one
 - processing time → rpc.server.duration (every RPC) and storyverse.feedback.processing.duration
-  (feedback_svc's analysis)
+  (feedback_svc/analysis.py, per analysed entry)
 
 Plus consumer lag (storyverse.bus.consumer.lag) and HTTP request durations of the gateway.
 Durations are in seconds (unit "s": see telemetry.DURATION_BUCKETS).
@@ -72,14 +76,29 @@ INFERENCE_LATENCY = meter.create_histogram(
 MODEL_ACCURACY = meter.create_gauge(
     "storyverse.reco.model.accuracy", description="offline metric of the active model, from the registry"
 )
+MODEL_OUTDATED = meter.create_gauge(
+    "storyverse.reco.model.outdated",
+    description="1 while the registry's active model version cannot be fetched or loaded and an "
+    "older one serves, else 0",
+)
+MODEL_FETCH_FAILURES = meter.create_counter(
+    "storyverse.reco.model.fetch.failures",
+    unit="{attempt}",
+    description="failed attempts to fetch or load the active model version, by reason "
+    "(unavailable, checksum, unreadable)",
+)
 FEEDBACK_SUBMITTED = meter.create_counter(
     "storyverse.feedback.submitted", unit="{feedback}", description="feedback submissions, by code"
 )
 SENTIMENT_ACCURACY = meter.create_gauge(
-    "storyverse.feedback.sentiment.accuracy", description="held-out accuracy of the loaded sentiment model"
+    "storyverse.feedback.sentiment.accuracy",
+    description="accuracy of the loaded sentiment model, by source: sst2_dev (its held-out "
+    "evaluation) or moderation (share of moderated stories whose flag moderators upheld)",
 )
 FEEDBACK_PROCESSING = meter.create_histogram(
-    "storyverse.feedback.processing.duration", unit="s", description="time to analyse one feedback entry"
+    "storyverse.feedback.processing.duration",
+    unit="s",
+    description="time to analyse one feedback entry (its batch: read, scored, stored, alerts checked)",
 )
 RPC_DURATION = meter.create_histogram(
     "rpc.server.duration", unit="s", description="gRPC call duration, by method and status code"
@@ -114,8 +133,3 @@ def timed(histogram: Histogram, attributes: Mapping[str, str] | None = None) -> 
 def set_model_accuracy(model: str, metric: str, value: float) -> None:
     """The reco service calls this when it activates a model, with each metric of its registry row."""
     MODEL_ACCURACY.set(value, {"model": model, "metric": metric})
-
-
-def set_sentiment_accuracy(model: str, value: float) -> None:
-    """The feedback service calls this when it loads a sentiment model, from the model's metadata."""
-    SENTIMENT_ACCURACY.set(value, {"model": model})

@@ -17,13 +17,16 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x5709_17E5  # any constant shared by all replicas
+# Waiting for another replica's migrations, or building an index on a large table, takes
+# longer than the pool's per-command default (common/database.py).
+MIGRATION_SECONDS = 3600.0
 
 
 async def apply_migrations(pool: asyncpg.Pool, component: str, folder: Path) -> list[str]:
     files = sorted(Path(folder).glob("[0-9][0-9][0-9][0-9]_*.sql"))
     applied_now: list[str] = []
     async with pool.acquire() as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY, timeout=MIGRATION_SECONDS)
         try:
             await conn.execute(
                 """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -47,7 +50,7 @@ async def apply_migrations(pool: asyncpg.Pool, component: str, folder: Path) -> 
                         log.warning("applied migration changed since", extra={"fields": {"file": str(path)}})
                     continue
                 async with conn.transaction():
-                    await conn.execute(sql)
+                    await conn.execute(sql, timeout=MIGRATION_SECONDS)
                     await conn.execute(
                         "INSERT INTO schema_migrations (component, version, checksum) VALUES ($1, $2, $3)",
                         component,

@@ -27,6 +27,12 @@ class Settings:
     data_dir: Path = REPO_ROOT / ".data"
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # Fail fast when PostgreSQL hangs (common/database.py): the longest wait for a connection
+    # (opening one included), for one command, and for a command known to be long (reports
+    # over raw events, erasure); batch jobs run unbounded commands.
+    db_acquire_timeout_seconds: float = 2.0
+    db_statement_timeout_seconds: float = 2.0
+    db_long_statement_timeout_seconds: float = 20.0
     # Kafka bootstrap servers; None runs the event bus in process.
     kafka_bootstrap: str | None = None
     kafka_topic_prefix: str = "storyverse."
@@ -49,6 +55,10 @@ class Settings:
     max_request_bytes: int = 4 * 1024 * 1024
     # Deadline the gateway sets on its gRPC calls, in seconds.
     gateway_deadline_seconds: float = 30.0
+    # Slow clients (gateway/slow_clients.py): a request's headers must arrive within this of
+    # its first byte, its body within the other of its headers; else the connection closes.
+    gateway_header_timeout_seconds: float = 10.0
+    gateway_body_timeout_seconds: float = 20.0
     # Ingestion: largest group of events written in one database transaction.
     ingest_max_group: int = 5000
     # Access control (common/auth.py): "open" (laptop default: no key needed) or "required".
@@ -76,6 +86,8 @@ class Settings:
     trace_sample_ratio: float = 1.0
     # Port of a per-service Prometheus /metrics endpoint; 0 serves none (the gateway has /metrics).
     metrics_port: int = 0
+    # Port of the analytics processor's gRPC health service (Kubernetes probes); 0 serves none.
+    processor_health_port: int = 0
     # How often the analytics service samples its tables' on-disk size, in seconds.
     storage_sample_seconds: float = 60.0
     # Redis (common/features, common/ratelimit): per-call timeout, and how long to stay on the
@@ -92,7 +104,7 @@ class Settings:
     reco_model_poll_seconds: float = 5.0
     reco_catalog_poll_seconds: float = 2.0
     # Budget of the in-process feature store without Redis, in MiB (an estimate of what it
-    # holds; least recently used users go first). 512 fits the engine's 2 GiB pod limit
+    # holds; least recently used users go first). 512 fits the engine's 4 GiB pod limit
     # with room for the models, the catalog and the allocator's slack (docs/recommendations.md).
     reco_feature_memory_mb: int = 512
     # Consumer group of the engine's live follow; per replica ("<group>-<random>") when
@@ -109,6 +121,11 @@ class Settings:
     # `./storyverse run` trains the recommendation model when the newest version is this old
     # (reco_svc/schedule.py; Kubernetes runs the CronJob instead); 0 turns that off.
     reco_train_every_hours: float = 24.0
+    # Where trained models are written (common/artifacts): s3://bucket/prefix, postgresql, a
+    # folder; unset: PostgreSQL with SV_DATABASE_URL, else <data_dir>/artifacts.
+    artifact_store: str | None = None
+    # An S3-compatible server (MinIO, Ceph...) instead of AWS for s3:// artifacts.
+    artifact_s3_endpoint: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

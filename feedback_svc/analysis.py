@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 
+from common import metrics
 from common.bus import BusMessage, EventBus
 from feedback_svc import store
 from feedback_svc.alerts import AlertDesk, Analysed
@@ -99,6 +100,7 @@ class Analyzer:
             self._in_flight.difference_update(wanted)
 
     async def _analyse(self, feedback_ids: Sequence[str]) -> list[Analysed]:
+        started = time.perf_counter()
         rows = await store.load_for_analysis(self.pool, feedback_ids) if feedback_ids else []
         if not rows:
             return []
@@ -117,6 +119,10 @@ class Analyzer:
         await self._refresh_story_meta([r.story_id for r in rows])
         await store.save_analysis(self.pool, results)
         await self.desk.evaluate(analysed)
+        # Once per entry: each waited for its whole batch (read, scored, stored, alerts checked).
+        elapsed = time.perf_counter() - started
+        for _ in rows:
+            metrics.FEEDBACK_PROCESSING.record(elapsed)
         return analysed
 
     async def _refresh_story_meta(self, story_ids: list[str]) -> None:

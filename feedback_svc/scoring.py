@@ -75,11 +75,20 @@ def load_model(model_dir: str | Path | None = None, threads: int = 1) -> Sentime
     return SentimentModel(folder, threads=threads)
 
 
+def model_dir_of(settings: Settings) -> Path | None:
+    """The folder of the ONNX model the service scores with; None when another scorer is set."""
+    if settings.extra.get("sentiment_scorer"):
+        return None
+    from feedback_svc.sentiment import DEFAULT_MODEL_DIR
+
+    configured = settings.extra.get("sentiment_model_dir") or os.environ.get("SV_SENTIMENT_MODEL_DIR")
+    return Path(configured) if configured else DEFAULT_MODEL_DIR
+
+
 def load_scorer(settings: Settings) -> SentimentScorer:
     configured = settings.extra.get("sentiment_scorer")
     if configured:
         module, _, name = configured.partition(":")
         return getattr(importlib.import_module(module), name)()
-    model_dir = settings.extra.get("sentiment_model_dir") or os.environ.get("SV_SENTIMENT_MODEL_DIR")
     threads = settings.extra.get("sentiment_threads") or os.environ.get("SV_SENTIMENT_THREADS") or 1
-    return load_model(model_dir, int(threads))
+    return load_model(model_dir_of(settings), int(threads))

@@ -17,6 +17,7 @@ from storyverse.feedback.v1 import feedback_service_pb2, feedback_service_pb2_gr
 
 from common.grpc_server import Runtime, ServiceSpec
 from common.privacy.participant import ErasureParticipant
+from feedback_svc.accuracy import SentimentAccuracy
 from feedback_svc.alerts import AlertDesk, AlertRules
 from feedback_svc.analysis import SUBMITTED_TOPIC, Analyzer
 from feedback_svc.broadcaster import AlertBroadcaster
@@ -25,7 +26,7 @@ from feedback_svc.group_commit import SubmissionWriter
 from feedback_svc.intake import Intake
 from feedback_svc.moderation import Moderation
 from feedback_svc.publisher import BatchPublisher
-from feedback_svc.scoring import SentimentScorer, load_scorer
+from feedback_svc.scoring import SentimentScorer, load_scorer, model_dir_of
 from feedback_svc.server import FeedbackServicer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -39,10 +40,13 @@ class FeedbackComponent:
     publisher: BatchPublisher
     writer: SubmissionWriter
     privacy: ErasureParticipant
+    accuracy: SentimentAccuracy | None = None
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
 
     async def aclose(self) -> None:
         await self.privacy.aclose()
+        if self.accuracy is not None:
+            await self.accuracy.aclose()
         self.broadcaster.close()
         await self.writer.aclose()
         await self.publisher.aclose()
@@ -54,6 +58,11 @@ def spec(
 ) -> ServiceSpec:
     async def build(server: grpc.aio.Server, runtime: Runtime) -> FeedbackComponent:
         scorer = scorer_factory() if scorer_factory else load_scorer(runtime.settings)
+        # The shipped model's evaluation and moderators' verdicts as a metric (accuracy.py).
+        model_dir = None if scorer_factory else model_dir_of(runtime.settings)
+        accuracy = SentimentAccuracy(runtime.pool, model_dir) if model_dir else None
+        if accuracy is not None:
+            accuracy.start()
         desk = AlertDesk(runtime.pool, runtime.bus, rules)
         analyzer = Analyzer(runtime.pool, scorer, desk)
         analyzer.subscribe(runtime.bus)
@@ -67,11 +76,11 @@ def spec(
         privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "feedback")
         privacy.add(steps=erasure_steps(runtime.pool))
         intake = Intake(writer, publisher, privacy.tombstones)
-        moderation = Moderation(runtime.pool, runtime.bus)
+        moderation = Moderation(runtime.pool, runtime.bus, accuracy.refresh if accuracy else None)
         servicer = FeedbackServicer(runtime.pool, intake, desk, moderation, broadcaster)
         feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
         await privacy.start()
-        return FeedbackComponent(analyzer, broadcaster, publisher, writer, privacy)
+        return FeedbackComponent(analyzer, broadcaster, publisher, writer, privacy, accuracy)
 
     return ServiceSpec("feedback", build, migrations=[("feedback", MIGRATIONS)])
 

@@ -387,3 +387,14 @@ async def decide_moderation(
 
 def aspects_json(aspects: Sequence[object]) -> str:
     return json.dumps([{"aspect": a.aspect, "polarity": a.polarity, "evidence": a.evidence} for a in aspects])
+
+
+async def moderation_outcomes(conn: Conn, days: int) -> tuple[int, int]:
+    """(stories a moderator kept hidden, stories cleared) among decisions of the last `days`."""
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE status = 'kept_hidden') AS kept,"
+        " count(*) FILTER (WHERE status = 'cleared') AS cleared"
+        " FROM moderation_queue WHERE decided_at >= now() - make_interval(days => $1)",
+        days,
+    )
+    return row["kept"], row["cleared"]

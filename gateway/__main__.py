@@ -7,8 +7,6 @@ import signal
 import sys
 from pathlib import Path
 
-from aiohttp import web
-
 # The generated stubs live in gen/ at the repository root.
 _GEN = Path(__file__).resolve().parent.parent / "gen"
 if _GEN.is_dir() and str(_GEN) not in sys.path:
@@ -19,6 +17,7 @@ from common.logs import configure_logging  # noqa: E402
 from common.settings import Settings  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.protocol import GatewayRunner  # noqa: E402
+from gateway.slow_clients import listen  # noqa: E402
 
 
 async def serve(settings: Settings) -> None:
@@ -32,8 +31,8 @@ async def serve(settings: Settings) -> None:
         access_log=None,
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.gateway_port)
-    await site.start()
+    # Instead of web.TCPSite: the same listener, with a deadline on request headers.
+    listener = await listen(runner, settings)
     print(f"gateway listening on http://{settings.host}:{settings.gateway_port}", flush=True)
 
     stop = asyncio.Event()
@@ -42,7 +41,8 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("gateway shutting down", flush=True)
-    await runner.cleanup()  # stops accepting, waits for in-flight requests, closes the channels
+    listener.close()  # stop accepting
+    await runner.cleanup()  # waits for in-flight requests, closes the channels
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from gateway.backends import Backends
 from gateway.errors import GatewayError, error_response, from_http_exception, from_rpc_error
 from gateway.reserved import Reserved, refuse_reserved, write_checks
 from gateway.routes import MethodNotAllowed, Route, RouteNotFound, Router, build_router
+from gateway.slow_clients import MAX_BYTES, closes_connection, read_body, request_bounds
 from gateway.telemetry import http_telemetry, metrics_endpoint
 from gateway.transcode import (
     JSON_CONTENT_TYPE,
@@ -46,11 +47,13 @@ REQUEST_ID = web.RequestKey("request_id", str)
 
 def create_app(settings: Settings, router: Router | None = None) -> web.Application:
     router = router or build_router()
-    # client_max_size makes aiohttp answer 413 once a body grows past the limit.
+    # client_max_size makes aiohttp answer 413 once a body grows past the limit; request_bounds
+    # refuses a declared oversize body before reading it (slow_clients.py).
     app = web.Application(
-        client_max_size=settings.max_request_bytes, middlewares=[http_telemetry, json_errors]
+        client_max_size=settings.max_request_bytes, middlewares=[http_telemetry, json_errors, request_bounds]
     )
     app[SETTINGS] = settings
+    app[MAX_BYTES] = settings.max_request_bytes
     app[ROUTER] = router
     app[BACKENDS] = Backends(settings)
     app[OPENAPI] = dumps(openapi.build_document(router))
@@ -97,6 +100,7 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
         response = error_response(GatewayError(500, "internal gateway error"))
     if not response.prepared:
         response.headers[REQUEST_ID_HEADER] = request_id
+        closes_connection(response)
     return response
 
 
@@ -140,7 +144,10 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
             headers={"Allow": ", ".join(exc.allowed)},
         ) from None
 
-    raw_body = await request.read() if request.can_read_body else b""
+    settings = request.app[SETTINGS]
+    raw_body = (
+        await read_body(request, settings.gateway_body_timeout_seconds) if request.can_read_body else b""
+    )
     query = {name: request.query.getall(name) for name in request.query}
     message = build_request(route, path_params, query, raw_body)
     if reserved := request.app[RESERVED].get(route):
@@ -150,7 +157,7 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
     if route.server_streaming:
         return await _stream(request, route, call(message, metadata=metadata))
     try:
-        reply = await call(message, metadata=metadata, timeout=request.app[SETTINGS].gateway_deadline_seconds)
+        reply = await call(message, metadata=metadata, timeout=settings.gateway_deadline_seconds)
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc) from None
     body, content_type = render_response(route, reply)

@@ -1,6 +1,9 @@
-"""A trained model on disk and in memory.
+"""A trained model as stored (one archive per version) and in memory.
 
-Files: <models_dir>/<version>/{model.onnx, weights.npy, cooc.npy, meta.json}.
+The archive is an uncompressed tar of model.onnx, weights.npy, cooc.npy and meta.json, kept
+in the artifact store under reco/<version>.tar (common/artifacts; the registry row holds its
+location and sha256). The engine reads it into memory: no local disk on either side.
+Versions registered before the artifact store have a folder of those four files instead.
 
 The ONNX graph (reco_svc.onnx_export.build_topk_graph) scores `x @ W`, masks with `allowed`
 and takes the top k. W is square over inputs = items + context features:
@@ -17,9 +20,9 @@ picked X also picked Y".
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import shutil
+import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +30,7 @@ import numpy as np
 
 MODEL_FILE = "model.onnx"
 META_FILE = "meta.json"
+FILES = (MODEL_FILE, "weights.npy", "cooc.npy", META_FILE)
 # How strongly each kind of context input is switched on in x (a pick is log1p(3) ≈ 1.4): a
 # prior that orders items for a child without history, and that the child's own picks outweigh.
 # "attr" is not an input: it is the factor that puts serving-time attribute scores (items newer
@@ -46,19 +50,14 @@ class ModelArtifact:
     description: str = ""
     created_at: str = ""
 
-    def save(self, models_dir: Path) -> Path:
-        """Write the version's folder atomically (a reader never sees half a model)."""
-        import onnx
+    def key(self) -> str:
+        """Its key in the artifact store."""
+        return f"reco/{self.version}.tar"
 
+    def to_bytes(self) -> bytes:
+        """The archive: every file of the version in one object, written to the store at once."""
         from reco_svc.onnx_export import build_topk_graph
 
-        final = Path(models_dir) / self.version
-        staging = Path(models_dir) / f".{self.version}.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        onnx.save_model(build_topk_graph(self.weights), staging / MODEL_FILE)
-        np.save(staging / "weights.npy", self.weights.astype(np.float32))
-        np.save(staging / "cooc.npy", self.cooc.astype(np.float32))
         meta = {
             "version": self.version,
             "items": self.items,
@@ -68,9 +67,25 @@ class ModelArtifact:
             "description": self.description,
             "created_at": self.created_at,
         }
-        (staging / META_FILE).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        os.replace(staging, final)
-        return final
+        files = {
+            MODEL_FILE: build_topk_graph(self.weights).SerializeToString(),
+            "weights.npy": _npy(self.weights),
+            "cooc.npy": _npy(self.cooc),
+            META_FILE: json.dumps(meta, indent=1).encode(),
+        }
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as archive:
+            for name, data in files.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        return out.getvalue()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array.astype(np.float32), allow_pickle=False)
+    return out.getvalue()
 
 
 @dataclass
@@ -116,17 +131,47 @@ def session_from(model_bytes_or_path: bytes | str) -> object:
     return ort.InferenceSession(model_bytes_or_path, options, providers=["CPUExecutionProvider"])
 
 
-def load(folder: Path) -> LoadedModel:
+def from_bytes(data: bytes) -> LoadedModel:
+    """A model from its archive (to_bytes); ValueError when a file is missing or unreadable."""
+    files: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            for member in archive.getmembers():
+                if member.name in FILES and member.isfile():
+                    files[member.name] = archive.extractfile(member).read()  # type: ignore[union-attr]
+    except tarfile.TarError as exc:
+        raise ValueError(f"not a model archive: {exc}") from exc
+    missing = [name for name in FILES if name not in files]
+    if missing:
+        raise ValueError(f"model archive without {', '.join(missing)}")
+    return _loaded(
+        json.loads(files[META_FILE]),
+        np.load(io.BytesIO(files["weights.npy"]), allow_pickle=False),
+        np.load(io.BytesIO(files["cooc.npy"]), allow_pickle=False),
+        files[MODEL_FILE],
+    )
+
+
+def load_folder(folder: Path) -> LoadedModel:
+    """A version registered before the artifact store: its folder of the same four files."""
     folder = Path(folder)
-    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    return _loaded(
+        json.loads((folder / META_FILE).read_text(encoding="utf-8")),
+        np.load(folder / "weights.npy"),
+        np.load(folder / "cooc.npy"),
+        str(folder / MODEL_FILE),
+    )
+
+
+def _loaded(meta: dict, weights: np.ndarray, cooc: np.ndarray, graph: bytes | str) -> LoadedModel:
     return LoadedModel(
         version=meta["version"],
         items=meta["items"],
         contexts=meta["contexts"],
         input_weights=meta.get("input_weights", DEFAULT_INPUT_WEIGHTS),
-        weights=np.load(folder / "weights.npy"),
-        cooc=np.load(folder / "cooc.npy"),
-        session=session_from(str(folder / MODEL_FILE)),
+        weights=weights,
+        cooc=cooc,
+        session=session_from(graph),
     )
 
 

@@ -11,7 +11,6 @@ from common.settings import REPO_ROOT, Settings
 @dataclass(frozen=True)
 class RecoConfig:
     catalog_path: Path | None
-    models_dir: Path
     model_poll_seconds: float
     catalog_poll_seconds: float
     feature_memory_bytes: int
@@ -22,13 +21,8 @@ class RecoConfig:
         catalog = settings.reco_catalog
         return cls(
             catalog_path=None if catalog.lower() == "none" else REPO_ROOT / catalog,
-            models_dir=models_dir(settings),
             model_poll_seconds=settings.reco_model_poll_seconds,
             catalog_poll_seconds=settings.reco_catalog_poll_seconds,
             feature_memory_bytes=settings.reco_feature_memory_mb * 2**20,
             bus_group=settings.reco_bus_group,
         )
-
-
-def models_dir(settings: Settings) -> Path:
-    return Path(settings.data_dir) / "models"

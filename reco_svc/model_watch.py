@@ -2,9 +2,14 @@
 
 The watcher LISTENs on the PostgreSQL channel `reco_models` (store.NOTIFY_CHANNEL: train,
 activate and rollback notify it) and also polls the active row every
-SV_RECO_MODEL_POLL_SECONDS in case a notification was missed. A new version is loaded in a
-worker thread and swapped in atomically; requests in flight finish on the model they
-started with. If it cannot be loaded the current one keeps serving.
+SV_RECO_MODEL_POLL_SECONDS in case a notification was missed. A new version is fetched from
+the artifact store its row names (common/artifacts: sha256 checked), loaded in a worker
+thread and swapped in atomically; requests in flight finish on the model they started with.
+
+If it cannot be fetched or loaded the current one keeps serving, the gauge
+storyverse_reco_model_outdated says 1 and storyverse_reco_model_fetch_failures_total counts
+the attempt by reason; the version is tried again with a growing pause (a store that was
+briefly unreachable heals by itself), up to RETRY_MAX_SECONDS apart.
 
 Before any training the service serves a bootstrap model built in memory, version
 "bootstrap": attribute similarities from the catalog, and the age groups' popularity and
@@ -15,21 +20,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 
+from common import metrics
+from common.artifacts import ArtifactCorrupt, ArtifactUnavailable, Locations
 from reco_svc import store
-from reco_svc.artifact import LoadedModel, in_memory, load
+from reco_svc.artifact import LoadedModel, from_bytes, in_memory, load_folder
 from reco_svc.catalog import CatalogSnapshot
 from reco_svc.interactions import Interaction
 from reco_svc.training import build_artifact
 
 log = logging.getLogger(__name__)
 BOOTSTRAP = "bootstrap"
+RETRY_MAX_SECONDS = 300.0
+# Registry metrics that are offline evaluation results (training.offline_metrics), not counts.
+ACCURACY_PREFIXES = ("collaborative_", "popularity_")
 
 
 def bootstrap_model(
@@ -55,15 +67,16 @@ def bootstrap_model(
 
 
 class ModelHolder:
-    def __init__(self, pool: asyncpg.Pool, models_dir: Path, poll_seconds: float = 5.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, locations: Locations, poll_seconds: float = 5.0) -> None:
         self.pool = pool
-        self.models_dir = Path(models_dir)
+        self.locations = locations
         self.poll_seconds = poll_seconds
         self.current: LoadedModel | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._listener: asyncpg.Connection | None = None
-        self._failed: str | None = None  # the version that would not load: not retried until it changes
+        # The active version that would not load: (version, failures so far, next try at).
+        self._failed: tuple[str, int, float] | None = None
 
     async def start(self, snapshot: CatalogSnapshot) -> None:
         await self.check()
@@ -86,27 +99,60 @@ class ModelHolder:
             except Exception:  # noqa: BLE001 - keep serving the current model
                 log.exception("model check failed")
 
-    def _folder(self, version: str, path: str) -> Path:
-        folder = Path(path)
-        return folder if folder.is_dir() else self.models_dir / version
-
     async def check(self) -> bool:
         """Load the active version if it is not the one serving; True when it switched."""
         row = await store.active_version(self.pool)
         if row is None or (self.current is not None and self.current.version == row["version"]):
+            metrics.MODEL_OUTDATED.set(0)
+            self._failed = None
             return False
-        if row["version"] == self._failed:
+        version = row["version"]
+        if self._failed and self._failed[0] == version and time.monotonic() < self._failed[2]:
             return False
         try:
-            model = await asyncio.to_thread(load, self._folder(row["version"], row["path"]))
-        except Exception:  # noqa: BLE001 - a broken or missing file must not stop serving
-            log.exception("could not load model", extra={"fields": {"version": row["version"]}})
-            self._failed = row["version"]
+            model = await self._load(row)
+        except Exception as exc:  # noqa: BLE001 - a missing or broken artifact must not stop serving
+            self._failing(version, exc)
             return False
         previous = self.current.version if self.current else None
-        self.current = model
+        self.current, self._failed = model, None
+        metrics.MODEL_OUTDATED.set(0)
+        _record_accuracy(version, row["metrics"])
         log.info("model switched", extra={"fields": {"version": model.version, "previous": previous}})
         return True
+
+    async def _load(self, row: asyncpg.Record) -> LoadedModel:
+        if row["sha256"] is None:  # registered before the artifact store: a local folder
+            return await asyncio.to_thread(load_folder, Path(row["path"]))
+        data = await self.locations.fetch(row["path"], row["sha256"])
+        return await asyncio.to_thread(from_bytes, data)
+
+    def _failing(self, version: str, exc: Exception) -> None:
+        failures = self._failed[1] + 1 if self._failed and self._failed[0] == version else 1
+        pause = min(self.poll_seconds * 2 ** (failures - 1), RETRY_MAX_SECONDS)
+        self._failed = (version, failures, time.monotonic() + pause)
+        reason = (
+            "unavailable"
+            if isinstance(exc, ArtifactUnavailable | OSError)
+            else "checksum"
+            if isinstance(exc, ArtifactCorrupt)
+            else "unreadable"
+        )
+        metrics.MODEL_FETCH_FAILURES.add(1, {"reason": reason})
+        metrics.MODEL_OUTDATED.set(1)
+        serving = self.current.version if self.current else BOOTSTRAP
+        log.error(
+            "could not load model, the previous one keeps serving",
+            extra={
+                "fields": {
+                    "version": version,
+                    "serving": serving,
+                    "reason": reason,
+                    "error": repr(exc),
+                    "retry_in_s": pause,
+                }
+            },
+        )
 
     async def aclose(self) -> None:
         if self._task:
@@ -118,3 +164,11 @@ class ModelHolder:
                 await self._listener.remove_listener(store.NOTIFY_CHANNEL, self._notified)
             await self.pool.release(self._listener)
             self._listener = None
+
+
+def _record_accuracy(version: str, found: object) -> None:
+    """The offline evaluation of the version now serving, as storyverse_reco_model_accuracy."""
+    values = json.loads(found) if isinstance(found, str) else found or {}
+    for name, value in values.items():
+        if name.startswith(ACCURACY_PREFIXES) and isinstance(value, int | float):
+            metrics.set_model_accuracy(version, name, float(value))

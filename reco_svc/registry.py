@@ -1,4 +1,4 @@
-"""The model registry: list, activate, roll back. Files in <data_dir>/models/<version>/, rows in
+"""The model registry: list, activate, roll back. Archives in the artifact store, rows in
 reco_model_versions; activating sends NOTIFY reco_models so services switch within a second.
 
     python -m reco_svc.registry list

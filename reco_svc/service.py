@@ -11,6 +11,7 @@ import grpc
 from storyverse.recommendation.v1 import recommendation_service_pb2, recommendation_service_pb2_grpc
 
 from common import metrics
+from common.artifacts import Locations
 from common.features import create_feature_store
 from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
@@ -54,6 +55,7 @@ class RecoComponent:
         self.live.close()
         await self.privacy.aclose()
         await self.models.aclose()
+        await self.models.locations.aclose()
         await self.catalog.aclose()
         await self.features.aclose()
 
@@ -62,7 +64,8 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     config = RecoConfig.from_settings(runtime.settings)
     catalog = CatalogState(runtime.pool, config.catalog_poll_seconds)
     await catalog.start(config.catalog_path)
-    models = ModelHolder(runtime.pool, config.models_dir, config.model_poll_seconds)
+    # Models come from the artifact store each registry row names (common/artifacts).
+    models = ModelHolder(runtime.pool, Locations(runtime.settings, runtime.pool), config.model_poll_seconds)
     await models.start(catalog.snapshot)
     # Redis (SV_REDIS_URL): replicas share each user's features; otherwise they stay in process.
     shared = bool(runtime.settings.redis_url)

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import numpy as np
 
+from common import metrics
 from reco_svc import attributes, reasons, store
 from reco_svc.age_rules import allowed as age_allowed
 from reco_svc.artifact import LoadedModel
@@ -234,7 +235,9 @@ class Recommender:
         if k > 0:
             started = time.perf_counter()
             scores, indices = model.topk(np.tile(x, (len(flat), 1)), np.stack(masks), k)
-            self.timings.inference.append(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.timings.inference.append(elapsed)
+            metrics.INFERENCE_LATENCY.record(elapsed, {"model": model.version})
         else:
             scores = indices = np.zeros((len(flat), 0))
 

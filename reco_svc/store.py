@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from common.database import long_statement_timeout
 from common.privacy.training import not_erased_if_tracked
 from reco_svc.catalog import CatalogEntry
 from reco_svc.interactions import INTERACTION_EVENT_TYPES, RATED, RATING_WEIGHTS
@@ -107,6 +108,7 @@ async def upsert_stories(pool: asyncpg.Pool, entries: Sequence[CatalogEntry]) ->
             f"ON CONFLICT (kind, item_id) DO UPDATE "
             f"SET {_SET} WHERE catalog_items.source = 'events' AND {_CHANGED}",
             [_args(e) for e in entries],
+            timeout=long_statement_timeout(pool),
         )
 
 
@@ -216,7 +218,9 @@ async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 2
             )
         rows: list = []
         for query, kinds in queries:
-            async for row in conn.cursor(query, since, kinds, prefetch=batch):
+            # Training reads months of events: each batch may take longer than a request's query.
+            cursor = conn.cursor(query, since, kinds, prefetch=batch, timeout=long_statement_timeout(pool))
+            async for row in cursor:
                 rows.append(row)
                 if len(rows) >= batch:
                     yield rows
@@ -293,6 +297,7 @@ async def latest_age_groups(pool: asyncpg.Pool, since: datetime) -> dict[str, st
         """SELECT DISTINCT ON (user_id) user_id, age_group FROM events
             WHERE ts >= $1 AND age_group IS NOT NULL ORDER BY user_id, ts DESC""",
         since,
+        timeout=long_statement_timeout(pool),
     )
     return {r["user_id"]: r["age_group"] for r in rows}
 
@@ -316,16 +321,26 @@ NOTIFY_CHANNEL = "reco_models"
 
 
 async def register_version(
-    pool: asyncpg.Pool, version: str, path: str, metrics: dict, description: str, activate: bool
+    pool: asyncpg.Pool,
+    version: str,
+    location: str,
+    metrics: dict,
+    description: str,
+    activate: bool,
+    sha256: str | None = None,
+    size_bytes: int | None = None,
 ) -> None:
+    """Record a version whose artifact is already stored at `location` (with its sha256)."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
-            "INSERT INTO reco_model_versions (version, path, metrics, description) "
-            "VALUES ($1, $2, $3::jsonb, $4)",
+            "INSERT INTO reco_model_versions (version, path, metrics, description, sha256, size_bytes) "
+            "VALUES ($1, $2, $3::jsonb, $4, $5, $6)",
             version,
-            path,
+            location,
             json.dumps(metrics),
             description,
+            sha256,
+            size_bytes,
         )
         if activate:
             await _activate(conn, version)
@@ -375,7 +390,7 @@ async def rollback(pool: asyncpg.Pool) -> tuple[str, str] | None:
 
 
 async def active_version(pool: asyncpg.Pool) -> asyncpg.Record | None:
-    return await pool.fetchrow("SELECT version, path FROM reco_model_versions WHERE active")
+    return await pool.fetchrow("SELECT version, path, sha256, metrics FROM reco_model_versions WHERE active")
 
 
 async def get_version(pool: asyncpg.Pool, version: str) -> asyncpg.Record | None:

@@ -5,8 +5,9 @@
 
 Reads the catalog and up to 180 days of interaction events from PostgreSQL (SV_DATABASE_URL
 or the embedded server), derives stories from story_creation events, builds the model
-(training.py), writes <data_dir>/models/<version>/ and its registry row, and activates it:
-running services load it within a second (NOTIFY) without restart.
+(training.py), writes its archive to the artifact store (SV_ARTIFACT_STORE, common/artifacts)
+and only then its registry row, and activates it: running services fetch it within a second
+(NOTIFY) without restart. Nothing is written to the local disk.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from common.artifacts import ArtifactStore, configured_store, put
 from common.database import create_pool, database_url
 from common.migrations import apply_migrations
 from common.settings import Settings
 from reco_svc import store
 from reco_svc.artifact import ModelArtifact
 from reco_svc.catalog import CatalogSnapshot, demo_entries, story_from_event
-from reco_svc.config import RecoConfig, models_dir
+from reco_svc.config import RecoConfig
 from reco_svc.interactions import HISTORY_DAYS, EventFacts, Interaction, interactions_of
 from reco_svc.training import build_artifact
 
@@ -109,7 +111,11 @@ async def train(
     activate: bool = True,
     model_name: str | None = None,
     progress: Progress | None = None,
+    artifacts: ArtifactStore | None = None,
 ) -> ModelArtifact:
+    """Train, store the archive, then register (and activate) the version that points at it.
+
+    `artifacts`: where the archive goes; default configured_store(settings, pool)."""
     progress = progress or Progress(10, stream=open("/dev/null", "w"))  # noqa: SIM115 - quiet by default
     entries, interactions, age_groups, devices, now = await read_training_data(pool, progress)
     progress.step(f"read {len(entries)} catalog items and {len(interactions)} interactions")
@@ -124,10 +130,19 @@ async def train(
         model_name,
         progress.step,
     )
-    folder = await asyncio.to_thread(artifact.save, models_dir(settings))
-    progress.step(f"exported to ONNX: {folder}")
+    archive = await asyncio.to_thread(artifact.to_bytes)
+    target = artifacts or configured_store(settings, pool)
+    stored = await put(target, artifact.key(), archive)
+    progress.step(f"exported to ONNX and stored: {stored.location} ({stored.size / 2**20:.1f} MiB)")
     await store.register_version(
-        pool, artifact.version, str(folder), artifact.metrics, artifact.description, activate
+        pool,
+        artifact.version,
+        stored.location,
+        artifact.metrics,
+        artifact.description,
+        activate,
+        sha256=stored.sha256,
+        size_bytes=stored.size,
     )
     progress.step(f"registered {artifact.version}" + (" and activated it" if activate else ""))
     return artifact
@@ -135,7 +150,7 @@ async def train(
 
 async def _main(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
-    pool = await create_pool(settings, database_url(settings))
+    pool = await create_pool(settings, database_url(settings), bounded=False)  # a batch job
     try:
         from reco_svc.service import MIGRATIONS
 

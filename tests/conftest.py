@@ -11,6 +11,7 @@ may still use them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -178,6 +179,19 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
+@contextlib.contextmanager
+def fresh_database(settings: Settings, label: str) -> Iterator[str]:
+    """A database of its own on the test server (dropped after): for tests whose processes
+    must not see, or be seen by, the session's services (model registry, metrics)."""
+    name = f"sv_test_{label}_{uuid.uuid4().hex[:8]}"
+    admin_url = _with_database(settings.database_url or "", "postgres")
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(admin_url, name)
+    finally:
+        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -206,6 +220,16 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
 def spawn(module: str, env: dict[str, str], log_path: Path) -> subprocess.Popen:
     log = log_path.open("wb")
     return subprocess.Popen([sys.executable, "-m", module], cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
+
+
+def stop(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within timeout."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_serving(target: str, service: str = "", timeout: float = 30.0) -> None:

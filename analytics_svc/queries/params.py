@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from common.database import long_statement_timeout, while_server_answers
+
 
 class Binds:
     """Collects values and hands out their placeholders: `binds.add(value)` → "$3"."""
@@ -42,7 +44,9 @@ BREAKDOWN_SQL = {
 
 async def fetch_analytical(pool, sql: str, *values, work_mem: str = "256MB") -> list:
     """Run one analytical query: its sorts and hashes in memory, and no JIT compilation,
-    which costs ~0.5-3 s on these plans and saves less (measured on the benchmark)."""
+    which costs ~0.5-3 s on these plans and saves less (measured on the benchmark). Over raw
+    events it may take seconds: it gets the pool's long-statement timeout."""
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         await conn.execute(f"SET LOCAL work_mem = '{work_mem}'; SET LOCAL jit = off")
-        return await conn.fetch(sql, *values)
+        query = conn.fetch(sql, *values, timeout=long_statement_timeout(pool))
+        return await while_server_answers(pool, conn, query)

@@ -18,6 +18,7 @@ import asyncpg
 # An erasure may scan a large table (events has no index on user_id, for ingestion's sake):
 # its statements get more time than serving calls do.
 STATEMENT_TIMEOUT = "15min"
+CLIENT_TIMEOUT_SECONDS = 15 * 60 + 5
 
 
 @dataclass(frozen=True)
@@ -46,5 +47,8 @@ async def delete_where(conn: asyncpg.Connection, table: str, condition: str, *ar
     (a service whose tables are not created yet has nothing to erase)."""
     if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
         return 0
-    status = await conn.execute(f"DELETE FROM {table} WHERE {condition}", *args)  # noqa: S608 - our names
+    # The client-side bound too: the pool's command timeout is a serving call's (common/database.py).
+    status = await conn.execute(  # noqa: S608 - our names
+        f"DELETE FROM {table} WHERE {condition}", *args, timeout=CLIENT_TIMEOUT_SECONDS
+    )
     return int(status.rsplit(" ", 1)[1])

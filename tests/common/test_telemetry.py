@@ -193,12 +193,6 @@ async def test_instruments_record_and_reach_prometheus(otel, gateway_url, http, 
     _, reader = otel
     async with http.post(f"{gateway_url}/api/analytics/events:batch", json={"events": [event_dict()]}) as r:
         assert r.status == 200
-    metrics.set_model_accuracy("ease-test", "ndcg@10", 0.41)
-    metrics.set_sentiment_accuracy("minilm-test", 0.91)
-    with metrics.timed(metrics.INFERENCE_LATENCY, {"model": "ease-test"}):
-        await asyncio.sleep(0.01)
-    with metrics.timed(metrics.FEEDBACK_PROCESSING):
-        pass
     sizes = await storage_metrics.sample(db, storage_metrics.TABLES["analytics"])
     assert sizes["events"] > 0
 
@@ -210,18 +204,12 @@ async def test_instruments_record_and_reach_prometheus(otel, gateway_url, http, 
         p.attributes["http.route"] == "/api/analytics/events:batch"
         for p in found["http.server.request.duration"]
     )
-    assert [
-        p.value for p in found["storyverse.reco.model.accuracy"] if p.attributes["model"] == "ease-test"
-    ] == [0.41]
-    assert any(p.value == 0.91 for p in found["storyverse.feedback.sentiment.accuracy"])
-    assert any(p.sum >= 0.01 for p in found["storyverse.reco.inference.duration"])
     assert {p.attributes["table"] for p in found["storyverse.storage.bytes"]} >= {"events", "failed_events"}
 
     async with http.get(f"{gateway_url}/metrics") as response:
         assert response.status == 200
         text = await response.text()
     assert "storyverse_events_ingested_total" in text
-    assert "storyverse_reco_model_accuracy{" in text
     assert "rpc_server_duration_seconds_bucket" in text
 
 
@@ -254,11 +242,11 @@ async def test_a_service_metrics_port_serves_prometheus_text(otel):
     from tests.conftest import free_port
 
     port = telemetry.serve_metrics("127.0.0.1", free_port())
-    metrics.set_sentiment_accuracy("port-test", 0.5)
+    metrics.STORAGE_BYTES.set(1, {"table": "port-test"})
     text = await asyncio.to_thread(
         lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     )
-    assert 'model="port-test"' in text
+    assert 'table="port-test"' in text
     assert telemetry.serve_metrics("127.0.0.1", port) == 0, "a taken port is a warning, not a crash"
 
 

@@ -91,7 +91,7 @@ class PermissiveMasks(MaskCache):
 def engine(entries, artifact, masks=None) -> Recommender:
     catalog = CatalogState(pool=None)
     catalog.snapshot = CatalogSnapshot.from_entries(entries)
-    models = ModelHolder(pool=None, models_dir=".")
+    models = ModelHolder(pool=None, locations=None)
     models.current = in_memory(artifact)
     recommender = Recommender(None, catalog, models, InMemoryFeatureStore(), ControlOnly())
     if masks is not None:

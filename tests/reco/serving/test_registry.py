@@ -40,7 +40,9 @@ def cli(settings, *args: str) -> str:
 
 async def test_new_versions_are_picked_up_without_restart_and_can_be_rolled_back(reco_stub, db, settings):
     first = await train(db, settings)
-    assert (settings.data_dir / "models" / first.version / "model.onnx").is_file()
+    row = await db.fetchrow("SELECT path, sha256 FROM reco_model_versions WHERE version = $1", first.version)
+    # SV_DATABASE_URL is set and SV_ARTIFACT_STORE is not: the archive is in PostgreSQL.
+    assert row["path"] == f"postgresql:reco/{first.version}.tar" and len(row["sha256"]) == 64
     assert await eventually(served_version(reco_stub, first.version)), "first version not served"
     second = await train(db, settings)
     assert await eventually(served_version(reco_stub, second.version)), "second version not served"
@@ -71,7 +73,10 @@ async def test_a_version_that_cannot_be_loaded_leaves_the_current_one_serving(re
     good = await train(db, settings)
     assert await eventually(served_version(reco_stub, good.version))
     broken = await train(db, settings, activate=False)
-    (settings.data_dir / "models" / broken.version / "model.onnx").write_bytes(b"not an onnx graph")
+    await db.execute(
+        "UPDATE artifact_objects SET data = 'not a model archive' WHERE key = $1",
+        f"reco/{broken.version}.tar",
+    )
     reply = await reco_stub.ActivateModelVersion(pb.ActivateModelVersionRequest(version=broken.version))
     assert reply.version.active
     lists = await recommend(reco_stub, f"user-{uuid.uuid4().hex[:6]}", "6-8", ["character"])
