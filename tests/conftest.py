@@ -185,11 +185,11 @@ def fresh_database(settings: Settings, label: str) -> Iterator[str]:
     must not see, or be seen by, the session's services (model registry, metrics)."""
     name = f"sv_test_{label}_{uuid.uuid4().hex[:8]}"
     admin_url = _with_database(settings.database_url or "", "postgres")
-    _admin(admin_url, f'CREATE DATABASE "{name}"')
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
     try:
         yield _with_database(admin_url, name)
     finally:
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def free_port() -> int:
