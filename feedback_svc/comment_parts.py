@@ -39,6 +39,7 @@ class Part:
     start: int  # offsets in the comment: text == comment[start:end]
     end: int
     role: str
+    sentence: int  # which sentence of the comment (0, 1, ...) holds it
     hedged: bool
     request: bool
     intense: bool
@@ -177,30 +178,28 @@ def split(comment: str) -> list[Part]:
     """The parts of `comment` in reading order; a comment without cut points is one `main` part
     whose text is the whole comment (stripped), so it scores exactly as before; one without
     letters has none."""
-    pieces: list[tuple[int, int, str]] = []
-    for sentence in _SENTENCE.finditer(comment):
-        pieces += _cut_sentence(comment, sentence.start(), sentence.end())
     parts: list[Part] = []
-    for start, end, role in pieces:
-        start, end = _span(comment, start, end)
-        text = comment[start:end]
-        if end <= start or not _LETTER.search(text):
-            continue
-        parts.append(_part(text, start, end, role))
+    for number, sentence in enumerate(_SENTENCE.finditer(comment)):
+        for start, end, role in _cut_sentence(comment, sentence.start(), sentence.end()):
+            start, end = _span(comment, start, end)
+            text = comment[start:end]
+            if end > start and _LETTER.search(text):
+                parts.append(_part(text, start, end, role, number))
     if len(parts) <= 1:
         start, end = _span(comment, 0, len(comment))
         if not _LETTER.search(comment[start:end]):
             return []
-        return [_part(comment[start:end], start, end, MAIN)]
+        return [_part(comment[start:end], start, end, MAIN, 0)]
     return parts
 
 
-def _part(text: str, start: int, end: int, role: str) -> Part:
+def _part(text: str, start: int, end: int, role: str, sentence: int) -> Part:
     return Part(
         text=text,
         start=start,
         end=end,
         role=role,
+        sentence=sentence,
         hedged=bool(HEDGES.search(text)),
         request=bool(REQUESTS.search(text)),
         intense="!" in text or bool(INTENSIFIERS.search(text)),

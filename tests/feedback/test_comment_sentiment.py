@@ -55,6 +55,24 @@ def test_rows_hold_each_part_and_the_whole_comment_once() -> None:
     assert rows.cues[2, cue("last")] == 1 and rows.cues[1, cue("last")] == 0
     assert rows.cues[7, cue("request")] == 1
     assert [len(p) for p in rows.parts] == [0, 2, 0, 3]
+    assert rows.weighed.all()
+
+
+def test_one_sentence_without_hedges_or_requests_keeps_the_whole_comments_reading(
+    scorer: CommentScorer,
+) -> None:
+    """In "The pictures were pretty, but the story made no sense" the model's whole-text reading
+    stands (the clause after "but" decides); its parts are still shown, with no weight."""
+    comment = "The pictures were pretty, but the story made no sense."
+    rows = rows_of([comment])
+    assert rows.weighed.tolist() == [False, False, True]
+    (result,) = scorer.analyse_batch([comment])
+    assert result.score == pytest.approx(float(scorer.model.positive_probabilities([comment])[0]), abs=1e-6)
+    assert [p.weight for p in result.parts] == [0.0, 0.0]
+    assert [p.label for p in result.parts] == ["positive", "negative"]
+    # Two sentences, or a hedge, and the parts count.
+    assert rows_of(["The pictures were pretty. The story made no sense."]).weighed.all()
+    assert rows_of(["The pictures were pretty, but the story was a bit long."]).weighed.all()
 
 
 def test_aggregate_is_the_weighted_mean_of_each_comments_rows() -> None:
