@@ -10,12 +10,12 @@ wins. Scored part by part (comment_sentiment.py), each part keeps its own polari
 below decide how much it weighs.
 
 Cut points, in this order:
-1. sentences (. ! ? ; and line breaks);
+1. sentences (. ! ? and line breaks; not an ellipsis, an initial or "Mr."/"Dr.");
 2. contrast words: the part after "but", "however", ", yet", "whereas" is a `contrast`; the clause
    of "although", "though", "even if", "despite", "while" is a `concession`; what follows "except",
    "apart from", "other than" is an `exception`. A sentence that opens with "But"/"However" is a
    contrast; one that ends with "though" makes its last comma clause one;
-3. a comma followed by an aside: ", only wish ...", ", a bit long", ", please ...".
+3. a semicolon, and a comma followed by an aside: ", only wish ...", ", a bit long", ", please ...".
 The contrast word itself is left out of the part's text.
 
 Cues (whole words, case-insensitive) for each part:
@@ -70,7 +70,13 @@ INTENSIFIERS = _words(
     disappointed"""
 )
 
-_SENTENCE = re.compile(r"[^.!?;\n]+[.!?;]*", re.MULTILINE)
+# Sentence ends: . ! ? and line breaks, but not an ellipsis ("loved it... mostly"), an initial
+# ("J. K. Rowling") or a short title ("Mr. Bear", "Dr. Seuss").
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n\s*")
+_NOT_AN_END = re.compile(
+    r"(?:\.\.|\u2026)|(?:^|[\s(.])(?:[A-Za-z]|mr|mrs|ms|dr|jr|sr|st|vs|etc|e\.g|i\.e|mt)\.$",
+    re.IGNORECASE,
+)
 # Contrast words inside a sentence. "but" is not one in "nothing but", "anything but", "all but",
 # "but also" (after "not only").
 _AFTER = re.compile(
@@ -99,6 +105,8 @@ _ASIDE_AFTER_COMMA = re.compile(
     r"|maybe|perhaps|i\s+wish|wish|please|shame|sadly|unfortunately|if\s+a)\b)",
     re.IGNORECASE,
 )
+# A semicolon joins two clauses of one sentence: a cut, not a new sentence.
+_SEMICOLON = re.compile(r";")
 _EDGE_CHARS = " \t\r\n,;:-"
 _LETTER = re.compile(r"[A-Za-z]")
 
@@ -155,6 +163,7 @@ def _markers(sentence: str) -> list[re.Match[str]]:
         *(m for m in _CONCESSIVE.finditer(sentence) if m.start() > 0),
         *(m for m in _EXCEPTIVE.finditer(sentence)),
         *(m for m in _ASIDE_AFTER_COMMA.finditer(sentence)),
+        *(m for m in _SEMICOLON.finditer(sentence)),
     ]
     found.sort(key=lambda m: m.start())
     kept: list[re.Match[str]] = []
@@ -171,7 +180,22 @@ def _role_of(marker: re.Match[str]) -> str:
         return CONCESSION
     if marker.re is _EXCEPTIVE:
         return EXCEPTION
-    return MAIN  # an aside after a comma: its cues (hedges, requests) say how much it counts
+    return MAIN  # an aside after a comma or a semicolon: its cues say how much it counts
+
+
+def _sentences(comment: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, its closing punctuation included."""
+    spans, start = [], 0
+    for end in _SENTENCE_END.finditer(comment):
+        if end.group().startswith("\n"):
+            spans.append((start, end.start()))
+        elif _NOT_AN_END.search(comment[max(start, end.start() - 4) : end.end()]):
+            continue
+        else:
+            spans.append((start, end.end()))
+        start = end.end()
+    spans.append((start, len(comment)))
+    return [(a, b) for a, b in spans if _LETTER.search(comment[a:b])]
 
 
 def split(comment: str) -> list[Part]:
@@ -179,8 +203,8 @@ def split(comment: str) -> list[Part]:
     whose text is the whole comment (stripped), so it scores exactly as before; one without
     letters has none."""
     parts: list[Part] = []
-    for number, sentence in enumerate(_SENTENCE.finditer(comment)):
-        for start, end, role in _cut_sentence(comment, sentence.start(), sentence.end()):
+    for number, (first, last) in enumerate(_sentences(comment)):
+        for start, end, role in _cut_sentence(comment, first, last):
             start, end = _span(comment, start, end)
             text = comment[start:end]
             if end > start and _LETTER.search(text):

@@ -119,3 +119,19 @@ def test_a_comment_without_cut_points_is_one_part_holding_all_of_it() -> None:
     comment = "  Best story we have read in the app, great job. "
     (part,) = split(comment)
     assert part.text == comment.strip() and part.role == MAIN
+
+
+@pytest.mark.parametrize(
+    ("comment", "sentences"),
+    [
+        ("Loved it. The end was sad!", 2),
+        ("Loved it... mostly. Great", 2),  # an ellipsis does not end a sentence
+        ("Mr. Bear and Dr. Seuss fans will love it.", 1),
+        ("J. K. Rowling would approve, a bit long though.", 1),
+        ("We gave it 4.5 stars.", 1),
+        ("Lovely story; the font is a bit small.", 1),  # a semicolon cuts a clause, not a sentence
+        ("Lovely story\nfont a bit small", 2),
+    ],
+)
+def test_sentences(comment: str, sentences: int) -> None:
+    assert len({p.sentence for p in split(comment)}) == sentences

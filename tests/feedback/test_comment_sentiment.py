@@ -70,9 +70,14 @@ def test_one_sentence_without_hedges_or_requests_keeps_the_whole_comments_readin
     assert result.score == pytest.approx(float(scorer.model.positive_probabilities([comment])[0]), abs=1e-6)
     assert [p.weight for p in result.parts] == [0.0, 0.0]
     assert [p.label for p in result.parts] == ["positive", "negative"]
-    # Two sentences, or a hedge, and the parts count.
-    assert rows_of(["The pictures were pretty. The story made no sense."]).weighed.all()
-    assert rows_of(["The pictures were pretty, but the story was a bit long."]).weighed.all()
+    # Two sentences, a hedge, a request or an exception, and the parts count.
+    for weighed in [
+        "The pictures were pretty. The story made no sense.",
+        "The pictures were pretty, but the story was a bit long.",
+        "The pictures were pretty, but please fix the typo.",
+        "We loved it, except the app took a while to load.",
+    ]:
+        assert rows_of([weighed]).weighed.all(), weighed
 
 
 def test_aggregate_is_the_weighted_mean_of_each_comments_rows() -> None:
@@ -151,12 +156,14 @@ def run_module(*args: str) -> list[dict]:
 def test_fit_command_writes_weights_from_the_dev_set_and_refuses_the_test_set(tmp_path: Path) -> None:
     sst2 = tmp_path / "sst2"
     sst2.mkdir()
-    phrases = [
-        ("the acting is good , but the story is a dull , lifeless mess", 0),
+    weighed = [
         ("a bit long , but a warm and often funny film", 1),
-        ("the plot is thin , although the cast is charming and the jokes land", 1),
-        ("it looks great from start to finish but never once comes alive", 0),
+        ("the acting is good . the story is a dull , lifeless mess", 0),
+        ("charming throughout , except for a slightly slow middle", 1),
+        ("it looks great , but please , someone fix the script", 0),
     ]
+    # One sentence without hedges: its parts are not weighed, so the weights cannot change it.
+    phrases = [*weighed, ("the plot is thin , although the cast is charming", 1)]
     (sst2 / "train.tsv").write_text("sentence\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in phrases))
     model_dir = tmp_path / "model"
     model_dir.mkdir()
@@ -173,7 +180,7 @@ def test_fit_command_writes_weights_from_the_dev_set_and_refuses_the_test_set(tm
     )
     written = json.loads((model_dir / WEIGHTS_FILE).read_text())
     assert written["theta"] == fitted["theta"] and set(written["theta"]) == set(CUES)
-    assert written["fitted_on"]["sst2_train_phrases"]["n"] == len(phrases)
+    assert written["fitted_on"]["sst2_train_phrases"]["n"] == len(weighed)
     assert 0.0 <= written["at_fit"]["dev_accuracy"] <= 1.0
     refused = subprocess.run(
         [
