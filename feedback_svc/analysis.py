@@ -114,8 +114,16 @@ class Analyzer:
             score, label = (sentiment.score, sentiment.label) if sentiment else (None, None)
             parts = sentiment.parts if sentiment else ()
             aspects = with_categories(extract(row.comment), row.categories, row.rating)
+            # Each part names its aspects, so the complaint shows which part of the story it is about.
+            part_aspects = [[a.aspect for a in extract(part.text)] for part in parts]
             results.append(
-                (row.feedback_id, score, label, store.aspects_json(aspects), store.parts_json(parts))
+                (
+                    row.feedback_id,
+                    score,
+                    label,
+                    store.aspects_json(aspects),
+                    store.parts_json(parts, part_aspects),
+                )
             )
             analysed.append(Analysed(row.feedback_id, row.story_id, row.rating, aspects))
         await self._refresh_story_meta([r.story_id for r in rows])

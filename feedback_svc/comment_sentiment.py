@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-from feedback_svc import aspects as aspect_extractor
 from feedback_svc import comment_parts
 from feedback_svc.comment_parts import Part
 from feedback_svc.sentiment import SentimentModel
@@ -45,7 +44,6 @@ class ScoredPart:
     score: float
     label: str
     weight: float  # share of the comment's score; the parts and the whole comment sum to 1
-    aspects: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,6 @@ class CommentScorer:
                     score=float(probabilities[row]),
                     label=self.label(float(probabilities[row])),
                     weight=float(shares[row]),
-                    aspects=tuple(a.aspect for a in aspect_extractor.extract(part.text)),
                 )
                 for part, row in zip(parts, own, strict=True)
             )

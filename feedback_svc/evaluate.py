@@ -126,8 +126,12 @@ def evaluate_file(
 ) -> dict:
     model = SentimentModel(model_dir, threads=threads, batch_size=batch_size)
     comment_scorer = CommentScorer(model)
+
+    def served(batch: Sequence[str]) -> np.ndarray:  # as the service runs it: scores and parts
+        return np.asarray([result.score for result in comment_scorer.analyse_batch(batch)])
+
     scorers: dict[str, Scorer] = {
-        "comment": comment_scorer.scores,
+        "comment": served,
         "model_alone": model.positive_probabilities,
     }
     vader_band = None

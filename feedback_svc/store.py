@@ -394,8 +394,9 @@ def aspects_json(aspects: Sequence[object]) -> str:
     return json.dumps([{"aspect": a.aspect, "polarity": a.polarity, "evidence": a.evidence} for a in aspects])
 
 
-def parts_json(parts: Sequence[object]) -> str:
-    """The scored parts of a comment (comment_sentiment.ScoredPart), as the contract names them."""
+def parts_json(parts: Sequence[object], aspects: Sequence[Sequence[str]]) -> str:
+    """The scored parts of a comment (comment_sentiment.ScoredPart) with the aspects each names,
+    as the contract names them."""
     return json.dumps(
         [
             {
@@ -403,8 +404,8 @@ def parts_json(parts: Sequence[object]) -> str:
                 "sentiment_score": round(p.score, 4),
                 "sentiment_label": p.label,
                 "weight": round(p.weight, 4),
-                "aspects": list(p.aspects),
+                "aspects": list(names),
             }
-            for p in parts
+            for p, names in zip(parts, aspects, strict=True)
         ]
     )
