@@ -8,7 +8,8 @@ Prints one JSON line per file. Two kinds of files:
   is positive. Keys: n, accuracy, macro_f1, comments_per_s.
 - JSON lines with "text", "label" (negative/neutral/positive) and "kind" (the mixed parent
   comments, feedback_svc/data/sentiment_mixed_*.jsonl): the served labels with their bands
-  (negative < 0.35 < neutral < 0.65 < positive). Keys: n, accuracy (three labels), macro_f1,
+  (negative < 0.35 < neutral < 0.65 < positive). Keys: n, accuracy (three labels),
+  mixed_accuracy (the comments that mix praise and complaint), macro_f1,
   lean_accuracy (comments labelled positive or negative: is the score on the right side of
   0.5), opposite (share of those given the opposite label), by_kind (accuracy per kind),
   comments_per_s.
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from feedback_svc.comment_sentiment import CommentScorer
-from feedback_svc.labelled_data import read_labelled_jsonl, read_labelled_tsv
+from feedback_svc.labelled_data import MIXED_KINDS, read_labelled_jsonl, read_labelled_tsv
 from feedback_svc.sentiment import (
     BATCH_SIZE,
     DEFAULT_MODEL_DIR,
@@ -93,8 +94,12 @@ def three_label_metrics(
             "n": int(mask.sum()),
             "accuracy": round(float(np.mean(predicted[mask] == labels[mask])), 4),
         }
+    mixed = np.asarray([k in MIXED_KINDS for k in kinds])
     return {
         "accuracy": round(float(np.mean(predicted == labels)), 4),
+        "mixed_accuracy": round(float(np.mean(predicted[mixed] == labels[mixed])), 4)
+        if mixed.any()
+        else None,
         "macro_f1": round(macro_f1(labels, predicted, (0, 1, 2)), 4),
         "lean_accuracy": round(float(np.mean(lean[sided] == labels[sided])), 4),
         "opposite": round(float(opposite.sum() / max(1, sided.sum())), 4),

@@ -53,6 +53,8 @@ def validation_split(count: int, val_size: int, rng: np.random.Generator) -> tup
 
 
 LABELS = ("negative", "neutral", "positive")
+# Kinds of comment that mix praise and complaint (the others are plainly one thing).
+MIXED_KINDS = ("praise_minor_complaint", "complaint_minor_praise", "balanced")
 
 
 @dataclass(frozen=True)
