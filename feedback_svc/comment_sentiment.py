@@ -137,7 +137,9 @@ def aggregate(
 
 
 def load_theta(model_dir: str | Path) -> np.ndarray:
-    """The fitted cue weights of `model_dir`/comment_weights.json (all zero: a plain mean)."""
+    """The fitted cue weights of `model_dir`/comment_weights.json; all zero (a plain mean) when
+    there are none yet, for a model fresh from training (the service refuses to start without
+    them, see scoring.py)."""
     path = Path(model_dir) / WEIGHTS_FILE
     if not path.is_file():
         return np.zeros(len(CUES))
@@ -159,12 +161,14 @@ class CommentScorer:
     def label(self, score: float) -> str:
         return self.model.label(score)
 
-    def scores(self, comments: Sequence[str]) -> np.ndarray:
-        if not comments:
-            return np.empty(0)
+    def _scored(self, comments: Sequence[str]) -> tuple[Rows, np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, probability of each row, score of each comment, share of each row)."""
         rows = rows_of(comments)
         probabilities = self.model.positive_probabilities(rows.texts).astype(np.float64)
-        return aggregate(probabilities, rows, self.theta, len(comments))[0]
+        return rows, probabilities, *aggregate(probabilities, rows, self.theta, len(comments))
+
+    def scores(self, comments: Sequence[str]) -> np.ndarray:
+        return self._scored(comments)[2] if comments else np.empty(0)
 
     def score_batch(self, comments: Sequence[str]) -> list[tuple[float, str]]:
         return [(float(s), self.label(float(s))) for s in self.scores(comments)]
@@ -172,9 +176,7 @@ class CommentScorer:
     def analyse_batch(self, comments: Sequence[str]) -> list[CommentSentiment]:
         if not comments:
             return []
-        rows = rows_of(comments)
-        probabilities = self.model.positive_probabilities(rows.texts).astype(np.float64)
-        scores, shares = aggregate(probabilities, rows, self.theta, len(comments))
+        rows, probabilities, scores, shares = self._scored(comments)
         first_rows = np.searchsorted(rows.comment, np.arange(len(comments)))  # rows are grouped
         results = []
         for index, parts in enumerate(rows.parts):

@@ -28,7 +28,7 @@ from common.settings import Settings
 from feedback_svc.comment_sentiment import CommentSentiment
 
 LABELS = ("negative", "neutral", "positive")
-MODEL_FILES = ("model.onnx", "tokenizer.json")
+MODEL_FILES = ("model.onnx", "tokenizer.json", "comment_weights.json")
 
 
 class SentimentScorer(Protocol):
@@ -82,7 +82,8 @@ def load_model(model_dir: str | Path | None = None, threads: int = 1) -> Sentime
         raise ModelMissing(
             f"sentiment model not found: {', '.join(missing)} missing in {folder}. Ship the files of"
             " feedback_svc/models/sentiment/ (branch `sentiment`) or rebuild them with"
-            " `python -m feedback_svc.train_sentiment --out DIR`, and point"
+            " `python -m feedback_svc.train_sentiment --out DIR` and"
+            " `python -m feedback_svc.fit_comment_weights --model-dir DIR`, and point"
             " SV_SENTIMENT_MODEL_DIR at DIR if it is elsewhere"
         )
     return CommentScorer(SentimentModel(folder, threads=threads))

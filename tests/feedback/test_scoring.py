@@ -33,7 +33,10 @@ def test_a_scorer_without_parts_is_analysed_with_none():
 
 
 def test_without_the_model_files_loading_fails_with_a_clear_message(tmp_path):
-    with pytest.raises(ModelMissing, match=r"model\.onnx, tokenizer\.json missing in .*train_sentiment"):
+    with pytest.raises(
+        ModelMissing,
+        match=r"model\.onnx, tokenizer\.json, comment_weights\.json missing in .*train_sentiment",
+    ):
         load_scorer(Settings(extra={"sentiment_model_dir": str(tmp_path)}))
 
 
