@@ -26,12 +26,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from feedback_svc import comment_parts
 from feedback_svc.comment_parts import Part
-from feedback_svc.sentiment import SentimentModel
+
+if TYPE_CHECKING:  # onnxruntime is imported only where a model is loaded (scoring.load_model)
+    from feedback_svc.sentiment import SentimentModel
 
 WEIGHTS_FILE = "comment_weights.json"
 # The cues of a row, in the order of a feature vector; "whole" marks the row of the whole comment.
