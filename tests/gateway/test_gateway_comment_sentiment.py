@@ -21,15 +21,28 @@ SEED_FEEDBACK = """{
 }"""
 
 
-async def _analysed(http, gateway_url: str, story_id: str, feedback_id: str, timeout: float = 10.0) -> dict:
-    deadline = time.monotonic() + timeout
+async def _find(http, gateway_url: str, story_id: str, feedback_id: str) -> dict | None:
+    """The entry from the story's pages (other tests give this story newer feedback)."""
+    token = ""
     while True:
-        async with http.get(f"{gateway_url}/api/feedback/{story_id}?page_size=100") as resp:
+        query = f"page_size=100&page_token={token}" if token else "page_size=100"
+        async with http.get(f"{gateway_url}/api/feedback/{story_id}?{query}") as resp:
             assert resp.status == 200, await resp.text()
             page = await resp.json()
         found = [f for f in page["feedback"] if f["feedback_id"] == feedback_id]
-        if found and found[0].get("analyzed"):
+        if found:
             return found[0]
+        token = page["next_page_token"]
+        if not token:
+            return None
+
+
+async def _analysed(http, gateway_url: str, story_id: str, feedback_id: str, timeout: float = 10.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await _find(http, gateway_url, story_id, feedback_id)
+        if found and found["analyzed"]:
+            return found
         assert time.monotonic() < deadline, f"{feedback_id} not analysed within {timeout} s: {found}"
         await asyncio.sleep(0.05)
 
