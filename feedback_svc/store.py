@@ -141,6 +141,23 @@ async def save_analysis(
     )
 
 
+def parts_json(parts: Sequence[object], aspects: Sequence[Sequence[str]]) -> str:
+    """The scored parts of a comment (comment_sentiment.ScoredPart) with the aspects each names,
+    as the contract names them."""
+    return json.dumps(
+        [
+            {
+                "text": p.text,
+                "sentiment_score": round(p.score, 4),
+                "sentiment_label": p.label,
+                "weight": round(p.weight, 4),
+                "aspects": list(names),
+            }
+            for p, names in zip(parts, aspects, strict=True)
+        ]
+    )
+
+
 # ---- story metadata (from the analytics events table) ----
 
 # Stories not known yet, copied from their first story_creation event. The combination
@@ -392,20 +409,3 @@ async def decide_moderation(
 
 def aspects_json(aspects: Sequence[object]) -> str:
     return json.dumps([{"aspect": a.aspect, "polarity": a.polarity, "evidence": a.evidence} for a in aspects])
-
-
-def parts_json(parts: Sequence[object], aspects: Sequence[Sequence[str]]) -> str:
-    """The scored parts of a comment (comment_sentiment.ScoredPart) with the aspects each names,
-    as the contract names them."""
-    return json.dumps(
-        [
-            {
-                "text": p.text,
-                "sentiment_score": round(p.score, 4),
-                "sentiment_label": p.label,
-                "weight": round(p.weight, 4),
-                "aspects": list(names),
-            }
-            for p, names in zip(parts, aspects, strict=True)
-        ]
-    )
