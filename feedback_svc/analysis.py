@@ -1,7 +1,7 @@
 """Asynchronous analysis of submitted feedback: sentiment, aspects, then alerts.
 
 SubmitFeedback stores the row and publishes its id on "feedback.submitted"; the
-consumer here scores each comment, extracts its aspects, writes them back
+consumer here scores each comment (and its parts), extracts its aspects, writes them back
 (`analyzed` = true) and hands the result to the alert desk. Delivery is at least
 once and the work is idempotent (same input, same row; alerts are deduplicated).
 A sweeper re-analyses rows whose message was lost, e.g. when the bus failed
@@ -28,7 +28,7 @@ from common.bus import BusMessage, EventBus
 from feedback_svc import store
 from feedback_svc.alerts import AlertDesk, Analysed
 from feedback_svc.aspects import ASPECTS, Aspect, extract
-from feedback_svc.scoring import SentimentScorer
+from feedback_svc.scoring import SentimentScorer, analyse_with
 
 log = logging.getLogger(__name__)
 SUBMITTED_TOPIC = "feedback.submitted"
@@ -108,13 +108,25 @@ class Analyzer:
         # The model is CPU-bound and the expensive part: one call for every comment of the batch,
         # off the event loop.
         loop = asyncio.get_running_loop()
-        scored = await loop.run_in_executor(self._scoring, self.scorer.score_batch, texts) if texts else []
-        scores = iter(scored)
+        scored = await loop.run_in_executor(self._scoring, analyse_with, self.scorer, texts) if texts else []
+        sentiments = iter(scored)
         results, analysed = [], []
         for row in rows:
-            score, label = next(scores) if row.comment else (None, None)
+            sentiment = next(sentiments) if row.comment else None
+            score, label = (sentiment.score, sentiment.label) if sentiment else (None, None)
+            parts = sentiment.parts if sentiment else ()
             aspects = with_categories(extract(row.comment), row.categories, row.rating)
-            results.append((row.feedback_id, score, label, store.aspects_json(aspects)))
+            # Each part names its aspects, so the complaint shows which part of the story it is about.
+            part_aspects = [[a.aspect for a in extract(part.text)] for part in parts]
+            results.append(
+                (
+                    row.feedback_id,
+                    score,
+                    label,
+                    store.aspects_json(aspects),
+                    store.parts_json(parts, part_aspects),
+                )
+            )
             analysed.append(Analysed(row.feedback_id, row.story_id, row.rating, aspects))
         await self._refresh_story_meta([r.story_id for r in rows])
         await store.save_analysis(self.pool, results)

@@ -1,4 +1,5 @@
-"""Reading `text<TAB>label` files (SST-2 layout), shared by training and evaluation.
+"""Reading labelled comments, shared by training, fitting and evaluation: `text<TAB>label` files
+(SST-2 layout, binary) and the JSON-lines sets of mixed parent comments (three labels).
 
 Kept free of torch so that the evaluation command runs with the serving dependencies only.
 """
@@ -6,6 +7,8 @@ Kept free of torch so that the evaluation command runs with the serving dependen
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +50,33 @@ def validation_split(count: int, val_size: int, rng: np.random.Generator) -> tup
     train.tsv that training picks its best epoch on and exports are compared on (seeded)."""
     order = rng.permutation(count)
     return order[:val_size], order[val_size:]
+
+
+LABELS = ("negative", "neutral", "positive")
+# Kinds of comment that mix praise and complaint (the others are plainly one thing).
+MIXED_KINDS = ("praise_minor_complaint", "complaint_minor_praise", "balanced")
+
+
+@dataclass(frozen=True)
+class LabelledComments:
+    """The mixed-comment sets (feedback_svc/data/sentiment_mixed_*.jsonl): one JSON object a line,
+    {"text", "label": negative|neutral|positive, "kind"} (kind: praise_minor_complaint, ...)."""
+
+    texts: list[str]
+    labels: np.ndarray  # index into LABELS
+    kinds: list[str]
+
+
+def read_labelled_jsonl(path: str | Path) -> LabelledComments:
+    texts, labels, kinds = [], [], []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("label") not in LABELS or not str(row.get("text", "")).strip():
+                raise ValueError(f"{path}:{line_no}: need a text and a label in {LABELS}")
+            texts.append(row["text"])
+            labels.append(LABELS.index(row["label"]))
+            kinds.append(row.get("kind", row["label"]))
+    return LabelledComments(texts, np.asarray(labels, dtype=np.int64), kinds)

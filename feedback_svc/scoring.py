@@ -4,7 +4,9 @@
     scorer.score_batch(["Loved it!", "Too scary"])   # [(0.99, "positive"), (0.02, "negative")]
 
 The service scores with the shipped ONNX model (feedback_svc/sentiment.py, `SentimentModel`,
-files in feedback_svc/models/sentiment/). Without those files it does not start: silently
+files in feedback_svc/models/sentiment/) through `CommentScorer` (feedback_svc/comment_sentiment.py:
+the comment's parts and the whole comment, weighted by the fitted comment_weights.json). Without
+the model files it does not start: silently
 scoring with something else would change every stored score and label. VADER stays here as
 the evaluation baseline (`python -m feedback_svc.evaluate`). Settings:
 
@@ -23,15 +25,24 @@ from pathlib import Path
 from typing import Protocol
 
 from common.settings import Settings
+from feedback_svc.comment_sentiment import CommentSentiment
 
 LABELS = ("negative", "neutral", "positive")
-MODEL_FILES = ("model.onnx", "tokenizer.json")
+MODEL_FILES = ("model.onnx", "tokenizer.json", "comment_weights.json")
 
 
 class SentimentScorer(Protocol):
     def score_batch(self, texts: list[str]) -> list[tuple[float, str]]:
         """(probability that the text is positive, 0..1; label negative/neutral/positive) per text."""
         ...
+
+
+def analyse_with(scorer: SentimentScorer, texts: list[str]) -> list[CommentSentiment]:
+    """Score and parts per text; a scorer without `analyse_batch` (a plugged-in one) gives no parts."""
+    analyse = getattr(scorer, "analyse_batch", None)
+    if analyse is not None:
+        return analyse(texts)
+    return [CommentSentiment(score, label, ()) for score, label in scorer.score_batch(texts)]
 
 
 class ModelMissing(RuntimeError):
@@ -60,7 +71,9 @@ class VaderScorer:
 
 
 def load_model(model_dir: str | Path | None = None, threads: int = 1) -> SentimentScorer:
-    """The ONNX model, or ModelMissing naming the directory and how to get the files."""
+    """The comment scorer over the ONNX model, or ModelMissing naming the directory and how to
+    get the files."""
+    from feedback_svc.comment_sentiment import CommentScorer
     from feedback_svc.sentiment import DEFAULT_MODEL_DIR, SentimentModel
 
     folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
@@ -69,10 +82,11 @@ def load_model(model_dir: str | Path | None = None, threads: int = 1) -> Sentime
         raise ModelMissing(
             f"sentiment model not found: {', '.join(missing)} missing in {folder}. Ship the files of"
             " feedback_svc/models/sentiment/ (branch `sentiment`) or rebuild them with"
-            " `python -m feedback_svc.train_sentiment --out DIR`, and point"
+            " `python -m feedback_svc.train_sentiment --out DIR` and"
+            " `python -m feedback_svc.fit_comment_weights --model-dir DIR`, and point"
             " SV_SENTIMENT_MODEL_DIR at DIR if it is elsewhere"
         )
-    return SentimentModel(folder, threads=threads)
+    return CommentScorer(SentimentModel(folder, threads=threads))
 
 
 def model_dir_of(settings: Settings) -> Path | None:

@@ -21,7 +21,7 @@ from feedback_svc import paging
 
 FEEDBACK_COLUMNS = (
     "f.feedback_id, f.user_id, f.story_id, f.ts, f.rating, f.comment, f.categories, f.child_age,"
-    " f.device_type, f.platform, f.sentiment_score, f.sentiment_label, f.aspects, f.analyzed"
+    " f.device_type, f.platform, f.sentiment_score, f.sentiment_label, f.aspects, f.parts, f.analyzed"
 )
 _HEADLINE = 'StartSel=<b>, StopSel=</b>, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=" ... "'
 

@@ -54,6 +54,7 @@ class SentimentModel:
             raise ValueError("batch_size must be at least 1")
         self.batch_size = batch_size
         model_dir = Path(model_dir)
+        self.model_dir = model_dir
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)

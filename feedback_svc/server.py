@@ -142,8 +142,11 @@ def _time(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _json(value: object) -> list:
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _entry(r: asyncpg.Record) -> pb.FeedbackEntry:
-    aspects = json.loads(r["aspects"]) if isinstance(r["aspects"], str) else r["aspects"]
     return pb.FeedbackEntry(
         feedback_id=r["feedback_id"],
         user_id=r["user_id"],
@@ -157,7 +160,8 @@ def _entry(r: asyncpg.Record) -> pb.FeedbackEntry:
         device_type=r["device_type"] or "",
         platform=r["platform"] or "",
         sentiment_label=r["sentiment_label"] or "",
-        aspects=[pb.Aspect(**a) for a in aspects],
+        aspects=[pb.Aspect(**a) for a in _json(r["aspects"])],
+        parts=[pb.CommentPart(**p) for p in _json(r["parts"])],
         analyzed=r["analyzed"],
     )
 

@@ -119,20 +119,42 @@ async def unanalyzed(conn: Conn, older_than_seconds: float, limit: int) -> list[
     return [r[0] for r in records]
 
 
-async def save_analysis(conn: Conn, results: Sequence[tuple[str, float | None, str | None, str]]) -> None:
-    """results: (feedback_id, sentiment_score, sentiment_label, aspects as JSON); one round trip."""
+async def save_analysis(
+    conn: Conn, results: Sequence[tuple[str, float | None, str | None, str, str]]
+) -> None:
+    """results: (feedback_id, sentiment_score, sentiment_label, aspects as JSON, parts as JSON);
+    one round trip."""
     if not results:
         return
-    ids, scores, labels, aspects = (list(c) for c in zip(*results, strict=True))
+    ids, scores, labels, aspects, parts = (list(c) for c in zip(*results, strict=True))
     await conn.execute(
         "UPDATE feedback f SET sentiment_score = x.score, sentiment_label = x.label,"
-        " aspects = x.aspects::jsonb, analyzed = true, analyzed_at = now()"
-        " FROM unnest($1::text[], $2::real[], $3::text[], $4::text[]) AS x(id, score, label, aspects)"
+        " aspects = x.aspects::jsonb, parts = x.parts::jsonb, analyzed = true, analyzed_at = now()"
+        " FROM unnest($1::text[], $2::real[], $3::text[], $4::text[], $5::text[])"
+        " AS x(id, score, label, aspects, parts)"
         " WHERE f.feedback_id = x.id",
         ids,
         scores,
         labels,
         aspects,
+        parts,
+    )
+
+
+def parts_json(parts: Sequence[object], aspects: Sequence[Sequence[str]]) -> str:
+    """The scored parts of a comment (comment_sentiment.ScoredPart) with the aspects each names,
+    as the contract names them."""
+    return json.dumps(
+        [
+            {
+                "text": p.text,
+                "sentiment_score": round(p.score, 4),
+                "sentiment_label": p.label,
+                "weight": round(p.weight, 4),
+                "aspects": list(names),
+            }
+            for p, names in zip(parts, aspects, strict=True)
+        ]
     )
 
 

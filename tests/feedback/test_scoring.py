@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from common.settings import Settings
-from feedback_svc.scoring import ModelMissing, VaderScorer, load_model, load_scorer
+from feedback_svc.comment_sentiment import CommentScorer
+from feedback_svc.scoring import ModelMissing, VaderScorer, analyse_with, load_model, load_scorer
 from feedback_svc.sentiment import SentimentModel
 
 
@@ -19,12 +20,23 @@ def test_a_configured_factory_wins():
     assert isinstance(load_scorer(settings), FixedScorer)
 
 
-def test_the_onnx_model_is_the_scorer():
-    assert isinstance(load_scorer(Settings()), SentimentModel)
+def test_the_onnx_model_scores_comments_by_their_parts():
+    scorer = load_scorer(Settings())
+    assert isinstance(scorer, CommentScorer) and isinstance(scorer.model, SentimentModel)
+
+
+def test_a_scorer_without_parts_is_analysed_with_none():
+    (result,) = analyse_with(FixedScorer(), ["Loved it, but the ending was a bit confusing."])
+    assert (result.score, result.label, result.parts) == (0.5, "neutral", ())
+    (result,) = analyse_with(load_model(), ["Loved it, but the ending was a bit confusing."])
+    assert len(result.parts) == 2
 
 
 def test_without_the_model_files_loading_fails_with_a_clear_message(tmp_path):
-    with pytest.raises(ModelMissing, match=r"model\.onnx, tokenizer\.json missing in .*train_sentiment"):
+    with pytest.raises(
+        ModelMissing,
+        match=r"model\.onnx, tokenizer\.json, comment_weights\.json missing in .*train_sentiment",
+    ):
         load_scorer(Settings(extra={"sentiment_model_dir": str(tmp_path)}))
 
 

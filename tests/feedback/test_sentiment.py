@@ -40,8 +40,9 @@ CLEARLY_NEGATIVE = [
     "Really disappointing, the ending made no sense and the jokes fell flat.",
 ]
 
-# Praise and complaint together. Trained on SST-2, the model weighs the clause after "but" most,
-# so these come out negative or in between; the complaint itself is the aspects' job (aspects.py).
+# Praise and complaint together. Trained on SST-2, the model alone weighs the clause after "but"
+# most, so these come out negative or in between; reading them as parents mean them is the comment
+# scorer's job (comment_sentiment.py, tests/feedback/test_comment_sentiment.py).
 MIXED = [
     "My son loved the story but thought the ending was a bit confusing.",
     "Nice pictures, but the story itself was rather slow and long.",

@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class FeedbackEntry(_message.Message):
-    __slots__ = ("feedback_id", "user_id", "story_id", "timestamp", "rating", "comment", "categories", "sentiment_score", "child_age", "device_type", "platform", "sentiment_label", "aspects", "analyzed")
+    __slots__ = ("feedback_id", "user_id", "story_id", "timestamp", "rating", "comment", "categories", "sentiment_score", "child_age", "device_type", "platform", "sentiment_label", "aspects", "analyzed", "parts")
     FEEDBACK_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     STORY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,7 @@ class FeedbackEntry(_message.Message):
     SENTIMENT_LABEL_FIELD_NUMBER: _ClassVar[int]
     ASPECTS_FIELD_NUMBER: _ClassVar[int]
     ANALYZED_FIELD_NUMBER: _ClassVar[int]
+    PARTS_FIELD_NUMBER: _ClassVar[int]
     feedback_id: str
     user_id: str
     story_id: str
@@ -38,7 +39,22 @@ class FeedbackEntry(_message.Message):
     sentiment_label: str
     aspects: _containers.RepeatedCompositeFieldContainer[Aspect]
     analyzed: bool
-    def __init__(self, feedback_id: _Optional[str] = ..., user_id: _Optional[str] = ..., story_id: _Optional[str] = ..., timestamp: _Optional[str] = ..., rating: _Optional[int] = ..., comment: _Optional[str] = ..., categories: _Optional[_Iterable[str]] = ..., sentiment_score: _Optional[float] = ..., child_age: _Optional[int] = ..., device_type: _Optional[str] = ..., platform: _Optional[str] = ..., sentiment_label: _Optional[str] = ..., aspects: _Optional[_Iterable[_Union[Aspect, _Mapping]]] = ..., analyzed: _Optional[bool] = ...) -> None: ...
+    parts: _containers.RepeatedCompositeFieldContainer[CommentPart]
+    def __init__(self, feedback_id: _Optional[str] = ..., user_id: _Optional[str] = ..., story_id: _Optional[str] = ..., timestamp: _Optional[str] = ..., rating: _Optional[int] = ..., comment: _Optional[str] = ..., categories: _Optional[_Iterable[str]] = ..., sentiment_score: _Optional[float] = ..., child_age: _Optional[int] = ..., device_type: _Optional[str] = ..., platform: _Optional[str] = ..., sentiment_label: _Optional[str] = ..., aspects: _Optional[_Iterable[_Union[Aspect, _Mapping]]] = ..., analyzed: _Optional[bool] = ..., parts: _Optional[_Iterable[_Union[CommentPart, _Mapping]]] = ...) -> None: ...
+
+class CommentPart(_message.Message):
+    __slots__ = ("text", "sentiment_score", "sentiment_label", "weight", "aspects")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SENTIMENT_SCORE_FIELD_NUMBER: _ClassVar[int]
+    SENTIMENT_LABEL_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ASPECTS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    sentiment_score: float
+    sentiment_label: str
+    weight: float
+    aspects: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, text: _Optional[str] = ..., sentiment_score: _Optional[float] = ..., sentiment_label: _Optional[str] = ..., weight: _Optional[float] = ..., aspects: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Aspect(_message.Message):
     __slots__ = ("aspect", "polarity", "evidence")
