@@ -1,8 +1,9 @@
 """Sentiment analysis accuracy as the metric storyverse_feedback_sentiment_accuracy{model, source}.
 
-- source="sst2_dev": the shipped model's held-out accuracy, from its evaluation metadata
-  (metadata.json, `sst2_dev.accuracy`, measured by feedback_svc.train_sentiment), set when the
-  service loads the model.
+- source="sst2_dev", "parent_comments": the served scorer's held-out accuracy on SST-2 dev and
+  on the mixed parent-comment test set, as `python -m feedback_svc.evaluate --record` wrote it
+  beside the scorer's weights (comment_weights.json); without that, the bare model's SST-2 dev
+  figure from its training metadata. Set when the service loads the model.
 - source="moderation": how often moderators upheld the analysis. A story reaches the
   moderation queue because the analysis read a parent's comment as reporting frightening or
   inappropriate content; "keep_hidden" agrees with that reading, "clear" rejects it. The share
@@ -25,6 +26,7 @@ import asyncpg
 
 from common import metrics
 from feedback_svc import store
+from feedback_svc.comment_sentiment import WEIGHTS_FILE
 
 log = logging.getLogger(__name__)
 MODERATION_DAYS = 90
@@ -39,13 +41,20 @@ def model_label(model_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def evaluated_accuracy(model_dir: Path) -> float | None:
-    """The held-out accuracy recorded with the model, or None when its metadata has none."""
-    try:
+def evaluated_accuracy(model_dir: Path) -> dict[str, float]:
+    """Held-out accuracy per data set: the served scorer's as `evaluate --record` wrote it beside
+    its weights (sst2_dev, parent_comments), else the bare model's SST-2 dev figure from its
+    training metadata; empty when neither says."""
+    found: dict[str, float] = {}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         meta = json.loads((model_dir / "metadata.json").read_text(encoding="utf-8"))
-        return float(meta["sst2_dev"]["accuracy"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        found["sst2_dev"] = float(meta["sst2_dev"]["accuracy"])
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        weights = json.loads((model_dir / WEIGHTS_FILE).read_text(encoding="utf-8"))
+        for kind, figures in weights.get("evaluated", {}).items():
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                found[kind] = float(figures["accuracy"])
+    return found
 
 
 class SentimentAccuracy:
@@ -54,12 +63,12 @@ class SentimentAccuracy:
         self.model = model_label(model_dir)
         self._task: asyncio.Task | None = None
         evaluated = evaluated_accuracy(model_dir)
-        if evaluated is None:
+        if not evaluated:
             log.warning(
                 "sentiment model has no evaluation metadata", extra={"fields": {"dir": str(model_dir)}}
             )
-        else:
-            metrics.SENTIMENT_ACCURACY.set(evaluated, {"model": self.model, "source": "sst2_dev"})
+        for source, accuracy in evaluated.items():
+            metrics.SENTIMENT_ACCURACY.set(accuracy, {"model": self.model, "source": source})
 
     async def refresh(self) -> None:
         kept, cleared = await store.moderation_outcomes(self.pool, MODERATION_DAYS)

@@ -24,16 +24,18 @@ tokenization included), all texts in one call (length-sorted batches of `--batch
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from feedback_svc.comment_sentiment import CommentScorer
+from feedback_svc.comment_sentiment import WEIGHTS_FILE, CommentScorer
 from feedback_svc.labelled_data import MIXED_KINDS, read_labelled_jsonl, read_labelled_tsv
 from feedback_svc.sentiment import (
     BATCH_SIZE,
@@ -176,7 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="texts per model run")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median is reported")
     parser.add_argument("--no-vader", action="store_true", help="skip the VADER baseline")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the served scorer's accuracy beside its weights (comment_weights.json, 'evaluated'):"
+        " the service reports it as storyverse_feedback_sentiment_accuracy",
+    )
     args = parser.parse_args(argv)
+    evaluated = {}
     for path in args.data:
         report = evaluate_file(
             path,
@@ -187,7 +196,32 @@ def main(argv: list[str] | None = None) -> int:
             with_vader=not args.no_vader,
         )
         print(json.dumps(report), flush=True)
+        evaluated[evaluation_kind(path)] = {
+            "file": Path(path).name,
+            "sha256": file_sha256(path),
+            "n": report["n"],
+            "accuracy": report["accuracy"],
+        }
+    if args.record:
+        record_evaluation(Path(args.model_dir), evaluated)
     return 0
+
+
+def evaluation_kind(path: str | Path) -> str:
+    """SST-2's layout (text<TAB>label) is 'sst2_dev'; the parent-comment sets are 'parent_comments'."""
+    return "parent_comments" if str(path).endswith(".jsonl") else "sst2_dev"
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def record_evaluation(model_dir: Path, evaluated: dict[str, dict]) -> None:
+    weights_path = model_dir / WEIGHTS_FILE
+    weights = json.loads(weights_path.read_text(encoding="utf-8"))
+    weights.setdefault("evaluated", {}).update(evaluated)
+    weights["evaluated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    weights_path.write_text(json.dumps(weights, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -156,7 +156,8 @@ def test_the_nine_monitoring_metrics_are_recorded_where_the_work_happens(setting
                     fpb.DecideModerationRequest(story_id=story, decision=decision), timeout=10
                 )
 
-            evaluated = json.loads((DEFAULT_MODEL_DIR / "metadata.json").read_text())["sst2_dev"]["accuracy"]
+            # The served scorer's evaluation, as `feedback_svc.evaluate --record` wrote it.
+            evaluated = json.loads((DEFAULT_MODEL_DIR / "comment_weights.json").read_text())["evaluated"]
             deadline = time.monotonic() + 15
             while True:  # the storage sampler runs every second; the bus latency after a handled batch
                 found = samples(ports["metrics"])
@@ -186,7 +187,9 @@ def test_the_nine_monitoring_metrics_are_recorded_where_the_work_happens(setting
             assert accuracy == ndcg
             # Feedback processing
             assert one(found, "storyverse_feedback_submitted_total", code="OK") == 2
-            assert one(found, "storyverse_feedback_sentiment_accuracy", source="sst2_dev") == evaluated
+            for source in ("sst2_dev", "parent_comments"):
+                expected = evaluated[source]["accuracy"]
+                assert one(found, "storyverse_feedback_sentiment_accuracy", source=source) == expected
             # One story kept hidden (the analysis was right), one cleared (it was not).
             assert one(found, "storyverse_feedback_sentiment_accuracy", source="moderation") == 0.5
             assert one(found, "storyverse_feedback_processing_duration_seconds_count") >= 2
