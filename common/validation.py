@@ -375,13 +375,8 @@ class _ReaderGenerator(_Generator):
                 self._emit(2, f"if len({v}) > {field.max_items}:")
                 self._emit(3, "return None")
             if text is not None:
-                ok = self._name("ok", set(), field)
                 self._emit(2, f"for x in {v}:")
-                self._emit(3, f"if x not in {ok}:")
-                self._emit(4, f"if not ({self._valid(field, text, 'x')}):")
-                self._emit(5, "return None")
-                self._emit(4, f"if len({ok}) < {MEMO_SIZE}:")
-                self._emit(5, f"{ok}.add(x)")
+                self._memoized_check(3, field, text, "x")
             return None
         if text is not None:
             if parsed is not None:  # no memo: the parsed value is wanted (and timestamps seldom repeat)
@@ -392,12 +387,7 @@ class _ReaderGenerator(_Generator):
                 self._emit(2, f"if {parsed} is None:")
                 self._emit(3, "return None")
             else:
-                ok = self._name("ok", set(), field)
-                self._emit(2, f"if {v} not in {ok}:")
-                self._emit(3, f"if not ({self._valid(field, text, v)}):")
-                self._emit(4, "return None")
-                self._emit(3, f"if len({ok}) < {MEMO_SIZE}:")
-                self._emit(4, f"{ok}.add({v})")
+                self._memoized_check(2, field, text, v)
         if field.bounded:
             self._emit(2, f"if isinstance({v}, float) and not isfinite({v}):")
             self._emit(3, "return None")
@@ -411,6 +401,15 @@ class _ReaderGenerator(_Generator):
                 self._emit(2, f"if {' or '.join(bounds)}:")
                 self._emit(3, "return None")
         return parsed
+
+    def _memoized_check(self, indent: int, field: FieldRules, text: TextRules, var: str) -> None:
+        """Lines returning None when the string in `var` breaks the rules; valid ones are remembered."""
+        ok = self._name("ok", set(), field)
+        self._emit(indent, f"if {var} not in {ok}:")
+        self._emit(indent + 1, f"if not ({self._valid(field, text, var)}):")
+        self._emit(indent + 2, "return None")
+        self._emit(indent + 1, f"if len({ok}) < {MEMO_SIZE}:")
+        self._emit(indent + 2, f"{ok}.add({var})")
 
 
 def _required_problem(field: FieldRules) -> str:
