@@ -8,7 +8,8 @@ The common case of ingestion (a valid event in the shape clients send) costs the
 Python reader ~20 µs of attribute reads and checks per event on a slow core; read
 from the wire in C it costs ~1 µs. The C code knows the wire format and how to check
 a rule; what to check and what a row holds come from here, built once from the
-contract's descriptors and rules (the model of common/rules.py). For anything it
+contract's descriptors and rules (the model of common/rules.py); compile() checks
+that the plan's tables fit together and refuses any that do not. For anything it
 cannot decide it answers None, and the caller falls back to the Python reader, which
 stays the reference: it rejects with the contract's words, and the tests compare
 the two on generated events (tests/analytics/test_event_rows.py).
@@ -47,6 +48,7 @@ _JSON_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 class EventRowReader:
     _plan: object
     planned: frozenset[str]  # field paths read in C; an event setting any other goes to Python
+    tables: tuple  # the arguments compile() checked and built the plan from
 
     @classmethod
     def build(
@@ -75,10 +77,9 @@ class EventRowReader:
             for key, path in props
             if path in slot_of
         )
-        plan = _event_rows.compile(
-            tuple(planner.fields), column_slots, prop_plan, extras_keys, extras_max_string, contact_check
-        )
-        return cls(plan, frozenset(planner.planned))
+        fields = tuple(planner.fields)
+        tables = (fields, column_slots, prop_plan, extras_keys, extras_max_string, contact_check)
+        return cls(_event_rows.compile(*tables), frozenset(planner.planned), tables)
 
     def rows(self, wire: bytes, received_at: datetime, earliest: datetime, latest: datetime) -> list | None:
         """wire: a message whose field 1 holds the events (RecordEventsRequest, RecordEventRequest;
