@@ -3,7 +3,9 @@
     violations = validate(request)          # [] when valid
     violations[0].field, violations[0].description   # "properties.device_type", "must be one of ..."
 
-The rules of each message type are compiled once into a straight-line Python
+What the rules are comes from the rules model (common/rules.py, read once from the
+descriptors); how they are checked is decided here. The rules of each message type
+are compiled once into a straight-line Python
 function (generated source, see `validator_source`): no rule walking, no lambda
 per check, only set fields visited. The checks of a string value are a pure
 function of the value, so the values found valid are remembered per field in a
