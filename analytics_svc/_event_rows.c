@@ -15,6 +15,7 @@
 #include <Python.h>
 #include <datetime.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -69,6 +70,16 @@ typedef struct {
 
 /* ---------- the plan, from Python ---------- */
 
+/* compile() checks the whole plan before it is used: rows() indexes its tables with the slots,
+ * children and formats it holds and trusts them, so an inconsistent plan (a string without a
+ * slot, a message without a child, a cycle of messages, a property read from the wrong kind of
+ * value, ...) is refused here with a ValueError saying what is wrong, never read. */
+
+#define FIELD_ITEMS 14 /* the items of a field's row, see compile_plan */
+
+static const char *const kind_names[] = {"none",   "string",  "strings", "timestamp",
+                                         "double", "int32",   "message", "struct"};
+
 static void plan_free(Plan *plan) {
     for (int m = 0; m < MAX_MESSAGES; m++)
         for (int f = 0; f < MAX_FIELD; f++) Py_CLEAR(plan->messages[m].fields[f].allowed);
@@ -83,104 +94,287 @@ static void plan_capsule_free(PyObject *capsule) {
     if (plan) plan_free(plan);
 }
 
-static int copy_bits(PyObject *bytes, uint8_t out[16]) {
-    if (!PyBytes_Check(bytes) || PyBytes_GET_SIZE(bytes) != 16) {
-        PyErr_SetString(PyExc_ValueError, "a character class is 16 bytes");
+/* ValueError("plan: <where> <index>: <detail>"); where NULL: "plan: <detail>". Returns -1. */
+static int plan_error(const char *where, Py_ssize_t index, const char *format, ...) {
+    va_list vargs;
+    va_start(vargs, format);
+    PyObject *detail = PyUnicode_FromFormatV(format, vargs);
+    va_end(vargs);
+    if (!detail) return -1;
+    if (where)
+        PyErr_Format(PyExc_ValueError, "plan: %s %zd: %U", where, index, detail);
+    else
+        PyErr_Format(PyExc_ValueError, "plan: %U", detail);
+    Py_DECREF(detail);
+    return -1;
+}
+
+/* The TypeError or OverflowError of reading a part of the plan (a wrong type, a number out of
+ * range), as a ValueError saying where; other errors (MemoryError) stay as they are. Returns -1. */
+static int plan_part_error(const char *where, Py_ssize_t index) {
+    if (!PyErr_ExceptionMatches(PyExc_TypeError) && !PyErr_ExceptionMatches(PyExc_OverflowError) &&
+        !PyErr_ExceptionMatches(PyExc_ValueError))
         return -1;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    if (where)
+        PyErr_Format(PyExc_ValueError, "plan: %s %zd: %S", where, index, value ? value : Py_None);
+    else
+        PyErr_Format(PyExc_ValueError, "plan: %S", value ? value : Py_None);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(traceback);
+    return -1;
+}
+
+/* A character JSON writes as it is (json.dumps escapes the others). */
+static int json_safe(Py_UCS4 ch) { return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\'; }
+
+static int class_json_safe(const uint8_t bits[16]) {
+    for (int ch = 0; ch < 128; ch++)
+        if ((bits[ch >> 3] >> (ch & 7)) & 1 && !json_safe((Py_UCS4)ch)) return 0;
+    return 1;
+}
+
+static int text_json_safe(PyObject *text) {
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(text); i++)
+        if (!json_safe(PyUnicode_READ_CHAR(text, i))) return 0;
+    return 1;
+}
+
+static int is_text(PyObject *value) { return PyUnicode_Check(value); }
+
+/* 1 when test(value) holds for every value of the set, 0 when not, -1 error. */
+static int all_values(PyObject *set, int (*test)(PyObject *)) {
+    PyObject *iterator = PyObject_GetIter(set), *value;
+    if (!iterator) return -1;
+    int all = 1;
+    while (all && (value = PyIter_Next(iterator))) {
+        all = test(value);
+        Py_DECREF(value);
     }
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? -1 : all;
+}
+
+static int copy_bits(PyObject *bytes, uint8_t out[16], Py_ssize_t i) {
+    if (!PyBytes_Check(bytes) || PyBytes_GET_SIZE(bytes) != 16)
+        return plan_error("field", i, "a character class is 16 bytes");
     memcpy(out, PyBytes_AS_STRING(bytes), 16);
+    return 0;
+}
+
+/* A frozenset of str, or -1. */
+static int check_allowed(PyObject *allowed, Py_ssize_t i) {
+    if (!PyFrozenSet_Check(allowed)) return plan_error("field", i, "allowed values are a frozenset or None");
+    int all_text = all_values(allowed, is_text);
+    if (all_text < 0) return -1;
+    return all_text ? 0 : plan_error("field", i, "allowed values are str");
+}
+
+static int read_bound(PyObject *value, double *out, double none, Py_ssize_t i) {
+    if (value == Py_None) {
+        *out = none;
+        return 0;
+    }
+    if (!PyFloat_Check(value) && !PyLong_Check(value)) return plan_error("field", i, "a bound is a number or None");
+    *out = PyFloat_AsDouble(value);
+    if (*out == -1.0 && PyErr_Occurred()) return plan_part_error("field", i);
+    if (isnan(*out)) return plan_error("field", i, "a bound is not NaN");
+    return 0;
+}
+
+/* One row of the fields table into the plan, checked on its own; slot_field: the field of each slot. */
+static int plan_field(Plan *plan, PyObject *row, Py_ssize_t i, const FieldPlan *slot_field[MAX_SLOTS]) {
+    int message, number, kind, slot, required, child;
+    Py_ssize_t min_len, max_len, max_items;
+    PyObject *first, *rest, *allowed, *lo, *hi;
+    if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != FIELD_ITEMS)
+        return plan_error("field", i, "a field is a tuple of %d items", FIELD_ITEMS);
+    if (!PyArg_ParseTuple(row, "iiiiinnOOOnOOi", &message, &number, &kind, &slot, &required, &min_len, &max_len,
+                          &first, &rest, &allowed, &max_items, &lo, &hi, &child))
+        return plan_part_error("field", i);
+    if (message < 0 || message >= MAX_MESSAGES)
+        return plan_error("field", i, "message %d is outside 0..%d", message, MAX_MESSAGES - 1);
+    if (number < 1 || number >= MAX_FIELD)
+        return plan_error("field", i, "field number %d is outside 1..%d", number, MAX_FIELD - 1);
+    if (kind <= K_NONE || kind > K_STRUCT)
+        return plan_error("field", i, "kind %d is not one of 1..%d", kind, K_STRUCT);
+    FieldPlan *f = &plan->messages[message].fields[number];
+    if (f->kind != K_NONE) return plan_error("field", i, "message %d lists field %d twice", message, number);
+    const char *name = kind_names[kind];
+    if (required != 0 && required != 1) return plan_error("field", i, "required is 0 or 1, got %d", required);
+    if (kind == K_MESSAGE) {
+        if (slot != -1) return plan_error("field", i, "a message has no slot of its own (-1), got %d", slot);
+        if (child < 1 || child >= MAX_MESSAGES)
+            return plan_error("field", i, "a message's child is one of 1..%d, got %d", MAX_MESSAGES - 1, child);
+        if (required) return plan_error("field", i, "a required message cannot be checked here");
+    } else {
+        if (slot < 0 || slot >= MAX_SLOTS)
+            return plan_error("field", i, "a %s field's slot is one of 0..%d, got %d", name, MAX_SLOTS - 1, slot);
+        if (slot_field[slot]) return plan_error("field", i, "slot %d is another field's", slot);
+        if (child != -1) return plan_error("field", i, "only a message has a child (-1), got %d", child);
+    }
+    if (min_len < 0 || max_len < 0 || max_items < 0)
+        return plan_error("field", i, "min_len, max_len and max_items are not negative");
+    int text = kind == K_STRING || kind == K_STRINGS;
+    if (!text && (min_len || max_len || first != Py_None || rest != Py_None || allowed != Py_None))
+        return plan_error("field", i, "a %s field has no text rules (lengths, classes, allowed values)", name);
+    if (max_len && min_len > max_len)
+        return plan_error("field", i, "min_len %zd is above max_len %zd", min_len, max_len);
+    if ((first == Py_None) != (rest == Py_None))
+        return plan_error("field", i, "the first and the other characters' classes come together");
+    if (max_items && kind != K_STRINGS) return plan_error("field", i, "a %s field has no max_items", name);
+    if ((lo != Py_None || hi != Py_None) && kind != K_DOUBLE && kind != K_INT32)
+        return plan_error("field", i, "a %s field has no bounds", name);
+    if (first != Py_None) {
+        if (copy_bits(first, f->first, i) < 0 || copy_bits(rest, f->rest, i) < 0) return -1;
+        f->has_pattern = 1;
+    }
+    if (allowed != Py_None) {
+        if (check_allowed(allowed, i) < 0) return -1;
+        f->allowed = Py_NewRef(allowed);
+    }
+    if (lo != Py_None || hi != Py_None) {
+        if (read_bound(lo, &f->lo, -INFINITY, i) < 0 || read_bound(hi, &f->hi, INFINITY, i) < 0) return -1;
+        if (f->lo > f->hi) return plan_error("field", i, "the lower bound is above the upper one");
+        f->has_bounds = 1;
+    }
+    f->kind = kind;
+    f->slot = slot;
+    f->required = required;
+    f->child = child;
+    f->min_len = min_len;
+    f->max_len = max_len;
+    f->max_items = max_items;
+    if (slot >= 0) {
+        slot_field[slot] = f;
+        if (slot >= plan->nslots) plan->nslots = slot + 1;
+    }
+    return 0;
+}
+
+/* The messages form a tree under message 0 (the event): each child of one field, none of them
+ * message 0, each reached from message 0. So read_message recurses at most MAX_MESSAGES deep
+ * and no message's fields are left unreachable. */
+static int check_messages(const Plan *plan) {
+    int parent[MAX_MESSAGES], used[MAX_MESSAGES] = {0}, reached[MAX_MESSAGES] = {1};
+    for (int m = 0; m < MAX_MESSAGES; m++) parent[m] = -1;
+    for (int m = 0; m < MAX_MESSAGES; m++) {
+        for (int number = 1; number < MAX_FIELD; number++) {
+            const FieldPlan *f = &plan->messages[m].fields[number];
+            if (f->kind != K_NONE) used[m] = 1;
+            if (f->kind != K_MESSAGE) continue;
+            if (parent[f->child] != -1)
+                return plan_error(NULL, 0, "message %d is the child of two fields", f->child);
+            parent[f->child] = m;
+            used[f->child] = 1;
+        }
+    }
+    for (int depth = 0; depth < MAX_MESSAGES; depth++)
+        for (int m = 0; m < MAX_MESSAGES; m++)
+            for (int number = 1; reached[m] && number < MAX_FIELD; number++) {
+                const FieldPlan *f = &plan->messages[m].fields[number];
+                if (f->kind == K_MESSAGE) reached[f->child] = 1;
+            }
+    for (int m = 1; m < MAX_MESSAGES; m++)
+        if (used[m] && !reached[m])
+            return plan_error(NULL, 0, "message %d is not reached from message 0 (a cycle, or no field leads to it)", m);
+    return 0;
+}
+
+static int plan_columns(Plan *plan, PyObject *columns, const FieldPlan *slot_field[MAX_SLOTS]) {
+    if (PyTuple_GET_SIZE(columns) > MAX_COLUMNS)
+        return plan_error(NULL, 0, "%zd columns, at most %d", PyTuple_GET_SIZE(columns), MAX_COLUMNS);
+    plan->ncolumns = (int)PyTuple_GET_SIZE(columns);
+    for (int i = 0; i < plan->ncolumns; i++) {
+        PyObject *item = PyTuple_GET_ITEM(columns, i);
+        if (!PyLong_Check(item)) return plan_error("column", i, "a column is an int");
+        long source = PyLong_AsLong(item);
+        if (source == -1 && PyErr_Occurred()) return plan_part_error("column", i);
+        if (source < -3 || source >= MAX_SLOTS || (source >= 0 && !slot_field[source]))
+            return plan_error("column", i, "%ld is neither a field's slot nor -1, -2, -3", source);
+        plan->columns[i] = (int)source;
+    }
+    return 0;
+}
+
+/* A property's prefix: b'"key": ' with a key JSON writes as it is. */
+static int prefix_ok(PyObject *prefix) {
+    const char *text = PyBytes_AS_STRING(prefix);
+    Py_ssize_t n = PyBytes_GET_SIZE(prefix);
+    if (n < 5 || text[0] != '"' || memcmp(text + n - 3, "\": ", 3) != 0) return 0;
+    for (Py_ssize_t i = 1; i < n - 3; i++)
+        if (!json_safe((unsigned char)text[i])) return 0;
+    return 1;
+}
+
+static int plan_props(Plan *plan, PyObject *props, const FieldPlan *slot_field[MAX_SLOTS]) {
+    if (PyTuple_GET_SIZE(props) > MAX_PROPS)
+        return plan_error(NULL, 0, "%zd properties, at most %d", PyTuple_GET_SIZE(props), MAX_PROPS);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(props); i++) {
+        PyObject *row = PyTuple_GET_ITEM(props, i), *prefix;
+        int slot, format;
+        if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != 3)
+            return plan_error("property", i, "a property is a tuple (prefix, slot, format)");
+        if (!PyArg_ParseTuple(row, "O!iC", &PyBytes_Type, &prefix, &slot, &format))
+            return plan_part_error("property", i);
+        if (!prefix_ok(prefix)) return plan_error("property", i, "the prefix is not b'\"key\": '");
+        for (int j = 0; j < plan->nprops; j++)
+            if (PyObject_RichCompareBool(plan->prop_prefix[j], prefix, Py_EQ) == 1)
+                return plan_error("property", i, "its key is another property's");
+        if (slot < 0 || slot >= MAX_SLOTS || !slot_field[slot])
+            return plan_error("property", i, "slot %d is no field's", slot);
+        const FieldPlan *f = slot_field[slot];
+        int expected = format == 's' ? K_STRING : format == 'i' ? K_INT32 : format == 'f' ? K_DOUBLE
+                     : format == 'j' ? K_STRUCT : K_NONE;
+        if (expected == K_NONE) return plan_error("property", i, "format is one of s, i, f, j");
+        if (f->kind != expected)
+            return plan_error("property", i, "format '%c' does not write a %s field", format, kind_names[f->kind]);
+        if (format == 's') {
+            /* Written between quotes as it is: its rules must keep out what JSON escapes. */
+            int safe = f->has_pattern && class_json_safe(f->first) && class_json_safe(f->rest);
+            if (!safe && f->allowed && (safe = all_values(f->allowed, text_json_safe)) < 0) return -1;
+            if (!safe) return plan_error("property", i, "its text may hold characters JSON escapes");
+        }
+        plan->prop_prefix[plan->nprops] = Py_NewRef(prefix);
+        plan->prop_slot[plan->nprops] = slot;
+        plan->prop_format[plan->nprops] = (char)format;
+        plan->nprops++;
+    }
     return 0;
 }
 
 /* compile(fields, columns, props, extras_keys, extras_max_string, contact_check)
  * fields: (message, number, kind, slot, required, min_len, max_len, first|None, rest|None,
- *          allowed|None, max_items, lo|None, hi|None, child) */
+ *          allowed|None, max_items, lo|None, hi|None, child)
+ * columns: a slot each, or -1 received_at, -2 the props JSON, -3 None
+ * props: (b'"key": ', slot, format) with format 's', 'i', 'f' or 'j' (JSON text) */
 static PyObject *compile_plan(PyObject *self, PyObject *args) {
     PyObject *fields, *columns, *props, *extras_keys, *contact_check;
     Py_ssize_t extras_max_string;
     if (!PyArg_ParseTuple(args, "O!O!O!O!nO", &PyTuple_Type, &fields, &PyTuple_Type, &columns,
                           &PyTuple_Type, &props, &PyFrozenSet_Type, &extras_keys,
-                          &extras_max_string, &contact_check))
+                          &extras_max_string, &contact_check)) {
+        plan_part_error(NULL, 0);
         return NULL;
+    }
+    if (extras_max_string < 0 || !PyCallable_Check(contact_check)) {
+        plan_error(NULL, 0, "extras_max_string is not negative and contact_check is callable");
+        return NULL;
+    }
     Plan *plan = PyMem_Calloc(1, sizeof(Plan));
     if (!plan) return PyErr_NoMemory();
-    Py_INCREF(extras_keys);
-    plan->extras_keys = extras_keys;
-    Py_INCREF(contact_check);
-    plan->contact_check = contact_check;
+    plan->extras_keys = Py_NewRef(extras_keys);
+    plan->contact_check = Py_NewRef(contact_check);
     plan->extras_max_string = extras_max_string;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(fields); i++) {
-        int message, number, kind, slot, required, child;
-        Py_ssize_t min_len, max_len, max_items;
-        PyObject *first, *rest, *allowed, *lo, *hi;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(fields, i), "iiiiinnOOOnOOi", &message, &number, &kind,
-                              &slot, &required, &min_len, &max_len, &first, &rest, &allowed, &max_items,
-                              &lo, &hi, &child))
-            goto fail;
-        if (message < 0 || message >= MAX_MESSAGES || number < 1 || number >= MAX_FIELD || slot < -1 ||
-            slot >= MAX_SLOTS || child < -1 || child >= MAX_MESSAGES) {
-            PyErr_SetString(PyExc_ValueError, "field outside the plan's limits");
-            goto fail;
-        }
-        FieldPlan *f = &plan->messages[message].fields[number];
-        f->kind = kind;
-        f->slot = slot;
-        f->required = required;
-        f->child = child;
-        f->min_len = min_len;
-        f->max_len = max_len;
-        f->max_items = max_items;
-        if (slot >= plan->nslots) plan->nslots = slot + 1;
-        if (first != Py_None) {
-            if (copy_bits(first, f->first) < 0 || copy_bits(rest, f->rest) < 0) goto fail;
-            f->has_pattern = 1;
-        }
-        if (allowed != Py_None) {
-            if (!PyFrozenSet_Check(allowed)) {
-                PyErr_SetString(PyExc_TypeError, "allowed values are a frozenset");
-                goto fail;
-            }
-            Py_INCREF(allowed);
-            f->allowed = allowed;
-        }
-        if (lo != Py_None || hi != Py_None) {
-            f->has_bounds = 1;
-            f->lo = lo == Py_None ? -INFINITY : PyFloat_AsDouble(lo);
-            f->hi = hi == Py_None ? INFINITY : PyFloat_AsDouble(hi);
-            if (PyErr_Occurred()) goto fail;
-        }
-    }
-    plan->ncolumns = (int)PyTuple_GET_SIZE(columns);
-    if (plan->ncolumns > MAX_COLUMNS) {
-        PyErr_SetString(PyExc_ValueError, "too many columns");
+    const FieldPlan *slot_field[MAX_SLOTS] = {NULL};
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(fields); i++)
+        if (plan_field(plan, PyTuple_GET_ITEM(fields, i), i, slot_field) < 0) goto fail;
+    if (check_messages(plan) < 0 || plan_columns(plan, columns, slot_field) < 0 ||
+        plan_props(plan, props, slot_field) < 0)
         goto fail;
-    }
-    for (int i = 0; i < plan->ncolumns; i++) {
-        plan->columns[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(columns, i));
-        if (plan->columns[i] < -3 || plan->columns[i] >= MAX_SLOTS) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "column outside the slots");
-            goto fail;
-        }
-    }
-    if (PyTuple_GET_SIZE(props) > MAX_PROPS) {
-        PyErr_SetString(PyExc_ValueError, "too many properties");
-        goto fail;
-    }
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(props); i++) {
-        PyObject *prefix;
-        int slot, format;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(props, i), "O!iC", &PyBytes_Type, &prefix, &slot, &format))
-            goto fail;
-        if (slot < 0 || slot >= MAX_SLOTS || format == 0 || !strchr("sifj", format)) {
-            PyErr_SetString(PyExc_ValueError, "property outside the plan");
-            goto fail;
-        }
-        Py_INCREF(prefix);
-        plan->prop_prefix[plan->nprops] = prefix;
-        plan->prop_slot[plan->nprops] = slot;
-        plan->prop_format[plan->nprops] = (char)format;
-        plan->nprops++;
-    }
     return PyCapsule_New(plan, "event_rows.plan", plan_capsule_free);
 fail:
     plan_free(plan);

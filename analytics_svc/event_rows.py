@@ -8,7 +8,8 @@ The common case of ingestion (a valid event in the shape clients send) costs the
 Python reader ~20 µs of attribute reads and checks per event on a slow core; read
 from the wire in C it costs ~1 µs. The C code knows the wire format and how to check
 a rule; what to check and what a row holds come from here, built once from the
-contract's descriptors and rules (common.validation's rules_of). For anything it
+contract's descriptors and rules (the model of common/rules.py); compile() checks
+that the plan's tables fit together and refuses any that do not. For anything it
 cannot decide it answers None, and the caller falls back to the Python reader, which
 stays the reference: it rejects with the contract's words, and the tests compare
 the two on generated events (tests/analytics/test_event_rows.py).
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from common.validation import rules_of
+from common.rules import FieldRules, Kind, TextRules, message_rules
 
 try:
     from analytics_svc import _event_rows
@@ -47,6 +48,7 @@ _JSON_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 class EventRowReader:
     _plan: object
     planned: frozenset[str]  # field paths read in C; an event setting any other goes to Python
+    tables: tuple  # the arguments compile() checked and built the plan from
 
     @classmethod
     def build(
@@ -75,10 +77,9 @@ class EventRowReader:
             for key, path in props
             if path in slot_of
         )
-        plan = _event_rows.compile(
-            tuple(planner.fields), column_slots, prop_plan, extras_keys, extras_max_string, contact_check
-        )
-        return cls(plan, frozenset(planner.planned))
+        fields = tuple(planner.fields)
+        tables = (fields, column_slots, prop_plan, extras_keys, extras_max_string, contact_check)
+        return cls(_event_rows.compile(*tables), frozenset(planner.planned), tables)
 
     def rows(self, wire: bytes, received_at: datetime, earliest: datetime, latest: datetime) -> list | None:
         """wire: a message whose field 1 holds the events (RecordEventsRequest, RecordEventRequest;
@@ -124,18 +125,17 @@ class _Planner:
     def message(self, descriptor: Descriptor, prefix: str) -> int:
         index = self.messages
         self.messages += 1
-        for field in descriptor.fields:
+        for field in message_rules(descriptor).fields:
             path = prefix + field.name
-            rules = rules_of(field)
-            kind = _kind(field, rules)
+            kind = _kind(field)
             try:
-                checks = _checks(field, rules)
+                checks = _checks(field)
             except ValueError:  # a rule of a shape the C reader does not know
                 kind = None
-            form = _format(field, rules)
+            form = _format(field)
             if kind is None or (path in self.in_props and form is None):
                 continue  # not in the plan: an event that sets it goes to the Python reader
-            child = self.message(field.message_type, path + ".") if kind == _MESSAGE else -1
+            child = self.message(field.message, path + ".") if kind == _MESSAGE else -1
             slot = -1
             if kind != _MESSAGE:
                 slot = self.slots[path] = len(self.slots)
@@ -145,55 +145,50 @@ class _Planner:
         return index
 
 
-def _kind(field: FieldDescriptor, rules) -> int | None:
-    if field.message_type is not None:
-        if field.is_repeated:
+def _kind(field: FieldRules) -> int | None:
+    if field.message is not None:
+        if field.repeated:
             return None
-        if field.message_type.full_name == "google.protobuf.Struct":
+        if field.message.full_name == "google.protobuf.Struct":
             return _STRUCT
-        if field.message_type.full_name.startswith("google.protobuf.") or (rules and rules.required):
+        if field.kind is not Kind.MESSAGE or field.required:
             return None
         return _MESSAGE
-    if field.type == FieldDescriptor.TYPE_STRING:
-        if rules is not None and rules.date:
+    text = field.text
+    if field.kind is Kind.STRING:
+        if text is not None and text.date:
             return None
-        if field.is_repeated:
+        if field.repeated:
             return _STRINGS
-        return _TIMESTAMP if rules is not None and rules.rfc3339 else _STRING
-    if not field.has_presence or field.is_repeated:
-        return None  # plain proto3 scalars: not used by events
-    if field.type == FieldDescriptor.TYPE_DOUBLE:
+        if text is not None and text.rfc3339:
+            # The C reader parses the timestamp and checks nothing else of its text.
+            return _TIMESTAMP if text == TextRules(rfc3339=True) else None
+        return _STRING
+    if not field.presence:
+        return None  # plain proto3 scalars and lists of numbers: not used by events
+    if field.descriptor.type == FieldDescriptor.TYPE_DOUBLE:
         return _DOUBLE
-    if field.type == FieldDescriptor.TYPE_INT32:
+    if field.descriptor.type == FieldDescriptor.TYPE_INT32:
         return _INT32
     return None
 
 
-def _checks(field: FieldDescriptor, rules) -> tuple:
+def _checks(field: FieldRules) -> tuple:
     """(required, min_len, max_len, first, rest, allowed, max_items, lo, hi) for compile(); the
     child index is appended by the caller. A pattern becomes character classes (see _classes)."""
-    if rules is None:
-        return (0, 0, 0, None, None, None, 0, None, None)
-    item = field.is_repeated
-    pattern = rules.item_pattern if item else rules.pattern
-    allowed = list(rules.item_in if item else getattr(rules, "in"))
-    min_len = 0 if item else rules.min_len
-    max_len = rules.item_max_len if item else rules.max_len
-    first = rest = None
-    if pattern:
-        first, rest, low, high = _classes(pattern)
-        min_len, max_len = max(min_len, low), min(max_len or high, high)
-    return (
-        int(rules.required),
-        min_len,
-        max_len,
-        first,
-        rest,
-        frozenset(allowed) if allowed else None,
-        rules.max_items,
-        rules.gte if rules.HasField("gte") else None,
-        rules.lte if rules.HasField("lte") else None,
-    )
+    text = field.text
+    min_len = max_len = 0
+    first = rest = allowed = None
+    if text is not None and not text.rfc3339:  # a timestamp's text: parsed, not checked
+        min_len, max_len = text.min_len, text.max_len
+        allowed = frozenset(text.allowed) if text.allowed else None
+        if text.pattern:
+            first, rest, low, high = _classes(text.pattern)
+            min_len, max_len = max(min_len, low), min(max_len or high, high)
+            if max_len < min_len:
+                raise ValueError(f"pattern {text.pattern} and the length rules admit no text")
+    required, max_items = int(field.required), field.max_items
+    return (required, min_len, max_len, first, rest, allowed, max_items, field.gte, field.lte)
 
 
 def _classes(pattern: str) -> tuple[bytes, bytes, int, int]:
@@ -230,22 +225,22 @@ def _bits(members: str) -> bytes:
     return bytes(bits)
 
 
-def _format(field: FieldDescriptor, rules) -> str | None:
+def _format(field: FieldRules) -> str | None:
     """How a value is written in the PROPS object: 's' a string its rules keep JSON-safe; None
     for text they do not (it cannot be written as it is) and for lists."""
-    if field.message_type is not None:
+    if field.message is not None:
         return "j"
-    if field.type == FieldDescriptor.TYPE_DOUBLE:
+    if field.descriptor.type == FieldDescriptor.TYPE_DOUBLE:
         return "f"
-    if field.type == FieldDescriptor.TYPE_INT32:
+    if field.descriptor.type == FieldDescriptor.TYPE_INT32:
         return "i"
-    if rules is not None and not field.is_repeated:
-        allowed = list(getattr(rules, "in"))
-        if allowed and all(set(value) <= _JSON_SAFE for value in allowed):
+    text = field.text
+    if text is not None and not field.repeated:
+        if text.allowed and all(set(value) <= _JSON_SAFE for value in text.allowed):
             return "s"
-        if rules.pattern:
+        if text.pattern:
             try:
-                classes = _classes(rules.pattern)[:2]
+                classes = _classes(text.pattern)[:2]
             except ValueError:
                 return None
             if all(_safe_class(bits) for bits in classes):

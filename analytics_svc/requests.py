@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from storyverse.analytics.v1 import events_pb2
 
 from common.errors import FieldViolation, InvalidArgument
-from common.validation import rules_of
+from common.rules import message_rules
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 731
@@ -23,8 +23,7 @@ MAX_HOURLY_DAYS = 31
 DEFAULT_WINDOW_HOURS = 24
 DEFAULT_PERIODS = 8
 DEFAULT_REALTIME_MINUTES = 15
-# `in` is a Python keyword, hence getattr.
-EVENT_TYPES = frozenset(getattr(rules_of(events_pb2.Event.DESCRIPTOR.fields_by_name["event_type"]), "in"))
+EVENT_TYPES = frozenset(message_rules(events_pb2.Event.DESCRIPTOR).field("event_type").text.allowed)
 _STEP = re.compile(r"^([a-z_]+)(?:\[(.*)\])?$")
 # Step properties: how each is matched. Columns are typed columns of `events`; "array"
 # properties match when the value is one of the event's list; the rest live in props.

@@ -3,7 +3,9 @@
     violations = validate(request)          # [] when valid
     violations[0].field, violations[0].description   # "properties.device_type", "must be one of ..."
 
-The rules of each message type are compiled once into a straight-line Python
+What the rules are comes from the rules model (common/rules.py, read once from the
+descriptors); how they are checked is decided here. The rules of each message type
+are compiled once into a straight-line Python
 function (generated source, see `validator_source`): no rule walking, no lambda
 per check, only set fields visited. The checks of a string value are a pure
 function of the value, so the values found valid are remembered per field in a
@@ -20,11 +22,11 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
-from storyverse.common.v1 import rules_pb2
 
 from common.errors import FieldViolation
+from common.rules import FieldRules, Kind, TextRules, message_rules
 
 Validator = Callable[[Message, str], list[FieldViolation]]
 Reader = Callable[[Message], tuple | None]
@@ -36,13 +38,6 @@ RFC3339_PROBLEM = "must be an RFC 3339 timestamp with a time zone, e.g. 2025-03-
 DATE_PROBLEM = "must be a date, YYYY-MM-DD"
 
 _validators: dict[str, Validator] = {}
-
-
-def rules_of(field: FieldDescriptor) -> rules_pb2.FieldRules | None:
-    options = field.GetOptions()
-    if options.HasExtension(rules_pb2.rules):
-        return options.Extensions[rules_pb2.rules]
-    return None
 
 
 def validate(message: Message, prefix: str = "") -> list[FieldViolation]:
@@ -130,16 +125,15 @@ class _Generator:
 
     def source(self) -> str:
         self.lines = ["def validate(m, prefix):", "    out = []"]
-        for field in self.descriptor.fields:
-            rules = rules_of(field)
-            if rules is not None and rules.required:
-                self._required(field)
-        for field in sorted(self.descriptor.fields, key=lambda f: f.number):
-            self._field(field, rules_of(field))
+        rules = message_rules(self.descriptor)
+        for field in rules.required:
+            self._required(field)
+        for field in rules.by_number:
+            self._field(field)
         self.lines.append("    return out")
         return "\n".join(self.lines) + "\n"
 
-    def _name(self, prefix: str, value: object, field: FieldDescriptor) -> str:
+    def _name(self, prefix: str, value: object, field: FieldRules) -> str:
         name = f"{prefix}_{field.number}"
         self.namespace[name] = value
         return name
@@ -147,68 +141,56 @@ class _Generator:
     def _emit(self, indent: int, line: str) -> None:
         self.lines.append("    " * indent + line)
 
-    def _violation(self, field: FieldDescriptor, problem: str) -> str:
+    def _violation(self, field: FieldRules, problem: str) -> str:
         return f"out.append(FV(prefix + {field.name!r}, {problem}))"
 
-    def _required(self, field: FieldDescriptor) -> None:
-        if field.is_repeated:
-            test = f"not m.{field.name}"
-        elif field.message_type is not None or field.has_presence:
-            test = f"not m.HasField({field.name!r})"
-        else:
-            test = f"not m.{field.name}"  # "", 0, 0.0, False, b"": the field's default
+    def _required(self, field: FieldRules) -> None:
+        # Without presence the field's default ("", 0, 0.0, False, b"", no items) is "not sent".
+        test = f"not m.HasField({field.name!r})" if field.presence else f"not m.{field.name}"
         self._emit(1, f"if {test}:")
         self._emit(2, self._violation(field, repr(_required_problem(field))))
 
-    def _field(self, field: FieldDescriptor, rules: rules_pb2.FieldRules | None) -> None:
-        nested = (
-            field.message_type is not None
-            and not field.message_type.full_name.startswith("google.protobuf.")
-            and not (field.is_repeated and field.message_type.GetOptions().map_entry)
-            and not (rules is not None and rules.per_item)
-        )
-        body = self._checks(field, rules) if rules is not None else []
-        if not body and not nested:
+    def _field(self, field: FieldRules) -> None:
+        body = self._checks(field)
+        if not body and not field.nested:
             return
         self._emit(1, f"v = m.{field.name}")
         self._emit(1, f"if {self._is_set(field)}:")
         for line in body:
             self._emit(2, line)
-        if nested:
-            sub = self._name("sub", _nested_validator(field.message_type), field)
-            if field.is_repeated:
+        if field.nested:
+            sub = self._name("sub", _nested_validator(field.message), field)
+            if field.repeated:
                 self._emit(2, "for i, item in enumerate(v):")
                 self._emit(3, f"out += {sub}(item, f'{{prefix}}{field.name}[{{i}}].')")
             else:
                 self._emit(2, f"out += {sub}(v, prefix + {field.name + '.'!r})")
 
-    def _is_set(self, field: FieldDescriptor) -> str:
+    def _is_set(self, field: FieldRules) -> str:
         """The condition under which ListFields() would list the field."""
-        if field.is_repeated:
-            return "v"
-        if field.message_type is not None or field.has_presence:
+        if field.presence:
             return f"m.HasField({field.name!r})"
-        if field.cpp_type in (FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT):
+        if field.kind is Kind.FLOAT and not field.repeated:
             return "v or str(v) == '-0.0'"  # -0.0 is stored (and listed): its bits are not zero
         return "v"
 
-    def _checks(self, field: FieldDescriptor, rules: rules_pb2.FieldRules) -> list[str]:
+    def _checks(self, field: FieldRules) -> list[str]:
         lines: list[str] = []
-        if field.is_repeated:
-            if rules.max_items:
-                limit = rules.max_items
+        text = field.text
+        if field.repeated:
+            if field.max_items:
+                limit = field.max_items
                 lines += [
                     f"if len(v) > {limit}:",
                     "    " + self._violation(field, f"f'at most {limit} items allowed, got {{len(v)}}'"),
                 ]
-            item = _string_checks(rules, item=True)
-            if item is not None:
+            if text is not None:
                 ok = self._name("ok", set(), field)
-                compute = self._name("item", item, field)
+                compute = self._name("item", _string_checks(text), field)
                 lines += [
                     "for i, x in enumerate(v):",
                     f"    if x not in {ok}:",
-                    f"        if {self._valid(field, rules, 'x', item=True)}:",
+                    f"        if {self._valid(field, text, 'x')}:",
                     f"            if len({ok}) < {MEMO_SIZE}:",
                     f"                {ok}.add(x)",
                     "        else:",
@@ -216,23 +198,20 @@ class _Generator:
                     "            break",
                 ]
             return lines
-        if field.message_type is None:
-            scalar = _string_checks(rules, item=False)
-            if scalar is not None:
-                ok = self._name("ok", set(), field)
-                compute = self._name("check", scalar, field)
-                lines += [
-                    f"if v not in {ok}:",
-                    f"    if {self._valid(field, rules, 'v', item=False)}:",
-                    f"        if len({ok}) < {MEMO_SIZE}:",
-                    f"            {ok}.add(v)",
-                    "    else:",
-                    f"        for problem in {compute}(v):",
-                    "            " + self._violation(field, "problem"),
-                ]
-        if rules.HasField("gte") or rules.HasField("lte"):
-            low = rules.gte if rules.HasField("gte") else -math.inf
-            high = rules.lte if rules.HasField("lte") else math.inf
+        if text is not None:
+            ok = self._name("ok", set(), field)
+            compute = self._name("check", _string_checks(text), field)
+            lines += [
+                f"if v not in {ok}:",
+                f"    if {self._valid(field, text, 'v')}:",
+                f"        if len({ok}) < {MEMO_SIZE}:",
+                f"            {ok}.add(v)",
+                "    else:",
+                f"        for problem in {compute}(v):",
+                "            " + self._violation(field, "problem"),
+            ]
+        if field.bounded:
+            low, high = _bounds(field)
             message = f"must be between {_fmt(low)} and {_fmt(high)}"
             bounds = []
             if math.isfinite(low):
@@ -245,34 +224,24 @@ class _Generator:
                 lines += [f"elif {' or '.join(bounds)}:", "    " + self._violation(field, repr(message))]
         return lines
 
-    def _valid(
-        self,
-        field: FieldDescriptor,
-        rules: rules_pb2.FieldRules,
-        var: str,
-        item: bool,
-        timestamp: bool = True,
-    ) -> str:
+    def _valid(self, field: FieldRules, text: TextRules, var: str, timestamp: bool = True) -> str:
         """An inline expression true when the string rules find no problem (the fast path);
         the same conditions as _string_checks, which then explains what is wrong. Without
         `timestamp` the rfc3339 rule is left to the caller (the reader parses the value once)."""
-        max_len = rules.item_max_len if item else rules.max_len
-        pattern = rules.item_pattern if item else rules.pattern
-        allowed = list(rules.item_in if item else getattr(rules, "in"))
         conditions = [f"'\\x00' not in {var}"]
-        if not item and rules.min_len:
-            conditions.append(f"len({var}) >= {rules.min_len}")
-        if max_len:
-            conditions.append(f"len({var}) <= {max_len}")
-        if pattern:
-            match = self._name("match", re.compile(pattern).fullmatch, field)
+        if text.min_len:
+            conditions.append(f"len({var}) >= {text.min_len}")
+        if text.max_len:
+            conditions.append(f"len({var}) <= {text.max_len}")
+        if text.pattern:
+            match = self._name("match", re.compile(text.pattern).fullmatch, field)
             conditions.append(f"{match}({var}) is not None")
-        if allowed:
-            conditions.append(f"{var} in {self._name('allowed', frozenset(allowed), field)}")
-        if not item and rules.rfc3339 and timestamp:
+        if text.allowed:
+            conditions.append(f"{var} in {self._name('allowed', frozenset(text.allowed), field)}")
+        if text.rfc3339 and timestamp:
             self.namespace["parse_rfc3339"] = parse_rfc3339
             conditions.append(f"parse_rfc3339({var}) is not None")
-        if not item and rules.date:
+        if text.date:
             self.namespace["is_date"] = _is_date
             conditions.append(f"is_date({var})")
         return " and ".join(conditions)
@@ -320,7 +289,7 @@ class _ReaderGenerator(_Generator):
         self._emit(1, f"return ({''.join(self.values[path] + ', ' for path in self.paths)})")
         return "\n".join(self.lines) + "\n"
 
-    def _name(self, prefix: str, value: object, field: FieldDescriptor) -> str:
+    def _name(self, prefix: str, value: object, field: FieldRules) -> str:
         self.count += 1
         name = f"{prefix}_{self.count}"  # unique across nested messages (field numbers are not)
         self.namespace[name] = value
@@ -337,33 +306,25 @@ class _ReaderGenerator(_Generator):
         whether the message is set in its parent: the validator checks an unset nested message not
         at all, and its fields, all at their defaults, break no rule except `required`."""
         wanted = {path.removeprefix(prefix).split(".")[0] for path in self.paths if path.startswith(prefix)}
-        for field in descriptor.fields:
-            rules = rules_of(field)
+        for field in message_rules(descriptor).fields:
             path = prefix + field.name
-            nested = (
-                field.message_type is not None
-                and not field.message_type.full_name.startswith("google.protobuf.")
-                and not (field.is_repeated and field.message_type.GetOptions().map_entry)
-                and not (rules is not None and rules.per_item)
-            )
-            required = rules is not None and rules.required
-            checked = rules is not None and self._has_checks(field, rules)
+            nested, required, checked = field.nested, field.required, self._has_checks(field)
             if not (checked or nested or required or field.name in wanted):
                 continue
             v = self._local("v")
-            if field.message_type is not None and not (field.is_repeated or nested or checked or required):
+            if field.message is not None and not (field.repeated or nested or checked or required):
                 # Only wanted (e.g. a google.protobuf.Struct): not read when not set.
                 self._emit(1, f"{v} = {var}.{field.name} if {var}.HasField({field.name!r}) else None")
                 self.values[path] = v
                 continue
             self._emit(1, f"{v} = {var}.{field.name}")
-            presence = not field.is_repeated and (field.message_type is not None or field.has_presence)
+            presence = field.presence
             has = None
             if presence and (
                 required or checked or field.name in wanted or nested and self._presence_needed(field, chain)
             ):
                 has = self._local("h")
-                if field.message_type is None and not field.default_value:
+                if field.message is None and not field.descriptor.default_value:
                     # Unset, an optional scalar reads as its (falsy) default: any other value is set.
                     self._emit(1, f"{has} = {v} or {var}.HasField({field.name!r})")
                 else:
@@ -378,137 +339,107 @@ class _ReaderGenerator(_Generator):
                     is_set = "True"  # just checked
                 elif presence:
                     is_set = has
-                elif field.cpp_type in (FieldDescriptor.CPPTYPE_DOUBLE, FieldDescriptor.CPPTYPE_FLOAT):
+                elif field.kind is Kind.FLOAT:
                     is_set = f"{v} or str({v}) == '-0.0'"
                 else:
                     is_set = v
-                value = self._fast_checks(field, rules, v, is_set) or value
+                value = self._fast_checks(field, v, is_set) or value
             if nested:
-                if field.is_repeated or field.message_type.full_name in chain:
-                    sub = self._name("sub", _nested_validator(field.message_type), field)
-                    items = f"{v}" if field.is_repeated else f"({v},) if {has} else ()"
+                if field.repeated or field.message.full_name in chain:
+                    sub = self._name("sub", _nested_validator(field.message), field)
+                    items = f"{v}" if field.repeated else f"({v},) if {has} else ()"
                     self._emit(1, f"for item in {items}:")
                     self._emit(2, f"if {sub}(item, ''):")
                     self._emit(3, "return None")
                 else:
-                    self._message(
-                        field.message_type, v, path + ".", has, (*chain, field.message_type.full_name)
-                    )
+                    self._message(field.message, v, path + ".", has, (*chain, field.message.full_name))
             self.values[path] = value
 
-    def _presence_needed(self, field: FieldDescriptor, chain: tuple[str, ...]) -> bool:
+    def _presence_needed(self, field: FieldRules, chain: tuple[str, ...]) -> bool:
         """Whether a nested message's checks depend on its presence (required fields in it, or
         recursion: then it goes through its validator when set)."""
-        return field.message_type.full_name in chain or _requires(field.message_type)
+        return field.message.full_name in chain or message_rules(field.message).requires
 
-    def _has_checks(self, field: FieldDescriptor, rules: rules_pb2.FieldRules) -> bool:
+    def _has_checks(self, field: FieldRules) -> bool:
         """Whether the validator checks anything of the field's own value (as _checks)."""
-        if field.is_repeated:
-            return bool(rules.max_items) or _string_checks(rules, item=True) is not None
-        if field.message_type is None and _string_checks(rules, item=False) is not None:
-            return True
-        return rules.HasField("gte") or rules.HasField("lte")
+        return bool(field.max_items) or field.text is not None or field.bounded
 
-    def _fast_checks(
-        self, field: FieldDescriptor, rules: rules_pb2.FieldRules, v: str, is_set: str
-    ) -> str | None:
+    def _fast_checks(self, field: FieldRules, v: str, is_set: str) -> str | None:
         """The lines returning None where _checks would report a violation; the expression of
         the value when it is not the field itself (rfc3339: the parsed datetime)."""
-        timestamp = not field.is_repeated and field.message_type is None and rules.rfc3339
-        parsed = self._local("t") if timestamp else None
+        text = field.text
+        parsed = self._local("t") if text is not None and text.rfc3339 else None
         if parsed is not None:
             self._emit(1, f"{parsed} = None")
         self._emit(1, f"if {is_set}:")
-        if field.is_repeated:
-            if rules.max_items:
-                self._emit(2, f"if len({v}) > {rules.max_items}:")
+        if field.repeated:
+            if field.max_items:
+                self._emit(2, f"if len({v}) > {field.max_items}:")
                 self._emit(3, "return None")
-            if _string_checks(rules, item=True) is not None:
-                ok = self._name("ok", set(), field)
+            if text is not None:
                 self._emit(2, f"for x in {v}:")
-                self._emit(3, f"if x not in {ok}:")
-                self._emit(4, f"if not ({self._valid(field, rules, 'x', item=True)}):")
-                self._emit(5, "return None")
-                self._emit(4, f"if len({ok}) < {MEMO_SIZE}:")
-                self._emit(5, f"{ok}.add(x)")
+                self._memoized_check(3, field, text, "x")
             return None
-        if field.message_type is None and _string_checks(rules, item=False) is not None:
+        if text is not None:
             if parsed is not None:  # no memo: the parsed value is wanted (and timestamps seldom repeat)
-                self._emit(2, f"if not ({self._valid(field, rules, v, item=False, timestamp=False)}):")
+                self._emit(2, f"if not ({self._valid(field, text, v, timestamp=False)}):")
                 self._emit(3, "return None")
                 self.namespace["parse_rfc3339"] = parse_rfc3339
                 self._emit(2, f"{parsed} = parse_rfc3339({v})")
                 self._emit(2, f"if {parsed} is None:")
                 self._emit(3, "return None")
             else:
-                ok = self._name("ok", set(), field)
-                self._emit(2, f"if {v} not in {ok}:")
-                self._emit(3, f"if not ({self._valid(field, rules, v, item=False)}):")
-                self._emit(4, "return None")
-                self._emit(3, f"if len({ok}) < {MEMO_SIZE}:")
-                self._emit(4, f"{ok}.add({v})")
-        if rules.HasField("gte") or rules.HasField("lte"):
+                self._memoized_check(2, field, text, v)
+        if field.bounded:
             self._emit(2, f"if isinstance({v}, float) and not isfinite({v}):")
             self._emit(3, "return None")
             bounds = []
-            if rules.HasField("gte") and math.isfinite(rules.gte):
-                bounds.append(f"{v} < {rules.gte!r}")
-            if rules.HasField("lte") and math.isfinite(rules.lte):
-                bounds.append(f"{v} > {rules.lte!r}")
+            low, high = _bounds(field)
+            if math.isfinite(low):
+                bounds.append(f"{v} < {low!r}")
+            if math.isfinite(high):
+                bounds.append(f"{v} > {high!r}")
             if bounds:
                 self._emit(2, f"if {' or '.join(bounds)}:")
                 self._emit(3, "return None")
         return parsed
 
+    def _memoized_check(self, indent: int, field: FieldRules, text: TextRules, var: str) -> None:
+        """Lines returning None when the string in `var` breaks the rules; valid ones are remembered."""
+        ok = self._name("ok", set(), field)
+        self._emit(indent, f"if {var} not in {ok}:")
+        self._emit(indent + 1, f"if not ({self._valid(field, text, var)}):")
+        self._emit(indent + 2, "return None")
+        self._emit(indent + 1, f"if len({ok}) < {MEMO_SIZE}:")
+        self._emit(indent + 2, f"{ok}.add({var})")
 
-def _required_problem(field: FieldDescriptor) -> str:
+
+def _required_problem(field: FieldRules) -> str:
     """What a missing required field is told. A number's default, 0, is also what "not sent"
     reads as: when the field's range excludes 0, the range says both ("rating": 0 or no rating:
     "must be between 1 and 5")."""
-    rules = rules_of(field)
-    numeric = field.cpp_type not in (
-        FieldDescriptor.CPPTYPE_STRING,
-        FieldDescriptor.CPPTYPE_MESSAGE,
-        FieldDescriptor.CPPTYPE_BOOL,
-    )
-    if rules is not None and numeric and not field.is_repeated and not field.has_presence:
-        low = rules.gte if rules.HasField("gte") else -math.inf
-        high = rules.lte if rules.HasField("lte") else math.inf
+    if field.numeric and not field.repeated and not field.presence:
+        low, high = _bounds(field)
         if not low <= 0 <= high:
             return f"must be between {_fmt(low)} and {_fmt(high)}"
     return "is required"
 
 
-def _requires(descriptor: Descriptor, seen: frozenset[str] = frozenset()) -> bool:
-    """Whether a message type or one of its nested types has a required field."""
-    for field in descriptor.fields:
-        rules = rules_of(field)
-        if rules is not None and rules.required:
-            return True
-        nested = field.message_type
-        if (
-            nested is not None
-            and not nested.full_name.startswith("google.protobuf.")
-            and nested.full_name not in seen
-            and _requires(nested, seen | {descriptor.full_name})
-        ):
-            return True
-    return False
+def _bounds(field: FieldRules) -> tuple[float, float]:
+    """gte and lte, infinite where not given."""
+    return (
+        field.gte if field.gte is not None else -math.inf,
+        field.lte if field.lte is not None else math.inf,
+    )
 
 
 NUL_PROBLEM = "must not contain NUL characters"
 
 
-def _string_checks(rules: rules_pb2.FieldRules, item: bool) -> Callable[[str], tuple[str, ...]] | None:
+def _string_checks(text: TextRules) -> Callable[[str], tuple[str, ...]]:
     """A function giving all problems of one string value, in rule order (memoizable: pure)."""
-    max_len = rules.item_max_len if item else rules.max_len
-    pattern = rules.item_pattern if item else rules.pattern
-    allowed = list(rules.item_in if item else getattr(rules, "in"))
-    min_len = 0 if item else rules.min_len
-    timestamp = not item and rules.rfc3339
-    calendar = not item and rules.date
-    if not (min_len or max_len or pattern or allowed or timestamp or calendar):
-        return None
+    min_len, max_len, pattern, allowed = text.min_len, text.max_len, text.pattern, text.allowed
+    timestamp, calendar = text.rfc3339, text.date
     regex = re.compile(pattern) if pattern else None
     shown = pattern if len(pattern) < 60 else pattern[:57] + "..."
     allowed_set = frozenset(allowed)

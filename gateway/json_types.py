@@ -16,7 +16,8 @@ import re
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from common.validation import RFC3339_PROBLEM, rules_of
+from common.rules import field_rules
+from common.validation import RFC3339_PROBLEM
 
 _F = FieldDescriptor
 # The integer types' ranges (the query-string conversion in transcode.py uses them too).
@@ -117,10 +118,10 @@ def _integer_problem(field: FieldDescriptor, value: object) -> str | None:
         or (isinstance(value, str) and _INTEGER_TEXT.fullmatch(value) is not None)
     )
     number = int(value) if whole else None  # type: ignore[arg-type]
-    rules = rules_of(field)
-    if rules is not None and (rules.HasField("gte") or rules.HasField("lte")):
-        low = max(low, math.ceil(rules.gte)) if rules.HasField("gte") else low
-        high = min(high, math.floor(rules.lte)) if rules.HasField("lte") else high
+    rules = field_rules(field)
+    if rules.bounded:
+        low = max(low, math.ceil(rules.gte)) if rules.gte is not None else low
+        high = min(high, math.floor(rules.lte)) if rules.lte is not None else high
         expected = f"must be a whole number between {low} and {high}"
     else:
         expected = "must be a whole number"
@@ -133,14 +134,15 @@ def _integer_problem(field: FieldDescriptor, value: object) -> str | None:
 
 
 def _expected_text(field: FieldDescriptor) -> str:
-    rules = rules_of(field)
-    if rules is not None and rules.rfc3339:
+    rules = field_rules(field)
+    # A list's items are told "text" whatever their rules: their rules are the service's to explain.
+    text = rules.text if not rules.repeated else None
+    if text is not None and text.rfc3339:
         return f"{RFC3339_PROBLEM} (a JSON string)"
-    if rules is not None and rules.date:
+    if text is not None and text.date:
         return "must be a date as a JSON string, YYYY-MM-DD"
-    allowed = list(getattr(rules, "in")) if rules is not None else []
-    if allowed:
-        return f"must be one of: {', '.join(allowed)}"
+    if text is not None and text.allowed:
+        return f"must be one of: {', '.join(text.allowed)}"
     return "must be text (a JSON string)"
 
 

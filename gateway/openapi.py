@@ -10,8 +10,8 @@ a non-empty value ("an unset rule checks nothing"), so such schemas also admit "
 from __future__ import annotations
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
-from storyverse.common.v1 import rules_pb2
 
+from common.rules import FieldRules, TextRules, field_rules
 from gateway.routes import DEEP_WILDCARD, LITERAL, WILDCARD, Route, Router
 from gateway.transcode import HTTP_BODY, JSON_CONTENT_TYPE, NDJSON_CONTENT_TYPE, find_field
 
@@ -81,13 +81,6 @@ ERROR_SCHEMA = {
 }
 
 
-def rules_of(field: FieldDescriptor) -> rules_pb2.FieldRules:
-    options = field.GetOptions()
-    if options.HasExtension(rules_pb2.rules):
-        return options.Extensions[rules_pb2.rules]
-    return rules_pb2.FieldRules()
-
-
 class SchemaBuilder:
     """Collects component schemas for the messages reached from the routes."""
 
@@ -108,7 +101,7 @@ class SchemaBuilder:
             if field.name in exclude:
                 continue
             properties[field.name] = self.field_schema(field)
-            if rules_of(field).required:
+            if field_rules(field).required:
                 required.append(field.name)
         schema: dict = {"type": "object", "properties": properties, "additionalProperties": False}
         if required:
@@ -116,32 +109,30 @@ class SchemaBuilder:
         return schema
 
     def field_schema(self, field: FieldDescriptor) -> dict:
-        rules = rules_of(field)
+        rules = field_rules(field)
         if field.type == _F.TYPE_MESSAGE and field.message_type.GetOptions().map_entry:
             value = field.message_type.fields_by_name["value"]
             return {"type": "object", "additionalProperties": self.field_schema(value)}
         if field.is_repeated:
             # An element that must match a pattern or a list of values cannot be empty.
-            item_rules = rules_pb2.FieldRules(
-                max_len=rules.item_max_len,
-                pattern=rules.item_pattern,
-                required=bool(rules.item_pattern or rules.item_in),
-            )
-            item_rules.__getattribute__("in").extend(rules.item_in)
-            schema = {"type": "array", "items": self.single_schema(field, item_rules)}
+            text = rules.text
+            item_required = text is not None and bool(text.pattern or text.allowed)
+            schema = {"type": "array", "items": self.single_schema(rules, item_required)}
             if rules.max_items:
                 schema["maxItems"] = rules.max_items
             if rules.required:
                 schema["minItems"] = 1
             return schema
-        return self.single_schema(field, rules)
+        return self.single_schema(rules, rules.required)
 
-    def single_schema(self, field: FieldDescriptor, rules: rules_pb2.FieldRules) -> dict:
+    def single_schema(self, rules: FieldRules, required: bool) -> dict:
+        """The schema of one value: a singular field's, or an item's of a repeated one."""
+        field = rules.descriptor
         kind = field.type
         if kind == _F.TYPE_MESSAGE:
             return self.message_ref(field.message_type)
         if kind == _F.TYPE_STRING:
-            return string_schema(rules)
+            return string_schema(rules.text or TextRules(), required)
         if kind == _F.TYPE_BOOL:
             return {"type": "boolean"}
         if kind == _F.TYPE_BYTES:
@@ -149,25 +140,25 @@ class SchemaBuilder:
         if kind == _F.TYPE_ENUM:
             return {"type": "string", "enum": [v.name for v in field.enum_type.values]}
         if kind in _INT64_TYPES:
-            return {"type": "string", "format": "int64", "pattern": _int64_pattern(rules)}
+            return {"type": "string", "format": "int64", "pattern": _int64_pattern(rules.gte, required)}
         if kind in _INTEGER_FORMATS:
             # Explicit bounds: fuzzers ignore `format`, the gateway rejects out-of-range values.
             fmt, minimum, maximum = _INTEGER_FORMATS[kind]
             schema = {"type": "integer", "format": fmt, "minimum": minimum, "maximum": maximum}
         else:
             schema = {"type": "number", "format": "float" if kind == _F.TYPE_FLOAT else "double"}
-        if rules.HasField("gte"):
+        if rules.gte is not None:
             schema["minimum"] = _number(rules.gte)
-        if rules.HasField("lte"):
+        if rules.lte is not None:
             schema["maximum"] = _number(rules.lte)
         return schema
 
 
-def _int64_pattern(rules: rules_pb2.FieldRules) -> str:
+def _int64_pattern(gte: float | None, required: bool) -> str:
     """int64 travels as a JSON string: its bounds as a pattern, as far as one can say them
     (no sign from gte >= 0, no zero when required or from gte >= 1; larger bounds are not)."""
-    sign = "" if rules.HasField("gte") and rules.gte >= 0 else "-?"
-    nonzero = rules.required or (rules.HasField("gte") and rules.gte >= 1)
+    sign = "" if gte is not None and gte >= 0 else "-?"
+    nonzero = required or (gte is not None and gte >= 1)
     return f"^{sign}0*[1-9][0-9]*$" if nonzero else f"^{sign}[0-9]+$"
 
 
@@ -175,29 +166,29 @@ def _number(value: float) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-def string_schema(rules: rules_pb2.FieldRules) -> dict:
+def string_schema(text: TextRules, required: bool) -> dict:
     schema: dict = {"type": "string"}
-    allowed = list(getattr(rules, "in"))
-    optional = not rules.required
+    allowed = list(text.allowed)
+    optional = not required
     if allowed:
         schema["enum"] = ([""] if optional else []) + allowed
         return schema
-    if rules.max_len:
-        schema["maxLength"] = rules.max_len
-    if rules.min_len or rules.required:
-        schema["minLength"] = max(rules.min_len, 1 if rules.required else 0)
-    pattern = rules.pattern or (_DATE_PATTERN if rules.date else "")
+    if text.max_len:
+        schema["maxLength"] = text.max_len
+    if text.min_len or required:
+        schema["minLength"] = max(text.min_len, 1 if required else 0)
+    pattern = text.pattern or (_DATE_PATTERN if text.date else "")
     if pattern:
         # Our rules use re.fullmatch; JSON Schema patterns are unanchored searches.
         schema["pattern"] = f"^(?:{pattern})?$" if optional else f"^(?:{pattern})$"
-    elif (rules.max_len or rules.min_len) and not rules.rfc3339:
+    elif (text.max_len or text.min_len) and not text.rfc3339:
         # A length rule alone still refuses NUL (common.validation: PostgreSQL text cannot hold it).
         schema["pattern"] = r"^[^\u0000]*$"
-    if rules.rfc3339 and not optional:
+    if text.rfc3339 and not optional:
         schema["format"] = "date-time"
-    elif rules.rfc3339:  # optional: "" (unset, as the gateway prints defaults) or a timestamp
+    elif text.rfc3339:  # optional: "" (unset, as the gateway prints defaults) or a timestamp
         schema["pattern"] = f"^(?:{_RFC3339_PATTERN})?$"
-    elif rules.date and not optional:
+    elif text.date and not optional:
         schema["format"] = "date"
     return schema
 
@@ -252,7 +243,7 @@ def query_parameters(
             continue
         # A top-level field the contract requires is a required parameter (a nested one
         # is only required when its parent is sent, which OpenAPI cannot say).
-        required = depth == 0 and bool(rules_of(field).required)
+        required = depth == 0 and field_rules(field).required
         param = {"name": name, "in": "query", "required": required, "schema": builder.field_schema(field)}
         if field.is_repeated:
             param.update(style="form", explode=True)
@@ -290,7 +281,7 @@ def operation(builder: SchemaBuilder, router: Router, route: Route, operation_id
     params = []
     for var in path_vars:
         field = resolve_field(request, var)
-        param_schema = builder.single_schema(field, _required(field))
+        param_schema = builder.single_schema(field_rules(field), required=True)  # never empty
         if reserved := reserved_values(router, route, var):
             param_schema["not"] = {"enum": reserved}
         params.append({"name": var, "in": "path", "required": True, "schema": param_schema})
@@ -323,13 +314,6 @@ def operation(builder: SchemaBuilder, router: Router, route: Route, operation_id
         "5XX": {"$ref": "#/components/responses/Error"},
     }
     return op
-
-
-def _required(field: FieldDescriptor):
-    rules = rules_pb2.FieldRules()
-    rules.CopyFrom(rules_of(field))
-    rules.required = True  # a path variable is never empty
-    return rules
 
 
 def success_response(builder: SchemaBuilder, route: Route) -> dict:

@@ -11,11 +11,11 @@ import pytest
 from storyverse.analytics.v1 import events_pb2
 
 from analytics_svc.queries import codes
-from common.validation import rules_of
+from common.rules import message_rules
 
 
 def allowed(message, field: str) -> set[str]:
-    return set(getattr(rules_of(message.DESCRIPTOR.fields_by_name[field]), "in"))
+    return set(message_rules(message.DESCRIPTOR).field(field).text.allowed)
 
 
 def test_every_event_type_of_the_contract_has_a_code():

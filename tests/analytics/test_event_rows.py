@@ -296,10 +296,11 @@ def test_field_one_frames_each_event():
 
 def test_patterns_of_the_contract_become_classes():
     """Each pattern's classes accept exactly the strings re.fullmatch accepts."""
-    from common.validation import rules_of
+    from common.rules import message_rules
 
-    fields = [*events_pb2.Event.DESCRIPTOR.fields, *events_pb2.EventProperties.DESCRIPTOR.fields]
-    patterns = {p for f in fields if (r := rules_of(f)) for p in (r.pattern, r.item_pattern) if p}
+    fields = [*message_rules(events_pb2.Event.DESCRIPTOR).fields]
+    fields += message_rules(events_pb2.EventProperties.DESCRIPTOR).fields
+    patterns = {f.text.pattern for f in fields if f.text is not None and f.text.pattern}
     assert len(patterns) >= 5
     samples = ["a", "A", "0", "-", "a-", "a.b", "a_b", "a/b", "a:b", "a+b", "a b", "é", "a" * 64, "a" * 65]
     for pattern in patterns:
@@ -338,15 +339,13 @@ def test_fields_of_the_request_other_than_the_events_are_skipped():
 
 def test_props_formats_follow_the_rules():
     """Only text its rules keep JSON-safe is written into props as it is."""
-    from common.validation import rules_of
-
-    by_name = {f.name: f for f in events_pb2.EventProperties.DESCRIPTOR.fields}
+    from common.rules import message_rules
 
     def form(name):
-        return event_rows._format(by_name[name], rules_of(by_name[name]))
+        return event_rows._format(message_rules(events_pb2.EventProperties.DESCRIPTOR).field(name))
 
     names = ("page", "recommendation_type", "position", "duration", "extras")
     assert [form(n) for n in names] == ["s", "s", "i", "f", "j"]
     assert form("universes") is None  # a list
-    timestamp = events_pb2.Event.DESCRIPTOR.fields_by_name["timestamp"]
-    assert event_rows._format(timestamp, rules_of(timestamp)) is None  # rfc3339: no character rule
+    timestamp = message_rules(events_pb2.Event.DESCRIPTOR).field("timestamp")
+    assert event_rows._format(timestamp) is None  # rfc3339: no character rule

@@ -5,6 +5,11 @@ validators must give exactly the violations this walker gives, in the same order
 Changes since: parse_rfc3339 is the fixed one (fractional seconds kept their zone); a
 string with rules must not contain NUL (PostgreSQL text cannot hold it); a missing required
 number whose range excludes 0 (its default, also what "not sent" reads as) is told the range.
+
+What the rules are comes from the rules model (common/rules.py, which test_rules.py checks
+against the raw options); how they are checked is this walker's own: it shares no code with
+the generated validators (ListFields instead of generated field reads, a closure per rule,
+its own messages and its own RFC 3339 parser), so the comparison still means something.
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
-from storyverse.common.v1 import rules_pb2
 
 from common.errors import FieldViolation
+from common.rules import FieldRules, Kind, TextRules, message_rules
 from common.validation import NUL_PROBLEM
 
 Check = Callable[[object], str | None]
@@ -30,19 +35,12 @@ class _Compiled:
 
     def __init__(self) -> None:
         self.by_field: dict[str, list[Check]] = {}
-        self.required: list[FieldDescriptor] = []
+        self.required: list[FieldRules] = []
         self.nested: set[str] = set()
         self.per_item: set[str] = set()
 
 
 _cache: dict[str, _Compiled] = {}
-
-
-def rules_of(field: FieldDescriptor) -> rules_pb2.FieldRules | None:
-    options = field.GetOptions()
-    if options.HasExtension(rules_pb2.rules):
-        return options.Extensions[rules_pb2.rules]
-    return None
 
 
 def validate(message: Message, prefix: str = "") -> list[FieldViolation]:
@@ -60,8 +58,6 @@ def validate(message: Message, prefix: str = "") -> list[FieldViolation]:
                 violations.append(FieldViolation(prefix + name, problem))
         if name in compiled.nested and name not in compiled.per_item:
             if field.is_repeated:
-                if field.message_type.GetOptions().map_entry:
-                    continue
                 for index, item in enumerate(value):
                     violations += validate(item, f"{prefix}{name}[{index}].")
             else:
@@ -69,10 +65,10 @@ def validate(message: Message, prefix: str = "") -> list[FieldViolation]:
     return violations
 
 
-def _present(message: Message, field: FieldDescriptor) -> bool:
-    if field.is_repeated:
+def _present(message: Message, field: FieldRules) -> bool:
+    if field.repeated:
         return len(getattr(message, field.name)) > 0
-    if field.message_type is not None or field.has_presence:
+    if field.message is not None or field.descriptor.has_presence:
         return message.HasField(field.name)
     return getattr(message, field.name) not in ("", 0, 0.0, False, b"")
 
@@ -82,38 +78,37 @@ def _compile(descriptor: Descriptor) -> _Compiled:
     if found is not None:
         return found
     compiled = _Compiled()
-    for field in descriptor.fields:
-        if field.message_type is not None and not field.message_type.full_name.startswith("google.protobuf."):
+    for field in message_rules(descriptor).fields:
+        if field.kind is Kind.MESSAGE:  # not a map, not google.protobuf.*
             compiled.nested.add(field.name)
-        rules = rules_of(field)
-        if rules is None:
-            continue
-        if rules.required:
+        if field.required:
             compiled.required.append(field)
-        if rules.per_item:
+        if field.per_item:
             compiled.per_item.add(field.name)
-        checks = _checks_for(field, rules)
+        checks = _checks_for(field)
         if checks:
             compiled.by_field[field.name] = checks
     _cache[descriptor.full_name] = compiled
     return compiled
 
 
-def _checks_for(field: FieldDescriptor, rules: rules_pb2.FieldRules) -> list[Check]:
-    repeated = field.is_repeated
-    scalar = _scalar_checks(rules, item=False)
+def _checks_for(field: FieldRules) -> list[Check]:
     checks: list[Check] = []
-    if repeated:
-        if rules.max_items:
-            limit = rules.max_items
+    if field.repeated:
+        if field.max_items:
+            limit = field.max_items
             checks.append(
                 lambda v: f"at most {limit} items allowed, got {len(v)}" if len(v) > limit else None
             )
-        item_checks = _scalar_checks(rules, item=True)
-        if item_checks:
-            checks.append(_each(item_checks))
-    else:
-        checks += scalar
+        if field.text is not None:
+            checks.append(_each(_text_checks(field.text)))
+        return checks
+    if field.text is not None:
+        checks += _text_checks(field.text)
+    if field.gte is not None or field.lte is not None:
+        low = -math.inf if field.gte is None else field.gte
+        high = math.inf if field.lte is None else field.lte
+        checks.append(lambda v: _bounds(v, low, high))
     return checks
 
 
@@ -129,43 +124,27 @@ def _each(item_checks: list[Check]) -> Check:
     return check
 
 
-def _scalar_checks(rules: rules_pb2.FieldRules, item: bool) -> list[Check]:
-    checks: list[Check] = []
-    max_len = rules.item_max_len if item else rules.max_len
-    pattern = rules.item_pattern if item else rules.pattern
-    allowed = list(rules.item_in if item else getattr(rules, "in"))
-    if (
-        rules.min_len
-        and not item
-        or max_len
-        or pattern
-        or allowed
-        or not item
-        and (rules.rfc3339 or rules.date)
-    ):
-        checks.append(lambda v: NUL_PROBLEM if isinstance(v, str) and "\x00" in v else None)
-    if not item and rules.min_len:
-        min_len = rules.min_len
+def _text_checks(text: TextRules) -> list[Check]:
+    checks: list[Check] = [lambda v: NUL_PROBLEM if "\x00" in v else None]
+    if text.min_len:
+        min_len = text.min_len
         checks.append(lambda v: f"must be at least {min_len} characters" if len(v) < min_len else None)
-    if max_len:
+    if text.max_len:
+        max_len = text.max_len
         checks.append(lambda v: f"must be at most {max_len} characters" if len(v) > max_len else None)
-    if pattern:
+    if text.pattern:
+        pattern = text.pattern
         regex = re.compile(pattern)
         shown = pattern if len(pattern) < 60 else pattern[:57] + "..."
         checks.append(lambda v: None if regex.fullmatch(v) else f"must match {shown}")
-    if allowed:
-        allowed_set = frozenset(allowed)
-        listing = ", ".join(allowed)
+    if text.allowed:
+        allowed_set = frozenset(text.allowed)
+        listing = ", ".join(text.allowed)
         checks.append(lambda v: None if v in allowed_set else f"must be one of: {listing}")
-    if not item:
-        if rules.HasField("gte") or rules.HasField("lte"):
-            low = rules.gte if rules.HasField("gte") else -math.inf
-            high = rules.lte if rules.HasField("lte") else math.inf
-            checks.append(lambda v: _bounds(v, low, high))
-        if rules.rfc3339:
-            checks.append(_rfc3339)
-        if rules.date:
-            checks.append(_date)
+    if text.rfc3339:
+        checks.append(_rfc3339)
+    if text.date:
+        checks.append(_date)
     return checks
 
 
@@ -177,20 +156,11 @@ def _bounds(value: float, low: float, high: float) -> str | None:
     return None
 
 
-def _missing(field: FieldDescriptor) -> str:
-    rules = rules_of(field)
-    number = field.cpp_type in (
-        FieldDescriptor.CPPTYPE_INT32,
-        FieldDescriptor.CPPTYPE_INT64,
-        FieldDescriptor.CPPTYPE_UINT32,
-        FieldDescriptor.CPPTYPE_UINT64,
-        FieldDescriptor.CPPTYPE_DOUBLE,
-        FieldDescriptor.CPPTYPE_FLOAT,
-        FieldDescriptor.CPPTYPE_ENUM,
-    )
-    if number and not field.is_repeated and not field.has_presence and rules is not None:
-        low = rules.gte if rules.HasField("gte") else -math.inf
-        high = rules.lte if rules.HasField("lte") else math.inf
+def _missing(field: FieldRules) -> str:
+    number = field.kind in (Kind.INTEGER, Kind.FLOAT, Kind.ENUM)
+    if number and not field.repeated and not field.descriptor.has_presence:
+        low = -math.inf if field.gte is None else field.gte
+        high = math.inf if field.lte is None else field.lte
         if not low <= 0 <= high:
             return f"must be between {_fmt(low)} and {_fmt(high)}"
     return "is required"

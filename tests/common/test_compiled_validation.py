@@ -17,6 +17,7 @@ from storyverse.analytics.v1 import analytics_service_pb2, events_pb2
 from storyverse.feedback.v1 import feedback_service_pb2
 from storyverse.recommendation.v1 import recommendation_service_pb2
 
+from common.rules import field_rules
 from common.validation import _parse_rfc3339, parse_rfc3339, reader_for, validate
 from tests.common import reference_validation as reference
 
@@ -78,8 +79,8 @@ def _strings() -> st.SearchStrategy[str]:
         value
         for descriptor in MESSAGES
         for field in descriptor.fields
-        if (rules := reference.rules_of(field)) is not None
-        for value in [*getattr(rules, "in"), *rules.item_in]
+        if (text := field_rules(field).text) is not None
+        for value in text.allowed
     }
     return st.one_of(st.sampled_from(sorted(allowed) + EDGE_STRINGS), st.text(max_size=140))
 
@@ -166,14 +167,13 @@ def _paths(descriptor: Descriptor, prefix: str = "", chain: tuple[str, ...] = ()
     """Every field a reader can hand back: nested singular messages opened, others as they are."""
     out = []
     for field in descriptor.fields:
-        rules = reference.rules_of(field)
         message = field.message_type
         opened = (
             message is not None
             and not field.is_repeated
             and not message.full_name.startswith("google.")
             and message.full_name not in (*chain, descriptor.full_name)
-            and not (rules is not None and rules.per_item)
+            and not field_rules(field).per_item
         )
         if opened:
             out += _paths(message, f"{prefix}{field.name}.", (*chain, descriptor.full_name))
@@ -189,8 +189,8 @@ def _expected(message, path: str):
     value = getattr(message, name)
     if not field.is_repeated and (field.message_type is not None or field.has_presence):
         return value if message.HasField(name) else None
-    rules = reference.rules_of(field)
-    if rules is not None and rules.rfc3339 and not field.is_repeated:
+    text = field_rules(field).text
+    if text is not None and text.rfc3339 and not field.is_repeated:
         return parse_rfc3339(value) if value else None
     return value
 

@@ -11,7 +11,7 @@ from storyverse.analytics.v1 import events_pb2
 
 from analytics_svc.ingest import check, prepare
 from common.pii import contact_detail_in
-from common.validation import rules_of
+from common.rules import field_rules
 from tests.events import event
 
 
@@ -75,10 +75,10 @@ def test_every_other_string_of_an_event_is_pattern_bound_without_spaces_or_at_si
     """Free text could carry a name or an email; every string field outside extras is an id,
     a timestamp, an enum or a slug whose pattern admits neither '@' nor a space."""
     for path, fd in _string_fields(events_pb2.Event.DESCRIPTOR):
-        rules = rules_of(fd)
-        assert rules is not None, f"{path} has no rules"
-        closed = list(getattr(rules, "in")) or list(rules.item_in) or rules.rfc3339 or rules.date
-        pattern = rules.pattern or rules.item_pattern
+        text = field_rules(fd).text
+        assert text is not None, f"{path} has no rules"
+        closed = text.allowed or text.rfc3339 or text.date
+        pattern = text.pattern
         assert closed or pattern, f"{path} is free text"
         if pattern:
             assert "@" not in pattern and " " not in pattern and r"\s" not in pattern, path
