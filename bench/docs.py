@@ -1,4 +1,5 @@
-"""Writes the ingestion section of docs/benchmarks.md (between markers, so reruns refresh it)."""
+"""Writes benchmark sections into docs/benchmarks.md between markers, so reruns refresh them
+and leave the hand-written text around them alone."""
 
 from __future__ import annotations
 
@@ -10,6 +11,21 @@ from bench.load import PhaseResult
 
 START = "<!-- bench:ingest:start -->"
 END = "<!-- bench:ingest:end -->"
+
+
+def replace_section(text: str, start: str, end: str, section: str) -> str | None:
+    """`text` with everything from `start` to `end` replaced by `section` (which carries both
+    markers), or None when the text does not hold both."""
+    if start not in text or end not in text:
+        return None
+    head, rest = text.split(start, 1)
+    return head + section + rest.split(end, 1)[1]
+
+
+def insert_section(text: str, at: int, section: str) -> str:
+    """`text` with `section` as a paragraph of its own at offset `at`."""
+    head, tail = text[:at].rstrip("\n"), text[at:].lstrip("\n")
+    return head + "\n\n" + section + ("\n\n" + tail if tail else "\n")
 
 
 def per_run_shares(runs: list[PhaseResult], anchor_runs: list[float]) -> list[str]:
@@ -72,10 +88,7 @@ def write_section(
     lines.append(END)
     section = "\n".join(lines)
     text = path.read_text() if path.exists() else "# Benchmarks\n\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    replaced = replace_section(text, START, END, section)
+    text = replaced if replaced is not None else insert_section(text, len(text), section)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -40,7 +41,7 @@ import asyncpg
 import grpc
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
 
-from bench import feedback_data
+from bench import docs, feedback_data
 from bench.ingest import _admin, _free_port, _machine, _stop, _wait_serving
 from bench.load import cpu_seconds
 from common.settings import REPO_ROOT
@@ -358,14 +359,21 @@ def _write_docs(path: Path, r: dict, command: str, data_set: str, args: argparse
     ]
     section = "\n".join(lines)
     text = path.read_text()
-    if start in text and end in text:
-        head, rest = text.split(start, 1)
-        text = head + section + rest.split(end, 1)[1]
-    else:
-        if HEADING not in text:
-            text = text.rstrip("\n") + "\n\n" + HEADING + "\n"
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    replaced = docs.replace_section(text, start, end, section)
+    path.write_text(replaced if replaced is not None else _with_new_rate(text, section))
+
+
+def _with_new_rate(text: str, section: str) -> str:
+    """A (rate, duration) not measured before goes after the last surge run, else at the end
+    of the surge section (before the next section's heading), else in a new surge section."""
+    ends = list(re.finditer(r"<!-- bench:feedback:\S+:end -->", text))
+    if ends:
+        return docs.insert_section(text, ends[-1].end(), section)
+    if HEADING not in text:
+        return docs.insert_section(text, len(text), HEADING + "\n\n" + section)
+    after = text.index(HEADING) + len(HEADING)
+    next_heading = text.find("\n## ", after)
+    return docs.insert_section(text, next_heading if next_heading != -1 else len(text), section)
 
 
 def _kinds(r: dict) -> str:
