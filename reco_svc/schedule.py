@@ -4,7 +4,7 @@
 
 The job is the Kubernetes CronJob's (k8s/base/cronjobs.yaml, `python -m reco_svc.train`):
 the same `train.train()`, which registers and activates a version that every engine loads
-within a second. `./storyverse run` starts this process beside the services (common/launcher.py);
+within a second. `./storyverse run` starts this process beside the services (system/launcher.py);
 in Kubernetes the CronJob does it instead.
 
 A training is due when the newest registered version is older than the interval, or when
