@@ -12,8 +12,6 @@ from storyverse.recommendation.v1 import recommendation_service_pb2, recommendat
 
 from common import metrics
 from common.artifacts import Locations
-from common.features import create_feature_store
-from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
 from common.privacy.participant import ErasureParticipant
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
@@ -22,12 +20,13 @@ from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import erasure_steps, forgetters
 from reco_svc.experiments import ControlOnly
-from reco_svc.features import FeatureStore
+from reco_svc.features import create_feature_store
+from reco_svc.features.memory import MemoryFeatureStore
+from reco_svc.features.shared import SharedFeatures, limits
 from reco_svc.live import LiveFollower
 from reco_svc.model_watch import ModelHolder
 from reco_svc.server import RecommendationServicer
 from reco_svc.serving import Recommender
-from reco_svc.shared_features import SharedFeatures, limits
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 FEATURE_SAMPLE_SECONDS = 10.0
@@ -38,7 +37,7 @@ SERVICE_NAME = recommendation_service_pb2.DESCRIPTOR.services_by_name["Recommend
 class RecoComponent:
     catalog: CatalogState
     models: ModelHolder
-    features: FeatureStore
+    features: SharedFeatures
     recommender: Recommender
     live: LiveFollower
     privacy: ErasureParticipant

@@ -251,7 +251,7 @@ async def test_a_service_metrics_port_serves_prometheus_text(otel):
 
 
 async def test_redis_calls_are_spans_of_the_trace(spans):
-    from common.features.redis import RedisFeatureStore
+    from reco_svc.features.redis import RedisFeatureStore
     from tests.common.redis_fixtures import NO_REDIS, delete_prefix, local_redis_url
 
     url = local_redis_url()

@@ -18,10 +18,10 @@ import uuid
 
 import pytest
 
-from common.features import FeatureLimits, create_feature_store
-from common.features.memory import MemoryFeatureStore
-from common.features.redis import RedisFeatureStore
 from common.settings import Settings
+from reco_svc.features import FeatureLimits, create_feature_store
+from reco_svc.features.memory import MemoryFeatureStore
+from reco_svc.features.redis import RedisFeatureStore
 from tests.common.redis_fixtures import NO_REDIS, FreezableProxy, delete_prefix, local_redis_url
 from tests.conftest import free_port
 
