@@ -23,7 +23,7 @@ import asyncpg
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from common import storage_metrics, telemetry
+from common import telemetry
 from common.bus import EventBus, create_bus
 from common.database import create_pool, database_url
 from common.gc_tuning import tune_for_serving
@@ -79,7 +79,6 @@ class RunningService:
     health: health.aio.HealthServicer
     probe: asyncio.Task
     settings: Settings
-    sampler: asyncio.Task | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting calls, let in-flight ones finish within the grace period, release everything."""
@@ -89,8 +88,6 @@ class RunningService:
     async def stop_serving(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         self.probe.cancel()
-        if self.sampler is not None:
-            self.sampler.cancel()
         await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
 
     async def release(self) -> None:
@@ -132,8 +129,7 @@ async def start(
         "gRPC service started",
         extra={"fields": {"service": spec.name, "address": f"{settings.host}:{bound}"}},
     )
-    sampler = storage_metrics.start_sampler(spec.name, pool, settings)
-    return RunningService(server, bound, pool, component, health_servicer, probe, settings, sampler)
+    return RunningService(server, bound, pool, component, health_servicer, probe, settings)
 
 
 async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings, reuse_port: bool = False) -> None:
