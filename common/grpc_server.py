@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -46,9 +46,11 @@ COMMON_MIGRATIONS = Path(__file__).parent / "sql"
 
 
 class Component(Protocol):
-    """What a service's build function returns: its gRPC service names and a closer."""
+    """What a service's build function returns: its gRPC service names, what is told of each
+    call it serves (method, status code name, seconds), and a closer."""
 
     service_names: list[str]
+    observers: Sequence[CallObserver]
 
     async def aclose(self) -> None: ...
 
@@ -67,7 +69,6 @@ class ServiceSpec:
     name: str
     build: Callable[[grpc.aio.Server, Runtime], Awaitable[Component]]
     migrations: list[tuple[str, Path]] = field(default_factory=list)
-    observers: list[CallObserver] = field(default_factory=list)
 
 
 @dataclass
@@ -105,8 +106,9 @@ async def start(
     pool = await create_pool(settings, database_url(settings))
     for component, folder in [("common", COMMON_MIGRATIONS), *spec.migrations]:
         await apply_migrations(pool, component, folder)
+    interceptor = ServiceInterceptor(guards=build_guards(settings, pool))
     server = grpc.aio.server(
-        interceptors=[ServerTelemetry(), ServiceInterceptor(spec.observers, build_guards(settings, pool))],
+        interceptors=[ServerTelemetry(), interceptor],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -114,6 +116,7 @@ async def start(
         ],
     )
     component = await spec.build(server, Runtime(pool, settings, bus))
+    interceptor.observers = list(component.observers)  # before the server takes its first call
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [*component.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]

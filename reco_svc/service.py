@@ -13,6 +13,7 @@ from storyverse.recommendation.v1 import recommendation_service_pb2, recommendat
 from common import metrics
 from common.artifacts import Locations
 from common.grpc_server import Runtime, ServiceSpec
+from common.interceptors import CallObserver
 from common.privacy.participant import ErasureParticipant
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.bootstrap import BOOTSTRAP_POLLS, BootstrapRefresher
@@ -42,6 +43,7 @@ class RecoComponent:
     live: LiveFollower
     privacy: ErasureParticipant
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
+    observers: tuple[CallObserver, ...] = ()
     sampler: asyncio.Task | None = None
     bootstrap: asyncio.Task | None = None
 
