@@ -35,7 +35,7 @@ class Periodic:
         *,
         first_after: float | None = None,
         jitter: float = 0.1,
-        max_backoff: float = 60.0,
+        max_backoff: float = 30.0,
     ) -> None:
         """first_after: seconds before the first run (one period when None, 0 for at once)."""
         self.name = name

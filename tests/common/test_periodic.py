@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -31,32 +32,34 @@ class Runs:
             await self.changed.wait_for(lambda: len(self.times) >= n)
 
 
+@contextlib.asynccontextmanager
+async def running(*tasks: Periodic):
+    for task in tasks:
+        task.start()
+    try:
+        yield
+    finally:
+        for task in tasks:
+            await task.stop()
+
+
 async def test_the_first_run_comes_after_one_period_unless_asked_at_once():
     later, at_once = Runs(), Runs()
     started = time.monotonic()
     waiting = Periodic("later", later, every=0.3, jitter=0)
     eager = Periodic("at once", at_once, every=0.3, first_after=0, jitter=0)
-    waiting.start()
-    eager.start()
-    try:
+    async with running(waiting, eager):
         await at_once.reach(1)
         assert at_once.times[0] - started < 0.2
         assert later.times == []
         await later.reach(1)
         assert later.times[0] - started >= 0.29
-    finally:
-        await waiting.stop()
-        await eager.stop()
 
 
 async def test_runs_repeat_every_period():
     runs = Runs()
-    task = Periodic("tick", runs, every=0.05, first_after=0, jitter=0)
-    task.start()
-    try:
+    async with running(Periodic("tick", runs, every=0.05, first_after=0, jitter=0)):
         await runs.reach(5)
-    finally:
-        await task.stop()
     gaps = [b - a for a, b in zip(runs.times, runs.times[1:], strict=False)]
     assert min(gaps) >= 0.045
 
@@ -66,8 +69,7 @@ async def test_a_failure_is_logged_and_backs_off_until_a_success_resets_the_peri
     runs.failing = True
     task = Periodic("flaky flush", runs, every=0.05, first_after=0, jitter=0, max_backoff=0.15)
     with caplog.at_level(logging.ERROR, logger="common.periodic"):
-        task.start()
-        try:
+        async with running(task):
             await runs.reach(4)
             assert task.running  # it outlived the failures
             assert task.failures >= 3
@@ -78,8 +80,6 @@ async def test_a_failure_is_logged_and_backs_off_until_a_success_resets_the_peri
             await runs.reach(len(runs.times) + 2)
             assert task.failures == 0
             assert task.pause() == pytest.approx(0.05)
-        finally:
-            await task.stop()
     failed = [r for r in caplog.records if r.getMessage() == "flaky flush failed"]
     assert len(failed) >= 3
     assert failed[0].exc_info is not None and "database away" in str(failed[0].exc_info[1])
@@ -89,8 +89,7 @@ async def test_a_failure_is_logged_and_backs_off_until_a_success_resets_the_peri
 async def test_wake_ends_the_pause_and_a_wake_during_a_run_is_not_lost():
     runs = Runs()
     task = Periodic("watch", runs, every=30.0, first_after=0, jitter=0)
-    task.start()
-    try:
+    async with running(task):
         await runs.reach(1)
         task.wake()
         await runs.reach(2, timeout=2.0)  # not 30 s later
@@ -110,8 +109,6 @@ async def test_wake_ends_the_pause_and_a_wake_during_a_run_is_not_lost():
         task.wake()  # a notification while the run is in progress
         release.set()
         await runs.reach(4, timeout=2.0)  # the next run comes at once, not after 30 s
-    finally:
-        await task.stop()
 
 
 async def test_a_run_returning_done_ends_the_task():
@@ -152,10 +149,8 @@ async def test_stop_cancels_a_run_in_progress_and_nothing_runs_after_it():
     assert not task.running
 
     runs = Runs()
-    paused = Periodic("paused", runs, every=0.05, first_after=0)
-    paused.start()
-    await runs.reach(1)
-    await paused.stop()
+    async with running(Periodic("paused", runs, every=0.05, first_after=0)):
+        await runs.reach(1)
     count = len(runs.times)
     await asyncio.sleep(0.2)
     assert len(runs.times) == count
@@ -167,4 +162,5 @@ def test_pauses_are_spread_by_the_jitter():
     assert 8.0 <= min(pauses) < 8.3
     assert 11.7 < max(pauses) <= 12.0
     task.failures = 10
-    assert max(task.pause() for _ in range(100)) <= 60.0 * 1.2  # the backoff is capped too
+    backoffs = [task.pause() for _ in range(2000)]
+    assert min(backoffs) >= 30 * 0.8 and max(backoffs) <= 30 * 1.2  # capped at 30 s by default, jittered
