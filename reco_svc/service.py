@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from common import metrics
 from common.artifacts import Locations
 from common.grpc_server import Runtime, ServiceSpec
 from common.interceptors import CallObserver
+from common.periodic import Periodic
 from common.privacy.participant import ErasureParticipant
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.bootstrap import BOOTSTRAP_POLLS, BootstrapRefresher
@@ -44,15 +43,14 @@ class RecoComponent:
     privacy: ErasureParticipant
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
     observers: tuple[CallObserver, ...] = ()
-    sampler: asyncio.Task | None = None
-    bootstrap: asyncio.Task | None = None
+    sampler: Periodic | None = None
+    bootstrap: BootstrapRefresher | None = None
 
     async def aclose(self) -> None:
-        for task in (self.sampler, self.bootstrap):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self.sampler is not None:
+            await self.sampler.stop()
+        if self.bootstrap is not None:
+            await self.bootstrap.aclose()
         self.live.close()
         await self.privacy.aclose()
         await self.models.aclose()
@@ -89,22 +87,25 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         ),
         server,
     )
-    sampler = None if shared else asyncio.create_task(_sample_size(store), name="feature-size-sampler")
+    sampler = None
+    if not shared:
+        sampler = Periodic(
+            "feature size sample", lambda: _sample_size(store), FEATURE_SAMPLE_SECONDS, first_after=0
+        )
+        sampler.start()
     # Until a model is trained: the age groups' live popularity and trending (bootstrap.py).
     every = BOOTSTRAP_POLLS * config.model_poll_seconds  # 30 s by default: a rebuild reads all it holds
-    refresher = BootstrapRefresher(runtime.pool, catalog, models, live, every)
-    bootstrap = asyncio.create_task(refresher.run(), name="bootstrap-refresh")
+    bootstrap = BootstrapRefresher(runtime.pool, catalog, models, live, every)
+    bootstrap.start()
     return RecoComponent(
         catalog, models, features, recommender, live, privacy, sampler=sampler, bootstrap=bootstrap
     )
 
 
-async def _sample_size(store: MemoryFeatureStore, every: float = FEATURE_SAMPLE_SECONDS) -> None:
+async def _sample_size(store: MemoryFeatureStore) -> None:
     """The in-process store's estimated size as gauges: what SV_RECO_FEATURE_MEMORY_MB bounds."""
-    while True:
-        metrics.RECO_FEATURE_BYTES.set(store.bytes)
-        metrics.RECO_FEATURE_ENTRIES.set(len(store))
-        await asyncio.sleep(every)
+    metrics.RECO_FEATURE_BYTES.set(store.bytes)
+    metrics.RECO_FEATURE_ENTRIES.set(len(store))
 
 
 SPEC = ServiceSpec("recommendation", build, migrations=[("reco", MIGRATIONS)])
