@@ -30,6 +30,7 @@ from common.gc_tuning import tune_for_serving
 from common.guards import build_guards
 from common.interceptors import CallObserver, ServiceInterceptor
 from common.migrations import apply_migrations
+from common.periodic import Periodic
 from common.reflection import enable_reflection
 from common.settings import Settings
 from common.telemetry_grpc import ServerTelemetry
@@ -78,7 +79,7 @@ class RunningService:
     pool: asyncpg.Pool
     component: Component
     health: health.aio.HealthServicer
-    probe: asyncio.Task
+    probe: Periodic
     settings: Settings
 
     async def stop(self, grace: float | None = None) -> None:
@@ -88,7 +89,7 @@ class RunningService:
 
     async def stop_serving(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
-        self.probe.cancel()
+        await self.probe.stop()
         await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
 
     async def release(self) -> None:
@@ -125,7 +126,7 @@ async def start(
     address = f"{settings.host}:{port}"
     bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     await server.start()
-    probe = asyncio.create_task(_probe_database(pool, health_servicer, ["", *component.service_names]))
+    probe = _database_probe(pool, health_servicer, ["", *component.service_names])
     await _set_all(health_servicer, ["", *component.service_names], await _database_answers(pool))
     await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     log.info(
@@ -165,12 +166,12 @@ class HealthOnly:
 
     server: grpc.aio.Server
     servicer: health.aio.HealthServicer
-    probe: asyncio.Task
+    probe: Periodic
     port: int
 
     async def stop(self, grace: float) -> None:
         await self.servicer.enter_graceful_shutdown()
-        self.probe.cancel()
+        await self.probe.stop()
         await self.server.stop(grace)
 
 
@@ -184,7 +185,7 @@ async def serve_health(pool: asyncpg.Pool, host: str, port: int) -> HealthOnly:
     await server.start()
     await _set_all(servicer, [""], await _database_answers(pool))
     await servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
-    probe = asyncio.create_task(_probe_database(pool, servicer, [""]))
+    probe = _database_probe(pool, servicer, [""])
     return HealthOnly(server, servicer, probe, bound)
 
 
@@ -202,13 +203,19 @@ async def _set_all(servicer: health.aio.HealthServicer, names: list[str], ok: bo
         await servicer.set(name, status)
 
 
-async def _probe_database(pool: asyncpg.Pool, servicer: health.aio.HealthServicer, names: list[str]) -> None:
+def _database_probe(pool: asyncpg.Pool, servicer: health.aio.HealthServicer, names: list[str]) -> Periodic:
+    """Started: the names follow PostgreSQL's answer, checked every HEALTH_PROBE_SECONDS."""
     previous = None
-    while True:
+
+    async def probe() -> None:
+        nonlocal previous
         ok = await _database_answers(pool)
         if ok != previous:
             await _set_all(servicer, names, ok)
             if previous is not None:
                 log.warning("database health changed", extra={"fields": {"serving": ok}})
             previous = ok
-        await asyncio.sleep(HEALTH_PROBE_SECONDS)
+
+    task = Periodic("database health probe", probe, HEALTH_PROBE_SECONDS, first_after=0)
+    task.start()
+    return task
