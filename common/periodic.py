@@ -83,7 +83,7 @@ class Periodic:
                 self.failures += 1
                 pause = self.pause()
                 fields = {"task": self.name, "failures": self.failures, "retry_in_s": round(pause, 3)}
-                log.exception(f"{self.name} failed", extra={"fields": fields})
+                log.exception("%s failed", self.name, extra={"fields": fields})
             else:
                 pause = self.pause()
             await self._sleep(pause)

@@ -57,7 +57,8 @@ class BootstrapRefresher:
         self.watermark: datetime | None = None
         self.latest: datetime | None = None
         self._seen: int | None = None  # the live follow's interactions_seen at the last rebuild
-        self._task = Periodic("bootstrap refresh", self._refresh_if_new, every, first_after=0)
+        # No jitter: replicas started together rebuild together, so they answer alike sooner.
+        self._task = Periodic("bootstrap refresh", self._refresh_if_new, every, first_after=0, jitter=0)
 
     def serving_bootstrap(self) -> bool:
         return self.models.current is not None and self.models.current.version == BOOTSTRAP

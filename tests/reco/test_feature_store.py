@@ -128,7 +128,7 @@ async def test_a_hung_redis_costs_one_timeout_then_nothing_and_is_used_again_whe
 
 
 def _selection(n: int) -> str:
-    """A recent item as the engine stores it (reco_svc/shared_features.py): ~140 characters."""
+    """A recent item as the engine stores it (reco_svc/features/shared.py): ~140 characters."""
     facts = {"e": f"evt-{n:032x}", "t": "2026-11-25T10:53:41+00:00", "a": "6-8", "d": "tablet"}
     return json.dumps({**facts, "i": [["story:story-123", 1.0, "story_view"]]}, separators=(",", ":"))
 

@@ -1,4 +1,4 @@
-"""Reco's features in common/features: the same answers from memory and Redis, shared between
+"""Reco's features in reco_svc/features: the same answers from memory and Redis, shared between
 two engines on one Redis, redeliveries counted once, popularity only while Redis is down."""
 
 from __future__ import annotations
