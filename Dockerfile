@@ -11,6 +11,7 @@ COPY analytics_svc ./analytics_svc
 COPY reco_svc ./reco_svc
 COPY feedback_svc ./feedback_svc
 COPY gateway ./gateway
+COPY system ./system
 COPY simulator ./simulator
 COPY tools ./tools
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

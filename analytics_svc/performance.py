@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 import uuid
 from bisect import bisect_left
@@ -27,6 +26,7 @@ import asyncpg
 from analytics_svc.figures import Report, Table
 from analytics_svc.queries import performance as sql
 from analytics_svc.requests import ReportParams, day_start
+from common.periodic import Periodic
 
 BOUNDS = [0.00025 * 2 ** (i / 2) for i in range(42)]  # seconds; one more bucket for the rest
 FLUSH_SECONDS = 10.0
@@ -56,7 +56,7 @@ class RpcStats:
         self.replica = replica or uuid.uuid4().hex[:12]
         self._minutes: dict[tuple[datetime, str], list] = {}
         self._dirty: set[tuple[datetime, str]] = set()
-        self._task: asyncio.Task | None = None
+        self._flusher: Periodic | None = None
 
     def observe(self, method: str, code: str, seconds: float) -> None:
         """The CallObserver: cheap, synchronous, never raises into the RPC path."""
@@ -72,7 +72,8 @@ class RpcStats:
         self._dirty.add(key)
 
     def start(self, flush_seconds: float = FLUSH_SECONDS) -> None:
-        self._task = asyncio.create_task(self._flush_every(flush_seconds))
+        self._flusher = Periodic("rpc stats flush", self.flush, flush_seconds)
+        self._flusher.start()
 
     async def flush(self) -> None:
         dirty, self._dirty = self._dirty, set()
@@ -90,19 +91,9 @@ class RpcStats:
     def _copy(entry: list) -> tuple:
         return entry[0], entry[1], entry[2], list(entry[3])
 
-    async def _flush_every(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await self.flush()
-            except Exception:  # noqa: BLE001 - retried at the next tick
-                logging.getLogger(__name__).exception("rpc stats flush failed")
-
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._flusher is not None:
+            await self._flusher.stop()
         with contextlib.suppress(Exception):
             await self.flush()
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -41,6 +40,7 @@ from analytics_svc.ingest import COLUMNS
 from analytics_svc.queries import realtime as sql
 from analytics_svc.recorder import EVENTS_TOPIC
 from common.bus import BusMessage, EventBus
+from common.periodic import Periodic
 from common.privacy.tombstones import Tombstones
 from common.validation import parse_rfc3339
 
@@ -79,14 +79,15 @@ class RealtimeCounters:
         self._saved_first_keys = 0
         self._saved_first_since = time.monotonic()
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task | None = None
+        self._flusher: Periodic | None = None
 
     def attach(self, bus: EventBus) -> None:
         """Kafka mode: count what the topic delivers (the processor stores it)."""
         bus.subscribe(EVENTS_TOPIC, GROUP, self.handle)
 
     def start(self, flush_seconds: float = FLUSH_SECONDS) -> None:
-        self._task = asyncio.create_task(self._flush_every(flush_seconds))
+        self._flusher = Periodic("real-time flush", self._flush_and_forget, flush_seconds)
+        self._flusher.start()
 
     def count_rows(self, rows: Sequence[tuple], received_at: datetime) -> None:
         """Direct mode: rows just committed (ingest.COLUMNS order), all received at received_at."""
@@ -216,19 +217,12 @@ class RealtimeCounters:
             else:
                 self._unchanged_from[user_id] = {kind: max(star, at) for kind, at in per_user.items()}
 
-    async def _flush_every(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await self.flush()
-                await sql.forget_before(self.pool, datetime.now(UTC) - KEEP)
-            except Exception:  # noqa: BLE001 - retried at the next tick
-                logging.getLogger(__name__).exception("real-time flush failed")
+    async def _flush_and_forget(self) -> None:
+        await self.flush()
+        await sql.forget_before(self.pool, datetime.now(UTC) - KEEP)
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._flusher is not None:
+            await self._flusher.stop()
         with contextlib.suppress(Exception):
             await self.flush()

@@ -19,8 +19,11 @@ from analytics_svc.performance import RpcStats
 from analytics_svc.realtime import RealtimeCounters
 from analytics_svc.recorder import EventRecorder
 from analytics_svc.server import AnalyticsServicer
+from analytics_svc.storage_metrics import start_sampler
 from analytics_svc.writer import GroupCommitWriter
 from common.grpc_server import Runtime, ServiceSpec
+from common.interceptors import CallObserver
+from common.periodic import Periodic
 from common.privacy import admin
 from common.privacy.participant import ErasureParticipant
 
@@ -35,11 +38,16 @@ class AnalyticsComponent:
     realtime: RealtimeCounters
     rpc_stats: RpcStats
     privacy: ErasureParticipant
+    storage: Periodic | None
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME, EXPERIMENT_SERVICE_NAME])
 
+    @property
+    def observers(self) -> list[CallObserver]:
+        return [self.rpc_stats.observe]  # the performance report counts every call
+
     async def aclose(self) -> None:
-        if self.rpc_stats.observe in SPEC.observers:
-            SPEC.observers.remove(self.rpc_stats.observe)
+        if self.storage is not None:
+            await self.storage.stop()
         await self.privacy.aclose()
         await self.writer.aclose()
         await self.realtime.aclose()
@@ -78,11 +86,10 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
     admin_name = admin.register(server, runtime)
     rpc_stats = RpcStats(runtime.pool)
     rpc_stats.start()
-    # The interceptor holds this very list (common.grpc_server.start), so the hook is live.
-    SPEC.observers.append(rpc_stats.observe)
     await privacy.start()
+    storage = start_sampler(runtime.pool, runtime.settings)  # the size of the tables it owns
     return AnalyticsComponent(
-        writer, realtime, rpc_stats, privacy, [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name]
+        writer, realtime, rpc_stats, privacy, storage, [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name]
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import asyncpg
 from analytics_svc.ingest import COLUMNS
 from analytics_svc.service import MIGRATIONS
 from bench.generate import events
+from bench.measure import run
 from common.migrations import apply_migrations
 
 ADMIN_URL = os.environ.get("SV_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -85,8 +85,6 @@ def rollup() -> float:
 
 
 async def measure(repeats: int = 30) -> None:
-    from bench.measure import run
-
     # The stream stops at TOTAL_EVENTS, possibly before the last planned day: measure up
     # to the last complete day.
     conn = await asyncpg.connect(bench_url())
@@ -155,18 +153,6 @@ async def check() -> None:
 def _rounded(groups: list[dict]) -> list:
     r = lambda v: None if v is None else round(float(v), 6)  # noqa: E731
     return [(g["group"], [(u, r(p), r(f)) for u, p, f in g["steps"]]) for g in groups]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(name: str, values: list[float]) -> str:
-    return (
-        f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} | "
-        f"{percentile(values, 0.95) * 1000:.0f} | {max(values) * 1000:.0f} |"
-    )
 
 
 def main() -> None:

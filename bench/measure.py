@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from datetime import date, timedelta
 
@@ -10,9 +11,22 @@ import grpc
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
+from analytics_svc.service import SPEC
 from common.bus.inprocess import InProcessBus
 from common.grpc_server import start
 from common.settings import Settings
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(name: str, values: list[float]) -> str:
+    return (
+        f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} | "
+        f"{percentile(values, 0.95) * 1000:.0f} | {max(values) * 1000:.0f} |"
+    )
 
 
 async def timed(call, request, repeats: int) -> list[float]:
@@ -27,9 +41,6 @@ async def timed(call, request, repeats: int) -> list[float]:
 
 
 async def run(url: str, last_day: date, repeats: int) -> None:
-    from analytics_svc.service import SPEC
-    from bench.analytics import summary
-
     bus = InProcessBus()
     settings = Settings(database_url=url, log_level="WARNING", db_pool_max=10)
     service = await start(SPEC, settings, 0, bus)

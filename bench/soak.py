@@ -207,7 +207,7 @@ def main() -> None:
         "services": subprocess.Popen(
             [sys.executable, "-m", "bench.tracemalloc_probe"]
             if args.tracemalloc
-            else [sys.executable, "-m", "common.launcher", "services"],
+            else [sys.executable, "-m", "system.services"],
             cwd=REPO_ROOT,
             env={**env, "SV_SOAK_TRACEMALLOC_OUT": str(args.out.with_suffix(".tracemalloc.jsonl"))},
         ),

@@ -2,7 +2,7 @@
 
     python -m bench.soak --minutes 7 --tracemalloc     # runs the services through this module
 
-Runs the three services as `python -m common.launcher services` does. After a warm-up
+Runs the three services as `python -m system.services` does. After a warm-up
 (tracing everything from the start slows the services several-fold and distorts the soak)
 it starts tracemalloc with one frame per allocation, takes a baseline, and every interval
 appends a JSON line to SV_SOAK_TRACEMALLOC_OUT: RSS, traced MiB, and the source lines whose
@@ -58,7 +58,7 @@ def _watch(out: Path) -> None:
 
 
 def main() -> None:
-    from common.launcher import run_services
+    from system.services import run_services
 
     out = Path(os.environ.get("SV_SOAK_TRACEMALLOC_OUT", "tracemalloc.jsonl"))
     threading.Thread(target=_watch, args=(out,), daemon=True).start()

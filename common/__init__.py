@@ -1,3 +1,3 @@
 """Plumbing shared by every service: settings, database, migrations, validation,
-gRPC server, event bus, logging. Written once, used by analytics_svc, reco_svc,
-feedback_svc and gateway."""
+gRPC server, event bus, periodic tasks, logging. The ground floor: used by the services,
+the gateway and system/, it imports none of them."""

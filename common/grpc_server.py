@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -23,13 +23,14 @@ import asyncpg
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from common import storage_metrics, telemetry
+from common import telemetry
 from common.bus import EventBus, create_bus
 from common.database import create_pool, database_url
 from common.gc_tuning import tune_for_serving
 from common.guards import build_guards
 from common.interceptors import CallObserver, ServiceInterceptor
 from common.migrations import apply_migrations
+from common.periodic import Periodic
 from common.reflection import enable_reflection
 from common.settings import Settings
 from common.telemetry_grpc import ServerTelemetry
@@ -46,9 +47,11 @@ COMMON_MIGRATIONS = Path(__file__).parent / "sql"
 
 
 class Component(Protocol):
-    """What a service's build function returns: its gRPC service names and a closer."""
+    """What a service's build function returns: its gRPC service names, what is told of each
+    call it serves (method, status code name, seconds), and a closer."""
 
     service_names: list[str]
+    observers: Sequence[CallObserver]
 
     async def aclose(self) -> None: ...
 
@@ -67,7 +70,6 @@ class ServiceSpec:
     name: str
     build: Callable[[grpc.aio.Server, Runtime], Awaitable[Component]]
     migrations: list[tuple[str, Path]] = field(default_factory=list)
-    observers: list[CallObserver] = field(default_factory=list)
 
 
 @dataclass
@@ -77,9 +79,8 @@ class RunningService:
     pool: asyncpg.Pool
     component: Component
     health: health.aio.HealthServicer
-    probe: asyncio.Task
+    probe: Periodic
     settings: Settings
-    sampler: asyncio.Task | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting calls, let in-flight ones finish within the grace period, release everything."""
@@ -88,9 +89,7 @@ class RunningService:
 
     async def stop_serving(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
-        self.probe.cancel()
-        if self.sampler is not None:
-            self.sampler.cancel()
+        await self.probe.stop()
         await self.server.stop(self.settings.shutdown_grace_seconds if grace is None else grace)
 
     async def release(self) -> None:
@@ -108,8 +107,9 @@ async def start(
     pool = await create_pool(settings, database_url(settings))
     for component, folder in [("common", COMMON_MIGRATIONS), *spec.migrations]:
         await apply_migrations(pool, component, folder)
+    interceptor = ServiceInterceptor(guards=build_guards(settings, pool))
     server = grpc.aio.server(
-        interceptors=[ServerTelemetry(), ServiceInterceptor(spec.observers, build_guards(settings, pool))],
+        interceptors=[ServerTelemetry(), interceptor],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -117,6 +117,7 @@ async def start(
         ],
     )
     component = await spec.build(server, Runtime(pool, settings, bus))
+    interceptor.observers = list(component.observers)  # before the server takes its first call
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [*component.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
@@ -125,15 +126,14 @@ async def start(
     address = f"{settings.host}:{port}"
     bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     await server.start()
-    probe = asyncio.create_task(_probe_database(pool, health_servicer, ["", *component.service_names]))
+    probe = _database_probe(pool, health_servicer, ["", *component.service_names])
     await _set_all(health_servicer, ["", *component.service_names], await _database_answers(pool))
     await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     log.info(
         "gRPC service started",
         extra={"fields": {"service": spec.name, "address": f"{settings.host}:{bound}"}},
     )
-    sampler = storage_metrics.start_sampler(spec.name, pool, settings)
-    return RunningService(server, bound, pool, component, health_servicer, probe, settings, sampler)
+    return RunningService(server, bound, pool, component, health_servicer, probe, settings)
 
 
 async def serve(specs: list[tuple[ServiceSpec, int]], settings: Settings, reuse_port: bool = False) -> None:
@@ -166,12 +166,12 @@ class HealthOnly:
 
     server: grpc.aio.Server
     servicer: health.aio.HealthServicer
-    probe: asyncio.Task
+    probe: Periodic
     port: int
 
     async def stop(self, grace: float) -> None:
         await self.servicer.enter_graceful_shutdown()
-        self.probe.cancel()
+        await self.probe.stop()
         await self.server.stop(grace)
 
 
@@ -185,7 +185,7 @@ async def serve_health(pool: asyncpg.Pool, host: str, port: int) -> HealthOnly:
     await server.start()
     await _set_all(servicer, [""], await _database_answers(pool))
     await servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
-    probe = asyncio.create_task(_probe_database(pool, servicer, [""]))
+    probe = _database_probe(pool, servicer, [""])
     return HealthOnly(server, servicer, probe, bound)
 
 
@@ -203,13 +203,19 @@ async def _set_all(servicer: health.aio.HealthServicer, names: list[str], ok: bo
         await servicer.set(name, status)
 
 
-async def _probe_database(pool: asyncpg.Pool, servicer: health.aio.HealthServicer, names: list[str]) -> None:
+def _database_probe(pool: asyncpg.Pool, servicer: health.aio.HealthServicer, names: list[str]) -> Periodic:
+    """Started: the names follow PostgreSQL's answer, checked every HEALTH_PROBE_SECONDS."""
     previous = None
-    while True:
+
+    async def probe() -> None:
+        nonlocal previous
         ok = await _database_answers(pool)
         if ok != previous:
             await _set_all(servicer, names, ok)
             if previous is not None:
                 log.warning("database health changed", extra={"fields": {"serving": ok}})
             previous = ok
-        await asyncio.sleep(HEALTH_PROBE_SECONDS)
+
+    task = Periodic("database health probe", probe, HEALTH_PROBE_SECONDS, first_after=0)
+    task.start()
+    return task

@@ -11,7 +11,7 @@ Table row → instrument (Prometheus name) → who records it:
   → RPC telemetry, from RecordEvent(s) replies
 - processing latency → storyverse.bus.processing.latency (..._seconds) → the event bus,
   publish → handled
-- storage utilization → storyverse.storage.bytes → common/storage_metrics.py
+- storage utilization → storyverse.storage.bytes → analytics_svc/storage_metrics.py
 - recommendation requests → storyverse.reco.requests → RPC telemetry (Recommend, ListRecommendations)
 - inference latency → storyverse.reco.inference.duration → reco_svc/serving.py, around the
   onnxruntime call

@@ -90,7 +90,7 @@ class Settings:
     processor_health_port: int = 0
     # How often the analytics service samples its tables' on-disk size, in seconds.
     storage_sample_seconds: float = 60.0
-    # Redis (common/features, common/ratelimit): per-call timeout, and how long to stay on the
+    # Redis (reco_svc/features, common/ratelimit): per-call timeout, and how long to stay on the
     # fallback after a failure before trying Redis again.
     redis_timeout_seconds: float = 0.25
     redis_retry_seconds: float = 5.0

@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -25,6 +23,7 @@ from pathlib import Path
 import asyncpg
 
 from common import metrics
+from common.periodic import Periodic
 from feedback_svc import store
 from feedback_svc.comment_sentiment import WEIGHTS_FILE
 
@@ -61,7 +60,8 @@ class SentimentAccuracy:
     def __init__(self, pool: asyncpg.Pool, model_dir: Path) -> None:
         self.pool = pool
         self.model = model_label(model_dir)
-        self._task: asyncio.Task | None = None
+        # Decisions taken on other replicas show within REFRESH_SECONDS.
+        self._refresh = Periodic("sentiment accuracy refresh", self.refresh, REFRESH_SECONDS, first_after=0)
         evaluated = evaluated_accuracy(model_dir)
         if not evaluated:
             log.warning(
@@ -78,18 +78,7 @@ class SentimentAccuracy:
             )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._refresh_every(REFRESH_SECONDS), name="sentiment-accuracy")
-
-    async def _refresh_every(self, seconds: float) -> None:
-        while True:
-            try:
-                await self.refresh()
-            except Exception:  # noqa: BLE001 - a metric must not take the service down
-                log.warning("could not read moderation decisions", exc_info=True)
-            await asyncio.sleep(seconds)
+        self._refresh.start()  # a failed refresh is logged: a metric must not take the service down
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._refresh.stop()

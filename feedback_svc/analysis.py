@@ -25,6 +25,7 @@ import asyncpg
 
 from common import metrics
 from common.bus import BusMessage, EventBus
+from common.periodic import Periodic
 from feedback_svc import store
 from feedback_svc.alerts import AlertDesk, Analysed
 from feedback_svc.aspects import ASPECTS, Aspect, extract
@@ -73,7 +74,7 @@ class Analyzer:
         self.pool = pool
         self.scorer = scorer
         self.desk = desk
-        self._sweeper: asyncio.Task | None = None
+        self._sweeper: Periodic | None = None
         self._events_table = False
         self._events_checked = -math.inf
         self._looked_up: dict[str, float] = {}
@@ -158,37 +159,31 @@ class Analyzer:
         await store.copy_story_meta(self.pool, due)
 
     def start_sweeper(self, every_seconds: float = 5.0, older_than_seconds: float = 60.0) -> None:
-        self._sweeper = asyncio.create_task(self._sweep(every_seconds, older_than_seconds))
+        """Every few seconds, feedback not analysed after `older_than_seconds` (its message was
+        lost or dropped) is analysed; a failed sweep is logged and the next one tries again."""
+        self._sweeper = Periodic("feedback sweep", lambda: self._sweep(older_than_seconds), every_seconds)
+        self._sweeper.start()
 
-    async def _sweep(self, every_seconds: float, older_than_seconds: float) -> None:
-        full = False
-        while True:
-            if not full:  # a full batch: more are waiting (lost or dropped messages), go on at once
-                await asyncio.sleep(every_seconds)
-            full = False
+    async def _sweep(self, older_than_seconds: float) -> None:
+        async with self.pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK):
+                return  # another replica is sweeping
             try:
-                async with self.pool.acquire() as conn:
-                    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", SWEEP_LOCK):
-                        continue  # another replica is sweeping
-                    try:
-                        ids = await store.unanalyzed(self.pool, older_than_seconds, SWEEP_BATCH)
-                        if ids:
-                            log.warning(
-                                "analysing feedback whose message was lost or dropped",
-                                extra={"fields": {"n": len(ids)}},
-                            )
-                            await self.analyse(ids)
-                            full = len(ids) == SWEEP_BATCH
-                    finally:
-                        await conn.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK)
-            except Exception:  # noqa: BLE001 - the sweeper must survive a database hiccup
-                log.exception("feedback sweeper failed")
+                ids = await store.unanalyzed(self.pool, older_than_seconds, SWEEP_BATCH)
+                if ids:
+                    log.warning(
+                        "analysing feedback whose message was lost or dropped",
+                        extra={"fields": {"n": len(ids)}},
+                    )
+                    await self.analyse(ids)
+                if len(ids) == SWEEP_BATCH and self._sweeper is not None:
+                    self._sweeper.wake()  # a full batch: more are waiting, go on at once
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", SWEEP_LOCK)
 
     async def aclose(self) -> None:
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await self._sweeper.stop()
         self._scoring.shutdown(wait=False, cancel_futures=True)
 
 

@@ -16,6 +16,7 @@ import grpc
 from storyverse.feedback.v1 import feedback_service_pb2, feedback_service_pb2_grpc
 
 from common.grpc_server import Runtime, ServiceSpec
+from common.interceptors import CallObserver
 from common.privacy.participant import ErasureParticipant
 from feedback_svc.accuracy import SentimentAccuracy
 from feedback_svc.alerts import AlertDesk, AlertRules
@@ -42,6 +43,7 @@ class FeedbackComponent:
     privacy: ErasureParticipant
     accuracy: SentimentAccuracy | None = None
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
+    observers: tuple[CallObserver, ...] = ()
 
     async def aclose(self) -> None:
         await self.privacy.aclose()

@@ -49,9 +49,8 @@ def create_app(settings: Settings, router: Router | None = None) -> web.Applicat
     router = router or build_router()
     # client_max_size makes aiohttp answer 413 once a body grows past the limit; request_bounds
     # refuses a declared oversize body before reading it (slow_clients.py).
-    app = web.Application(
-        client_max_size=settings.max_request_bytes, middlewares=[http_telemetry, json_errors, request_bounds]
-    )
+    middlewares = [http_telemetry(router), json_errors, request_bounds]
+    app = web.Application(client_max_size=settings.max_request_bytes, middlewares=middlewares)
     app[SETTINGS] = settings
     app[MAX_BYTES] = settings.max_request_bytes
     app[ROUTER] = router

@@ -1,6 +1,6 @@
 """The gateway's part of telemetry: a SERVER span per HTTP request, its duration, and /metrics.
 
-    app = web.Application(middlewares=[http_telemetry, ...])
+    app = web.Application(middlewares=[http_telemetry(router), ...])   # router: the contract's routes
     app.router.add_get("/metrics", metrics_endpoint)
 
 An incoming `traceparent` header (a StoryVerse app or a proxy that traces) is continued;
@@ -18,17 +18,26 @@ from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from common import metrics, telemetry
+from gateway.routes import Router
 
 TRACE_ID_HEADER = "X-Trace-Id"
 # Probes and scrapes every few seconds: no trace for them.
 UNTRACED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
-@web.middleware
-async def http_telemetry(request: web.Request, handler) -> web.StreamResponse:
-    if request.path in UNTRACED:
-        return await handler(request)
-    route = _route_template(request)
+def http_telemetry(router: Router):
+    """The middleware; `router` names each API request's route by its contract template."""
+
+    @web.middleware
+    async def traced(request: web.Request, handler) -> web.StreamResponse:
+        if request.path in UNTRACED:
+            return await handler(request)
+        return await _traced(request, handler, _route_template(router, request))
+
+    return traced
+
+
+async def _traced(request: web.Request, handler, route: str) -> web.StreamResponse:
     started = time.perf_counter()
     status = 500
     with telemetry.tracer.start_as_current_span(
@@ -71,13 +80,11 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": telemetry.PROMETHEUS_CONTENT_TYPE})
 
 
-def _route_template(request: web.Request) -> str:
+def _route_template(router: Router, request: web.Request) -> str:
     """The contract's path template (bounded label values), "static" for the dashboard files."""
-    from gateway.app import ROUTER  # the app module imports this one
-
-    if request.path.startswith("/api/") and ROUTER in request.app:
+    if request.path.startswith("/api/"):
         try:
-            route, _ = request.app[ROUTER].resolve(request.method, request.raw_path.split("?", 1)[0])
+            route, _ = router.resolve(request.method, request.raw_path.split("?", 1)[0])
             return route.template.source
         except Exception:  # noqa: BLE001 - unknown route or method: the handler answers 404/405
             return "/api/*"

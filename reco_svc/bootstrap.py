@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from common.periodic import DONE, Periodic
 from reco_svc import store
 from reco_svc.catalog_state import CatalogState
 from reco_svc.interactions import HISTORY_DAYS, EventFacts, Interaction, interactions_of
@@ -55,6 +56,9 @@ class BootstrapRefresher:
         self.events_read = 0
         self.watermark: datetime | None = None
         self.latest: datetime | None = None
+        self._seen: int | None = None  # the live follow's interactions_seen at the last rebuild
+        # No jitter: replicas started together rebuild together, so they answer alike sooner.
+        self._task = Periodic("bootstrap refresh", self._refresh_if_new, every, first_after=0, jitter=0)
 
     def serving_bootstrap(self) -> bool:
         return self.models.current is not None and self.models.current.version == BOOTSTRAP
@@ -94,14 +98,17 @@ class BootstrapRefresher:
         self.models.current = model
         return True
 
-    async def run(self) -> None:
-        seen = None
-        while self.serving_bootstrap():
-            if self.live.interactions_seen != seen:
-                seen = self.live.interactions_seen
-                try:
-                    await self.refresh()
-                except Exception:  # noqa: BLE001 - keep serving the current bootstrap
-                    log.exception("bootstrap refresh failed")
-            await asyncio.sleep(self.every)
-        self.interactions = []  # a trained model serves: nothing more to do
+    def start(self) -> None:
+        self._task.start()
+
+    async def _refresh_if_new(self) -> object:
+        if not self.serving_bootstrap():
+            self.interactions = []  # a trained model serves: nothing more to do
+            return DONE
+        if self.live.interactions_seen != self._seen:
+            self._seen = self.live.interactions_seen
+            await self.refresh()  # a failure is logged; the current bootstrap keeps serving
+        return None
+
+    async def aclose(self) -> None:
+        await self._task.stop()

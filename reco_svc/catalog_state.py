@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
 import asyncpg
 
+from common.periodic import Periodic
 from reco_svc import store
 from reco_svc.catalog import CatalogEntry, CatalogSnapshot, demo_entries
 
@@ -30,7 +30,7 @@ class CatalogState:
         self.snapshot = CatalogSnapshot()
         self.generation = 0
         self._fingerprint: tuple | None = None
-        self._task: asyncio.Task | None = None
+        self._poll = Periodic("catalog refresh", self.refresh_if_changed, poll_seconds)
         self._lock = asyncio.Lock()
 
     async def start(self, demo_path: Path | None) -> None:
@@ -41,7 +41,7 @@ class CatalogState:
         elif demo_path is not None:
             log.warning("demo catalog not found", extra={"fields": {"path": str(demo_path)}})
         await self.reload()
-        self._task = asyncio.create_task(self._poll())
+        self._poll.start()
 
     def _swap(self, snapshot: CatalogSnapshot) -> None:
         self.snapshot = snapshot
@@ -56,14 +56,6 @@ class CatalogState:
     async def refresh_if_changed(self) -> None:
         if await store.fingerprint(self.pool) != self._fingerprint:
             await self.reload()
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.poll_seconds)
-            try:
-                await self.refresh_if_changed()
-            except Exception:  # noqa: BLE001 - keep serving the last snapshot
-                log.exception("catalog refresh failed")
 
     def put(self, entry: CatalogEntry) -> None:
         """An entry just written to PostgreSQL by this process."""
@@ -87,7 +79,4 @@ class CatalogState:
         self._swap(self.snapshot.with_hidden(kind, item_id, hidden, reason))
 
     async def aclose(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._poll.stop()  # a failed refresh is logged; the last snapshot keeps serving

@@ -22,7 +22,7 @@ import asyncpg
 from common.privacy.participant import Forget
 from common.privacy.steps import ErasureStep, table_step
 from reco_svc.catalog_state import CatalogState
-from reco_svc.shared_features import SharedFeatures
+from reco_svc.features.shared import SharedFeatures
 
 REDIS_STORE = "Redis sv:f:recent:reco:<user>, sv:f:cache:reco:history:<user>"
 MEMORY_STORE = "the engine replicas' in-process features"

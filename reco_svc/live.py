@@ -33,7 +33,7 @@ from common.privacy.tombstones import Tombstones
 from reco_svc import store
 from reco_svc.catalog import story_from_event
 from reco_svc.catalog_state import CatalogState
-from reco_svc.features import FeatureStore
+from reco_svc.features.shared import SharedFeatures
 from reco_svc.interactions import INTERACTION_EVENT_TYPES, EventFacts, interactions_of
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class LiveFollower:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        features: FeatureStore,
+        features: SharedFeatures,
         catalog: CatalogState,
         tombstones: Tombstones | None = None,
     ) -> None:

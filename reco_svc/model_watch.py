@@ -31,6 +31,7 @@ import asyncpg
 
 from common import metrics
 from common.artifacts import ArtifactCorrupt, ArtifactUnavailable, Locations
+from common.periodic import Periodic
 from reco_svc import store
 from reco_svc.artifact import LoadedModel, from_bytes, in_memory, load_folder
 from reco_svc.catalog import CatalogSnapshot
@@ -72,8 +73,8 @@ class ModelHolder:
         self.locations = locations
         self.poll_seconds = poll_seconds
         self.current: LoadedModel | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        # On every notification, and every poll_seconds in case one was missed.
+        self._watch = Periodic("model check", self.check, poll_seconds)
         self._listener: asyncpg.Connection | None = None
         # The active version that would not load: (version, failures so far, next try at).
         self._failed: tuple[str, int, float] | None = None
@@ -84,20 +85,10 @@ class ModelHolder:
             self.current = await asyncio.to_thread(bootstrap_model, snapshot)
         self._listener = await self.pool.acquire()
         await self._listener.add_listener(store.NOTIFY_CHANNEL, self._notified)
-        self._task = asyncio.create_task(self._watch())
+        self._watch.start()
 
     def _notified(self, *_: object) -> None:
-        self._wake.set()
-
-    async def _watch(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            self._wake.clear()
-            try:
-                await self.check()
-            except Exception:  # noqa: BLE001 - keep serving the current model
-                log.exception("model check failed")
+        self._watch.wake()
 
     async def check(self) -> bool:
         """Load the active version if it is not the one serving; True when it switched."""
@@ -155,10 +146,7 @@ class ModelHolder:
         )
 
     async def aclose(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._watch.stop()  # a failed check is logged; the current model keeps serving
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.remove_listener(store.NOTIFY_CHANNEL, self._notified)

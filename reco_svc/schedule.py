@@ -4,7 +4,7 @@
 
 The job is the Kubernetes CronJob's (k8s/base/cronjobs.yaml, `python -m reco_svc.train`):
 the same `train.train()`, which registers and activates a version that every engine loads
-within a second. `./storyverse run` starts this process beside the services (common/launcher.py);
+within a second. `./storyverse run` starts this process beside the services (system/launcher.py);
 in Kubernetes the CronJob does it instead.
 
 A training is due when the newest registered version is older than the interval, or when
@@ -17,7 +17,6 @@ sharing a database) from training at once: whoever does not get it skips that tu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ import asyncpg
 
 from common.database import create_pool, database_url
 from common.logs import configure_logging
+from common.periodic import Periodic
 from common.settings import Settings
 from reco_svc import store
 from reco_svc.train import train
@@ -67,13 +67,14 @@ class TrainingSchedule:
         return artifact.version
 
     async def run(self, stop: asyncio.Event, check_seconds: float = CHECK_SECONDS) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # noqa: BLE001 - a failed training is retried at the next check
-                log.exception("scheduled training failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=check_seconds)
+        """Check now and every check_seconds until `stop` is set (a training in progress is
+        cancelled then); a failed training is logged and retried at a later check."""
+        checks = Periodic("scheduled training", self.run_once, check_seconds, first_after=0)
+        checks.start()
+        try:
+            await stop.wait()
+        finally:
+            await checks.stop()
 
 
 async def _main() -> None:

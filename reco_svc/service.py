@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,9 +10,9 @@ from storyverse.recommendation.v1 import recommendation_service_pb2, recommendat
 
 from common import metrics
 from common.artifacts import Locations
-from common.features import create_feature_store
-from common.features.memory import MemoryFeatureStore
 from common.grpc_server import Runtime, ServiceSpec
+from common.interceptors import CallObserver
+from common.periodic import Periodic
 from common.privacy.participant import ErasureParticipant
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.bootstrap import BOOTSTRAP_POLLS, BootstrapRefresher
@@ -22,12 +20,13 @@ from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import erasure_steps, forgetters
 from reco_svc.experiments import ControlOnly
-from reco_svc.features import FeatureStore
+from reco_svc.features import create_feature_store
+from reco_svc.features.memory import MemoryFeatureStore
+from reco_svc.features.shared import SharedFeatures, limits
 from reco_svc.live import LiveFollower
 from reco_svc.model_watch import ModelHolder
 from reco_svc.server import RecommendationServicer
 from reco_svc.serving import Recommender
-from reco_svc.shared_features import SharedFeatures, limits
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 FEATURE_SAMPLE_SECONDS = 10.0
@@ -38,20 +37,20 @@ SERVICE_NAME = recommendation_service_pb2.DESCRIPTOR.services_by_name["Recommend
 class RecoComponent:
     catalog: CatalogState
     models: ModelHolder
-    features: FeatureStore
+    features: SharedFeatures
     recommender: Recommender
     live: LiveFollower
     privacy: ErasureParticipant
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
-    sampler: asyncio.Task | None = None
-    bootstrap: asyncio.Task | None = None
+    observers: tuple[CallObserver, ...] = ()
+    sampler: Periodic | None = None
+    bootstrap: BootstrapRefresher | None = None
 
     async def aclose(self) -> None:
-        for task in (self.sampler, self.bootstrap):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self.sampler is not None:
+            await self.sampler.stop()
+        if self.bootstrap is not None:
+            await self.bootstrap.aclose()
         self.live.close()
         await self.privacy.aclose()
         await self.models.aclose()
@@ -88,22 +87,25 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         ),
         server,
     )
-    sampler = None if shared else asyncio.create_task(_sample_size(store), name="feature-size-sampler")
+    sampler = None
+    if not shared:
+        sampler = Periodic(
+            "feature size sample", lambda: _sample_size(store), FEATURE_SAMPLE_SECONDS, first_after=0
+        )
+        sampler.start()
     # Until a model is trained: the age groups' live popularity and trending (bootstrap.py).
     every = BOOTSTRAP_POLLS * config.model_poll_seconds  # 30 s by default: a rebuild reads all it holds
-    refresher = BootstrapRefresher(runtime.pool, catalog, models, live, every)
-    bootstrap = asyncio.create_task(refresher.run(), name="bootstrap-refresh")
+    bootstrap = BootstrapRefresher(runtime.pool, catalog, models, live, every)
+    bootstrap.start()
     return RecoComponent(
         catalog, models, features, recommender, live, privacy, sampler=sampler, bootstrap=bootstrap
     )
 
 
-async def _sample_size(store: MemoryFeatureStore, every: float = FEATURE_SAMPLE_SECONDS) -> None:
+async def _sample_size(store: MemoryFeatureStore) -> None:
     """The in-process store's estimated size as gauges: what SV_RECO_FEATURE_MEMORY_MB bounds."""
-    while True:
-        metrics.RECO_FEATURE_BYTES.set(store.bytes)
-        metrics.RECO_FEATURE_ENTRIES.set(len(store))
-        await asyncio.sleep(every)
+    metrics.RECO_FEATURE_BYTES.set(store.bytes)
+    metrics.RECO_FEATURE_ENTRIES.set(len(store))
 
 
 SPEC = ServiceSpec("recommendation", build, migrations=[("reco", MIGRATIONS)])

@@ -34,7 +34,8 @@ from reco_svc.catalog import CatalogEntry, CatalogSnapshot, key_of
 from reco_svc.catalog_state import CatalogState
 from reco_svc.diversity import pick_diverse
 from reco_svc.experiments import VariantAssigner
-from reco_svc.features import FeatureStore, UserFeatures
+from reco_svc.features.shared import SharedFeatures
+from reco_svc.features.user import UserFeatures
 from reco_svc.interactions import HISTORY_DAYS, PICK_WEIGHTS, EventFacts, interactions_of
 from reco_svc.model_watch import ModelHolder
 from reco_svc.training import ATTR_WEIGHT
@@ -157,7 +158,7 @@ class Recommender:
         pool: asyncpg.Pool,
         catalog: CatalogState,
         models: ModelHolder,
-        features: FeatureStore,
+        features: SharedFeatures,
         variants: VariantAssigner,
     ) -> None:
         self.pool = pool
@@ -170,14 +171,14 @@ class Recommender:
 
     async def features_for(self, user_id: str) -> UserFeatures:
         features = await self.features.get(user_id)
-        if getattr(self.features, "degraded", False):
+        if self.features.degraded:
             # Shared features are unreachable (Redis down): answer from popularity and the
             # request's picks rather than read every user's history from PostgreSQL per call.
             return UserFeatures(loaded=True)
         if features is not None and features.loaded:
             return features
         since = datetime.now(UTC) - timedelta(days=HISTORY_DAYS)
-        erased_at = getattr(self.features, "erased_at", lambda _: None)(user_id)
+        erased_at = self.features.erased_at(user_id)
         if erased_at is not None:  # nothing from before the user's erasure, whatever is still stored
             since = max(since, erased_at + timedelta(microseconds=1))
         loaded = UserFeatures(loaded=True)

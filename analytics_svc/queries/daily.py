@@ -115,33 +115,38 @@ GROUP BY CUBE (age_group, platform, device_type)
 """
 
 
-async def rollup_day(conn: asyncpg.Connection, day: date) -> int:
-    """Rebuild every daily table for one day in one transaction; return its event count."""
-    from analytics_svc.queries import sequences  # it builds on this module
-
+async def rollup_aggregates(conn: asyncpg.Connection, day: date) -> None:
+    """The day's rows of every RAW table, rebuilt from its raw events (in the day's rollup
+    transaction, analytics_svc/rollups.py)."""
     lo, hi = day_start(day), day_start(day + timedelta(days=1))
-    async with conn.transaction():
-        previous_users = await sequences.day_users(conn, day)
-        for table, select in RAW.items():
-            await conn.execute(f"DELETE FROM {table} WHERE day = $1", day)
-            sql = select.format(lo="$1", hi="$2", days="$3::date[]")
-            await conn.execute(f"INSERT INTO {table} ({COLUMNS[table]}) {sql}", lo, hi, [day])
-        await sequences.rollup_day(conn, day, previous_users)
-        await conn.execute(FIRST_EVENTS, lo, hi)
-        await conn.execute("DELETE FROM daily_active_counts WHERE day = $1", day)
-        await conn.execute(ACTIVE_COUNTS, day)
-        events = await conn.fetchval(
-            "SELECT coalesce(sum(events), 0) FROM daily_event_counts WHERE day = $1", day
-        )
-        await conn.execute(
-            """INSERT INTO rollup_days (day, events, rolled_at, version)
-               VALUES ($1, $2, clock_timestamp(), $3)
-               ON CONFLICT (day) DO UPDATE
-               SET events = excluded.events, rolled_at = clock_timestamp(), version = excluded.version""",
-            day,
-            events,
-            VERSION,
-        )
+    for table, select in RAW.items():
+        await conn.execute(f"DELETE FROM {table} WHERE day = $1", day)
+        sql = select.format(lo="$1", hi="$2", days="$3::date[]")
+        await conn.execute(f"INSERT INTO {table} ({COLUMNS[table]}) {sql}", lo, hi, [day])
+
+
+async def rollup_first_and_active(conn: asyncpg.Connection, day: date) -> None:
+    """First events of the day's users, and DAU/WAU/MAU of the day (after daily_user_activity)."""
+    lo, hi = day_start(day), day_start(day + timedelta(days=1))
+    await conn.execute(FIRST_EVENTS, lo, hi)
+    await conn.execute("DELETE FROM daily_active_counts WHERE day = $1", day)
+    await conn.execute(ACTIVE_COUNTS, day)
+
+
+async def mark_rolled_up(conn: asyncpg.Connection, day: date) -> int:
+    """Record the day as rolled up in the current format (VERSION); its event count."""
+    events = await conn.fetchval(
+        "SELECT coalesce(sum(events), 0) FROM daily_event_counts WHERE day = $1", day
+    )
+    await conn.execute(
+        """INSERT INTO rollup_days (day, events, rolled_at, version)
+           VALUES ($1, $2, clock_timestamp(), $3)
+           ON CONFLICT (day) DO UPDATE
+           SET events = excluded.events, rolled_at = clock_timestamp(), version = excluded.version""",
+        day,
+        events,
+        VERSION,
+    )
     return events
 
 

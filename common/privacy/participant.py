@@ -17,8 +17,6 @@ step runner, so steps start at once rather than at the next poll.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,6 +25,7 @@ import asyncpg
 
 from common import metrics
 from common.bus.base import BusMessage, EventBus
+from common.periodic import Periodic
 from common.privacy import jobs
 from common.privacy.erasure import ERASURE_TOPIC, read_announcements
 from common.privacy.steps import ErasureStep
@@ -58,8 +57,8 @@ class ErasureParticipant:
         self.tombstones = Tombstones(settings.erasure_tombstone_days * 86400)
         # Every replica needs every announcement (its own memory), hence a group of its own.
         self.group = f"{service}-erasure-{uuid.uuid4().hex[:10]}"
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        # At once, then every poll; an announcement wakes it (steps start at once).
+        self._poll = Periodic(f"erasure poll ({service})", self._poll_once, self.poll_seconds, first_after=0)
 
     def add(self, steps: Sequence[ErasureStep] = (), forget: Sequence[Forget] = ()) -> None:
         """Before start: the service's steps, and what forgets a user from this process's memory."""
@@ -73,7 +72,7 @@ class ErasureParticipant:
             )
         await self.refresh()
         self.bus.subscribe(ERASURE_TOPIC, self.group, self._on_announced, from_end=True)
-        self._task = asyncio.create_task(self._poll(), name=f"{self.service} erasure")
+        self._poll.start()
 
     async def refresh(self) -> None:
         """New tombstones from PostgreSQL; users among them whose job still runs are forgotten."""
@@ -103,26 +102,19 @@ class ErasureParticipant:
             await jobs.finish(self.pool, claim, removed, self.verify_after)
         return len(claims)
 
-    async def _poll(self) -> None:
-        while True:
-            try:
-                await self.refresh()
-                if self.steps:
-                    while await self.run_due():
-                        pass
-                    await jobs.advance_stalled(self.pool, self.verify_after)
-            except Exception:  # noqa: BLE001 - PostgreSQL away: the next poll tries again
-                log.exception("erasure poll failed", extra={"fields": {"service": self.service}})
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
-            self._wake.clear()
+    async def _poll_once(self) -> None:
+        """Tombstones, then this service's due steps; PostgreSQL away: logged, polled again."""
+        await self.refresh()
+        if self.steps:
+            while await self.run_due():
+                pass
+            await jobs.advance_stalled(self.pool, self.verify_after)
 
     async def _on_announced(self, messages: list[BusMessage]) -> None:
         for announced in read_announcements(messages):
             self.tombstones.learn(self.tombstones.hash(announced.user_id), announced.erased_at)
             await self._forget(announced.user_id)
-        self._wake.set()
+        self._poll.wake()
 
     async def _forget(self, user_id: str) -> None:
         for forget in self.forget:
@@ -133,7 +125,4 @@ class ErasureParticipant:
 
     async def aclose(self) -> None:
         self.bus.unsubscribe(ERASURE_TOPIC, self.group)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._poll.stop()

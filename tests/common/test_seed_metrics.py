@@ -1,6 +1,6 @@
 """The seed's nine monitoring metrics, recorded by the code that does the work.
 
-The three services run as `python -m common.launcher services` (one process, as on a laptop)
+The three services run as `python -m system.services` (one process, as on a laptop)
 with their Prometheus endpoint on SV_METRICS_PORT. The test only makes real calls (events,
 a training run, recommendations, feedback, moderation decisions) and then reads /metrics:
 nothing in this process sets an instrument.
@@ -102,7 +102,7 @@ def test_the_nine_monitoring_metrics_are_recorded_where_the_work_happens(setting
         )
         log = (tmp_path / "services.log").open("wb")
         services = subprocess.Popen(
-            [sys.executable, "-m", "common.launcher", "services"],
+            [sys.executable, "-m", "system.services"],
             cwd=REPO_ROOT,
             env=env,
             stdout=log,

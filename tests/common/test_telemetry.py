@@ -19,7 +19,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from common import metrics, storage_metrics, telemetry
+from analytics_svc import storage_metrics
+from common import metrics, telemetry
 from common.bus import BusMessage
 from common.bus.inprocess import InProcessBus
 from common.bus.kafka import KafkaBus
@@ -193,7 +194,7 @@ async def test_instruments_record_and_reach_prometheus(otel, gateway_url, http, 
     _, reader = otel
     async with http.post(f"{gateway_url}/api/analytics/events:batch", json={"events": [event_dict()]}) as r:
         assert r.status == 200
-    sizes = await storage_metrics.sample(db, storage_metrics.TABLES["analytics"])
+    sizes = await storage_metrics.sample(db, storage_metrics.TABLES)
     assert sizes["events"] > 0
 
     found = points(reader)
@@ -251,7 +252,7 @@ async def test_a_service_metrics_port_serves_prometheus_text(otel):
 
 
 async def test_redis_calls_are_spans_of_the_trace(spans):
-    from common.features.redis import RedisFeatureStore
+    from reco_svc.features.redis import RedisFeatureStore
     from tests.common.redis_fixtures import NO_REDIS, delete_prefix, local_redis_url
 
     url = local_redis_url()

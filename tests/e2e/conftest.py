@@ -2,7 +2,7 @@
 
     SV_TEST_PROFILE=cluster pytest tests/e2e
 
-cluster: `python -m common.launcher --kafka-mock --replicas 2` against the test database
+cluster: `python -m system.launcher --kafka-mock --replicas 2` against the test database
 (the mock Kafka cluster in a helper process, two replicas of each service and of the
 analytics processor, the gateway spreading calls over them; Redis when it answers locally).
 Writes then become visible asynchronously (Kafka → processor → PostgreSQL): tests wait
@@ -67,7 +67,7 @@ def _start_fleet(settings: Settings, logs: Path) -> Iterator[str]:
     if redis := local_redis_url():
         env["SV_REDIS_URL"] = redis
     log = (logs / "launcher.log").open("wb")
-    command = ["common.launcher", "--kafka-mock", "--replicas", "2", "--port-step", str(STEP)]
+    command = ["system.launcher", "--kafka-mock", "--replicas", "2", "--port-step", str(STEP)]
     launcher = subprocess.Popen(
         [sys.executable, "-m", *command],
         cwd=REPO_ROOT,

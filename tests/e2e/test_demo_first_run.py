@@ -1,4 +1,4 @@
-"""First run as a new user does it (issue 15): `python -m common.launcher --demo` on an empty
+"""First run as a new user does it (issue 15): `python -m system.launcher --demo` on an empty
 database, then the seed's recommendation request and the README's dashboard example."""
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def demo(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     for variable in ("SV_KAFKA_BOOTSTRAP", "SV_REDIS_URL"):
         env.pop(variable, None)
     log_path = Path(env["SV_DATA_DIR"]) / "launcher.log"
-    command = [sys.executable, "-m", "common.launcher", "--demo", "--users", "60", "--days", "14"]
+    command = [sys.executable, "-m", "system.launcher", "--demo", "--users", "60", "--days", "14"]
     with log_path.open("wb") as log:
         launcher = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.retention import apply_retention, parse_age
+from analytics_svc.data_retention import apply_retention, parse_age
 from common.settings import REPO_ROOT
 
 
@@ -47,7 +47,7 @@ def test_the_command_line_runs(settings):
 
     env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
     done = subprocess.run(
-        [sys.executable, "-m", "common.retention", "--events-older-than", "4000d", "--dry-run"],
+        [sys.executable, "-m", "analytics_svc.data_retention", "--events-older-than", "4000d", "--dry-run"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

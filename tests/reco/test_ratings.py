@@ -14,7 +14,8 @@ from storyverse.feedback.v1 import feedback_service_pb2_grpc as fpb_grpc
 
 from reco_svc import store
 from reco_svc.catalog_state import CatalogState
-from reco_svc.features import InMemoryFeatureStore
+from reco_svc.features.memory import MemoryFeatureStore
+from reco_svc.features.shared import SharedFeatures, limits
 from reco_svc.interactions import EventFacts, interactions_of
 from reco_svc.live import LiveFollower
 from reco_svc.train import read_training_data
@@ -38,7 +39,7 @@ async def test_ratings_reach_features_live_then_training_and_lazy_loading(analyt
     child = f"user-{uuid.uuid4().hex[:8]}"
     loved, fine, disliked = (f"story-{uuid.uuid4().hex[:8]}" for _ in range(3))
     expected = {f"story:{loved}": 3.0, f"story:{fine}": 0.5}
-    follower = LiveFollower(db, InMemoryFeatureStore(), CatalogState(db))
+    follower = LiveFollower(db, SharedFeatures(MemoryFeatureStore(limits())), CatalogState(db))
     follower.subscribe(bus)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{feedback.port}") as channel:

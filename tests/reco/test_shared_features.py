@@ -1,4 +1,4 @@
-"""Reco's features in common/features: the same answers from memory and Redis, shared between
+"""Reco's features in reco_svc/features: the same answers from memory and Redis, shared between
 two engines on one Redis, redeliveries counted once, popularity only while Redis is down."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from common.features.memory import MemoryFeatureStore
-from common.features.redis import RedisFeatureStore
 from common.privacy.tombstones import Tombstones
-from reco_svc.features import UserFeatures
+from reco_svc.features.memory import MemoryFeatureStore
+from reco_svc.features.redis import RedisFeatureStore
+from reco_svc.features.shared import SharedFeatures, limits
+from reco_svc.features.user import UserFeatures
 from reco_svc.interactions import EventFacts, interactions_of
 from reco_svc.serving import Recommender
-from reco_svc.shared_features import SharedFeatures, limits
 from tests.common.redis_fixtures import NO_REDIS, FreezableProxy, delete_prefix, local_redis_url
 
 NOW = datetime.now(UTC)

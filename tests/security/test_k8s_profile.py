@@ -18,4 +18,4 @@ def test_auth_is_required_and_retention_runs(overlay):
     assert config["data"]["SV_AUTH"] == "required"
     jobs = {d["metadata"]["name"]: d for d in documents if d["kind"] == "CronJob"}
     args = jobs["data-retention"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args[:3] == ["python", "-m", "common.retention"]
+    assert args[:3] == ["python", "-m", "analytics_svc.data_retention"]

@@ -18,7 +18,9 @@ from reco_svc.artifact import ModelArtifact, in_memory
 from reco_svc.catalog import CatalogEntry, CatalogSnapshot
 from reco_svc.catalog_state import CatalogState
 from reco_svc.experiments import ControlOnly
-from reco_svc.features import InMemoryFeatureStore, UserFeatures
+from reco_svc.features.memory import MemoryFeatureStore
+from reco_svc.features.shared import SharedFeatures, limits
+from reco_svc.features.user import UserFeatures
 from reco_svc.interactions import EventFacts, interactions_of
 from reco_svc.model_watch import ModelHolder
 from reco_svc.serving import MaskCache, Recommender, Request
@@ -93,7 +95,8 @@ def engine(entries, artifact, masks=None) -> Recommender:
     catalog.snapshot = CatalogSnapshot.from_entries(entries)
     models = ModelHolder(pool=None, locations=None)
     models.current = in_memory(artifact)
-    recommender = Recommender(None, catalog, models, InMemoryFeatureStore(), ControlOnly())
+    features = SharedFeatures(MemoryFeatureStore(limits()))
+    recommender = Recommender(None, catalog, models, features, ControlOnly())
     if masks is not None:
         recommender.masks = masks
     return recommender

@@ -1,4 +1,4 @@
-"""Reco's per-user features kept in common/features' FeatureStore, so replicas can share them.
+"""Each user's features (user.py) kept in a FeatureStore (base.py), so replicas can share them.
 
     features = SharedFeatures(create_feature_store(settings, limits))   # Redis when SV_REDIS_URL
     await features.add(facts, interactions)      # live event → the user's recent list (LPUSH)
@@ -26,9 +26,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from common.features import FeatureLimits, FeatureStore
 from common.privacy.tombstones import Tombstones
-from reco_svc.features import MAX_EVENTS_PER_USER, UserFeatures
+from reco_svc.features.base import FeatureLimits, FeatureStore
+from reco_svc.features.user import MAX_EVENTS_PER_USER, UserFeatures
 from reco_svc.interactions import EventFacts, Interaction
 
 HISTORY_TTL = 6 * 3600.0

@@ -1,11 +1,11 @@
 """Run the whole system on one machine: PostgreSQL, the three services, the gateway.
 
-    python -m common.launcher [--demo] [--users N --days D]
-    python -m common.launcher --kafka-mock --replicas 2     # the cluster profile on one machine
+    python -m system.launcher [--demo] [--users N --days D]
+    python -m system.launcher --kafka-mock --replicas 2     # the cluster profile on one machine
 
 Without SV_DATABASE_URL an embedded PostgreSQL is started (data in .data/pgdata,
 kept across runs). Without Kafka the three gRPC services share one process and
-its in-process event bus; with SV_KAFKA_BOOTSTRAP (whose topics are created first,
+its in-process event bus (system/services.py); with SV_KAFKA_BOOTSTRAP (whose topics are created first,
 common/bus/topics.py) or --kafka-mock (librdkafka's mock cluster in a helper process,
 common/kafka_mock.py) each runs in its own process, plus the analytics processor, each
 `--replicas` times: replica i listens on the service's port + i * --port-step, and the
@@ -17,7 +17,6 @@ the public API. Ctrl-C stops everything.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import subprocess
@@ -69,7 +68,7 @@ def replica_targets(settings: Settings, replicas: int, step: int) -> dict[str, s
 def _children(settings: Settings, replicas: int = 1, step: int = 100) -> list[Child]:
     python = sys.executable
     if not settings.kafka_bootstrap:
-        services = [Child("services", [python, "-m", "common.launcher", "services"])]
+        services = [Child("services", [python, "-m", "system.services"])]
         return [*services, Child("gateway", [python, "-m", "gateway"])]
     children = []
     metrics = settings.metrics_port
@@ -214,27 +213,8 @@ def run_system(args: argparse.Namespace) -> None:
                 process.kill()
 
 
-def run_services() -> None:
-    """All three gRPC services in this process, sharing the in-process event bus."""
-    from analytics_svc.service import SPEC as ANALYTICS
-    from common.grpc_server import serve
-    from common.logs import configure_logging
-    from feedback_svc.service import SPEC as FEEDBACK
-    from reco_svc.service import SPEC as RECO
-
-    settings = Settings.from_env()
-    configure_logging(settings.log_level, settings.log_format)
-    specs = [
-        (ANALYTICS, settings.analytics_port),
-        (RECO, settings.reco_port),
-        (FEEDBACK, settings.feedback_port),
-    ]
-    asyncio.run(serve(specs, settings))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run Storyverse Insights on this machine.")
-    parser.add_argument("mode", nargs="?", default="system", choices=["system", "services"])
     parser.add_argument("--demo", action="store_true", help="fill the system with simulated data")
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--days", type=int, default=30)
@@ -244,11 +224,7 @@ def main() -> None:
     )
     parser.add_argument("--replicas", type=int, default=1, help="processes per service in Kafka mode")
     parser.add_argument("--port-step", type=int, default=100, help="port distance between replicas")
-    args = parser.parse_args()
-    if args.mode == "services":
-        run_services()
-    else:
-        run_system(args)
+    run_system(parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -1,20 +1,16 @@
-"""Real-time features: each user's recent interactions, age group and device, updated from the bus.
+"""One user's real-time features: recent interactions, age group and device.
 
-    store = InMemoryFeatureStore()
-    await store.add(facts, interactions)          # live, from analytics.events (idempotent)
-    features = await store.get("user-1")          # None: not loaded yet (serving loads it from SQL)
+    features = UserFeatures()
+    features.add(facts, interactions)        # keyed by event id: a redelivered event counts once
+    features.vector(now)                     # item key -> decayed, compressed weight
 
-A `FeatureStore` is the small protocol serving needs. The service uses `SharedFeatures`
-(shared_features.py: common/features, Redis with SV_REDIS_URL so that replicas share them);
-`InMemoryFeatureStore` keeps the most recently used users in this process (tests, tools).
+Kept per user in a FeatureStore by SharedFeatures (shared.py), updated live from the bus.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from reco_svc.interactions import EventFacts, Interaction, compress, decay
 
@@ -68,50 +64,3 @@ class UserFeatures:
         """Interactions, most recent first (reasons prefer what the child did last)."""
         flat = [i for interactions in self.events.values() for i in interactions]
         return sorted(flat, key=lambda i: i.ts, reverse=True)
-
-
-class FeatureStore(Protocol):
-    async def get(self, user_id: str) -> UserFeatures | None: ...
-
-    async def put(self, user_id: str, features: UserFeatures) -> None: ...
-
-    async def add(self, facts: EventFacts, interactions: list[Interaction]) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-class InMemoryFeatureStore:
-    """Least-recently-used users in a dict; the default in the single-process profile."""
-
-    def __init__(self, max_users: int = 100_000) -> None:
-        self.max_users = max_users
-        self._users: OrderedDict[str, UserFeatures] = OrderedDict()
-
-    async def get(self, user_id: str) -> UserFeatures | None:
-        features = self._users.get(user_id)
-        if features is not None:
-            self._users.move_to_end(user_id)
-        return features
-
-    async def put(self, user_id: str, features: UserFeatures) -> None:
-        early = self._users.get(user_id)
-        if early is not None:  # live events that arrived while the history was being read
-            for event_id, interactions in early.events.items():
-                features.events.setdefault(event_id, interactions)
-        self._users[user_id] = features
-        self._users.move_to_end(user_id)
-        self._evict()
-
-    async def add(self, facts: EventFacts, interactions: list[Interaction]) -> None:
-        features = self._users.get(facts.user_id)
-        if features is None:
-            features = self._users[facts.user_id] = UserFeatures()
-            self._evict()
-        features.add(facts, interactions)
-
-    def _evict(self) -> None:
-        while len(self._users) > self.max_users:
-            self._users.popitem(last=False)
-
-    async def aclose(self) -> None:
-        self._users.clear()

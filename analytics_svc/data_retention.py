@@ -1,6 +1,6 @@
-"""Retention: delete raw events older than a cut-off, in small batches, keeping rollups.
+"""Data retention: delete raw events older than a cut-off, in small batches, keeping rollups.
 
-    python -m common.retention --events-older-than 400d [--batch 5000] [--dry-run]
+    python -m analytics_svc.data_retention --events-older-than 400d [--batch 5000] [--dry-run]
 
 Raw events (and rejected events) older than the cut-off go, and with them the per-user
 event sequences of the analytics rollup (user_day_sequences: the raw stream without
@@ -91,7 +91,9 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m common.retention", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics_svc.data_retention", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--events-older-than", type=parse_age, required=True, metavar="AGE")
     parser.add_argument("--batch", type=int, default=5000)
     parser.add_argument("--dry-run", action="store_true")

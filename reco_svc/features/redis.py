@@ -9,7 +9,7 @@ retention), `cache:<key>` a string with PX. `top` sums a window's buckets with Z
 into a short-lived key and reads the best members from it.
 
 When Redis does not answer within the timeout, or is refused, callers get the in-process
-store's answer (common/features/memory.py) and one warning is logged; Redis is asked again
+store's answer (memory.py) and one warning is logged; Redis is asked again
 after `retry_after` seconds. What was written during the outage stays in that process only.
 `erase` is the exception: it asks Redis whatever the breaker says and raises on failure.
 """
@@ -21,9 +21,9 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 
-from common.features.base import FeatureLimits, bucket_range
-from common.features.memory import MemoryFeatureStore
 from common.redis_guard import RedisGuard, connect
+from reco_svc.features.base import FeatureLimits, bucket_range
+from reco_svc.features.memory import MemoryFeatureStore
 
 
 class RedisFeatureStore:

@@ -22,7 +22,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 
-from common.features.base import FeatureLimits, bucket_range
+from reco_svc.features.base import FeatureLimits, bucket_range
 
 DEFAULT_MAX_BYTES = 64 * 2**20
 # Fixed cost of one entry: its OrderedDict slot, key tuple and string header, _Entry, its

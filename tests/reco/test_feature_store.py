@@ -18,10 +18,10 @@ import uuid
 
 import pytest
 
-from common.features import FeatureLimits, create_feature_store
-from common.features.memory import MemoryFeatureStore
-from common.features.redis import RedisFeatureStore
 from common.settings import Settings
+from reco_svc.features import FeatureLimits, create_feature_store
+from reco_svc.features.memory import MemoryFeatureStore
+from reco_svc.features.redis import RedisFeatureStore
 from tests.common.redis_fixtures import NO_REDIS, FreezableProxy, delete_prefix, local_redis_url
 from tests.conftest import free_port
 
@@ -128,7 +128,7 @@ async def test_a_hung_redis_costs_one_timeout_then_nothing_and_is_used_again_whe
 
 
 def _selection(n: int) -> str:
-    """A recent item as the engine stores it (reco_svc/shared_features.py): ~140 characters."""
+    """A recent item as the engine stores it (reco_svc/features/shared.py): ~140 characters."""
     facts = {"e": f"evt-{n:032x}", "t": "2026-11-25T10:53:41+00:00", "a": "6-8", "d": "tablet"}
     return json.dumps({**facts, "i": [["story:story-123", 1.0, "story_view"]]}, separators=(",", ":"))
 

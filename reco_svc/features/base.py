@@ -1,4 +1,4 @@
-"""What every feature store offers: recent selections, bucketed counters, a TTL cache.
+"""FeatureStore, what both backends offer: recent selections, bucketed counters, a TTL cache.
 
     store = create_feature_store(settings)          # Redis when SV_REDIS_URL is set
     await store.push_recent("user-1", "story-9")     # newest first, capped, expires when idle
