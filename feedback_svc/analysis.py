@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import os
 import threading
 import time
@@ -30,15 +29,14 @@ from feedback_svc import store
 from feedback_svc.alerts.desk import AlertDesk, Analysed
 from feedback_svc.sentiment.aspects import ASPECTS, Aspect, extract
 from feedback_svc.sentiment.scoring import SentimentScorer, analyse_with
+from feedback_svc.submission import FeedbackRow
 
 log = logging.getLogger(__name__)
 SUBMITTED_TOPIC = "feedback.submitted"
 CONSUMER_GROUP = "feedback-analysis"
-EVENTS_RECHECK_SECONDS = 60.0
 # One sweeper at a time over all replicas (a PostgreSQL advisory lock), so two replicas never
 # re-analyse the same lost rows together.
 SWEEP_LOCK = 0x5F_EE_DB_AC
-META_RETRY_SECONDS = 300.0
 SWEEP_BATCH = 500
 # The scoring thread runs at a lower CPU priority than the event loop: in a surge the
 # acknowledgements keep their latency and the analysis lags (its work list is the table).
@@ -48,9 +46,21 @@ SCORING_NICENESS = int(os.environ.get("SV_SENTIMENT_NICENESS", "5"))
 _PROBLEM_CATEGORIES = frozenset({"scary_content", "inappropriate_content", "technical_problem"})
 
 
-def submitted_message(feedback_id: str, story_id: str) -> BusMessage:
+def submitted_message(row: FeedbackRow) -> BusMessage:
+    """The stored row as other services need it: the analysis reads the id; the recommendation
+    engine keeps the rating itself (a rating is an interaction), so it never reads this
+    service's table. No comment: it stays here."""
+    payload = {
+        "feedback_id": row.feedback_id,
+        "user_id": row.user_id,
+        "story_id": row.story_id,
+        "ts": row.ts.isoformat(),
+        "rating": row.rating,
+        "age_group": row.age_group,
+        "device_type": row.device_type,
+    }
     # Keyed by story: Kafka keeps one story's feedback in order on one partition.
-    return BusMessage(key=story_id.encode(), value=json.dumps({"feedback_id": feedback_id}).encode())
+    return BusMessage(key=row.story_id.encode(), value=json.dumps(payload).encode())
 
 
 def with_categories(aspects: list[Aspect], categories: Sequence[str], rating: int) -> list[Aspect]:
@@ -75,9 +85,6 @@ class Analyzer:
         self.scorer = scorer
         self.desk = desk
         self._sweeper: Periodic | None = None
-        self._events_table = False
-        self._events_checked = -math.inf
-        self._looked_up: dict[str, float] = {}
         self._in_flight: set[str] = set()
         # One thread: a model instance scores one batch at a time, and the handler and the
         # sweeper may both be analysing.
@@ -129,7 +136,6 @@ class Analyzer:
                 )
             )
             analysed.append(Analysed(row.feedback_id, row.story_id, row.rating, aspects))
-        await self._refresh_story_meta([r.story_id for r in rows])
         await store.save_analysis(self.pool, results)
         await self.desk.evaluate(analysed)
         # Once per entry: each waited for its whole batch (read, scored, stored, alerts checked).
@@ -137,26 +143,6 @@ class Analyzer:
         for _ in rows:
             metrics.FEEDBACK_PROCESSING.record(elapsed)
         return analysed
-
-    async def _refresh_story_meta(self, story_ids: list[str]) -> None:
-        # The analytics events table may be created after this service starts (or
-        # never, in a feedback-only deployment): look again at most once a minute.
-        now = time.monotonic()
-        if not self._events_table and now - self._events_checked > EVENTS_RECHECK_SECONDS:
-            self._events_table = await store.events_table_exists(self.pool)
-            self._events_checked = now
-        if not self._events_table:
-            return
-        # events has no index on story_id: look a story up only while it is unknown,
-        # and a story without a creation event at most every few minutes.
-        missing = await store.stories_without_meta(self.pool, story_ids)
-        due = [s for s in missing if now - self._looked_up.get(s, -math.inf) > META_RETRY_SECONDS]
-        if not due:
-            return
-        if len(self._looked_up) > 100_000:
-            self._looked_up.clear()
-        self._looked_up.update(dict.fromkeys(due, now))
-        await store.copy_story_meta(self.pool, due)
 
     def start_sweeper(self, every_seconds: float = 5.0, older_than_seconds: float = 60.0) -> None:
         """Every few seconds, feedback not analysed after `older_than_seconds` (its message was

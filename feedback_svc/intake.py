@@ -40,5 +40,5 @@ class Intake:
         if stored.analyzed:
             return Submitted(row.feedback_id, False, row.redacted)
         # New, or a replay of feedback still waiting for analysis (the first message may have been lost).
-        self.publisher.add(submitted_message(row.feedback_id, row.story_id))
+        self.publisher.add(submitted_message(row))
         return Submitted(row.feedback_id, stored.created, row.redacted)

@@ -30,6 +30,7 @@ from feedback_svc.publisher import BatchPublisher
 from feedback_svc.search import FeedbackReader
 from feedback_svc.sentiment.scoring import SentimentScorer, load_scorer, model_dir_of
 from feedback_svc.server import FeedbackServicer
+from feedback_svc.stories import StoryFollower
 from feedback_svc.summary import Summaries
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -80,6 +81,8 @@ def spec(
         privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "feedback")
         privacy.add(steps=erasure_steps(runtime.pool))
         intake = Intake(writer, publisher, privacy.tombstones)
+        # Story metadata from story_creation events (its own copy, never another service's table).
+        StoryFollower(runtime.pool, privacy.tombstones).subscribe(runtime.bus)
         moderation = Moderation(runtime.pool, runtime.bus, accuracy.refresh if accuracy else None)
         servicer = FeedbackServicer(
             intake, Summaries(runtime.pool), FeedbackReader(runtime.pool), desk, moderation, broadcaster

@@ -160,41 +160,50 @@ def parts_json(parts: Sequence[object], aspects: Sequence[Sequence[str]]) -> str
     )
 
 
-# ---- story metadata (from the analytics events table) ----
+# ---- story metadata (from story_creation events on the bus, stories.py) ----
 
-# Stories not known yet, copied from their first story_creation event. The combination
-# key is the sorted distinct universes joined by "+", for two or more universes.
-_COPY_STORY_META = """
-INSERT INTO story_meta (story_id, universes, characters, theme, combination)
-SELECT DISTINCT ON (e.story_id)
-       e.story_id, coalesce(e.universes, '{}'), coalesce(e.characters, '{}'), e.theme,
-       CASE WHEN cardinality(ARRAY(SELECT DISTINCT u FROM unnest(e.universes) u)) >= 2
-            THEN array_to_string(ARRAY(SELECT DISTINCT u FROM unnest(e.universes) u ORDER BY u), '+') END
-FROM events e
-WHERE e.event_type = 'story_creation' AND e.story_id = ANY($1::text[])
-  AND NOT EXISTS (SELECT 1 FROM story_meta m WHERE m.story_id = e.story_id)
-ORDER BY e.story_id, e.ts
-ON CONFLICT (story_id) DO NOTHING
+
+@dataclass(frozen=True)
+class StoryRow:
+    story_id: str
+    universes: Sequence[str]
+    characters: Sequence[str]
+    theme: str | None
+    combination: str | None  # the sorted distinct universes joined by "+", for two or more
+    creator_id: str
+    created_ts: datetime
+
+
+# The earliest creation event of a story wins (a replay or a late duplicate changes nothing).
+# Lists travel as JSON text: unnest cannot take arrays of arrays of different lengths.
+_UPSERT_STORY_META = """
+INSERT INTO story_meta (story_id, universes, characters, theme, combination, creator_id, created_ts)
+SELECT story_id, ARRAY(SELECT jsonb_array_elements_text(universes::jsonb)),
+       ARRAY(SELECT jsonb_array_elements_text(characters::jsonb)), theme, combination, creator_id, created_ts
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+    AS x(story_id, universes, characters, theme, combination, creator_id, created_ts)
+ON CONFLICT (story_id) DO UPDATE SET
+    universes = EXCLUDED.universes, characters = EXCLUDED.characters, theme = EXCLUDED.theme,
+    combination = EXCLUDED.combination, creator_id = EXCLUDED.creator_id,
+    created_ts = EXCLUDED.created_ts, fetched_at = now()
+WHERE story_meta.created_ts IS NULL OR EXCLUDED.created_ts < story_meta.created_ts
 """
 
 
-async def events_table_exists(conn: Conn) -> bool:
-    return await conn.fetchval("SELECT to_regclass('events') IS NOT NULL")
-
-
-async def copy_story_meta(conn: Conn, story_ids: Sequence[str]) -> None:
-    """Copy the metadata of stories not known yet from the analytics events (the
-    caller checks that table exists: it does not in a feedback-only deployment)."""
-    await conn.execute(_COPY_STORY_META, list(set(story_ids)))
-
-
-async def stories_without_meta(conn: Conn, story_ids: Sequence[str]) -> list[str]:
-    records = await conn.fetch(
-        "SELECT s FROM unnest($1::text[]) s"
-        " WHERE NOT EXISTS (SELECT 1 FROM story_meta m WHERE m.story_id = s)",
-        list(set(story_ids)),
+async def upsert_story_meta(conn: Conn, stories: Sequence[StoryRow]) -> None:
+    """Store stories' metadata (one row per story_id in `stories`)."""
+    if not stories:
+        return
+    await conn.execute(
+        _UPSERT_STORY_META,
+        [s.story_id for s in stories],
+        [json.dumps(list(s.universes)) for s in stories],
+        [json.dumps(list(s.characters)) for s in stories],
+        [s.theme for s in stories],
+        [s.combination for s in stories],
+        [s.creator_id for s in stories],
+        [s.created_ts for s in stories],
     )
-    return [r[0] for r in records]
 
 
 # The latest ratings of many stories (or combinations) in one query, oldest first;

@@ -48,6 +48,7 @@ class ErasureRequest:
 class Announced:
     user_id: str
     erased_at: datetime
+    audit_id: int | None = None
 
 
 async def user_hash(conn: asyncpg.Connection, user_id: str) -> str:
@@ -96,6 +97,37 @@ async def wait_while_erasing(pool: asyncpg.Pool, audit_id: int, timeout: float) 
         await asyncio.sleep(WAIT_POLL_SECONDS)
 
 
+async def adopt(pool: asyncpg.Pool, announced: Announced) -> bool:
+    """A service on a database of its own takes up an erasure requested elsewhere: the same
+    job (by the requester's audit id) with the steps registered in this database, and the
+    tombstone under this database's salt. True when the job is new here; nothing happens
+    where the job exists already (the database the request was made in, or adopted before)."""
+    if announced.audit_id is None:
+        return False
+    async with pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval("SELECT true FROM erasure_jobs WHERE audit_id = $1", announced.audit_id):
+            return False
+        hashed = await user_hash(conn, announced.user_id)
+        await conn.execute(
+            "INSERT INTO erased_users (user_hash, erased_at) VALUES ($1, $2) ON CONFLICT (user_hash)"
+            " DO UPDATE SET erased_at = greatest(erased_users.erased_at, EXCLUDED.erased_at)",
+            hashed,
+            announced.erased_at,
+        )
+        # Replicas adopting together: the first insert wins, the others wait for it and stop here.
+        adopted = await conn.fetchval(
+            "INSERT INTO privacy_audit (id, user_hash, requested_by, deleted)"
+            " VALUES ($1, $2, 'announcement', '{}'::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id",
+            announced.audit_id,
+            hashed,
+        )
+        if adopted is None:
+            return False
+        await jobs.create_job(conn, announced.audit_id, hashed, announced.user_id)
+    log.info("erasure adopted", extra={"fields": {"user_hash": hashed, "audit_id": announced.audit_id}})
+    return True
+
+
 def erasure_message(user_id: str, erasure: ErasureRequest) -> BusMessage:
     # Keyed by the hash; the id itself is needed by the stores keyed on it. The topic's
     # retention is the tombstones' (common/bus/topics.py), so it holds ids no longer than they do.
@@ -115,5 +147,6 @@ def read_announcements(messages: Iterable[BusMessage]) -> list[Announced]:
         except (ValueError, KeyError, TypeError):
             log.warning("malformed erasure message skipped")
             continue
-        found.append(Announced(user_id, erased_at))
+        audit_id = data.get("audit_id")
+        found.append(Announced(user_id, erased_at, audit_id if isinstance(audit_id, int) else None))
     return found

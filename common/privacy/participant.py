@@ -25,9 +25,10 @@ import asyncpg
 
 from common import metrics
 from common.bus.base import BusMessage, EventBus
+from common.bus.inprocess import InProcessBus
 from common.periodic import Periodic
 from common.privacy import jobs
-from common.privacy.erasure import ERASURE_TOPIC, read_announcements
+from common.privacy.erasure import ERASURE_TOPIC, adopt, read_announcements
 from common.privacy.steps import ErasureStep
 from common.privacy.tombstones import Tombstones
 from common.settings import Settings
@@ -57,6 +58,7 @@ class ErasureParticipant:
         self.tombstones = Tombstones(settings.erasure_tombstone_days * 86400)
         # Every replica needs every announcement (its own memory), hence a group of its own.
         self.group = f"{service}-erasure-{uuid.uuid4().hex[:10]}"
+        self.jobs_group = f"{service}-erasure-jobs"
         # At once, then every poll; an announcement wakes it (steps start at once).
         self._poll = Periodic(f"erasure poll ({service})", self._poll_once, self.poll_seconds, first_after=0)
 
@@ -72,6 +74,11 @@ class ErasureParticipant:
             )
         await self.refresh()
         self.bus.subscribe(ERASURE_TOPIC, self.group, self._on_announced, from_end=True)
+        if not isinstance(self.bus, InProcessBus):
+            # A database of the service's own learns of erasures only from the topic: one group
+            # for the service, from the start, so that no announcement is missed while no
+            # replica runs (in process every subscriber gets every message anyway).
+            self.bus.subscribe(ERASURE_TOPIC, self.jobs_group, self._on_adopt)
         self._poll.start()
 
     async def refresh(self) -> None:
@@ -114,6 +121,15 @@ class ErasureParticipant:
         for announced in read_announcements(messages):
             self.tombstones.learn(self.tombstones.hash(announced.user_id), announced.erased_at)
             await self._forget(announced.user_id)
+            if self.steps:
+                await adopt(self.pool, announced)
+        self._poll.wake()
+
+    async def _on_adopt(self, messages: list[BusMessage]) -> None:
+        """The service's group: the job in this service's database, if it is not there yet."""
+        for announced in read_announcements(messages):
+            if self.steps:
+                await adopt(self.pool, announced)
         self._poll.wake()
 
     async def _forget(self, user_id: str) -> None:
@@ -125,4 +141,6 @@ class ErasureParticipant:
 
     async def aclose(self) -> None:
         self.bus.unsubscribe(ERASURE_TOPIC, self.group)
+        if not isinstance(self.bus, InProcessBus):
+            self.bus.unsubscribe(ERASURE_TOPIC, self.jobs_group)
         await self._poll.stop()

@@ -50,12 +50,18 @@ async def feedback_bus(visibility) -> AsyncIterator[InProcessBus]:
 
 
 @pytest.fixture(scope="session")
-async def feedback(settings, feedback_bus, analytics) -> AsyncIterator[RunningService]:
-    # The analytics service first: its migrations create the events table that
-    # story metadata is read from.
+async def feedback(settings, feedback_bus, bus, analytics) -> AsyncIterator[RunningService]:
     service = await start_service(spec(scorer_factory=load_model), settings, feedback_bus)
+
+    # The analytics service runs on the session's bus: its events reach this service's bus as
+    # they would through Kafka (story metadata comes from story_creation events).
+    async def forward(batch: list[BusMessage]) -> None:
+        await feedback_bus.publish("analytics.events", batch)
+
+    bus.subscribe("analytics.events", "test-feedback-bridge", forward)
     await feedback_bus.start()
     yield service
+    bus.unsubscribe("analytics.events", "test-feedback-bridge")
     await service.stop(grace=1)
 
 
@@ -116,9 +122,10 @@ def analytics_stub(analytics_channel):
 
 
 async def record_story(
-    analytics_stub, story_id: str, universes: list[str], characters: list[str], theme: str
+    analytics_stub, db, story_id: str, universes: list[str], characters: list[str], theme: str
 ):
-    """Record a story_creation event through the analytics service (where story metadata comes from)."""
+    """Record a story_creation event through the analytics service (where story metadata comes
+    from), and wait until the feedback service has the story's metadata from the bus."""
     from storyverse.analytics.v1 import analytics_service_pb2 as apb
 
     from tests.events import SEED_EVENT, event
@@ -127,6 +134,7 @@ async def record_story(
     properties.update({"characters": characters, "theme": theme})
     reply = await analytics_stub.RecordEvent(apb.RecordEventRequest(event=event(properties=properties)))
     assert reply.result.accepted == 1
+    await eventually(lambda: db.fetchval("SELECT true FROM story_meta WHERE story_id = $1", story_id))
 
 
 async def submit(stub, **changes: object) -> pb.FeedbackEntry:

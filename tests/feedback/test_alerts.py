@@ -12,6 +12,7 @@ import pytest
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
 
 from feedback_svc.analysis import submitted_message
+from feedback_svc.submission import to_row
 from tests.feedback.conftest import eventually, new_id, record_story, settled, submit
 
 FRIGHTENED = "The witch scene was terrifying, my 4 year old had nightmares all week."
@@ -93,7 +94,8 @@ async def test_a_redelivered_report_does_not_hide_a_cleared_story_again(stub, db
     await settled(pipeline, db, sent.feedback_id)
     await stub.DecideModeration(pb.DecideModerationRequest(story_id=story, decision="clear"))
     # The bus delivers at least once: the same message may come again after the decision.
-    await feedback_bus.publish("feedback.submitted", [submitted_message(sent.feedback_id, story)])
+    row = to_row(sent, datetime.now(UTC))
+    await feedback_bus.publish("feedback.submitted", [submitted_message(row)])
     await settled(pipeline, db, sent.feedback_id)
     assert await db.fetchval("SELECT count(*) FROM alerts WHERE subject = $1", story) == 1
     assert [r["cleared_at"] is not None for r in await hidden(db, story)] == [True]
@@ -193,7 +195,7 @@ async def test_a_rating_drop_of_a_story_and_its_combination_is_alerted(stub, db,
     story = new_id("story")
     tag = story.split("-")[1][:6]
     universes = [f"space-{tag}", f"ocean-{tag}"]
-    await record_story(analytics_stub, story, universes, ["captain", "octopus"], "courage")
+    await record_story(analytics_stub, db, story, universes, ["captain", "octopus"], "courage")
     call = stub.WatchAlerts(pb.WatchAlertsRequest(kinds=["rating_drop"]))
     await call.initial_metadata()
     start = datetime.now(UTC) - timedelta(days=3)

@@ -98,7 +98,7 @@ async def test_summary_end_to_end(stub, db, analytics_stub, pipeline):
     universes = [f"pirates-{tag}", f"unicorns-{tag}"]
     stories = [new_id("story") for _ in range(2)]
     for story in stories:
-        await record_story(analytics_stub, story, universes, [f"captain-{tag}"], f"kindness-{tag}")
+        await record_story(analytics_stub, db, story, universes, [f"captain-{tag}"], f"kindness-{tag}")
     confusing = [
         "The ending was confusing, my son asked what happened.",
         "Lovely pictures but the ending was confusing.",
