@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf import json_format, struct_pb2
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc.event_rows import PROPS, RECEIVED_AT, EventRowReader
+from analytics_svc.ingestion.event_rows import PROPS, RECEIVED_AT, EventRowReader
 from common.pii import contact_detail_in
 from common.validation import reader_for, validator_for
 

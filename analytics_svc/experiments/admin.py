@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import asyncpg
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc import experiment_store as store
-from analytics_svc.assignment import Context, assign, exposure_event_id
-from analytics_svc.experiment_model import Experiment, check, updated
-from analytics_svc.recorder import EventRecorder
+from analytics_svc.experiments import store
+from analytics_svc.experiments.assignment import Context, assign, exposure_event_id
+from analytics_svc.experiments.model import Experiment, check, updated
+from analytics_svc.ingestion.recorder import EventRecorder
 from common.errors import AlreadyExists, FailedPrecondition, FieldViolation, NotFound
 
 TRANSITIONS = {"running": "draft", "stopped": "running"}  # new status: the status it must come from

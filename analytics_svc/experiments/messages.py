@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storyverse.analytics.v1 import experiments_pb2 as pb
 
-from analytics_svc.experiment_model import DEFAULT_WINDOW_HOURS, Experiment, Metric, Variant
+from analytics_svc.experiments.model import DEFAULT_WINDOW_HOURS, Experiment, Metric, Variant
 
 
 def metric_from(m: pb.Metric) -> Metric:

@@ -5,7 +5,7 @@ who saw exactly one variant: users seen in two are left out and counted). Per us
 join against their events within ± the metric window of the first exposure (the ts bounds
 let the BRIN index prune) gives y (after exposure) and x (before exposure for the CUPED
 covariate, or the denominator of a ratio metric); per variant the query returns
-n, Σy, Σy², Σx, Σx², Σxy: all experiment_stats needs.
+n, Σy, Σy², Σx, Σx², Σxy: all stats.py needs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
-from analytics_svc.experiment_model import Metric
+from analytics_svc.experiments.model import Metric
 from analytics_svc.queries.funnels import step_predicate
 from analytics_svc.queries.params import Binds, dims_filter, fetch_analytical
 from analytics_svc.requests import Filters

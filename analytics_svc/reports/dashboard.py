@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from analytics_svc import creation_times, experiments
+from analytics_svc.experiments import overview as experiments
 from analytics_svc.figures import Distribution, Ranked, Series, ranked
 from analytics_svc.queries import daily
 from analytics_svc.queries import dashboard as sql
+from analytics_svc.reports import creation_times
 from analytics_svc.requests import DashboardParams, day_start
 
 TOP = 10

@@ -1,7 +1,7 @@
 """Experiments as the dashboard and the reports see them.
 
 The dashboard calls `running()`, the experiment report calls `report()`; the statistics
-live in experiment_report / experiment_stats, the definitions in experiment_store.
+live in report.py / stats.py, the definitions in store.py.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from datetime import datetime
 
 import asyncpg
 
-from analytics_svc import experiment_report, experiment_store
+from analytics_svc.experiments import report as experiment_report
+from analytics_svc.experiments import store as experiment_store
 from analytics_svc.figures import Report
 from analytics_svc.requests import ReportParams
 from common.errors import FieldViolation, NotFound

@@ -36,9 +36,9 @@ from operator import itemgetter
 import asyncpg
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc.ingest import COLUMNS
+from analytics_svc.ingestion.prepare import COLUMNS
+from analytics_svc.ingestion.recorder import EVENTS_TOPIC
 from analytics_svc.queries import realtime as sql
-from analytics_svc.recorder import EVENTS_TOPIC
 from common.bus import BusMessage, EventBus
 from common.periodic import Periodic
 from common.privacy.tombstones import Tombstones

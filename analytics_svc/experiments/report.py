@@ -1,4 +1,4 @@
-"""The experiment report: sufficient statistics from SQL, statistics from experiment_stats,
+"""The experiment report: sufficient statistics from SQL, statistics from stats.py,
 shaped as report tables (definitions in docs/experiments.md).
 
 Tables: `variants` (users, shares, SRM expectation), `results` (one row per metric and
@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from analytics_svc import experiment_stats as st
-from analytics_svc.experiment_model import Experiment, Metric
+from analytics_svc.experiments import queries as sql
+from analytics_svc.experiments import stats as st
+from analytics_svc.experiments.model import Experiment, Metric
 from analytics_svc.figures import Report, Table
-from analytics_svc.queries import experiments as sql
 from analytics_svc.requests import ReportParams, day_start
 
 RESULT_COLUMNS = [

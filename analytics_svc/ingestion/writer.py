@@ -20,8 +20,8 @@ from operator import itemgetter
 
 import asyncpg
 
-from analytics_svc import store
-from analytics_svc.ingest import Rejection
+from analytics_svc.ingestion import store
+from analytics_svc.ingestion.prepare import Rejection
 from common import pg_timestamps
 from common.group_commit import GroupCommit
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
-from analytics_svc.assignment import Arm, Rules
+from analytics_svc.experiments.assignment import Arm, Rules
 from analytics_svc.requests import Step, parse_step
 from common.errors import FailedPrecondition, FieldViolation, InvalidArgument
 

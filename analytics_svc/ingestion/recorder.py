@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 import asyncpg
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc import store
-from analytics_svc.erased import without_erased
-from analytics_svc.ingest import Prepared, Rejection, prepare
-from analytics_svc.writer import GroupCommitWriter
+from analytics_svc.ingestion import store
+from analytics_svc.ingestion.erased import without_erased
+from analytics_svc.ingestion.prepare import Prepared, Rejection, prepare
+from analytics_svc.ingestion.writer import GroupCommitWriter
 from common.bus import BusMessage, EventBus
 from common.privacy.tombstones import Tombstones
 

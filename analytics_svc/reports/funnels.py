@@ -18,10 +18,10 @@ from datetime import timedelta
 
 import asyncpg
 
-from analytics_svc import funnel_fold
 from analytics_svc.figures import Report, Table
 from analytics_svc.queries import codes, daily, sequences
 from analytics_svc.queries import funnels as sql
+from analytics_svc.reports import funnel_fold
 from analytics_svc.requests import ReportParams, day_start
 
 COLUMNS = [

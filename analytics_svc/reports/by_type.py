@@ -13,10 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from analytics_svc import experiments, funnels, performance, retention
+from analytics_svc.experiments import overview as experiments
 from analytics_svc.figures import Report, Table
 from analytics_svc.queries import daily
 from analytics_svc.queries import reports as sql
+from analytics_svc.reports import funnels, performance, retention
 from analytics_svc.requests import ReportParams, day_start
 
 CONTENT_TABLES = {

@@ -1,12 +1,12 @@
 """The analytics processor (Kafka mode): topic `analytics.events` → PostgreSQL.
 
-    python -m analytics_svc.processor      # a consumer group; run as many as partitions
+    python -m analytics_svc.ingestion.processor      # a consumer group; run as many as partitions
 
 At least once: offsets are committed only after the rows are committed, and the
 event_id primary key makes a redelivered event a no-op (effectively once).
 A message that cannot be decoded or stored goes to `analytics.events.dlq` (by the
 bus) and is recorded in failed_events. Events, rejections and dead letters of users erased
-since they were sent are dropped (analytics_svc/erased.py; the process follows the
+since they were sent are dropped (analytics_svc/ingestion/erased.py; the process follows the
 tombstones as every service does, common/privacy/participant.py).
 """
 
@@ -21,13 +21,13 @@ from functools import partial
 
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc import store
-from analytics_svc.erased import without_erased
-from analytics_svc.event_rows import field_one
-from analytics_svc.ingest import Prepared, Rejection, prepare
-from analytics_svc.recorder import EVENTS_TOPIC, FAILED_TOPIC, decode_rejection
-from analytics_svc.service import MIGRATIONS
-from analytics_svc.writer import GroupCommitWriter
+from analytics_svc.ingestion import store
+from analytics_svc.ingestion.erased import without_erased
+from analytics_svc.ingestion.event_rows import field_one
+from analytics_svc.ingestion.prepare import Prepared, Rejection, prepare
+from analytics_svc.ingestion.recorder import EVENTS_TOPIC, FAILED_TOPIC, decode_rejection
+from analytics_svc.ingestion.writer import GroupCommitWriter
+from analytics_svc.schema import MIGRATIONS
 from common import metrics, telemetry
 from common.bus import BusMessage, EventBus
 from common.bus.kafka import KafkaBus

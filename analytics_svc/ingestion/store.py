@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from analytics_svc.ingest import COLUMNS, Rejection
+from analytics_svc.ingestion.prepare import COLUMNS, Rejection
 from common import pg_copy
 
 # One round trip for a whole group of events: arrays in, unnest, ON CONFLICT for

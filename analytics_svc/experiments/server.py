@@ -6,11 +6,11 @@ import asyncpg
 from storyverse.analytics.v1 import experiments_pb2 as pb
 from storyverse.analytics.v1 import experiments_pb2_grpc as pb_grpc
 
-from analytics_svc import experiment_admin as admin
-from analytics_svc import experiment_store
-from analytics_svc.assignment import Context
-from analytics_svc.experiment_messages import experiment_from, experiment_to
-from analytics_svc.recorder import EventRecorder
+from analytics_svc.experiments import admin
+from analytics_svc.experiments import store as experiment_store
+from analytics_svc.experiments.assignment import Context
+from analytics_svc.experiments.messages import experiment_from, experiment_to
+from analytics_svc.ingestion.recorder import EventRecorder
 
 
 class ExperimentServicer(pb_grpc.ExperimentServiceServicer):

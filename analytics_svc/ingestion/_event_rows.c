@@ -1,6 +1,6 @@
 /* The common case of ingestion, compiled: protobuf wire bytes of events -> table rows.
  *
- * Used through analytics_svc/event_rows.py, which builds the plan (field layout,
+ * Used through analytics_svc/ingestion/event_rows.py, which builds the plan (field layout,
  * the contract's rules, the row's columns) from the descriptors at import. This file
  * knows the protobuf wire format and how to check a rule, not the contract.
  *

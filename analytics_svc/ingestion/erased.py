@@ -14,7 +14,7 @@ import json
 from dataclasses import replace
 from datetime import datetime
 
-from analytics_svc.ingest import COLUMNS, Prepared, Rejection
+from analytics_svc.ingestion.prepare import COLUMNS, Prepared, Rejection
 from common import metrics
 from common.privacy.tombstones import Tombstones
 

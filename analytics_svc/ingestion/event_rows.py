@@ -31,7 +31,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from common.rules import FieldRules, Kind, TextRules, message_rules
 
 try:
-    from analytics_svc import _event_rows
+    from analytics_svc.ingestion import _event_rows
 except ImportError:  # no compiler at install time: the Python reader does all the work
     _event_rows = None
 

@@ -1,8 +1,8 @@
-"""python -m analytics_svc.rollup: the nightly job, run by cron or by hand.
+"""python -m analytics_svc.rollups.nightly: the nightly job, run by cron or by hand.
 
-    python -m analytics_svc.rollup                       # yesterday (UTC)
-    python -m analytics_svc.rollup --date 2025-03-20
-    python -m analytics_svc.rollup --from 2025-03-01 --to 2025-03-20
+    python -m analytics_svc.rollups.nightly                       # yesterday (UTC)
+    python -m analytics_svc.rollups.nightly --date 2025-03-20
+    python -m analytics_svc.rollups.nightly --from 2025-03-01 --to 2025-03-20
 
 Idempotent: re-running a day rebuilds it to the same rows. Uses SV_DATABASE_URL.
 """
@@ -13,9 +13,9 @@ import argparse
 import asyncio
 from datetime import date, timedelta
 
-from analytics_svc import rollups
 from analytics_svc.requests import today
-from analytics_svc.service import MIGRATIONS
+from analytics_svc.rollups import rebuild as rollups
+from analytics_svc.schema import MIGRATIONS
 from common.database import create_pool
 from common.migrations import apply_migrations
 from common.settings import Settings
@@ -23,7 +23,7 @@ from common.settings import Settings
 
 def parse_args(argv: list[str] | None = None) -> tuple[date, date]:
     parser = argparse.ArgumentParser(
-        prog="python -m analytics_svc.rollup",
+        prog="python -m analytics_svc.rollups.nightly",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from analytics_svc.experiment_model import Experiment, definition_json, from_json
+from analytics_svc.experiments.model import Experiment, definition_json, from_json
 
 _COLUMNS = "key, salt, status, definition, created_at, started_at, stopped_at, weights_changed_at"
 
