@@ -4,7 +4,7 @@ The benchmark split (per-item 75/25, seed 42) is made first; its test part is ne
 The training part is split again with the same per-item rule (seeds 1, 2, 3) and every candidate
 is scored on those validation parts; the mean nDCG@10 decides. Usage:
 
-    python -m reco_svc.tune --path /work/shared/data/movielens-100k --grid ease
+    python -m reco_svc.offline.tuning --path /work/shared/data/movielens-100k --grid ease
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from reco_svc.data import read_interactions, to_csr
-from reco_svc.models.base import ItemItemModel
-from reco_svc.models.blend import BlendModel
-from reco_svc.models.ease import EaseModel
-from reco_svc.models.lowpass import LowPassModel
-from reco_svc.models.rp3beta import RP3BetaModel
-from reco_svc.ranking import evaluate
-from reco_svc.splits import per_item_split
+from reco_svc.offline.data import read_interactions, to_csr
+from reco_svc.offline.evaluation import evaluate
+from reco_svc.offline.models.base import ItemItemModel
+from reco_svc.offline.models.blend import BlendModel
+from reco_svc.offline.models.ease import EaseModel
+from reco_svc.offline.models.lowpass import LowPassModel
+from reco_svc.offline.models.rp3beta import RP3BetaModel
+from reco_svc.offline.splits import per_item_split
 
 VALIDATION_SEEDS = (1, 2, 3)
 BENCHMARK_SEED = 42

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc.models.base import ItemItemModel, as_binary_csr
-from reco_svc.models.cooccurrence import keep_top_per_row
+from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
+from reco_svc.offline.models.cooccurrence import keep_top_per_row
 
 
 def _row_normalize(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc import metrics
+from reco_svc.offline import ranking_metrics as metrics
 
 SCORE_CELLS_PER_BATCH = 4_000_000
 

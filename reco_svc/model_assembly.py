@@ -1,12 +1,16 @@
-"""Build a servable model from the catalog and the interactions (pure: no database, no files).
+"""Assemble a servable model from its parts (pure: no database, no files).
 
-    artifact = build_artifact(entries, interactions, age_groups, now, version="v1")
+    artifact = build_artifact(entries, interactions, age_groups, devices, now, version="v1")
 
-Components of W's item block, each scaled to a comparable range first:
-  1.0 × collaborative (reco_svc.models: EASE with degree normalization by default)
-  0.5 × co-occurrence cosine ("children who picked Goku also picked Woody")
+W's item block sums components, each scaled to a comparable range first:
+  1.0 × collaborative (learned offline: reco_svc.offline.learned_parts, EASE family by default)
+  0.5 × co-occurrence cosine ("children who picked Goku also picked Woody"; learned offline too)
   0.3 × attribute cosine (tags, universe: cold start for new users and sparse items)
 Context rows: popularity and trending per age group (trending.py), popularity per device.
+
+Training passes a `Learner` (reco_svc.offline.learned_parts) for the collaborative and
+co-occurrence parts and the offline metrics; the bootstrap model the engine builds in memory
+before any training (model_watch.py) passes none: attributes and context rows only.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,14 +36,26 @@ CF_WEIGHT, COOC_WEIGHT, ATTR_WEIGHT = 1.0, 0.5, 0.3
 # the dense W (and so the per-request MatMul) to about 600 x 600 with the demo catalog.
 MAX_MODEL_STORIES = 500
 DEVICES = ("tablet", "phone", "desktop", "tv", "other")
-MIN_USERS_FOR_CF = 3
-MIN_USERS_FOR_METRICS = 20
 
 Step = Callable[[str], None]
 
 
 def _noop(_: str) -> None:
     return None
+
+
+class Learner(Protocol):
+    """The learned parts of a model (reco_svc.offline.learned_parts.Learned)."""
+
+    def collaborative(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, str]:
+        """The collaborative item x item weights and the model's name."""
+        ...
+
+    def cooccurrence(self, matrix: sp.csr_matrix) -> np.ndarray: ...
+
+    def metrics(self, matrix: sp.csr_matrix, step: Step) -> dict[str, float]:
+        """Offline evaluation figures for the registry ({} when there is too little data)."""
+        ...
 
 
 def context_names() -> list[str]:
@@ -89,51 +106,6 @@ def user_item_matrix(
     return matrix, users
 
 
-def fit_collaborative(matrix: sp.csr_matrix, model_name: str) -> tuple[np.ndarray, str]:
-    from reco_svc.models import make_model
-
-    n_items = matrix.shape[1]
-    if matrix.shape[0] < MIN_USERS_FOR_CF or matrix.nnz == 0:
-        return np.zeros((n_items, n_items), dtype=np.float32), "none (too few users)"
-    name, model = make_model(model_name, n_items)
-    model.fit(matrix)  # type: ignore[attr-defined]
-    return model.dense_weights(), name  # type: ignore[attr-defined]
-
-
-def fit_cooccurrence(matrix: sp.csr_matrix) -> np.ndarray:
-    from reco_svc.models.cooccurrence import CooccurrenceModel
-
-    n_items = matrix.shape[1]
-    if matrix.nnz == 0:
-        return np.zeros((n_items, n_items), dtype=np.float32)
-    return CooccurrenceModel(similarity="cosine").fit(matrix).dense_weights()
-
-
-def offline_metrics(matrix: sp.csr_matrix, model_name: str, k: int = 10) -> dict[str, float]:
-    """Per-item 75/25 split of the user x item pairs; collaborative model vs popularity."""
-    from reco_svc.models import make_model
-    from reco_svc.models.popularity import PopularityModel
-    from reco_svc.ranking import evaluate
-    from reco_svc.splits import per_item_split
-
-    if matrix.shape[0] < MIN_USERS_FOR_METRICS:
-        return {}
-    coo = matrix.tocoo()
-    train_mask, test_mask = per_item_split(coo.col)
-    shape = matrix.shape
-
-    def part(mask: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=shape)
-
-    train, test = part(train_mask), part(test_mask)
-    found: dict[str, float] = {}
-    _, model = make_model(model_name, shape[1])
-    for prefix, candidate in (("collaborative", model), ("popularity", PopularityModel())):
-        result = evaluate(candidate, train, test, k=k)  # type: ignore[arg-type]
-        found.update({f"{prefix}_{name}": round(value, 5) for name, value in result.metrics.items()})
-    return found
-
-
 def build_artifact(
     entries: Sequence[CatalogEntry],
     interactions: Sequence[Interaction],
@@ -141,16 +113,11 @@ def build_artifact(
     devices: dict[str, str],
     now: datetime,
     version: str,
-    model_name: str | None = None,
+    learner: Learner | None = None,
     step: Step = _noop,
-    with_metrics: bool = True,
-    collaborative: bool = True,
 ) -> ModelArtifact:
-    """`collaborative=False`: no collaborative or co-occurrence part (the bootstrap model built
-    while nothing is trained yet: attributes plus the age groups' popularity and trending)."""
-    from reco_svc.models import DEFAULT_MODEL
-
-    model_name = model_name or DEFAULT_MODEL
+    """`learner=None`: no collaborative or co-occurrence part and no metrics (the bootstrap model
+    built while nothing is trained yet: attributes plus the age groups' popularity and trending)."""
     started = time.perf_counter()
     story_weight: dict[str, float] = defaultdict(float)
     for i in interactions:
@@ -164,14 +131,14 @@ def build_artifact(
     matrix, users = user_item_matrix(interactions, index, now)
     step(f"user x item matrix: {matrix.shape[0]} users, {matrix.nnz} non-zero")
 
-    if collaborative:
-        cf, cf_name = fit_collaborative(matrix, model_name)
-        cooc = fit_cooccurrence(matrix)
+    if learner is not None:
+        cf, cf_name = learner.collaborative(matrix)
+        cooc = learner.cooccurrence(matrix)
     else:
         cf = cooc = np.zeros((n_items, n_items), dtype=np.float32)
         cf_name = "none (bootstrap)"
     step(f"collaborative model: {cf_name}")
-    step("co-occurrence model: cosine" if collaborative else "co-occurrence model: none (bootstrap)")
+    step("co-occurrence model: cosine" if learner else "co-occurrence model: none (bootstrap)")
     attr = attributes.similarity(items)
     step("attribute model: tags and universes")
 
@@ -202,12 +169,11 @@ def build_artifact(
                 weights[row_of[f"device:{device}"], index[key]] = value / top
     step("popularity and trending per age group, popularity per device")
 
-    metrics = offline_metrics(matrix, model_name) if with_metrics else {}
-    if metrics:
-        shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(metrics.items()) if "ndcg" in k)
-        step(f"offline metrics: {shown}")
+    if learner is not None:
+        metrics = learner.metrics(matrix, step)
     else:
-        step(f"offline metrics: skipped (fewer than {MIN_USERS_FOR_METRICS} users)")
+        metrics = {}
+        step("offline metrics: none (bootstrap)")
     metrics.update({"users": float(len(users)), "items": float(n_items), "interactions": float(matrix.nnz)})
     metrics["train_seconds"] = round(time.perf_counter() - started, 3)
     return ModelArtifact(

@@ -14,8 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 
-from reco_svc.models._blas import single_threaded_blas
-from reco_svc.models.base import ItemItemModel, as_binary_csr, as_csr
+from reco_svc.offline.models._blas import single_threaded_blas
+from reco_svc.offline.models.base import ItemItemModel, as_binary_csr, as_csr
 
 
 class LowPassModel(ItemItemModel):

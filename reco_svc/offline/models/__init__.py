@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reco_svc.models.blend import BlendModel
-from reco_svc.models.cooccurrence import CooccurrenceModel
-from reco_svc.models.ease import MAX_DENSE_ITEMS, EaseModel
-from reco_svc.models.lowpass import LowPassModel
-from reco_svc.models.popularity import PopularityModel
-from reco_svc.models.rp3beta import RP3BetaModel
+from reco_svc.offline.models.blend import BlendModel
+from reco_svc.offline.models.cooccurrence import CooccurrenceModel
+from reco_svc.offline.models.ease import MAX_DENSE_ITEMS, EaseModel
+from reco_svc.offline.models.lowpass import LowPassModel
+from reco_svc.offline.models.popularity import PopularityModel
+from reco_svc.offline.models.rp3beta import RP3BetaModel
 
-# Picked on validation splits carved from the training part (python -m reco_svc.tune).
+# Picked on validation splits carved from the training part (python -m reco_svc.offline.tuning).
 MODELS: dict[str, Callable[[], object]] = {
     "ease_lowpass": lambda: BlendModel(
         [(0.7, EaseModel(l2=40.0, item_alpha=0.3)), (0.3, LowPassModel(rank=16, item_exponent=0.3))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc.models.base import ItemItemModel, as_csr
+from reco_svc.offline.models.base import ItemItemModel, as_csr
 
 SCALE_SAMPLE_USERS = 1000
 

@@ -25,8 +25,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from reco_svc.models._blas import single_threaded_blas
-from reco_svc.models.base import ItemItemModel, as_binary_csr
+from reco_svc.offline.models._blas import single_threaded_blas
+from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
 
 MAX_DENSE_ITEMS = 5_000
 

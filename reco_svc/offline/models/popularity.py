@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc.models.base import as_binary_csr
+from reco_svc.offline.models.base import as_binary_csr
 
 
 class PopularityModel:
