@@ -3,12 +3,12 @@
     scorer = load_scorer(settings)
     scorer.score_batch(["Loved it!", "Too scary"])   # [(0.99, "positive"), (0.02, "negative")]
 
-The service scores with the shipped ONNX model (feedback_svc/sentiment.py, `SentimentModel`,
-files in feedback_svc/models/sentiment/) through `CommentScorer` (feedback_svc/comment_sentiment.py:
+The service scores with the shipped ONNX model (feedback_svc/sentiment/model.py, `SentimentModel`,
+files in feedback_svc/models/sentiment/) through `CommentScorer` (feedback_svc/sentiment/comment_sentiment.py:
 the comment's parts and the whole comment, weighted by the fitted comment_weights.json). Without
 the model files it does not start: silently
 scoring with something else would change every stored score and label. VADER stays here as
-the evaluation baseline (`python -m feedback_svc.evaluate`). Settings:
+the evaluation baseline (`python -m feedback_svc.offline.evaluate`). Settings:
 
 - `settings.extra["sentiment_scorer"] = "package.module:Factory"`: any other implementation;
 - `settings.extra["sentiment_model_dir"]` or SV_SENTIMENT_MODEL_DIR: where the model files are
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from common.settings import Settings
-from feedback_svc.comment_sentiment import CommentSentiment
+from feedback_svc.sentiment.comment_sentiment import CommentSentiment
 
 LABELS = ("negative", "neutral", "positive")
 MODEL_FILES = ("model.onnx", "tokenizer.json", "comment_weights.json")
@@ -73,8 +73,8 @@ class VaderScorer:
 def load_model(model_dir: str | Path | None = None, threads: int = 1) -> SentimentScorer:
     """The comment scorer over the ONNX model, or ModelMissing naming the directory and how to
     get the files."""
-    from feedback_svc.comment_sentiment import CommentScorer
-    from feedback_svc.sentiment import DEFAULT_MODEL_DIR, SentimentModel
+    from feedback_svc.sentiment.comment_sentiment import CommentScorer
+    from feedback_svc.sentiment.model import DEFAULT_MODEL_DIR, SentimentModel
 
     folder = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
     missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
@@ -82,8 +82,8 @@ def load_model(model_dir: str | Path | None = None, threads: int = 1) -> Sentime
         raise ModelMissing(
             f"sentiment model not found: {', '.join(missing)} missing in {folder}. Ship the files of"
             " feedback_svc/models/sentiment/ (branch `sentiment`) or rebuild them with"
-            " `python -m feedback_svc.train_sentiment --out DIR` and"
-            " `python -m feedback_svc.fit_comment_weights --model-dir DIR`, and point"
+            " `python -m feedback_svc.offline.train_sentiment --out DIR` and"
+            " `python -m feedback_svc.offline.fit_comment_weights --model-dir DIR`, and point"
             " SV_SENTIMENT_MODEL_DIR at DIR if it is elsewhere"
         )
     return CommentScorer(SentimentModel(folder, threads=threads))
@@ -93,7 +93,7 @@ def model_dir_of(settings: Settings) -> Path | None:
     """The folder of the ONNX model the service scores with; None when another scorer is set."""
     if settings.extra.get("sentiment_scorer"):
         return None
-    from feedback_svc.sentiment import DEFAULT_MODEL_DIR
+    from feedback_svc.sentiment.model import DEFAULT_MODEL_DIR
 
     configured = settings.extra.get("sentiment_model_dir") or os.environ.get("SV_SENTIMENT_MODEL_DIR")
     return Path(configured) if configured else DEFAULT_MODEL_DIR

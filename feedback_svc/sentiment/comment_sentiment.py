@@ -6,7 +6,7 @@
     [(p.text, p.label, round(p.weight, 2)) for p in result.parts]
     # [("My son loved the story", "positive", 0.69), ("thought the ending was ...", "negative", 0.08)]
 
-The comment is cut into parts (feedback_svc.comment_parts); every part, and the whole comment,
+The comment is cut into parts (feedback_svc.sentiment.comment_parts); every part, and the whole comment,
 is scored by the model in one batch. The comment's score is their weighted mean,
 score = sum(w_i * p_i) / sum(w_i) with w_i = exp(sum_k theta_k * cue_ik): the cues are a part's
 role (after "but", a concession, an exception), its place (last), its hedges ("a bit"), requests
@@ -15,7 +15,7 @@ weight, so the model's reading of the comment as a whole still counts. The parts
 only where the parent writes several sentences, marks a part as minor or names an exception
 (`weighs_parts`);
 in one plain sentence the whole comment's score stands and the parts are shown with weight 0.
-The weights theta are fitted (feedback_svc.fit_comment_weights) on the dev set of mixed
+The weights theta are fitted (feedback_svc.offline.fit_comment_weights) on the dev set of mixed
 comments and SST-2 train phrases, never on the test set, and shipped in the model folder as
 comment_weights.json. A comment of one part is scored as it is, by the model alone.
 """
@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from feedback_svc import comment_parts
-from feedback_svc.comment_parts import Part
+from feedback_svc.sentiment import comment_parts
+from feedback_svc.sentiment.comment_parts import Part
 
 if TYPE_CHECKING:  # onnxruntime is imported only where a model is loaded (scoring.load_model)
-    from feedback_svc.sentiment import SentimentModel
+    from feedback_svc.sentiment.model import SentimentModel
 
 WEIGHTS_FILE = "comment_weights.json"
 # The cues of a row, in the order of a feature vector; "whole" marks the row of the whole comment.

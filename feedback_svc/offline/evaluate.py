@@ -1,6 +1,6 @@
 """Accuracy and throughput of comment sentiment on labelled files, with VADER as the baseline.
 
-    python -m feedback_svc.evaluate --data /work/shared/data/sst2/dev.tsv \\
+    python -m feedback_svc.offline.evaluate --data /work/shared/data/sst2/dev.tsv \\
         --data feedback_svc/data/sentiment_mixed_test.jsonl
 
 Prints one JSON line per file. Two kinds of files:
@@ -13,7 +13,7 @@ Prints one JSON line per file. Two kinds of files:
   lean_accuracy (comments labelled positive or negative: is the score on the right side of
   0.5), opposite (share of those given the opposite label), by_kind (accuracy per kind),
   comments_per_s.
-Top-level figures are the served scorer's (feedback_svc.comment_sentiment: the comment's parts
+Top-level figures are the served scorer's (feedback_svc.sentiment.comment_sentiment: the comment's parts
 and the whole comment, weighted); "model_alone" is the model on the whole text only (as served
 before the parts), "vader" the lexicon baseline (compound >= 0 positive for binary files; its
 own +-0.05 band for three labels). Throughput is end to end from raw text (cutting into parts and
@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from feedback_svc.comment_sentiment import WEIGHTS_FILE, CommentScorer
-from feedback_svc.labelled_data import MIXED_KINDS, read_labelled_jsonl, read_labelled_tsv
-from feedback_svc.sentiment import (
+from feedback_svc.offline.labelled_data import MIXED_KINDS, read_labelled_jsonl, read_labelled_tsv
+from feedback_svc.sentiment.comment_sentiment import WEIGHTS_FILE, CommentScorer
+from feedback_svc.sentiment.model import (
     BATCH_SIZE,
     DEFAULT_MODEL_DIR,
     NEGATIVE_BELOW,

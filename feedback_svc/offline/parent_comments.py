@@ -9,7 +9,7 @@ comments teaches both. The clauses (feedback_svc/data/parent_clauses.txt) were w
 training only; `check_held_out` refuses any that appears in the mixed-comment dev or test sets.
 
 Targets are where a reader puts the comment on the 0..1 scale, inside the label bands of
-feedback_svc.sentiment (negative < 0.35 < neutral < 0.65 < positive):
+feedback_svc.sentiment.model (negative < 0.35 < neutral < 0.65 < positive):
 praise with a minor complaint 0.72 (satisfied, not delighted), a complaint with a minor
 compliment 0.2, praise and a real complaint together 0.4-0.55 (mixed), a lone minor complaint
 0.3, a lone minor compliment 0.7, a statement without opinion 0.5.
@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-CLAUSES_FILE = Path(__file__).resolve().parent / "data" / "parent_clauses.txt"
+CLAUSES_FILE = Path(__file__).resolve().parents[1] / "data" / "parent_clauses.txt"
 MIXED_SETS = [
-    Path(__file__).resolve().parent / "data" / name
+    Path(__file__).resolve().parents[1] / "data" / name
     for name in ("sentiment_mixed_dev.jsonl", "sentiment_mixed_test.jsonl")
 ]
 BLOCKS = ("praise", "complaint", "minor complaint", "minor compliment", "neutral")

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from common.bus import BusMessage, EventBus
-from feedback_svc.alerts import ALERTS_TOPIC
+from feedback_svc.alerts.desk import ALERTS_TOPIC
 
 QUEUE_SIZE = 256
 # With Kafka a new consumer group starts from the earliest offset: older alerts

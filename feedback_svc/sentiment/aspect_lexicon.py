@@ -1,4 +1,4 @@
-"""The words the aspect extractor knows (feedback_svc/aspects.py).
+"""The words the aspect extractor knows (feedback_svc/sentiment/aspects.py).
 
 Each block is `<kind> <aspect-or-polarity>:` then comma-separated phrases; a
 trailing "*" matches any word starting with that prefix. Kept as text so that it

@@ -1,6 +1,6 @@
-"""Fit the cue weights of the comment scorer (feedback_svc.comment_sentiment) and ship them.
+"""Fit the cue weights of the comment scorer (feedback_svc.sentiment.comment_sentiment) and ship them.
 
-    python -m feedback_svc.fit_comment_weights --sst2 /work/shared/data/sst2
+    python -m feedback_svc.offline.fit_comment_weights --sst2 /work/shared/data/sst2
 
 Fitted on two things only: the dev set of mixed parent comments
 (feedback_svc/data/sentiment_mixed_dev.jsonl, three labels) and the SST-2 train phrases whose
@@ -27,12 +27,19 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from feedback_svc import comment_parts
-from feedback_svc.comment_sentiment import CUES, WEIGHTS_FILE, Rows, aggregate, rows_of, weighs_parts
-from feedback_svc.labelled_data import read_labelled_jsonl, read_labelled_tsv, sha256_of
-from feedback_svc.sentiment import DEFAULT_MODEL_DIR, NEGATIVE_BELOW, POSITIVE_ABOVE, SentimentModel
+from feedback_svc.offline.labelled_data import read_labelled_jsonl, read_labelled_tsv, sha256_of
+from feedback_svc.sentiment import comment_parts
+from feedback_svc.sentiment.comment_sentiment import (
+    CUES,
+    WEIGHTS_FILE,
+    Rows,
+    aggregate,
+    rows_of,
+    weighs_parts,
+)
+from feedback_svc.sentiment.model import DEFAULT_MODEL_DIR, NEGATIVE_BELOW, POSITIVE_ABOVE, SentimentModel
 
-DEV_SET = Path(__file__).resolve().parent / "data" / "sentiment_mixed_dev.jsonl"
+DEV_SET = Path(__file__).resolve().parents[1] / "data" / "sentiment_mixed_dev.jsonl"
 TEMPERATURE = 0.05
 SST2_PHRASES = 5000
 # How much the SST-2 phrases count against the dev set: the smallest of 1, 3, 10 with which the

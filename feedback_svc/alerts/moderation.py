@@ -10,16 +10,43 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 
 from common.bus import EventBus
 from common.errors import NotFound
 from feedback_svc import store
-from feedback_svc.alerts import publish_visibility
+from feedback_svc.alerts.desk import publish_visibility
+from feedback_svc.times import rfc3339
 
 log = logging.getLogger(__name__)
 STATUS_OF = {"clear": "cleared", "keep_hidden": "kept_hidden"}
+
+
+@dataclass(frozen=True)
+class Item:
+    story_id: str
+    reason: str
+    status: str
+    created_at: str
+    alert_ids: list[str]
+    decision: str
+    note: str
+    decided_at: str
+
+
+def item_of(r: asyncpg.Record) -> Item:
+    return Item(
+        story_id=r["story_id"],
+        reason=r["reason"],
+        status=r["status"],
+        created_at=rfc3339(r["created_at"]),
+        alert_ids=list(r["alert_ids"]),
+        decision=r["decision"] or "",
+        note=r["note"] or "",
+        decided_at=rfc3339(r["decided_at"]),
+    )
 
 
 class Moderation:
@@ -31,10 +58,10 @@ class Moderation:
         # Told after each decision (the sentiment accuracy gauge counts moderators' verdicts).
         self.on_decided = on_decided
 
-    async def pending(self, limit: int) -> list[asyncpg.Record]:
-        return await store.pending_moderation(self.pool, limit)
+    async def pending(self, limit: int) -> list[Item]:
+        return [item_of(r) for r in await store.pending_moderation(self.pool, limit)]
 
-    async def decide(self, story_id: str, decision: str, note: str) -> asyncpg.Record:
+    async def decide(self, story_id: str, decision: str, note: str) -> Item:
         unhidden = False
         async with self.pool.acquire() as conn, conn.transaction():
             item = await store.decide_moderation(conn, story_id, STATUS_OF[decision], decision, note)
@@ -50,4 +77,4 @@ class Moderation:
                 await self.on_decided()
             except Exception:  # noqa: BLE001 - the decision is committed; a metric may lag
                 log.warning("could not refresh after a moderation decision", exc_info=True)
-        return item
+        return item_of(item)

@@ -27,8 +27,9 @@ import asyncpg
 from common.bus import BusMessage, EventBus
 from common.errors import FailedPrecondition, NotFound
 from feedback_svc import store
-from feedback_svc.anomaly import DropRule, DropTest, check_series
-from feedback_svc.aspects import Aspect
+from feedback_svc.alerts.anomaly import DropRule, DropTest, check_series
+from feedback_svc.sentiment.aspects import Aspect
+from feedback_svc.times import rfc3339
 
 log = logging.getLogger(__name__)
 ALERTS_TOPIC = "feedback.alerts"
@@ -97,7 +98,7 @@ def alert_dict(record: asyncpg.Record) -> dict:
         "message": record["message"],
         "status": record["status"],
         "feedback_ids": list(record["feedback_ids"]),
-        "created_at": record["created_at"].astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "created_at": rfc3339(record["created_at"]),
     }
 
 
@@ -177,6 +178,10 @@ class AlertDesk:
         # hovering at the threshold does not open and close alerts in turn.
         if test is not None and test.drop < self.rules.drop.min_drop / 2:
             await store.resolve_alerts(self.pool, scope, subject, "rating_drop", "ratings recovered")
+
+    async def listing(self, status: str | None, limit: int) -> list[dict]:
+        """Alerts newest first, of one status or all."""
+        return [alert_dict(r) for r in await store.list_alerts(self.pool, status, None, limit)]
 
     async def resolve(self, alert_id: str, note: str) -> dict:
         """An operator closes a technical or rating_drop alert."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from feedback_svc import aspect_lexicon as lexicon
+from feedback_svc.sentiment import aspect_lexicon as lexicon
 
 ASPECTS = (
     "plot",
