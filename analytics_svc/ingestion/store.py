@@ -32,7 +32,7 @@ RETURNING event_id
 # transaction. Measured against the unnest statement above on 5,000-row groups:
 # a third of the client CPU per row (asyncpg's array encoder inspects every
 # element of the 17 arrays; COPY encodes each value once with the column's binary
-# codec) and a faster statement on the server (bench/README.md).
+# codec) and a faster statement on the server (`python -m bench.copy_encoding`).
 _STAGE = "events_stage"
 # The typed columns only, no constraints: the real checks happen on the way into events.
 _CREATE_STAGE = (
