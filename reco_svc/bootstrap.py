@@ -84,10 +84,13 @@ class BootstrapRefresher:
 
     async def refresh(self) -> bool:
         """Rebuild the bootstrap from the stored interactions; False when a trained model serves."""
-        started_from = self.models.current
         if not self.serving_bootstrap():
             return False
         await self._read_new()
+        return await self._rebuild()
+
+    async def _rebuild(self) -> bool:
+        started_from = self.models.current
         now = min(self.latest, datetime.now(UTC)) if self.latest else datetime.now(UTC)
         # No read runs while the thread builds: refresh() is the only writer and awaits it.
         model = await asyncio.to_thread(
@@ -105,9 +108,13 @@ class BootstrapRefresher:
         if not self.serving_bootstrap():
             self.interactions = []  # a trained model serves: nothing more to do
             return DONE
-        if self.live.interactions_seen != self._seen:
+        # New stored events, not only this replica's live follow: with a group shared by the
+        # replicas each sees part of the stream, yet all must rebuild from the same rows.
+        read_before = self.events_read
+        await self._read_new()
+        if self.events_read != read_before or self.live.interactions_seen != self._seen:
             self._seen = self.live.interactions_seen
-            await self.refresh()  # a failure is logged; the current bootstrap keeps serving
+            await self._rebuild()  # a failure is logged; the current bootstrap keeps serving
         return None
 
     async def aclose(self) -> None:
