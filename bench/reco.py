@@ -5,10 +5,10 @@
 
 What it does, all on loopback:
 1. creates a fresh database on the server of SV_DATABASE_URL (or the embedded one), applies the
-   analytics and reco migrations, loads the demo catalog (SV_RECO_CATALOG or
-   simulator/catalog.json) and writes a synthetic history: --users children with age groups
-   and favourite universes, 3-8 stories each over 30 days, plus story views (straight into
-   the events table: building the data set is not what is measured);
+   reco migrations, loads the demo catalog (SV_RECO_CATALOG or simulator/catalog.json) and
+   writes a synthetic history: --users children with age groups and favourite universes, 3-8
+   stories each over 30 days, plus story views (straight into the engine's own
+   reco_interactions and reco_user_age_groups: building the data set is not what is measured);
 2. trains a model (python -m reco_svc.train's code) and starts `python -m reco_svc` as a
    separate process, plus `python -m gateway` when the gateway package is importable;
 3. warms every user's features once, then sends Recommend calls open-loop at --rate per
@@ -53,9 +53,9 @@ from reco_svc.catalog import demo_entries
 from reco_svc.config import RecoConfig
 
 DEVICES = ["tablet", "tablet", "phone", "desktop", "tv"]
-COLUMNS = [
-    "event_id", "user_id", "session_id", "event_type", "ts", "story_id", "universes", "characters",
-    "theme", "moral_lesson", "device_type", "platform", "age_group",
+INTERACTION_COLUMNS = [
+    "event_id", "user_id", "event_type", "ts", "story_id", "universes", "characters",
+    "theme", "moral_lesson", "device_type", "age_group",
 ]  # fmt: skip
 
 
@@ -116,7 +116,6 @@ async def prepare(
     await conn.close()
     url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
     pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
-    await apply_migrations(pool, "analytics", REPO_ROOT / "analytics_svc" / "migrations")
     await apply_migrations(pool, "reco", REPO_ROOT / "reco_svc" / "migrations")
     settings = Settings(database_url=url, data_dir=data_dir)
     config = RecoConfig.from_settings(settings)
@@ -125,8 +124,15 @@ async def prepare(
     entries = demo_entries(config.catalog_path)
     await store.load_demo(pool, entries)
     rows, people = synthetic_events(entries, users, seed)
+    # The engine's own tables, as its consumer groups fill them from the bus (reco_svc/live.py).
+    kept = [(r[0], r[1], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[12]) for r in rows]
+    latest: dict[str, tuple] = {}
+    for r in rows:
+        if r[1] not in latest or latest[r[1]][2] < r[4]:
+            latest[r[1]] = (r[1], r[12], r[4])
     async with pool.acquire() as c:
-        await c.copy_records_to_table("events", records=rows, columns=COLUMNS)
+        await c.copy_records_to_table("reco_interactions", records=kept, columns=INTERACTION_COLUMNS)
+        await c.copy_records_to_table("reco_user_age_groups", records=list(latest.values()))
     from reco_svc.offline.training_job import Progress, train
 
     started = time.perf_counter()

@@ -1,5 +1,5 @@
-"""The feedback service's SQL: feedback rows, analysis results, story metadata, alerts, hidden
-items and the moderation queue; the summaries, a story's feedback and search. Always
+"""The feedback service's SQL: feedback rows, analysis results, story metadata, alerts and the
+moderation queue; the summaries, a story's feedback and search. Always
 parameterized."""
 
 from __future__ import annotations
@@ -359,38 +359,21 @@ async def resolve_alert(conn: Conn, alert_id: str, note: str) -> asyncpg.Record 
     )
 
 
-# ---- hidden items and moderation ----
-
-
-async def hide_story(conn: Conn, story_id: str, reason: str) -> bool:
-    """Hide a story until a moderator clears it; False when it was hidden already."""
-    hidden = await conn.fetchval(
-        "INSERT INTO hidden_items (item_type, item_id, reason) VALUES ('story', $1, $2)"
-        " ON CONFLICT (item_type, item_id) WHERE cleared_at IS NULL DO NOTHING RETURNING id",
-        story_id,
-        reason,
-    )
-    return hidden is not None
-
-
-async def unhide_story(conn: Conn, story_id: str) -> bool:
-    cleared = await conn.fetchval(
-        "UPDATE hidden_items SET cleared_at = now() WHERE item_type = 'story' AND item_id = $1"
-        " AND cleared_at IS NULL RETURNING id",
-        story_id,
-    )
-    return cleared is not None
+# ---- moderation ----
 
 
 MODERATION_COLUMNS = "id, story_id, reason, status, alert_ids, created_at, decision, note, decided_at"
 
 
-async def enqueue_moderation(conn: Conn, story_id: str, reason: str, alert_id: str) -> None:
-    await conn.execute(
+async def enqueue_moderation(conn: Conn, story_id: str, reason: str, alert_id: str) -> bool:
+    """Queue the story for a moderator, or add the alert to its pending item; True when the
+    item is new (the story is to be hidden now)."""
+    return await conn.fetchval(
         "INSERT INTO moderation_queue (story_id, reason, alert_ids) VALUES ($1, $2, ARRAY[$3])"
         " ON CONFLICT (story_id) WHERE status = 'pending' DO UPDATE SET alert_ids ="
         " CASE WHEN $3 = ANY (moderation_queue.alert_ids) THEN moderation_queue.alert_ids"
-        " ELSE moderation_queue.alert_ids || $3 END",
+        " ELSE moderation_queue.alert_ids || $3 END"
+        " RETURNING (xmax = 0)",
         story_id,
         reason,
         alert_id,

@@ -3,9 +3,10 @@
 A system that has never trained still answers a new user from what children of the same age
 pick now, not in catalog order: while the bootstrap model serves, it is rebuilt with the same
 popularity and trending rows as a trained model (training.build_artifact, nothing
-collaborative) from the interaction events stored so far. The events are read incrementally
-(only those stored since the last read, by `stored_at`; an event committed out of that
-order by a concurrent transaction may be missed, harmless for a prior), kept in memory, and the model is
+collaborative) from the interaction events stored so far (the engine's own reco_interactions,
+kept from the bus). The events are read incrementally (only those stored since the last read,
+by `stored_at`; an event committed out of that order by a concurrent transaction may be
+missed, harmless for a prior), kept in memory, and the model is
 rebuilt at start and then whenever the live follow has seen new interactions, at most every
 `every` seconds. Once a trained version serves, this stops for good and the memory goes
 (a trained model's rows come from its training, kept fresh by schedule.py).

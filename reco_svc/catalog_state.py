@@ -2,10 +2,10 @@
 
 - start: upsert the demo catalog (idempotent), read everything from PostgreSQL;
 - admin RPCs and live story_creation events update PostgreSQL, then the snapshot at once;
-- a poll of a cheap fingerprint (and any message on the bus topic catalog.visibility,
-  which the feedback service publishes when it hides a story) reloads the snapshot, so
-  changes made by other processes (other replicas, the feedback service writing
-  hidden_items) arrive within SV_RECO_CATALOG_POLL_SECONDS.
+- a poll of a cheap fingerprint reloads the snapshot, so changes made by other processes
+  (other replicas; hidden_items written from the feedback service's catalog.visibility
+  messages, live.py) arrive within SV_RECO_CATALOG_POLL_SECONDS; a visibility message is
+  applied to the snapshot at once.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ Steps (common/privacy/steps.py, run by one replica, retried until they succeed):
   erasure). Without Redis the step empties the memory of the replica that runs it. The
   step exists either way: the registry must not depend on configuration, or a job created
   under one would wait for a step nobody runs under the other.
+- reco_interactions, reco_user_age_groups: the engine's own copies of the user's interaction
+  events, ratings and age group (from the bus); what is still in flight is dropped on arrival
+  (the tombstones, live.py).
 Each replica forgets at once what it holds itself: features kept in process (or in Redis's
-fallback during an outage) and the user's stories in its catalog snapshot. Interactions
-are read from the events and feedback tables, erased by their services.
+fallback during an outage) and the user's stories in its catalog snapshot.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ MEMORY_STORE = "the engine replicas' in-process features"
 def erasure_steps(pool: asyncpg.Pool, features: SharedFeatures, shared_features: bool) -> list[ErasureStep]:
     return [
         table_step(pool, "catalog_items", "creator_id = $1"),
+        table_step(pool, "reco_interactions", "user_id = $1"),
+        table_step(pool, "reco_user_age_groups", "user_id = $1"),
         ErasureStep("reco_features", REDIS_STORE if shared_features else MEMORY_STORE, features.erase),
     ]
 

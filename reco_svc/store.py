@@ -11,7 +11,7 @@ import asyncpg
 from common.database import long_statement_timeout
 from common.privacy.training import not_erased_if_tracked
 from reco_svc.catalog import CatalogEntry
-from reco_svc.interactions import INTERACTION_EVENT_TYPES, RATED, RATING_WEIGHTS
+from reco_svc.interactions import INTERACTION_EVENT_TYPES, RATED, RATING_WEIGHTS, EventFacts
 
 _COLUMNS = (
     "kind, item_id, name, min_age, max_age, tags, universe, universes, characters, theme, "
@@ -178,53 +178,88 @@ async def unhide(pool: asyncpg.Pool, kind: str, item_id: str) -> None:
 # --- interactions ---------------------------------------------------------------------------
 
 INTERACTION_TYPES = sorted(INTERACTION_EVENT_TYPES)
-_EVENT_COLUMNS = (
+_COLUMNS_READ = (
     "event_id, user_id, event_type, ts, story_id, universes, characters, theme, moral_lesson, "
-    "age_group, device_type, props->>'recommendation_type' AS recommendation_type, "
-    "props->>'item_id' AS item_id"
+    "age_group, device_type, recommendation_type, item_id, rating"
 )
+# What counts as an interaction: the interaction events, and ratings of RATING_WEIGHTS.
+_COUNTS = f"(event_type = ANY($2::text[]) OR (event_type = '{RATED}' AND rating = ANY($3::smallint[])))"
 
 
-_RATING_COLUMNS = (
-    f"feedback_id AS event_id, user_id, '{RATED}' AS event_type, ts, story_id, "
-    "NULL::text[] AS universes, NULL::text[] AS characters, NULL::text AS theme, "
-    "NULL::text AS moral_lesson, age_group, device_type, NULL::text AS recommendation_type, "
-    "NULL::text AS item_id, rating"
-)
+def _kinds() -> tuple[list[str], list[int]]:
+    return list(INTERACTION_TYPES), list(RATING_WEIGHTS)
+
+
+async def record_interactions(pool: asyncpg.Pool, facts: Sequence[EventFacts]) -> int:
+    """Keep interactions (events and ratings from the bus) in the engine's own table; a fact
+    stored already (a redelivery) is left as it is. The number stored now."""
+    if not facts:
+        return 0
+    status = await pool.execute(
+        """INSERT INTO reco_interactions (event_id, user_id, event_type, ts, story_id, universes,
+                                          characters, theme, moral_lesson, age_group, device_type,
+                                          recommendation_type, item_id, rating)
+           SELECT x.event_id, x.user_id, x.event_type, x.ts, nullif(x.story_id, ''),
+                  ARRAY(SELECT jsonb_array_elements_text(x.universes::jsonb)),
+                  ARRAY(SELECT jsonb_array_elements_text(x.characters::jsonb)),
+                  nullif(x.theme, ''), nullif(x.moral_lesson, ''), nullif(x.age_group, ''),
+                  nullif(x.device_type, ''), nullif(x.recommendation_type, ''), nullif(x.item_id, ''),
+                  nullif(x.rating, 0)
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                         $13::text[], $14::smallint[])
+                  AS x(event_id, user_id, event_type, ts, story_id, universes, characters, theme,
+                       moral_lesson, age_group, device_type, recommendation_type, item_id, rating)
+           ON CONFLICT (event_id) DO NOTHING""",
+        [f.event_id for f in facts],
+        [f.user_id for f in facts],
+        [f.event_type for f in facts],
+        [f.ts for f in facts],
+        [f.story_id for f in facts],
+        [json.dumps(list(f.universes)) for f in facts],
+        [json.dumps(list(f.characters)) for f in facts],
+        [f.theme for f in facts],
+        [f.moral_lesson for f in facts],
+        [f.age_group for f in facts],
+        [f.device_type for f in facts],
+        [f.recommendation_type for f in facts],
+        [f.item_id for f in facts],
+        [f.rating for f in facts],
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def record_age_groups(pool: asyncpg.Pool, latest: dict[str, tuple[str, datetime]]) -> None:
+    """{user: (age group, time of the event that carried it)}: kept where newer than the one known."""
+    if not latest:
+        return
+    users = list(latest)
+    await pool.execute(
+        """INSERT INTO reco_user_age_groups (user_id, age_group, ts)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+           ON CONFLICT (user_id) DO UPDATE SET age_group = EXCLUDED.age_group, ts = EXCLUDED.ts
+            WHERE EXCLUDED.ts > reco_user_age_groups.ts""",
+        users,
+        [latest[u][0] for u in users],
+        [latest[u][1] for u in users],
+    )
 
 
 async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 20_000) -> AsyncIterator[list]:
-    """Every event that carries an interaction, then every rating, since `since`, in batches
-    (server-side cursors)."""
+    """Every interaction (events and ratings) since `since`, in batches (a server-side cursor)."""
     async with pool.acquire() as conn, conn.transaction():
         # Users whose data was erased stay out of training, even for events that came later.
-        queries = [
-            (
-                f"""SELECT {_EVENT_COLUMNS} FROM events
-                     WHERE ts >= $1 AND event_type = ANY($2::text[])
-                       AND {await not_erased_if_tracked(conn, "events.user_id")}""",
-                list(INTERACTION_TYPES),
-            )
-        ]
-        # Checked, not tried: an error would abort the cursor's transaction.
-        if await conn.fetchval("SELECT to_regclass('feedback') IS NOT NULL"):
-            queries.append(
-                (
-                    f"""SELECT {_RATING_COLUMNS} FROM feedback
-                         WHERE ts >= $1 AND rating = ANY($2::smallint[])
-                           AND {await not_erased_if_tracked(conn, "feedback.user_id")}""",
-                    list(RATING_WEIGHTS),
-                )
-            )
+        query = f"""SELECT {_COLUMNS_READ} FROM reco_interactions
+                     WHERE ts >= $1 AND {_COUNTS}
+                       AND {await not_erased_if_tracked(conn, "reco_interactions.user_id")}"""
         rows: list = []
-        for query, kinds in queries:
-            # Training reads months of events: each batch may take longer than a request's query.
-            cursor = conn.cursor(query, since, kinds, prefetch=batch, timeout=long_statement_timeout(pool))
-            async for row in cursor:
-                rows.append(row)
-                if len(rows) >= batch:
-                    yield rows
-                    rows = []
+        # Training reads months of events: each batch may take longer than a request's query.
+        cursor = conn.cursor(query, since, *_kinds(), prefetch=batch, timeout=long_statement_timeout(pool))
+        async for row in cursor:
+            rows.append(row)
+            if len(rows) >= batch:
+                yield rows
+                rows = []
         if rows:
             yield rows
 
@@ -232,13 +267,14 @@ async def interaction_events(pool: asyncpg.Pool, since: datetime, batch: int = 2
 async def events_stored_after(
     pool: asyncpg.Pool, after: datetime | None, since: datetime, limit: int
 ) -> list:
-    """Interaction events stored after `after` (any when None) with a timestamp since `since`,
-    oldest stored first, with their stored_at: the bootstrap model's incremental read."""
+    """Interaction events (not ratings) stored after `after` (any when None) with a timestamp
+    since `since`, oldest stored first, with their stored_at: the bootstrap model's
+    incremental read."""
     async with pool.acquire() as conn:
         return await conn.fetch(
-            f"""SELECT {_EVENT_COLUMNS}, stored_at FROM events
+            f"""SELECT {_COLUMNS_READ}, stored_at FROM reco_interactions
                  WHERE stored_at > $1 AND ts >= $2 AND event_type = ANY($3::text[])
-                   AND {await not_erased_if_tracked(conn, "events.user_id")}
+                   AND {await not_erased_if_tracked(conn, "reco_interactions.user_id")}
                  ORDER BY stored_at LIMIT $4""",
             after or datetime.min.replace(tzinfo=UTC),
             since,
@@ -248,70 +284,32 @@ async def events_stored_after(
 
 
 async def user_events(pool: asyncpg.Pool, user_id: str, since: datetime, limit: int) -> list:
-    """One user's most recent interaction events and ratings (lazy feature loading), newest first;
-    none from a table its service has not migrated yet."""
-    events = await _recent_rows(
-        pool,
-        f"""SELECT {_EVENT_COLUMNS} FROM events
-             WHERE user_id = $1 AND ts >= $2 AND event_type = ANY($3::text[])
-             ORDER BY ts DESC LIMIT $4""",
-        user_id,
-        since,
-        list(INTERACTION_TYPES),
-        limit,
-    )
-    ratings = await _recent_rows(
-        pool,
-        f"""SELECT {_RATING_COLUMNS} FROM feedback
-             WHERE user_id = $1 AND ts >= $2 AND rating = ANY($3::smallint[])
-             ORDER BY ts DESC LIMIT $4""",
-        user_id,
-        since,
-        list(RATING_WEIGHTS),
-        limit,
-    )
-    if not ratings:
-        return events
-    return sorted([*events, *ratings], key=lambda row: row["ts"], reverse=True)[:limit]
-
-
-async def _recent_rows(pool: asyncpg.Pool, query: str, *args) -> list:
-    try:
-        return await pool.fetch(query, *args)
-    except asyncpg.UndefinedTableError:
-        return []
-
-
-async def ratings_by_id(pool: asyncpg.Pool, feedback_ids: list[str]) -> list:
-    """Ratings that count as interactions, by feedback id (the live path: the bus carries ids)."""
+    """One user's most recent interaction events and ratings (lazy feature loading), newest first."""
     return await pool.fetch(
-        f"""SELECT {_RATING_COLUMNS} FROM feedback
-             WHERE feedback_id = ANY($1::text[]) AND rating = ANY($2::smallint[])""",
-        feedback_ids,
-        list(RATING_WEIGHTS),
+        f"""SELECT {_COLUMNS_READ} FROM reco_interactions
+             WHERE user_id = $4 AND ts >= $1 AND {_COUNTS}
+             ORDER BY ts DESC LIMIT $5""",
+        since,
+        *_kinds(),
+        user_id,
+        limit,
     )
 
 
 async def latest_age_groups(pool: asyncpg.Pool, since: datetime) -> dict[str, str]:
     rows = await pool.fetch(
-        """SELECT DISTINCT ON (user_id) user_id, age_group FROM events
-            WHERE ts >= $1 AND age_group IS NOT NULL ORDER BY user_id, ts DESC""",
+        "SELECT user_id, age_group FROM reco_user_age_groups WHERE ts >= $1",
         since,
         timeout=long_statement_timeout(pool),
     )
     return {r["user_id"]: r["age_group"] for r in rows}
 
 
-async def has_events_table(pool: asyncpg.Pool) -> bool:
-    return await pool.fetchval("SELECT to_regclass('events') IS NOT NULL")
-
-
 async def has_interactions(pool: asyncpg.Pool) -> bool:
     """Whether any event carries an interaction (something for a first training to learn)."""
-    if not await has_events_table(pool):
-        return False
     return await pool.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE event_type = ANY($1::text[]))", list(INTERACTION_TYPES)
+        "SELECT EXISTS (SELECT 1 FROM reco_interactions WHERE event_type = ANY($1::text[]))",
+        list(INTERACTION_TYPES),
     )
 
 

@@ -72,6 +72,18 @@ async def own_database(pg_admin_url: str) -> AsyncIterator[str]:
     await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+async def service_databases(pg_admin_url: str) -> AsyncIterator[dict[str, str]]:
+    """A database of its own for each service, {"analytics" | "reco" | "feedback": url}, as
+    three Deployments with separate databases have them; dropped after."""
+    names = {s: f"sv_{s}_{os.getpid()}_{uuid.uuid4().hex[:6]}" for s in ("analytics", "reco", "feedback")}
+    for name in names.values():
+        await _admin(pg_admin_url, f'CREATE DATABASE "{name}"')
+    yield {service: _with_database(pg_admin_url, name) for service, name in names.items()}
+    for name in names.values():
+        await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(

@@ -223,8 +223,9 @@ class AlertDesk:
                 candidate.feedback_ids,
             )
             if candidate.kind == "safety" and candidate.story_id:
-                hidden = await store.hide_story(conn, candidate.story_id, candidate.message)
-                await store.enqueue_moderation(
+                # A new pending item hides the story (the engine keeps what is hidden); later
+                # alerts join the item, and the story is hidden already.
+                hidden = await store.enqueue_moderation(
                     conn, candidate.story_id, candidate.message, record["alert_id"]
                 )
         alert = alert_dict(record)

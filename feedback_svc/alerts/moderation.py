@@ -1,7 +1,7 @@
 """The moderation loop: stories hidden by a safety alert wait here for a person.
 
-clear: the story is unhidden (hidden_items.cleared_at), its safety alerts are
-resolved and "catalog.visibility" tells the recommender it may be shown again.
+clear: its safety alerts are resolved and "catalog.visibility" tells the recommendation
+engine (which keeps what is hidden, hidden_items) that the story may be shown again.
 keep_hidden: the queue item is closed and the alerts resolved, the story stays
 hidden. A later safety report opens a new queue item.
 """
@@ -62,15 +62,12 @@ class Moderation:
         return [item_of(r) for r in await store.pending_moderation(self.pool, limit)]
 
     async def decide(self, story_id: str, decision: str, note: str) -> Item:
-        unhidden = False
         async with self.pool.acquire() as conn, conn.transaction():
             item = await store.decide_moderation(conn, story_id, STATUS_OF[decision], decision, note)
             if item is None:
                 raise NotFound(f"story {story_id} is not waiting for moderation")
             await store.resolve_alerts(conn, "story", story_id, "safety", f"moderation: {decision}")
-            if decision == "clear":
-                unhidden = await store.unhide_story(conn, story_id)
-        if unhidden:
+        if decision == "clear":
             await publish_visibility(self.bus, story_id, False, f"cleared by a moderator: {note}".strip(": "))
         if self.on_decided is not None:
             try:

@@ -75,33 +75,32 @@ async def read_training_data(
     age_groups: dict[str, str] = {}
     devices: dict[str, str] = {}
     latest = None
-    if await store.has_events_table(pool):
-        snapshot = CatalogSnapshot.from_entries(await store.all_items(pool))
-        stories = {}
-        async for rows in store.interaction_events(pool, since):
-            for row in rows:
-                facts = EventFacts.from_row(row)
-                interactions += interactions_of(facts)
-                if facts.age_group:
-                    age_groups[facts.user_id] = facts.age_group
-                if facts.device_type:
-                    devices[facts.user_id] = facts.device_type
-                latest = facts.ts if latest is None or facts.ts > latest else latest
-                if facts.event_type == "story_creation" and facts.story_id:
-                    stories[facts.story_id] = story_from_event(
-                        facts.story_id,
-                        facts.user_id,
-                        facts.universes,
-                        facts.characters,
-                        facts.theme,
-                        facts.moral_lesson,
-                        facts.age_group,
-                        snapshot,
-                    )
-            if progress:
-                progress.counter(f"{len(interactions)} interactions read")
-        await store.upsert_stories(pool, list(stories.values()))
-        age_groups.update({u: g for u, g in (await store.latest_age_groups(pool, since)).items() if g})
+    snapshot = CatalogSnapshot.from_entries(await store.all_items(pool))
+    stories = {}
+    async for rows in store.interaction_events(pool, since):
+        for row in rows:
+            facts = EventFacts.from_row(row)
+            interactions += interactions_of(facts)
+            if facts.age_group:
+                age_groups[facts.user_id] = facts.age_group
+            if facts.device_type:
+                devices[facts.user_id] = facts.device_type
+            latest = facts.ts if latest is None or facts.ts > latest else latest
+            if facts.event_type == "story_creation" and facts.story_id:
+                stories[facts.story_id] = story_from_event(
+                    facts.story_id,
+                    facts.user_id,
+                    facts.universes,
+                    facts.characters,
+                    facts.theme,
+                    facts.moral_lesson,
+                    facts.age_group,
+                    snapshot,
+                )
+        if progress:
+            progress.counter(f"{len(interactions)} interactions read")
+    await store.upsert_stories(pool, list(stories.values()))
+    age_groups.update({u: g for u, g in (await store.latest_age_groups(pool, since)).items() if g})
     entries = await store.all_items(pool)
     now = min(latest, wall) if latest else wall
     return entries, interactions, age_groups, devices, now

@@ -1,7 +1,8 @@
 """Feedback ratings as interactions: live through the bus, in training, and in lazy loading.
 
 The real feedback service takes the ratings over gRPC; the engine's live follower hears its
-"feedback.submitted" messages on the session bus and reads each row from PostgreSQL.
+"feedback.submitted" messages on the session bus, which carry the rating rows, and keeps them
+in its own table (reco_interactions).
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ async def test_ratings_reach_features_live_then_training_and_lazy_loading(analyt
     finally:
         follower.close()
 
+    # The engine keeps the good ratings in its own table (the message carries the row).
+    async def kept():
+        return await db.fetchval(
+            "SELECT count(*) FROM reco_interactions WHERE user_id = $1 AND event_type = 'story_rated'", child
+        )
+
+    assert await eventually(kept, timeout=10) == 3
     _, interactions, age_groups, _, _ = await read_training_data(db)
     assert {i.key: i.weight for i in interactions if i.user_id == child} == expected
     assert age_groups[child] == "6-8"  # the child_age of the feedback entries

@@ -53,6 +53,17 @@ async def record(analytics_stub, events: list[events_pb2.Event]) -> None:
         assert not reply.result.rejected, reply.result.rejected
 
 
+async def kept(db, ids: list[str], timeout: float = 10.0) -> None:
+    """Wait until the engine keeps these events or ratings (by id) in its own table: they travel
+    analytics (or feedback) -> bus -> reco_interactions, which training reads."""
+
+    async def all_there():
+        n = await db.fetchval("SELECT count(*) FROM reco_interactions WHERE event_id = ANY($1::text[])", ids)
+        return n == len(set(ids))
+
+    assert await eventually(all_there, timeout=timeout), "the engine did not keep the interactions"
+
+
 async def recommend(stub, user_id: str, age_group: str, types=("character",), limit=5, **context):
     reply = await stub.Recommend(
         pb.RecommendRequest(

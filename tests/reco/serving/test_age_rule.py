@@ -194,7 +194,7 @@ async def test_through_grpc_no_answer_ever_breaks_the_age_rule(reco_stub, analyt
     from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 
     from reco_svc.offline.training_job import train
-    from tests.reco.serving.helpers import record, story_event
+    from tests.reco.serving.helpers import kept, record, story_event
 
     rows = await db.fetch("SELECT kind, item_id, min_age, max_age FROM catalog_items WHERE kind <> 'story'")
     rng = random.Random(5)
@@ -205,6 +205,7 @@ async def test_through_grpc_no_answer_ever_breaks_the_age_rule(reco_stub, analyt
         group = rng.choice(list(AGE_GROUPS))
         events.append(story_event(f"age-prop-{n}", [], [p["item_id"] for p in picks], age_group=group))
     await record(analytics_stub, events)
+    await kept(db, [e.event_id for e in events])
     await train(db, settings)
     ages = {(r["kind"], r["item_id"]): (r["min_age"], r["max_age"]) for r in rows}
     for _ in range(150):

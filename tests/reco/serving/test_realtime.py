@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from reco_svc.offline.training_job import train
-from tests.reco.serving.helpers import eventually, recommend, record, served, story_event, token, upsert
+from tests.reco.serving.helpers import eventually, kept, recommend, record, served, story_event, token, upsert
 
 
 async def test_a_new_pick_changes_the_next_answer_with_a_reason(reco_stub, analytics_stub, db, settings):
@@ -20,6 +20,7 @@ async def test_a_new_pick_changes_the_next_answer_with_a_reason(reco_stub, analy
         for n in range(20)
     ]
     await record(analytics_stub, together)
+    await kept(db, [e.event_id for e in together])
     model = await train(db, settings)
     assert await eventually(served(reco_stub, model.version))
 

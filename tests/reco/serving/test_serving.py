@@ -15,6 +15,7 @@ from reco_svc.offline.training_job import train
 from tests.reco.serving.helpers import (
     assert_age_safe,
     eventually,
+    kept,
     recommend,
     record,
     served,
@@ -113,6 +114,7 @@ async def test_cold_start_users_get_their_age_groups_favourites_and_new_items_jo
         story_event(f"{t}-kid-{n}", [f"{t}-jungle"], [f"{t}-monkey"], age_group="3-5") for n in range(25)
     ] + [story_event(f"{t}-teen-{n}", [f"{t}-castle"], [f"{t}-knight"], age_group="13-17") for n in range(25)]
     await record(analytics_stub, events)
+    await kept(db, [e.event_id for e in events])
     model = await train(db, settings)
 
     async def served():
@@ -154,6 +156,7 @@ async def test_reasons_name_what_the_child_picked(reco_stub, analytics_stub, db,
     await upsert(reco_stub, "character", f"{t}-rex", 3, 17, name=f"Rex {t}", universe=f"{t}-toys")
     together = [story_event(f"{t}-fan-{n}", [], [f"{t}-goku", f"{t}-woody"]) for n in range(30)]
     await record(analytics_stub, together)
+    await kept(db, [e.event_id for e in together])
     model = await train(db, settings)
 
     async def served():
