@@ -538,7 +538,12 @@ class ClickHouseEventStore:
 
     async def ingestion_lag(self, lo, hi, granularity) -> list:
         p = Params()
-        bucket = _BUCKET[granularity].replace("ts", "stored_at")
+        # A timestamp, as date_trunc gives (the performance report labels it).
+        bucket = {
+            "hour": "toStartOfHour(stored_at)",
+            "day": "toStartOfDay(stored_at)",
+            "week": "toDateTime(toMonday(stored_at), 'UTC')",
+        }[granularity]
         rows = await self.fetch(
             f"""SELECT {bucket} AS bucket, count() AS events,
                        quantilesExactInclusive(0.5, 0.99)(

@@ -176,6 +176,13 @@ async def test_every_report_is_the_same_on_both_backends(
         on_ch = await by_type.build(db, params, clickhouse)
         assert _tables(on_ch) == _tables(on_pg), (kind, extra)
         assert _summary(on_ch.summary) == _summary(on_pg.summary), (kind, extra)
+    # Performance: RPC figures from PostgreSQL, the ingestion lag (of each store's own
+    # stored_at) from the store: the same events in each.
+    params = replace(base, report_type="performance", breakdown="")
+    now_lo = datetime.now(UTC).date() - timedelta(days=1)
+    params = replace(params, start=now_lo, end=now_lo + timedelta(days=2))
+    lag = (await by_type.build(db, params, clickhouse)).tables[-1]
+    assert lag.name == "ingestion_lag" and all(isinstance(row[0], str) for row in lag.rows)
     # Retention against the reference as well.
     params = replace(base, report_type="retention", breakdown="", periods=8)
     cohorts, _ = await clickhouse.retention(params)
