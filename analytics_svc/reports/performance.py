@@ -102,8 +102,9 @@ class RpcStats:
 async def report(pool: asyncpg.Pool, params: ReportParams, events: EventStore | None = None) -> Report:
     """RPC statistics are in PostgreSQL; the ingestion lag comes from the events' store."""
     lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
-    lag = sql.ingestion_lag(pool, lo, hi, params.granularity)
-    if events is not None:
+    if events is None:
+        lag = sql.ingestion_lag(pool, lo, hi, params.granularity)
+    else:
         lag = events.ingestion_lag(lo, hi, params.granularity)
     rows, lag_rows = await asyncio.gather(sql.minutes(pool, lo, hi), lag)
     per_method: dict[str, list] = {}
