@@ -16,7 +16,9 @@ compares every answer with PostgreSQL and the reference fold):
 Idempotent by event_id: `append` drops the ids the table already holds for the batch's
 users (read through the primary key) and the table replaces rows of the same
 (user_id, ts, event_id) when parts merge; reads use FINAL, so a duplicate written by two
-racing writers is never counted. clickhouse-connect has no async client with chDB and one
+racing writers is never counted. On a cluster the same queries run over the Distributed table
+of clickhouse_cluster.sql (sharded by user: a user's stream is folded on its shard).
+clickhouse-connect has no async client with chDB and one
 engine serves a process: every call runs in one worker thread.
 """
 
@@ -211,6 +213,12 @@ class ClickHouseEventStore:
 
         return await self._call(write)
 
+    async def load(self, rows: Sequence[tuple], columns: Sequence[str]) -> None:
+        """A bulk load of rows known to be new (benchmarks, migrations): no id check."""
+        await self._call(
+            lambda: self.client.insert(self.table, [_storable(r) for r in rows], column_names=list(columns))
+        )
+
     async def erase_user(self, user_id: str) -> int:
         def erase() -> int:
             count = self.client.query(
@@ -321,54 +329,44 @@ class ClickHouseEventStore:
         if params.funnel_order == "ordered":
             types = p.add(sorted({s.event_type for s in steps}), "Array(String)")
             where += f" AND toString(event_type) IN {types}"
-        lo_us = p.add((lo - _EPOCH) // timedelta(microseconds=1), "Int64")
-        hi_us = p.add((hi - _EPOCH) // timedelta(microseconds=1), "Int64")
+        lo_us, hi_us = p.add(_micros(lo), "Int64"), p.add(_micros(hi), "Int64")
         window_us = p.add(window_seconds * 1_000_000, "Int64")
-        if params.funnel_order == "strict":
-            # The next step must be the very next event of the user's stream.
-            nxt = "if(acc.1 < length(m) AND bitTest(m[acc.1 + 1], k - 1), acc.1 + 1, 0)"
-        else:
-            # The earliest later event matching the step.
-            nxt = "arrayFirstIndex((mm, jj) -> jj > acc.1 AND bitTest(mm, k - 1), m, arrayEnumerate(m))"
-        # acc = (position of the last step reached, its times, still going)
-        chain = f"""arrayFold((acc, k) -> if(NOT acc.3, acc,
-                        if({nxt} = 0 OR t[{nxt}] - t[i] > {window_us}, (acc.1, acc.2, false),
-                           ({nxt}, arrayPushBack(acc.2, t[{nxt}]), true))),
-                    range(2, {n + 1}), (toUInt64(i), [t[i]], true)).2"""
+        arrays = _ordered_chains(n) if params.funnel_order == "ordered" else _strict_chains(n, window_us)
+        later = ", ".join(f"c2_{k}" for k in range(2, n + 1))
+        # Step k counts when it exists and is within the window of step 1 (chains are prefix-closed).
+        valid = [f"(a.{3 + k} != {_NONE} AND a.{3 + k} - a.3 <= {window_us})" for k in range(2, n + 1)]
+        times = ", ".join(["a.3", *(f"a.{3 + k}" for k in range(2, n + 1))])
         per_step = []
         for k in range(1, n + 1):
-            per_step.append(f"countIf(length(times) >= {k}) AS users{k}")
+            per_step.append(f"countIf(reached >= {k}) AS users{k}")
             if k > 1:
-                per_step.append(
-                    f"quantileExactInclusiveIf(0.5)((times[{k}] - times[{k - 1}]) / 1e6,"
-                    f" length(times) >= {k})"
-                    f" AS prev{k}"
-                )
-                per_step.append(
-                    f"quantileExactInclusiveIf(0.5)((times[{k}] - times[1]) / 1e6, length(times) >= {k})"
-                    f" AS first{k}"
-                )
+                for name, since in (("prev", f"best.{k}"), ("first", "best.2")):
+                    per_step.append(
+                        f"quantileExactInclusiveIf(0.5)((best.{k + 1} - {since}) / 1e6, reached >= {k})"
+                        f" AS {name}{k}"
+                    )
         sql = f"""
             SELECT grp, {", ".join(per_step)}
             FROM (
-                SELECT user_id, best.1 AS grp, best.2 AS times
+                SELECT user_id, grp, argMax(tuple(r, {", ".join(f"t{k}" for k in range(1, n + 1))}),
+                                            (r, -pos)) AS best, best.1 AS reached
                 FROM (
-                    SELECT user_id,
-                           arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
-                                         toUInt32({mask}), {BREAKDOWN[params.breakdown]})))
-                               AS ev,
-                           arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
-                           arrayMap(x -> x.4, ev) AS g,
-                           arrayFilter(i -> bitTest(m[i], 0) AND t[i] >= {lo_us} AND t[i] < {hi_us},
-                                       arrayEnumerate(t)) AS starts,
-                           arrayMap(i -> (g[i], {chain}, i), starts) AS attempts
-                    FROM {self._events()} WHERE {where}
-                    GROUP BY user_id
-                    HAVING notEmpty(starts)
+                    SELECT user_id, a.1 AS pos, a.4 AS grp, 1 + {" + ".join(valid) or "0"} AS r,
+                           {", ".join(f"{t} AS t{k}" for k, t in enumerate(times.split(", "), start=1))}
+                    FROM (
+                        SELECT user_id,
+                               arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
+                                         toUInt32({mask}), {BREAKDOWN[params.breakdown]}))) AS ev,
+                               arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
+                               arrayMap(x -> x.4, ev) AS g, arrayEnumerate(ev) AS idx,
+                               {", ".join(arrays)}
+                        FROM {self._events()} WHERE {where}
+                        GROUP BY user_id
+                    )
+                    ARRAY JOIN arrayFilter(x -> bitTest(x.2, 0) AND x.3 >= {lo_us} AND x.3 < {hi_us},
+                                           arrayZip(idx, m, t, g, {later})) AS a
                 )
-                ARRAY JOIN arrayMap(gv -> arraySort(a -> (-length(a.2), a.3),
-                                                    arrayFilter(a -> a.1 = gv, attempts))[1],
-                                    arrayDistinct(arrayMap(a -> a.1, attempts))) AS best
+                GROUP BY user_id, grp
             )
             GROUP BY grp ORDER BY grp
         """
@@ -398,8 +396,8 @@ class ClickHouseEventStore:
         lo, hi = p.time(day_start(params.start)), p.time(day_start(params.end + timedelta(days=1)))
         start_cond = f"event_type = {p.add(params.start_event, 'String')}" if params.start_event else "1"
         return_cond = f"event_type = {p.add(params.return_event, 'String')}" if params.return_event else "1"
-        first_filters = " AND ".join(
-            f"ifNull(first.{i + 2} = {p.add(value, 'String')}, 0)"
+        first_filters = "".join(
+            f" AND ifNull(first.{i + 2} = {p.add(value, 'String')}, 0)"
             for i, column in enumerate(("age_group", "platform", "device_type"))
             if (value := getattr(params.filters, column))
         )
@@ -410,30 +408,24 @@ class ClickHouseEventStore:
         )
         columns = [f"countIf(has(ks, {k})) AS in{k}" for k in range(n + 1)]
         columns += [f"countIf(notEmpty(ks) AND arrayMax(ks) >= {k}) AS later{k}" for k in range(n + 1)]
-        events = self._events()
+        # One pass: per user, the first start event (ties by event_id) and the periods with a
+        # return event.
         sql = f"""
-            WITH cohorts AS (
-                SELECT user_id, first.5 AS grp, {period.format("first.1")} AS cohort
-                FROM (
-                    SELECT user_id,
-                           argMin((ts, age_group, platform, device_type, {bd}), (ts, event_id)) AS first
-                    FROM {events} WHERE {start_cond}
-                    GROUP BY user_id
-                )
-                WHERE first.1 >= {lo} AND first.1 < {hi} {("AND " + first_filters) if first_filters else ""}
-            ),
-            returns AS (
-                SELECT user_id, groupUniqArray({period.format("ts")}) AS periods
-                FROM {events}
-                WHERE {return_cond} AND user_id IN (SELECT user_id FROM cohorts)
-                GROUP BY user_id
-            )
             SELECT grp, cohort, count() AS size, {", ".join(columns)}
             FROM (
-                SELECT c.grp AS grp, c.cohort AS cohort,
+                SELECT first.5 AS grp, {period.format("first.1")} AS cohort,
                        arrayFilter(x -> x >= 0,
-                                   arrayMap(d -> intDiv(toInt32(d - c.cohort), {length}), r.periods)) AS ks
-                FROM cohorts AS c LEFT JOIN returns AS r ON c.user_id = r.user_id
+                                   arrayMap(d -> intDiv(toInt32(d - cohort), {length}), periods)) AS ks
+                FROM (
+                    SELECT user_id,
+                           argMinIf((ts, age_group, platform, device_type, {bd}), (ts, event_id),
+                                    {start_cond}) AS first,
+                           countIf({start_cond}) AS starts,
+                           groupUniqArrayIf({period.format("ts")}, {return_cond}) AS periods
+                    FROM {self._events()}
+                    GROUP BY user_id
+                )
+                WHERE starts > 0 AND first.1 >= {lo} AND first.1 < {hi} {first_filters}
             )
             GROUP BY grp, cohort ORDER BY grp, cohort
         """
@@ -574,6 +566,43 @@ class ClickHouseEventStore:
         if client is not None:
             await self._call(client.close)
         self._thread.shutdown(wait=False)
+
+
+_NONE = "toInt64(9223372036854775807)"  # no such step
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def _ordered_chains(n: int) -> list[str]:
+    """c2_k: for each position r, the time of step k in the greedy chain whose step 2 is the
+    first step-2 event after r (docs/analytics.md "Ordered"). As in the PostgreSQL query, the
+    chain at the first step-k event after r is the one to take (chains from later events
+    never end earlier), so each array is the next masked value, filled from the right: no
+    per-attempt loop, no captured arrays."""
+    arrays = []
+    for k in range(n, 1, -1):
+        for j in range(k, n + 1):
+            value = "t" if j == k else f"c{k + 1}_{j}"
+            masked = f"arrayMap((v, mm) -> if(bitTest(mm, {k - 1}), v, {_NONE}), {value}, m)"
+            filled = f"arrayReverseFill((v, mm) -> bitTest(mm, {k - 1}), {masked}, m)"
+            arrays.append(f"arrayShiftLeft({filled}, 1, {_NONE}) AS c{k}_{j}")
+    return arrays
+
+
+def _strict_chains(n: int, window: str) -> list[str]:
+    """c2_k: the time of step k when the events right after position r are steps 2..k,
+    each within the window of r (docs/analytics.md "Strict")."""
+    arrays, ok = [], "arrayMap(x -> 1, t)"
+    for k in range(2, n + 1):
+        shifted_m, shifted_t = f"arrayShiftLeft(m, {k - 1}, 0)", f"arrayShiftLeft(t, {k - 1}, {_NONE})"
+        arrays.append(
+            f"arrayMap((o, mm, tt, t0) -> o AND bitTest(mm, {k - 1}) AND tt - t0 <= {window},"
+            f" ok{k - 1}, {shifted_m}, {shifted_t}, t) AS ok{k}"
+        )
+        arrays.append(f"arrayMap((o, tt) -> if(o, tt, {_NONE}), ok{k}, {shifted_t}) AS c2_{k}")
+    return [ok + " AS ok1", *arrays]
 
 
 def _params(**values: tuple[Any, str]) -> Params:

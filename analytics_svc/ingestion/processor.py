@@ -59,10 +59,16 @@ class EventProcessor:
             events, serialized = by_time.setdefault(_received_at(message), ([], []))
             events.append(event)
             serialized.append(message.value)
+        # One write for the whole batch (one transaction, or one ClickHouse insert): the
+        # bus commits its offsets after it returned.
+        rows: list[tuple] = []
+        rejections: list[Rejection] = []
         for at, (group, serialized) in by_time.items():
             prepared = prepare(group, at, partial(field_one, serialized))
             prepared, _ = without_erased(prepared, self.tombstones, "processor")
-            await self.writer.write(prepared.rows, prepared.rejections, source="kafka")
+            rows += prepared.rows
+            rejections += prepared.rejections
+        await self.writer.write(rows, rejections, source="kafka")
 
     async def handle_failed(self, messages: list[BusMessage]) -> None:
         rejections = [decode_rejection(m.value, i) for i, m in enumerate(messages)]
