@@ -52,7 +52,7 @@ PG_TABLES = """
 SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'public' AND c.relkind = 'r'
-  AND c.relname NOT IN ('schema_migrations', 'failed_events')
+  AND c.relname NOT IN ('schema_migrations', 'failed_events', 'bench_meta')
 """
 
 
@@ -71,11 +71,22 @@ def _rows(total: int):
 
 
 async def load_postgres(admin_url: str, total: int) -> tuple[str, float, int]:
+    url = _url(admin_url, DB_NAME)
+    if os.environ.get("SV_BENCH_REUSE"):  # the database of an earlier run with the same N
+        try:
+            conn = await asyncpg.connect(url)
+            row = await conn.fetchrow("SELECT events, load_s FROM bench_meta")
+            size = int(await conn.fetchval(PG_TABLES))
+            await conn.close()
+            if row["events"] == total:
+                print(f"postgres: reusing {DB_NAME} (loaded in {row['load_s']:.0f} s)", flush=True)
+                return url, row["load_s"], size
+        except (OSError, asyncpg.PostgresError):
+            pass
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
     await admin.close()
-    url = _url(admin_url, DB_NAME)
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     await apply_migrations(pool, "analytics", MIGRATIONS)
     started = time.perf_counter()
@@ -97,6 +108,9 @@ async def load_postgres(admin_url: str, total: int) -> tuple[str, float, int]:
     seconds = time.perf_counter() - started
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
     size = int(await pool.fetchval(PG_TABLES))
+    await pool.execute(
+        "CREATE TABLE bench_meta AS SELECT $1::bigint AS events, $2::float8 AS load_s", total, seconds
+    )
     await pool.close()
     print(
         f"postgres: {total:,} events loaded and rolled up in {seconds:.0f} s, {size / 1e6:.0f} MB", flush=True

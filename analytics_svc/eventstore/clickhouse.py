@@ -14,12 +14,15 @@ compares every answer with PostgreSQL and the reference fold):
   set of periods with a return event (uniqExact for every distinct count).
 
 Idempotent by event_id: `append` drops the ids the table already holds for the batch's
-users (read through the primary key) and the table replaces rows of the same
-(user_id, ts, event_id) when parts merge; reads use FINAL, so a duplicate written by two
-racing writers is never counted. On a cluster the same queries run over the Distributed table
-of clickhouse_cluster.sql (sharded by user: a user's stream is folded on its shard).
-clickhouse-connect has no async client with chDB and one
-engine serves a process: every call runs in one worker thread.
+users (read through the primary key), and the table replaces rows of the same
+(user_id, ts, event_id) when parts merge. Reads do not use FINAL (it made the funnel 3x
+slower on the benchmark): a duplicate can only come from two writers inserting the same
+event at the same moment (a Kafka rebalance in the middle of a batch) and is counted until
+the next merge removes it (`OPTIMIZE TABLE events FINAL` forces that).
+
+On a cluster the same queries run over the Distributed table of clickhouse_cluster.sql
+(sharded by user: a user's stream is folded on its shard). clickhouse-connect has no async
+client with chDB and one engine serves a process: every call runs in one worker thread.
 """
 
 from __future__ import annotations
@@ -62,6 +65,38 @@ ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (user_id, ts, event_id)
 """
+
+# Per-user aggregates kept by materialized views as events arrive (retention reads these,
+# one row per user and event type, instead of every event): the first event of each type
+# (ties by event_id) with the properties cohorts are filtered and split by, and the days of
+# each type. Duplicates cannot change either (argMin, a set of days).
+AGGREGATES = """
+CREATE TABLE IF NOT EXISTS {db}.user_first_events (
+    user_id    String,
+    event_type LowCardinality(String),
+    first      AggregateFunction(argMin,
+                   Tuple(DateTime64(6, 'UTC'), Nullable(String), Nullable(String), Nullable(String)),
+                   Tuple(DateTime64(6, 'UTC'), String))
+) ENGINE = AggregatingMergeTree ORDER BY (user_id, event_type);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.user_first_events_mv TO {db}.user_first_events AS
+SELECT user_id, event_type,
+       argMinState((ts, toNullable(toString(age_group)), toNullable(toString(platform)),
+                    toNullable(toString(device_type))), (ts, event_id)) AS first
+FROM {db}.events GROUP BY user_id, event_type;
+
+CREATE TABLE IF NOT EXISTS {db}.user_days (
+    user_id    String,
+    event_type LowCardinality(String),
+    days       AggregateFunction(groupUniqArray, Date)
+) ENGINE = AggregatingMergeTree ORDER BY (user_id, event_type);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.user_days_mv TO {db}.user_days AS
+SELECT user_id, event_type, groupUniqArrayState(toDate(ts)) AS days
+FROM {db}.events GROUP BY user_id, event_type
+"""
+# The tables that hold a user's data (erasure).
+USER_TABLES = ("events", "user_first_events", "user_days")
 
 # The breakdown property of an event (fixed expressions, never user text).
 BREAKDOWN = {
@@ -143,7 +178,7 @@ class ClickHouseEventStore:
         self.client = client
         self.db = database
         self._thread = ThreadPoolExecutor(threads, thread_name_prefix="clickhouse")
-        self._final = "FINAL"
+        self._final = ""  # see the module docstring: append() keeps ids unique
 
     @classmethod
     async def open(
@@ -160,6 +195,16 @@ class ClickHouseEventStore:
                 client = clickhouse_connect.get_client(interface="chdb", path=str(path))
             client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
             client.command(SCHEMA.format(db=database))
+            fresh = not client.command(f"EXISTS TABLE {database}.user_first_events")
+            for statement in AGGREGATES.format(db=database).split(";"):
+                client.command(statement)
+            if fresh:  # a table that held events before the views existed: fill them once
+                for view in ("user_first_events_mv", "user_days_mv"):
+                    select = client.command(
+                        f"SELECT as_select FROM system.tables WHERE database = '{database}'"
+                        f" AND name = '{view}'"
+                    )
+                    client.command(f"INSERT INTO {database}.{view.removesuffix('_mv')} {select}")
             return client
 
         store = cls(None, database, threads=1 if not url else 4)
@@ -173,9 +218,13 @@ class ClickHouseEventStore:
     async def _call(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
-    async def fetch(self, sql: str, params: Params | None = None) -> list[dict]:
+    async def fetch(self, sql: str, params: Params | None = None, in_order: bool = False) -> list[dict]:
+        """Rows as dicts; `in_order`: group by user in table order (each user's rows arrive
+        together: less memory, faster on the per-user folds)."""
+        settings = {"optimize_aggregation_in_order": 1} if in_order else None
+
         def run() -> list[dict]:
-            result = self.client.query(sql, parameters=params.values if params else None)
+            result = self.client.query(sql, parameters=params.values if params else None, settings=settings)
             names = result.column_names
             return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 
@@ -224,9 +273,9 @@ class ClickHouseEventStore:
             count = self.client.query(
                 f"SELECT count() FROM {self.table} WHERE user_id = {{u:String}}", parameters={"u": user_id}
             ).result_rows[0][0]
-            if count:
+            for table in USER_TABLES:
                 self.client.command(
-                    f"ALTER TABLE {self.table} DELETE WHERE user_id = {{u:String}}",
+                    f"ALTER TABLE {self.db}.{table} DELETE WHERE user_id = {{u:String}}",
                     parameters={"u": user_id},
                     settings={"mutations_sync": 2},
                 )
@@ -370,7 +419,7 @@ class ClickHouseEventStore:
             )
             GROUP BY grp ORDER BY grp
         """
-        rows = await self.fetch(sql, p)
+        rows = await self.fetch(sql, p, in_order=True)
         groups = []
         for r in rows:
             steps_out = []
@@ -397,35 +446,35 @@ class ClickHouseEventStore:
         start_cond = f"event_type = {p.add(params.start_event, 'String')}" if params.start_event else "1"
         return_cond = f"event_type = {p.add(params.return_event, 'String')}" if params.return_event else "1"
         first_filters = "".join(
-            f" AND ifNull(first.{i + 2} = {p.add(value, 'String')}, 0)"
+            f" AND ifNull(f.{i + 2} = {p.add(value, 'String')}, 0)"
             for i, column in enumerate(("age_group", "platform", "device_type"))
             if (value := getattr(params.filters, column))
         )
-        bd = (
-            BREAKDOWN[params.breakdown]
-            if params.breakdown in ("age_group", "platform", "device_type")
-            else "''"
-        )
         columns = [f"countIf(has(ks, {k})) AS in{k}" for k in range(n + 1)]
         columns += [f"countIf(notEmpty(ks) AND arrayMax(ks) >= {k}) AS later{k}" for k in range(n + 1)]
-        # One pass: per user, the first start event (ties by event_id) and the periods with a
-        # return event.
+        group = {"age_group": "f.2", "platform": "f.3", "device_type": "f.4"}.get(params.breakdown)
+        group = f"ifNull({group}, '')" if group else "''"
+        periods = "arrayDistinct(arrayMap(d -> toMonday(d), days))" if unit == "week" else "days"
+        db = self.db
+        # From the per-user aggregates: each user's first start event (ties by event_id) and
+        # the days of their return events.
         sql = f"""
+            WITH cohort_users AS (
+                SELECT user_id, argMinMerge(first) AS f
+                FROM {db}.user_first_events WHERE {start_cond} GROUP BY user_id
+                HAVING f.1 >= {lo} AND f.1 < {hi} {first_filters}
+            )
             SELECT grp, cohort, count() AS size, {", ".join(columns)}
             FROM (
-                SELECT first.5 AS grp, {period.format("first.1")} AS cohort,
+                SELECT {group} AS grp, {period.format("f.1")} AS cohort,
                        arrayFilter(x -> x >= 0,
-                                   arrayMap(d -> intDiv(toInt32(d - cohort), {length}), periods)) AS ks
-                FROM (
-                    SELECT user_id,
-                           argMinIf((ts, age_group, platform, device_type, {bd}), (ts, event_id),
-                                    {start_cond}) AS first,
-                           countIf({start_cond}) AS starts,
-                           groupUniqArrayIf({period.format("ts")}, {return_cond}) AS periods
-                    FROM {self._events()}
+                                   arrayMap(d -> intDiv(toInt32(d - cohort), {length}), {periods})) AS ks
+                FROM cohort_users AS c
+                LEFT JOIN (
+                    SELECT user_id, groupUniqArrayMerge(days) AS days FROM {db}.user_days
+                    WHERE {return_cond} AND user_id IN (SELECT user_id FROM cohort_users)
                     GROUP BY user_id
-                )
-                WHERE starts > 0 AND first.1 >= {lo} AND first.1 < {hi} {first_filters}
+                ) AS r ON c.user_id = r.user_id
             )
             GROUP BY grp, cohort ORDER BY grp, cohort
         """
