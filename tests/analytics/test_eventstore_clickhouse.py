@@ -237,3 +237,20 @@ async def test_erasure_removes_a_users_events(clickhouse):
         await clickhouse.active_users(day_start(date(2016, 6, 1)), day_start(date(2016, 6, 2)), Filters())
         == 1
     )
+
+
+def test_the_cluster_ddl_has_the_columns_of_the_schema():
+    """clickhouse_cluster.sql repeats the table's columns for ON CLUSTER: they must not drift."""
+    from pathlib import Path
+
+    from analytics_svc.eventstore import clickhouse as ch
+
+    def columns(sql: str, table: str) -> list[str]:
+        body = sql[sql.index(table) :]
+        body = body[body.index("(") + 1 : body.index("\n)")]
+        return [" ".join(line.split()) for line in body.strip().splitlines()]
+
+    cluster = (Path(ch.__file__).parent / "clickhouse_cluster.sql").read_text()
+    assert columns(cluster, "storyverse.events_local ON CLUSTER") == columns(ch.SCHEMA, "{db}.events")
+    assert "ORDER BY (user_id, ts, event_id)" in cluster and "PARTITION BY toYYYYMM(ts)" in cluster
+    assert "cityHash64(user_id)" in cluster and "TO VOLUME 'cold'" in cluster
