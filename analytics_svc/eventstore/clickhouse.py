@@ -296,7 +296,9 @@ class ClickHouseEventStore:
         return int(rows[0]["b"] or 0)
 
     async def optimize(self) -> None:
-        await self._call(lambda: self.client.command(f"OPTIMIZE TABLE {self.table} FINAL"))
+        """Merge every table's parts (what background merges do over time; after a bulk load)."""
+        for table in USER_TABLES:
+            await self._call(lambda t=table: self.client.command(f"OPTIMIZE TABLE {self.db}.{t} FINAL"))
 
     # --- dashboard ----------------------------------------------------------------------
 
