@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from analytics_svc.eventstore.base import EventStore
 from common.privacy.steps import ErasureStep, table_step
 
 _REJECTED = (
@@ -21,9 +22,13 @@ _REJECTED = (
 )
 
 
-def erasure_steps(pool: asyncpg.Pool) -> list[ErasureStep]:
+def erasure_steps(pool: asyncpg.Pool, events: EventStore | None = None) -> list[ErasureStep]:
+    """`events`: where raw events are kept when not in PostgreSQL (eventstore/)."""
+    raw = table_step(pool, "events", "user_id = $1")
+    if events is not None and events.name != "postgres":
+        raw = ErasureStep(f"{events.name}_events", f"{events.name} events", events.erase_user)
     return [
-        table_step(pool, "events", "user_id = $1"),
+        raw,
         table_step(pool, "failed_events", _REJECTED),
         table_step(pool, "daily_user_activity", "user_id = $1"),
         table_step(pool, "user_first_events", "user_id = $1"),

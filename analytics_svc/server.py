@@ -7,17 +7,19 @@ from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
 from analytics_svc import messages
+from analytics_svc.eventstore.base import EventStore
 from analytics_svc.ingestion.recorder import EventRecorder, Outcome
 from analytics_svc.reports import by_type as reports
 from analytics_svc.reports import click_through, dashboard
 from analytics_svc.requests import dashboard_params, report_params
-from common.errors import FieldViolation, InvalidArgument
+from common.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 
 class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
-    def __init__(self, recorder: EventRecorder, pool: asyncpg.Pool) -> None:
+    def __init__(self, recorder: EventRecorder, pool: asyncpg.Pool, events: EventStore) -> None:
         self.recorder = recorder
         self.pool = pool
+        self.events = events
 
     async def RecordEvent(self, request: pb.RecordEventRequest, context) -> pb.RecordEventResponse:
         outcome = await self.recorder.record([request.event], wire=request.SerializeToString)
@@ -33,18 +35,24 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
         return pb.RecordEventsResponse(result=_result(outcome))
 
     async def GetDashboard(self, request: pb.GetDashboardRequest, context) -> pb.GetDashboardResponse:
-        return messages.dashboard(await dashboard.build(self.pool, dashboard_params(request)))
+        return messages.dashboard(
+            await dashboard.build(self.pool, dashboard_params(request), events=self.events)
+        )
 
     async def GetReport(self, request: pb.GetReportRequest, context) -> pb.GetReportResponse:
-        return messages.report(await reports.build(self.pool, report_params(request)))
+        return messages.report(await reports.build(self.pool, report_params(request), self.events))
 
     async def GetRecommendationClickThrough(
         self, request: pb.GetRecommendationClickThroughRequest, context
     ) -> pb.GetRecommendationClickThroughResponse:
+        if self.events.name != "postgres":
+            raise FailedPrecondition(
+                f"click-through is not available on the {self.events.name} event store yet"
+            )
         return messages.click_through(await click_through.build(self.pool, dashboard_params(request)))
 
     async def ExportReport(self, request: pb.ExportReportRequest, context) -> pb.ExportReportResponse:
-        return messages.export(await reports.build(self.pool, report_params(request)))
+        return messages.export(await reports.build(self.pool, report_params(request), self.events))
 
 
 def _result(outcome: Outcome) -> pb.IngestResult:

@@ -13,9 +13,11 @@ from storyverse.analytics.v1 import (
 )
 
 from analytics_svc.erasure import erasure_steps
+from analytics_svc.eventstore.base import EventStore
+from analytics_svc.eventstore.choose import open_event_store
 from analytics_svc.experiments.server import ExperimentServicer
 from analytics_svc.ingestion.recorder import EventRecorder
-from analytics_svc.ingestion.writer import GroupCommitWriter
+from analytics_svc.ingestion.writer import EventStoreWriter, GroupCommitWriter
 from analytics_svc.reports.performance import RpcStats
 from analytics_svc.reports.realtime import RealtimeCounters
 from analytics_svc.schema import MIGRATIONS
@@ -33,11 +35,12 @@ EXPERIMENT_SERVICE_NAME = experiments_pb2.DESCRIPTOR.services_by_name["Experimen
 
 @dataclass
 class AnalyticsComponent:
-    writer: GroupCommitWriter
+    writer: GroupCommitWriter | EventStoreWriter
     realtime: RealtimeCounters
     rpc_stats: RpcStats
     privacy: ErasureParticipant
     storage: Periodic | None
+    events: EventStore
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME, EXPERIMENT_SERVICE_NAME])
 
     @property
@@ -51,19 +54,25 @@ class AnalyticsComponent:
         await self.writer.aclose()
         await self.realtime.aclose()
         await self.rpc_stats.aclose()
+        await self.events.close()
 
 
 async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent:
-    writer = GroupCommitWriter(
-        runtime.pool,
-        max_rows=runtime.settings.ingest_max_group,
-        max_pending_rows=runtime.settings.ingest_max_pending_rows,
-    )
+    # Raw events: PostgreSQL (the group-commit writer) or ClickHouse (SV_ANALYTICS_STORE).
+    events = await open_event_store(runtime.settings, runtime.pool)
+    if events.name == "postgres":
+        writer = GroupCommitWriter(
+            runtime.pool,
+            max_rows=runtime.settings.ingest_max_group,
+            max_pending_rows=runtime.settings.ingest_max_pending_rows,
+        )
+    else:
+        writer = EventStoreWriter(runtime.pool, events)
     via_kafka = bool(runtime.settings.kafka_bootstrap)
     # Right to erasure (docs/security.md): the tables this service owns, its memory, the tombstones.
     privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "analytics")
     realtime = RealtimeCounters(runtime.pool, tombstones=privacy.tombstones)
-    privacy.add(steps=erasure_steps(runtime.pool), forget=[realtime.forget])
+    privacy.add(steps=erasure_steps(runtime.pool, events), forget=[realtime.forget])
     if via_kafka:
         realtime.attach(runtime.bus)  # the processor stores; count what the topic delivers
     realtime.start()
@@ -76,7 +85,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
         on_stored=[] if via_kafka else [realtime.count_rows],
         tombstones=privacy.tombstones,
     )
-    servicer = AnalyticsServicer(recorder, runtime.pool)
+    servicer = AnalyticsServicer(recorder, runtime.pool, events)
     analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
     experiments_pb2_grpc.add_ExperimentServiceServicer_to_server(
         ExperimentServicer(runtime.pool, recorder), server
@@ -88,7 +97,13 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
     await privacy.start()
     storage = start_sampler(runtime.pool, runtime.settings)  # the size of the tables it owns
     return AnalyticsComponent(
-        writer, realtime, rpc_stats, privacy, storage, [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name]
+        writer,
+        realtime,
+        rpc_stats,
+        privacy,
+        storage,
+        events,
+        [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name],
     )
 
 

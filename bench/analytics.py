@@ -5,6 +5,7 @@
     python -m bench.analytics measure   # dashboard, 3-step funnel, 8-week retention over gRPC
     python -m bench.analytics check     # the rollup paths give the raw-SQL paths' figures
     python -m bench.analytics all
+    python -m bench.analytics compare --events N --repeats R   # PostgreSQL vs ClickHouse
 
 SV_BENCH_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the
 server; the database sv_bench_analytics is created there. Figures go to stdout as
@@ -159,9 +160,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("step", choices=["load", "rollup", "measure", "check", "all"])
+    parser.add_argument("step", choices=["load", "rollup", "measure", "check", "all", "compare"])
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--events", type=int, default=2_000_000, help="compare: events generated")
     args = parser.parse_args()
+    if args.step == "compare":
+        from bench.analytics_compare import main as compare
+
+        compare(args.events, args.repeats)
+        return
     if args.step in ("load", "all"):
         asyncio.run(load())
     if args.step in ("rollup", "all"):

@@ -126,6 +126,12 @@ class Settings:
     artifact_store: str | None = None
     # An S3-compatible server (MinIO, Ceph...) instead of AWS for s3:// artifacts.
     artifact_s3_endpoint: str | None = None
+    # Where analytics keeps raw events (analytics_svc/eventstore): "postgres" (its database) or
+    # "clickhouse": SV_CLICKHOUSE_URL (a server or cluster, http(s)://user:pass@host:8123), or
+    # unset: the embedded chDB engine with its data in <data_dir>/clickhouse (one process).
+    analytics_store: str = "postgres"
+    clickhouse_url: str | None = None
+    clickhouse_database: str = "storyverse"
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

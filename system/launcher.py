@@ -121,10 +121,27 @@ def _access_note(settings: Settings) -> str:
     return "open, for this laptop (SV_AUTH=required enforces API keys; see docs/security.md)"
 
 
+def _clickhouse_note(settings: Settings) -> str:
+    if settings.clickhouse_url:
+        where = settings.clickhouse_url.split("@")[-1]  # no credentials on the terminal
+    else:
+        where = f"embedded engine, data in {settings.data_dir / 'clickhouse'}"
+    return f"  events in ClickHouse    {where}\n"
+
+
 def run_system(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     env = {**os.environ, "SV_DATABASE_URL": database_url(settings)}
     env.setdefault("SV_LOG_LEVEL", "WARNING")  # one JSON line per RPC is for production, not a terminal
+    if args.analytics_store:
+        env["SV_ANALYTICS_STORE"] = args.analytics_store
+        settings = replace(settings, analytics_store=args.analytics_store)
+    embedded_clickhouse = settings.analytics_store == "clickhouse" and not settings.clickhouse_url
+    if embedded_clickhouse and (args.kafka_mock or settings.kafka_bootstrap):
+        # The service and the processor would each need the engine: one process only.
+        raise SystemExit(
+            "the embedded ClickHouse engine serves one process: set SV_CLICKHOUSE_URL for Kafka mode"
+        )
     processes = []
     if args.kafka_mock:
         mock, bootstrap = start_kafka_mock(env)
@@ -167,7 +184,8 @@ def run_system(args: argparse.Namespace) -> None:
             f"  PostgreSQL              {env['SV_DATABASE_URL']}\n"
             f"  access control          {_access_note(settings)}\n"
             + (f"  Kafka                   {settings.kafka_bootstrap}\n" if settings.kafka_bootstrap else "")
-            + (f"  Redis                   {settings.redis_url}\n" if settings.redis_url else ""),
+            + (f"  Redis                   {settings.redis_url}\n" if settings.redis_url else "")
+            + (_clickhouse_note(settings) if settings.analytics_store == "clickhouse" else ""),
             flush=True,
         )
         if args.demo:
@@ -224,6 +242,13 @@ def main() -> None:
     )
     parser.add_argument("--replicas", type=int, default=1, help="processes per service in Kafka mode")
     parser.add_argument("--port-step", type=int, default=100, help="port distance between replicas")
+    parser.add_argument(
+        "--analytics-store",
+        choices=["postgres", "clickhouse"],
+        default=None,
+        help="where analytics keeps raw events (default SV_ANALYTICS_STORE, else postgres); clickhouse "
+        "without SV_CLICKHOUSE_URL runs the embedded engine in the analytics process",
+    )
     run_system(parser.parse_args())
 
 

@@ -11,11 +11,12 @@ from datetime import datetime
 
 import asyncpg
 
+from analytics_svc.eventstore.base import EventStore
 from analytics_svc.experiments import report as experiment_report
 from analytics_svc.experiments import store as experiment_store
 from analytics_svc.figures import Report
 from analytics_svc.requests import ReportParams
-from common.errors import FieldViolation, NotFound
+from common.errors import FailedPrecondition, FieldViolation, NotFound
 
 
 @dataclass
@@ -27,13 +28,18 @@ class RunningExperiment:
     exposed_users: int = 0
 
 
-async def running(pool: asyncpg.Pool) -> list[RunningExperiment]:
-    """Running experiments with the users exposed since their start."""
+async def running(pool: asyncpg.Pool, events: EventStore | None = None) -> list[RunningExperiment]:
+    """Running experiments with the users exposed since their start (exposures are events:
+    `events` holds them; default the same PostgreSQL database)."""
     found = await experiment_store.list_all(pool, "running")
     if not found:
         return []
     since = [datetime.fromisoformat(e.started_at) for e in found]
-    exposed = await experiment_store.exposed_users(pool, [e.key for e in found], since)
+    keys = [e.key for e in found]
+    if events is None:
+        exposed = await experiment_store.exposed_users(pool, keys, since)
+    else:
+        exposed = await events.exposed_users(keys, since)
     return [
         RunningExperiment(
             e.key, e.description, [v.key for v in e.variants], e.started_at, exposed.get(e.key, 0)
@@ -42,7 +48,12 @@ async def running(pool: asyncpg.Pool) -> list[RunningExperiment]:
     ]
 
 
-async def report(pool: asyncpg.Pool, params: ReportParams) -> Report:
+async def report(pool: asyncpg.Pool, params: ReportParams, events: EventStore | None = None) -> Report:
+    if events is not None and events.name != "postgres":
+        # The sufficient statistics are PostgreSQL SQL over its events table (queries.py).
+        raise FailedPrecondition(
+            f"the experiment report is not available on the {events.name} event store yet"
+        )
     exp = await experiment_store.get(pool, params.experiment_key)
     if exp is None:
         raise NotFound(

@@ -1,4 +1,5 @@
-"""The analytics processor (Kafka mode): topic `analytics.events` → PostgreSQL.
+"""The analytics processor (Kafka mode): topic `analytics.events` → the event store
+(PostgreSQL, or ClickHouse with SV_ANALYTICS_STORE=clickhouse).
 
     python -m analytics_svc.ingestion.processor      # a consumer group; run as many as partitions
 
@@ -21,12 +22,13 @@ from functools import partial
 
 from storyverse.analytics.v1 import events_pb2
 
+from analytics_svc.eventstore.choose import open_event_store
 from analytics_svc.ingestion import store
 from analytics_svc.ingestion.erased import without_erased
 from analytics_svc.ingestion.event_rows import field_one
 from analytics_svc.ingestion.prepare import Prepared, Rejection, prepare
 from analytics_svc.ingestion.recorder import EVENTS_TOPIC, FAILED_TOPIC, decode_rejection
-from analytics_svc.ingestion.writer import GroupCommitWriter
+from analytics_svc.ingestion.writer import EventStoreWriter, GroupCommitWriter
 from analytics_svc.schema import MIGRATIONS
 from common import metrics, telemetry
 from common.bus import BusMessage, EventBus
@@ -43,7 +45,9 @@ GROUP = "analytics-processor"
 
 
 class EventProcessor:
-    def __init__(self, writer: GroupCommitWriter, tombstones: Tombstones | None = None) -> None:
+    def __init__(
+        self, writer: GroupCommitWriter | EventStoreWriter, tombstones: Tombstones | None = None
+    ) -> None:
         self.writer = writer
         self.tombstones = tombstones
 
@@ -55,10 +59,16 @@ class EventProcessor:
             events, serialized = by_time.setdefault(_received_at(message), ([], []))
             events.append(event)
             serialized.append(message.value)
+        # One write for the whole batch (one transaction, or one ClickHouse insert): the
+        # bus commits its offsets after it returned.
+        rows: list[tuple] = []
+        rejections: list[Rejection] = []
         for at, (group, serialized) in by_time.items():
             prepared = prepare(group, at, partial(field_one, serialized))
             prepared, _ = without_erased(prepared, self.tombstones, "processor")
-            await self.writer.write(prepared.rows, prepared.rejections, source="kafka")
+            rows += prepared.rows
+            rejections += prepared.rejections
+        await self.writer.write(rows, rejections, source="kafka")
 
     async def handle_failed(self, messages: list[BusMessage]) -> None:
         rejections = [decode_rejection(m.value, i) for i, m in enumerate(messages)]
@@ -106,7 +116,9 @@ def _key(message: BusMessage) -> str:
     return (message.key or b"").decode(errors="replace")
 
 
-def attach(bus: EventBus, writer: GroupCommitWriter, tombstones: Tombstones | None = None) -> EventProcessor:
+def attach(
+    bus: EventBus, writer: GroupCommitWriter | EventStoreWriter, tombstones: Tombstones | None = None
+) -> EventProcessor:
     processor = EventProcessor(writer, tombstones)
     bus.subscribe(EVENTS_TOPIC, GROUP, processor.handle_events)
     bus.subscribe(FAILED_TOPIC, GROUP, processor.handle_failed)
@@ -128,7 +140,13 @@ async def main() -> None:
     health = None
     if settings.processor_health_port:  # Kubernetes probes: readiness follows PostgreSQL
         health = await serve_health(pool, settings.host, settings.processor_health_port)
-    writer = GroupCommitWriter(pool, max_rows=settings.ingest_max_group)
+    # Into PostgreSQL by group commit, or into ClickHouse (SV_ANALYTICS_STORE=clickhouse): one
+    # insert per consumed batch, offsets committed by the bus only after it returned.
+    events = await open_event_store(settings, pool)
+    if events.name == "postgres":
+        writer = GroupCommitWriter(pool, max_rows=settings.ingest_max_group)
+    else:
+        writer = EventStoreWriter(pool, events)
     bus = KafkaBus(
         settings.kafka_bootstrap, prefix=settings.kafka_topic_prefix, client_id="analytics-processor"
     )
@@ -148,6 +166,7 @@ async def main() -> None:
         await health.stop(grace=1)
     await bus.aclose()
     await writer.aclose()
+    await events.close()
     await pool.close()
 
 

@@ -27,7 +27,7 @@ from storyverse.analytics.v1 import events_pb2
 from analytics_svc.ingestion import store
 from analytics_svc.ingestion.erased import without_erased
 from analytics_svc.ingestion.prepare import Prepared, Rejection, prepare
-from analytics_svc.ingestion.writer import GroupCommitWriter
+from analytics_svc.ingestion.writer import EventStoreWriter, GroupCommitWriter
 from common.bus import BusMessage, EventBus
 from common.privacy.tombstones import Tombstones
 
@@ -50,7 +50,7 @@ class EventRecorder:
         pool: asyncpg.Pool,
         bus: EventBus,
         via_kafka: bool,
-        writer: GroupCommitWriter,
+        writer: GroupCommitWriter | EventStoreWriter,
         on_stored: list[StoredHook] | None = None,
         tombstones: Tombstones | None = None,
     ) -> None:

@@ -20,6 +20,7 @@ from operator import itemgetter
 
 import asyncpg
 
+from analytics_svc.eventstore.base import EventStore
 from analytics_svc.ingestion import store
 from analytics_svc.ingestion.prepare import Rejection
 from common import pg_timestamps
@@ -84,3 +85,22 @@ class GroupCommitWriter(GroupCommit[_Pending, set]):
         new_ids = await store.insert_group(conn, rows, failed)
         self._copy_direct = len(new_ids) == len(rows)
         return set(new_ids)
+
+
+class EventStoreWriter:
+    """Ingestion into an event store other than PostgreSQL (SV_ANALYTICS_STORE=clickhouse):
+    each call's events go to the store in one insert (durable when it returns), its
+    rejections to PostgreSQL's failed_events. The same interface as GroupCommitWriter."""
+
+    def __init__(self, pool: asyncpg.Pool, events: EventStore) -> None:
+        self.pool = pool
+        self.events = events
+
+    async def write(self, rows: Sequence[tuple], rejections: Sequence[Rejection], source: str) -> set[str]:
+        if rejections:
+            async with self.pool.acquire() as conn:
+                await store.insert_failed(conn, rejections, source)
+        return await self.events.append(rows)
+
+    async def aclose(self) -> None:
+        return None

@@ -80,16 +80,22 @@ async def content(pool: asyncpg.Pool, cov: daily.Coverage, filters):
     return await fetch_analytical(pool, sql, *binds.values)
 
 
-async def ingestion(pool: asyncpg.Pool, since: datetime, failed_lo: datetime, failed_hi: datetime):
-    """Events stored since `since` with their processing lag, and rejections in the range."""
+async def stored_since(pool: asyncpg.Pool, since: datetime):
+    """Events stored since `since` with the p50/p99 of their processing lag."""
     sql = """
-        SELECT (SELECT count(*) FROM events WHERE stored_at >= $1) AS stored,
-               (SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (
-                    ORDER BY extract(epoch FROM stored_at - received_at))
-                FROM events WHERE stored_at >= $1) AS lag,
-               (SELECT count(*) FROM failed_events WHERE received_at >= $2 AND received_at < $3) AS failed
+        SELECT count(*) AS stored,
+               percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (
+                   ORDER BY extract(epoch FROM stored_at - received_at)) AS lag
+        FROM events WHERE stored_at >= $1
     """
-    return await pool.fetchrow(sql, since, failed_lo, failed_hi)
+    return await pool.fetchrow(sql, since)
+
+
+async def failed(pool: asyncpg.Pool, lo: datetime, hi: datetime) -> int:
+    """Rejected events received in [lo, hi)."""
+    return await pool.fetchval(
+        "SELECT count(*) FROM failed_events WHERE received_at >= $1 AND received_at < $2", lo, hi
+    )
 
 
 async def realtime(pool: asyncpg.Pool, since: datetime):

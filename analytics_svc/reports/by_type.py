@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
+from analytics_svc.eventstore.base import EventStore
+from analytics_svc.eventstore.postgres import PostgresEventStore
 from analytics_svc.experiments import overview as experiments
 from analytics_svc.figures import Report, Table
-from analytics_svc.queries import daily
-from analytics_svc.queries import reports as sql
 from analytics_svc.reports import funnels, performance, retention
 from analytics_svc.requests import ReportParams, day_start
 
@@ -28,8 +28,10 @@ CONTENT_TABLES = {
 }
 
 
-async def build(pool: asyncpg.Pool, params: ReportParams) -> Report:
-    return await BUILDERS[params.report_type](pool, params)
+async def build(pool: asyncpg.Pool, params: ReportParams, events: EventStore | None = None) -> Report:
+    """`events` holds the raw events (default: PostgreSQL, the same pool); definitions of
+    experiments and RPC statistics are always in PostgreSQL."""
+    return await BUILDERS[params.report_type](pool, params, events or PostgresEventStore(pool))
 
 
 def bucket_label(bucket: datetime | date, granularity: str) -> str:
@@ -46,9 +48,9 @@ def _split(params: ReportParams) -> list[str]:
     return [params.breakdown] if params.breakdown else []
 
 
-async def story_creation(pool: asyncpg.Pool, params: ReportParams) -> Report:
+async def story_creation(pool: asyncpg.Pool, params: ReportParams, events: EventStore) -> Report:
     lo, hi = _bounds(params)
-    rows = await sql.story_creation(pool, lo, hi, params.granularity, params.filters, params.breakdown)
+    rows = await events.story_creation(lo, hi, params.granularity, params.filters, params.breakdown)
     split = _split(params)
     table = Table(
         "story_creation",
@@ -83,10 +85,10 @@ async def story_creation(pool: asyncpg.Pool, params: ReportParams) -> Report:
     return Report(params.report_type, str(params.start), str(params.end), [table], summary, "raw")
 
 
-async def feature_usage(pool: asyncpg.Pool, params: ReportParams) -> Report:
+async def feature_usage(pool: asyncpg.Pool, params: ReportParams, events: EventStore) -> Report:
     lo, hi = _bounds(params)
-    rows = await sql.feature_usage(pool, lo, hi, params.granularity, params.filters, params.breakdown)
-    active = await sql.active_users(pool, lo, hi, params.filters)
+    rows = await events.feature_usage(lo, hi, params.granularity, params.filters, params.breakdown)
+    active = await events.active_users(lo, hi, params.filters)
     split = _split(params)
     features = Table("features", ["feature", *split, "uses", "users", "share_of_active_users"])
     over_time = Table("features_over_time", ["bucket", "feature", *split, "uses", "users"])
@@ -109,9 +111,9 @@ async def feature_usage(pool: asyncpg.Pool, params: ReportParams) -> Report:
     )
 
 
-async def engagement(pool: asyncpg.Pool, params: ReportParams) -> Report:
+async def engagement(pool: asyncpg.Pool, params: ReportParams, events: EventStore) -> Report:
     lo, hi = _bounds(params)
-    rows = await sql.engagement(pool, lo, hi, params.granularity, params.filters, params.breakdown)
+    rows = await events.engagement(lo, hi, params.granularity, params.filters, params.breakdown)
     split = _split(params)
     names = ["sessions", "users", "events_per_session", "mean_session_seconds", "median_session_seconds"]
     table = Table("engagement", ["bucket", *split, *names])
@@ -126,12 +128,11 @@ async def engagement(pool: asyncpg.Pool, params: ReportParams) -> Report:
     return Report(params.report_type, str(params.start), str(params.end), [table], summary, "raw")
 
 
-async def content(pool: asyncpg.Pool, params: ReportParams) -> Report:
+async def content(pool: asyncpg.Pool, params: ReportParams, events: EventStore) -> Report:
     """Popularity (uses in story creations, share within the kind) and trend: uses in the
     second half of the range against the first half (the middle day of an odd range is
     in neither); trend = (second - first) / first, empty when first is 0."""
-    cov = await daily.coverage(pool, params.start, params.end)
-    rows = await sql.content(pool, cov, params.filters, params.breakdown)
+    rows, source = await events.content(params)
     days = (params.end - params.start).days + 1
     half = days // 2
     first_end = params.start + timedelta(days=half)  # exclusive
@@ -169,7 +170,7 @@ async def content(pool: asyncpg.Pool, params: ReportParams) -> Report:
         f"{name}_uses": sum(v for (k, _), v in kind_totals.items() if k == kind)
         for kind, name in CONTENT_TABLES.items()
     }
-    return Report(params.report_type, str(params.start), str(params.end), tables, summary, cov.source)
+    return Report(params.report_type, str(params.start), str(params.end), tables, summary, source)
 
 
 BUILDERS = {

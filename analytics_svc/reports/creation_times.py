@@ -14,7 +14,7 @@ from datetime import date
 import asyncpg
 import numpy as np
 
-from analytics_svc.figures import Distribution
+from analytics_svc.figures import Distribution, distribution_of
 from analytics_svc.queries import daily, sequences
 
 PAIR = np.dtype([("value", ">f4"), ("count", ">i4")])
@@ -26,19 +26,7 @@ def distribution(histograms: list[bytes]) -> Distribution:
         return Distribution()
     values, inverse = np.unique(pairs["value"].astype(np.float64), return_inverse=True)
     counts = np.bincount(inverse, weights=pairs["count"].astype(np.float64)).astype(np.int64)
-    total = int(counts.sum())
-    ends = np.cumsum(counts)  # values[i] holds the ranks ends[i-1] .. ends[i]-1
-
-    def percentile(q: float) -> float:
-        pos = q * (total - 1)
-        low = int(np.floor(pos))
-        high = min(low + 1, total - 1)
-        a = values[np.searchsorted(ends, low, side="right")]
-        b = values[np.searchsorted(ends, high, side="right")]
-        return float(a + (b - a) * (pos - low))
-
-    mean = float(np.dot(values, counts) / total)
-    return Distribution(total, mean, percentile(0.5), percentile(0.9))
+    return distribution_of(values.tolist(), counts.tolist())
 
 
 async def compute(pool: asyncpg.Pool, start: date, end: date, filters) -> Distribution:

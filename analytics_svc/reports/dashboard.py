@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from analytics_svc.eventstore.base import EventStore
+from analytics_svc.eventstore.postgres import PostgresEventStore
 from analytics_svc.experiments import overview as experiments
 from analytics_svc.figures import Distribution, Ranked, Series, ranked
-from analytics_svc.queries import daily
 from analytics_svc.queries import dashboard as sql
-from analytics_svc.reports import creation_times
 from analytics_svc.requests import DashboardParams, day_start
 
 TOP = 10
@@ -69,59 +69,44 @@ class Dashboard:
     source: str = "raw"
 
 
-async def build(pool: asyncpg.Pool, params: DashboardParams, now: datetime | None = None) -> Dashboard:
+async def build(
+    pool: asyncpg.Pool, params: DashboardParams, now: datetime | None = None, events: EventStore | None = None
+) -> Dashboard:
+    """`events` holds the raw events (default: PostgreSQL, the same pool); rejections,
+    real-time buckets and experiment definitions are always in PostgreSQL."""
+    events = events or PostgresEventStore(pool)
     now = now or datetime.now(UTC)
-    start, end, filters = params.start, params.end, params.filters
+    start, end = params.start, params.end
     # WAU/MAU look back 30 days from the end, possibly before the selected start.
     activity_from = min(start, end - timedelta(days=29))
-    cov_activity, cov = await asyncio.gather(
-        daily.coverage(pool, activity_from, end), daily.coverage(pool, start, end)
-    )
     minutes = params.realtime_minutes
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
-    (active, counts, content, ctime, ingest, (per_minute, rt_users), running) = await asyncio.gather(
-        _active_rows(pool, cov_activity, filters, activity_from, start, end),
-        sql.event_counts(pool, cov, filters),
-        sql.content(pool, cov, filters),
-        creation_times.compute(pool, start, end, filters),
-        sql.ingestion(
-            pool, now - timedelta(minutes=minutes), day_start(start), day_start(end + timedelta(days=1))
-        ),
+    rows, (stored, lag), failed, (per_minute, rt_users), running = await asyncio.gather(
+        events.dashboard(params, activity_from),
+        events.ingestion(now - timedelta(minutes=minutes)),
+        sql.failed(pool, day_start(start), day_start(end + timedelta(days=1))),
         sql.realtime(pool, since),
-        experiments.running(pool),
+        experiments.running(pool, events),
     )
-    sources = {cov.source, cov_activity.source}
+    sources = set(rows.sources)
     board = Dashboard(str(start), str(end), source=sources.pop() if len(sources) == 1 else "rollups+raw")
     days = [str(start + timedelta(days=i)) for i in range((end - start).days + 1)]
-    _active(board, active, days)
-    _counts(board, counts, days)
+    _active(board, rows.active, days)
+    _counts(board, rows.counts, days)
     for kind, name in CONTENT_KINDS.items():
-        board.top[name] = ranked({r["key"]: float(r["uses"]) for r in content if r["kind"] == kind}, TOP)
-    board.creation_time = ctime
-    lag = ingest["lag"] or [0.0, 0.0]
+        board.top[name] = ranked({r["key"]: float(r["uses"]) for r in rows.content if r["kind"] == kind}, TOP)
+    board.creation_time = rows.creation_time
+    lag = lag or [0.0, 0.0]
     board.ingestion = Ingestion(
-        events_per_second=ingest["stored"] / (minutes * 60),
+        events_per_second=stored / (minutes * 60),
         lag_p50=float(lag[0] or 0.0),
         lag_p99=float(lag[1] or 0.0),
-        failed_events=ingest["failed"],
-        total_events=sum(r["events"] for r in counts),
+        failed_events=failed,
+        total_events=sum(r["events"] for r in rows.counts),
     )
     board.running_experiments = running
     board.realtime = _realtime(minutes, since, per_minute, rt_users)
     return board
-
-
-async def _active_rows(pool, cov: daily.Coverage, filters, activity_from, start, end) -> list[dict]:
-    """Rows in the shape of sql.active_users: precomputed by the rollup when possible."""
-    if not cov.unrolled:
-        rows = await sql.precomputed_active(pool, filters, activity_from, start, end)
-        if rows is not None:
-            last = next((r for r in rows if r["day"] == end), None)
-            totals = {"kind": "totals", "day": None, "dau": 0, "wau": 0, "mau": 0}
-            if last is not None:
-                totals.update(dau=last["dau"], wau=last["wau"], mau=last["mau"])
-            return [totals, *({"kind": "day", "day": r["day"], "dau": r["dau"]} for r in rows)]
-    return [dict(r) for r in await sql.active_users(pool, cov, filters, start, end)]
 
 
 def _active(board: Dashboard, rows, days: list[str]) -> None:

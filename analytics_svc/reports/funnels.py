@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from analytics_svc.eventstore.base import EventStore
 from analytics_svc.figures import Report, Table
 from analytics_svc.queries import codes, daily, sequences
 from analytics_svc.queries import funnels as sql
@@ -96,8 +97,11 @@ async def compute_seconds(
     return groups, "raw"
 
 
-async def report(pool: asyncpg.Pool, params: ReportParams) -> Report:
-    groups, source = await compute(pool, params)
+async def report(pool: asyncpg.Pool, params: ReportParams, events: EventStore | None = None) -> Report:
+    if events is None:
+        groups, source = await compute(pool, params)
+    else:
+        groups, source = await events.funnel(params, params.window_hours * 3600)
     split = bool(params.breakdown)
     table = Table("funnel", ([params.breakdown] if split else []) + COLUMNS)
     for group in groups:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from analytics_svc.eventstore.base import EventStore
 from analytics_svc.figures import Report, Table
 from analytics_svc.queries import performance as sql
 from analytics_svc.requests import ReportParams, day_start
@@ -98,11 +99,14 @@ class RpcStats:
             await self.flush()
 
 
-async def report(pool: asyncpg.Pool, params: ReportParams) -> Report:
+async def report(pool: asyncpg.Pool, params: ReportParams, events: EventStore | None = None) -> Report:
+    """RPC statistics are in PostgreSQL; the ingestion lag comes from the events' store."""
     lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
-    rows, lag_rows = await asyncio.gather(
-        sql.minutes(pool, lo, hi), sql.ingestion_lag(pool, lo, hi, params.granularity)
-    )
+    if events is None:
+        lag = sql.ingestion_lag(pool, lo, hi, params.granularity)
+    else:
+        lag = events.ingestion_lag(lo, hi, params.granularity)
+    rows, lag_rows = await asyncio.gather(sql.minutes(pool, lo, hi), lag)
     per_method: dict[str, list] = {}
     over_time: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:

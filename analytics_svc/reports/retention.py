@@ -24,6 +24,7 @@ from datetime import date, timedelta
 import asyncpg
 import numpy as np
 
+from analytics_svc.eventstore.base import EventStore
 from analytics_svc.figures import Report, Table
 from analytics_svc.queries import codes, daily, sequences
 from analytics_svc.queries import retention as sql
@@ -133,8 +134,8 @@ async def _from_activity(pool: asyncpg.Pool, params: ReportParams, unit: str) ->
     return dict(sorted(cohorts.items())), cov.source if cov.rolled else "raw"
 
 
-async def report(pool: asyncpg.Pool, params: ReportParams) -> Report:
-    cohorts, source = await compute(pool, params)
+async def report(pool: asyncpg.Pool, params: ReportParams, events: EventStore | None = None) -> Report:
+    cohorts, source = await (compute(pool, params) if events is None else events.retention(params))
     split = [params.breakdown] if params.breakdown else []
     periods = [f"period_{p}" for p in range(params.periods + 1)]
     bounded = Table("retention", [*split, "cohort", "cohort_size", *periods])

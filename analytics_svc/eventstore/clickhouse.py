@@ -1,0 +1,674 @@
+"""Events in ClickHouse, through clickhouse-connect: a server or cluster (SV_CLICKHOUSE_URL),
+or the embedded chDB engine (`interface='chdb'`, data under SV_DATA_DIR/clickhouse).
+
+Schema (`SCHEMA`): one ReplacingMergeTree table partitioned by month and ordered by
+(user_id, ts, event_id), so a user's events are contiguous and in stream order. The
+dashboard, the reports, funnels, retention and experiment exposures are ClickHouse SQL
+over it, with the semantics of docs/analytics.md (tests/analytics/test_eventstore_*.py
+compares every answer with PostgreSQL and the reference fold):
+
+- funnels walk each user's stream (sorted by ts, then event_id) with array functions:
+  ClickHouse's windowFunnel orders ties by time only and keeps one chain per user, which
+  is not the documented "every step-1 event starts an attempt, ties by event_id";
+- retention takes each user's first start event with argMin over (ts, event_id) and the
+  set of periods with a return event (uniqExact for every distinct count).
+
+Idempotent by event_id: `append` drops the ids the table already holds for the batch's
+users (read through the primary key), and the table replaces rows of the same
+(user_id, ts, event_id) when parts merge. Reads do not use FINAL (it made the funnel 3x
+slower on the benchmark): a duplicate can only come from two writers inserting the same
+event at the same moment (a Kafka rebalance in the middle of a batch) and is counted until
+the next merge removes it (`OPTIMIZE TABLE events FINAL` forces that).
+
+On a cluster the same queries run over the Distributed table of clickhouse_cluster.sql
+(sharded by user: a user's stream is folded on its shard). clickhouse-connect has no async
+client with chDB and one engine serves a process: every call runs in one worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from analytics_svc.eventstore.base import DashboardRows
+from analytics_svc.figures import distribution_of
+from analytics_svc.ingestion.prepare import COLUMNS
+from analytics_svc.requests import STEP_PROPERTIES, DashboardParams, Filters, ReportParams, Step, day_start
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS {db}.events (
+    event_id      String CODEC(ZSTD(3)),
+    user_id       String CODEC(ZSTD(3)),
+    session_id    Nullable(String) CODEC(ZSTD(3)),
+    event_type    LowCardinality(String),
+    ts            DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3)),
+    received_at   DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3)),
+    stored_at     DateTime64(6, 'UTC') DEFAULT now64(6) CODEC(Delta, ZSTD(3)),
+    story_id      Nullable(String) CODEC(ZSTD(3)),
+    universes     Array(LowCardinality(String)),
+    characters    Array(LowCardinality(String)),
+    theme         LowCardinality(Nullable(String)),
+    moral_lesson  LowCardinality(Nullable(String)),
+    creation_time Nullable(Float32),
+    device_type   LowCardinality(Nullable(String)),
+    platform      LowCardinality(Nullable(String)),
+    age_group     LowCardinality(Nullable(String)),
+    feature       LowCardinality(Nullable(String)),
+    props         Nullable(String) CODEC(ZSTD(3))
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (user_id, ts, event_id)
+"""
+
+# Per-user aggregates kept by materialized views as events arrive (retention reads these,
+# one row per user and event type, instead of every event): the first event of each type
+# (ties by event_id) with the properties cohorts are filtered and split by, and the days of
+# each type. Duplicates cannot change either (argMin, a set of days).
+AGGREGATES = """
+CREATE TABLE IF NOT EXISTS {db}.user_first_events (
+    user_id    String,
+    event_type LowCardinality(String),
+    first      AggregateFunction(argMin,
+                   Tuple(DateTime64(6, 'UTC'), Nullable(String), Nullable(String), Nullable(String)),
+                   Tuple(DateTime64(6, 'UTC'), String))
+) ENGINE = AggregatingMergeTree ORDER BY (user_id, event_type);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.user_first_events_mv TO {db}.user_first_events AS
+SELECT user_id, event_type,
+       argMinState((ts, toNullable(toString(age_group)), toNullable(toString(platform)),
+                    toNullable(toString(device_type))), (ts, event_id)) AS first
+FROM {db}.events GROUP BY user_id, event_type;
+
+CREATE TABLE IF NOT EXISTS {db}.user_days (
+    user_id    String,
+    event_type LowCardinality(String),
+    days       AggregateFunction(groupUniqArray, Date)
+) ENGINE = AggregatingMergeTree ORDER BY (user_id, event_type);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.user_days_mv TO {db}.user_days AS
+SELECT user_id, event_type, groupUniqArrayState(toDate(ts)) AS days
+FROM {db}.events GROUP BY user_id, event_type
+"""
+# The tables that hold a user's data (erasure).
+USER_TABLES = ("events", "user_first_events", "user_days")
+
+# The breakdown property of an event (fixed expressions, never user text).
+BREAKDOWN = {
+    "": "''",
+    "age_group": "ifNull(age_group, '')",
+    "platform": "ifNull(platform, '')",
+    "device_type": "ifNull(device_type, '')",
+    "event_type": "toString(event_type)",
+    "feature": "ifNull(feature, '')",
+    "theme": "ifNull(theme, '')",
+    "universe": "toString(universes[1])",
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BUCKET = {"hour": "toStartOfHour(ts)", "day": "toDate(ts)", "week": "toMonday(ts)"}
+_ARRAYS = {"universe": "universes", "character": "characters"}
+# Every item a story creation uses, as (kind, key): each key once per event.
+_CONTENT_ITEMS = """arrayConcat(
+    arrayMap(u -> ('universe', toString(u)), arrayDistinct(universes)),
+    arrayMap(c -> ('character', toString(c)), arrayDistinct(characters)),
+    if(ifNull(theme, '') != '', [('theme', ifNull(theme, ''))], []),
+    if(ifNull(moral_lesson, '') != '', [('moral_lesson', ifNull(moral_lesson, ''))], [])
+    {pairs})"""
+_PAIRS = """, arrayMap(p -> ('universe_pair', concat(p.1, '+', p.2)), arrayFilter(p -> p.1 < p.2,
+        arrayFlatten(arrayMap(a -> arrayMap(b -> (toString(a), toString(b)), arrayDistinct(universes)),
+                              arrayDistinct(universes)))))"""
+
+
+class Params:
+    """Collects bind values and hands out their server-side placeholders: {p3:String}."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any, kind: str) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"{{{name}:{kind}}}"
+
+    def time(self, value: datetime) -> str:
+        micros = (value - _EPOCH) // timedelta(microseconds=1)
+        return f"fromUnixTimestamp64Micro({self.add(micros, 'Int64')}, 'UTC')"
+
+
+def dims_filter(params: Params, filters: Filters) -> str:
+    parts = [
+        f"{column} = {params.add(value, 'String')}"
+        for column in ("age_group", "platform", "device_type")
+        if (value := getattr(filters, column))
+    ]
+    return " AND ".join(parts) if parts else "1"
+
+
+def step_predicate(step: Step, params: Params) -> str:
+    parts = [f"event_type = {params.add(step.event_type, 'String')}"]
+    for name, value in step.conditions:
+        kind, placeholder = STEP_PROPERTIES[name], params.add(value, "String")
+        if kind == "column":
+            parts.append(f"ifNull({name} = {placeholder}, 0)")
+        elif kind == "array":
+            parts.append(f"has({_ARRAYS[name]}, {placeholder})")
+        else:
+            parts.append(
+                f"JSONExtractString(ifNull(props, '{{}}'), {params.add(name, 'String')}) = {placeholder}"
+            )
+    return "(" + " AND ".join(parts) + ")"
+
+
+def _number(value: Any) -> float | None:
+    """NULL or NaN (an aggregate over no rows) as None, like PostgreSQL's NULL."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+class ClickHouseEventStore:
+    name = "clickhouse"
+
+    def __init__(self, client: Any, database: str, threads: int = 1) -> None:
+        self.client = client
+        self.db = database
+        self._thread = ThreadPoolExecutor(threads, thread_name_prefix="clickhouse")
+        self._final = ""  # see the module docstring: append() keeps ids unique
+
+    @classmethod
+    async def open(
+        cls, url: str | None = None, path: Path | str | None = None, database: str = "storyverse"
+    ) -> ClickHouseEventStore:
+        """A server (url: http(s)://user:password@host:8123 or a chdb:// DSN) or the embedded
+        engine with its data under `path`; the database and table are created if missing."""
+        import clickhouse_connect
+
+        def connect() -> Any:
+            if url:
+                client = clickhouse_connect.get_client(dsn=url)
+            else:
+                client = clickhouse_connect.get_client(interface="chdb", path=str(path))
+            client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+            client.command(SCHEMA.format(db=database))
+            fresh = not client.command(f"EXISTS TABLE {database}.user_first_events")
+            for statement in AGGREGATES.format(db=database).split(";"):
+                client.command(statement)
+            if fresh:  # a table that held events before the views existed: fill them once
+                for view in ("user_first_events_mv", "user_days_mv"):
+                    select = client.command(
+                        f"SELECT as_select FROM system.tables WHERE database = '{database}'"
+                        f" AND name = '{view}'"
+                    )
+                    client.command(f"INSERT INTO {database}.{view.removesuffix('_mv')} {select}")
+            return client
+
+        store = cls(None, database, threads=1 if not url else 4)
+        store.client = await store._call(connect)
+        return store
+
+    @property
+    def table(self) -> str:
+        return f"{self.db}.events"
+
+    async def _call(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def fetch(self, sql: str, params: Params | None = None, in_order: bool = False) -> list[dict]:
+        """Rows as dicts; `in_order`: group by user in table order (each user's rows arrive
+        together: less memory, faster on the per-user folds)."""
+        settings = {"optimize_aggregation_in_order": 1} if in_order else None
+
+        def run() -> list[dict]:
+            result = self.client.query(sql, parameters=params.values if params else None, settings=settings)
+            names = result.column_names
+            return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+        return await self._call(run)
+
+    def _events(self) -> str:
+        return f"{self.table} {self._final}"
+
+    # --- writing ------------------------------------------------------------------------
+
+    async def append(self, rows: Sequence[tuple]) -> set[str]:
+        if not rows:
+            return set()
+
+        def write() -> set[str]:
+            users = sorted({r[1] for r in rows})
+            ids = [r[0] for r in rows]
+            known = {
+                r[0]
+                for r in self.client.query(
+                    f"SELECT event_id FROM {self.table} WHERE user_id IN {{u:Array(String)}}"
+                    " AND event_id IN {i:Array(String)}",
+                    parameters={"u": users, "i": ids},
+                ).result_rows
+            }
+            fresh, seen = [], set()
+            for row in rows:
+                if row[0] in known or row[0] in seen:
+                    continue
+                seen.add(row[0])
+                fresh.append(_storable(row))
+            if fresh:
+                self.client.insert(self.table, fresh, column_names=list(COLUMNS))
+            return seen
+
+        return await self._call(write)
+
+    async def load(self, rows: Sequence[tuple], columns: Sequence[str]) -> None:
+        """A bulk load of rows known to be new (benchmarks, migrations): no id check."""
+        await self._call(
+            lambda: self.client.insert(self.table, [_storable(r) for r in rows], column_names=list(columns))
+        )
+
+    async def erase_user(self, user_id: str) -> int:
+        def erase() -> int:
+            count = self.client.query(
+                f"SELECT count() FROM {self.table} WHERE user_id = {{u:String}}", parameters={"u": user_id}
+            ).result_rows[0][0]
+            for table in USER_TABLES:
+                self.client.command(
+                    f"ALTER TABLE {self.db}.{table} DELETE WHERE user_id = {{u:String}}",
+                    parameters={"u": user_id},
+                    settings={"mutations_sync": 2},
+                )
+            return int(count)
+
+        return await self._call(erase)
+
+    async def count(self) -> int:
+        rows = await self.fetch(f"SELECT count() AS n FROM {self._events()}")
+        return int(rows[0]["n"])
+
+    async def bytes_on_disk(self) -> int:
+        rows = await self.fetch(
+            "SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE active AND database = {d:String}"
+            " AND table = 'events'",
+            _params(d=(self.db, "String")),
+        )
+        return int(rows[0]["b"] or 0)
+
+    async def optimize(self) -> None:
+        """Merge every table's parts (what background merges do over time; after a bulk load)."""
+        for table in USER_TABLES:
+            await self._call(lambda t=table: self.client.command(f"OPTIMIZE TABLE {self.db}.{t} FINAL"))
+
+    # --- dashboard ----------------------------------------------------------------------
+
+    async def dashboard(self, params: DashboardParams, activity_from: date) -> DashboardRows:
+        start, end, filters = params.start, params.end, params.filters
+        lo, hi = day_start(start), day_start(end + timedelta(days=1))
+        p = Params()
+        f = dims_filter(p, filters)
+        a_lo, lo_p, hi_p = p.time(day_start(activity_from)), p.time(lo), p.time(hi)
+        end_p, week_p = p.time(day_start(end)), p.time(day_start(end - timedelta(days=6)))
+        month_p = p.time(day_start(end - timedelta(days=29)))
+        events = self._events()
+        totals = await self.fetch(
+            f"""SELECT uniqExactIf(user_id, ts >= {end_p}) AS dau,
+                       uniqExactIf(user_id, ts >= {week_p}) AS wau,
+                       uniqExactIf(user_id, ts >= {month_p}) AS mau
+                FROM {events} WHERE ts >= {a_lo} AND ts < {hi_p} AND {f}""",
+            p,
+        )
+        per_day = await self.fetch(
+            f"""SELECT toDate(ts) AS day, uniqExact(user_id) AS dau FROM {events}
+                WHERE ts >= {lo_p} AND ts < {hi_p} AND {f} GROUP BY day ORDER BY day""",
+            p,
+        )
+        counts = await self.fetch(
+            f"""SELECT toDate(ts) AS day, toString(event_type) AS event_type, device_type, platform,
+                       count() AS events
+                FROM {events} WHERE ts >= {lo_p} AND ts < {hi_p} AND {f}
+                GROUP BY day, event_type, device_type, platform""",
+            p,
+        )
+        content = await self.fetch(
+            f"""SELECT item.1 AS kind, item.2 AS key, count() AS uses
+                FROM {events} ARRAY JOIN {_CONTENT_ITEMS.format(pairs=_PAIRS)} AS item
+                WHERE event_type = 'story_creation' AND ts >= {lo_p} AND ts < {hi_p} AND {f}
+                GROUP BY kind, key""",
+            p,
+        )
+        values = await self.fetch(
+            f"""SELECT toFloat64(creation_time) AS value, count() AS n FROM {events}
+                WHERE event_type = 'story_creation' AND creation_time IS NOT NULL
+                  AND ts >= {lo_p} AND ts < {hi_p} AND {f}
+                GROUP BY value""",
+            p,
+        )
+        t = totals[0]
+        active = [{"kind": "totals", "day": None, "dau": t["dau"], "wau": t["wau"], "mau": t["mau"]}]
+        active += [{"kind": "day", "day": r["day"], "dau": r["dau"]} for r in per_day]
+        return DashboardRows(
+            active,
+            counts,
+            content,
+            distribution_of([r["value"] for r in values], [r["n"] for r in values]),
+            {"raw"},
+        )
+
+    async def ingestion(self, since: datetime) -> tuple[int, list[float] | None]:
+        p = Params()
+        rows = await self.fetch(
+            f"""SELECT count() AS stored,
+                       quantilesExactInclusive(0.5, 0.99)(
+                           (toUnixTimestamp64Micro(stored_at) - toUnixTimestamp64Micro(received_at)) / 1e6
+                       ) AS lag
+                FROM {self._events()} WHERE stored_at >= {p.time(since)}""",
+            p,
+        )
+        stored = int(rows[0]["stored"])
+        return stored, ([_number(v) for v in rows[0]["lag"]] if stored else None)
+
+    # --- funnels ------------------------------------------------------------------------
+
+    async def funnel(self, params: ReportParams, window_seconds: int) -> tuple[list[dict], str]:
+        steps, n = params.steps, len(params.steps)
+        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
+        horizon = hi + timedelta(seconds=window_seconds)
+        p = Params()
+        mask = " + ".join(f"bitShiftLeft(toUInt32({step_predicate(s, p)}), {i})" for i, s in enumerate(steps))
+        where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
+        if params.funnel_order == "ordered":
+            types = p.add(sorted({s.event_type for s in steps}), "Array(String)")
+            where += f" AND toString(event_type) IN {types}"
+        lo_us, hi_us = p.add(_micros(lo), "Int64"), p.add(_micros(hi), "Int64")
+        window_us = p.add(window_seconds * 1_000_000, "Int64")
+        arrays = _ordered_chains(n) if params.funnel_order == "ordered" else _strict_chains(n, window_us)
+        later = ", ".join(f"c2_{k}" for k in range(2, n + 1))
+        # Step k counts when it exists and is within the window of step 1 (chains are prefix-closed).
+        valid = [f"(a.{3 + k} != {_NONE} AND a.{3 + k} - a.3 <= {window_us})" for k in range(2, n + 1)]
+        times = ", ".join(["a.3", *(f"a.{3 + k}" for k in range(2, n + 1))])
+        per_step = []
+        for k in range(1, n + 1):
+            per_step.append(f"countIf(reached >= {k}) AS users{k}")
+            if k > 1:
+                for name, since in (("prev", f"best.{k}"), ("first", "best.2")):
+                    per_step.append(
+                        f"quantileExactInclusiveIf(0.5)((best.{k + 1} - {since}) / 1e6, reached >= {k})"
+                        f" AS {name}{k}"
+                    )
+        sql = f"""
+            SELECT grp, {", ".join(per_step)}
+            FROM (
+                SELECT user_id, grp, argMax(tuple(r, {", ".join(f"t{k}" for k in range(1, n + 1))}),
+                                            (r, -pos)) AS best, best.1 AS reached
+                FROM (
+                    SELECT user_id, a.1 AS pos, a.4 AS grp, 1 + {" + ".join(valid) or "0"} AS r,
+                           {", ".join(f"{t} AS t{k}" for k, t in enumerate(times.split(", "), start=1))}
+                    FROM (
+                        SELECT user_id,
+                               arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
+                                         toUInt32({mask}), {BREAKDOWN[params.breakdown]}))) AS ev,
+                               arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
+                               arrayMap(x -> x.4, ev) AS g, arrayEnumerate(ev) AS idx,
+                               {", ".join(arrays)}
+                        FROM {self._events()} WHERE {where}
+                        GROUP BY user_id
+                    )
+                    ARRAY JOIN arrayFilter(x -> bitTest(x.2, 0) AND x.3 >= {lo_us} AND x.3 < {hi_us},
+                                           arrayZip(idx, m, t, g, {later})) AS a
+                )
+                GROUP BY user_id, grp
+            )
+            GROUP BY grp ORDER BY grp
+        """
+        rows = await self.fetch(sql, p, in_order=True)
+        groups = []
+        for r in rows:
+            steps_out = []
+            for k in range(1, n + 1):
+                users = int(r[f"users{k}"])
+                if k == 1:
+                    steps_out.append((users, None, None))
+                else:
+                    prev = _number(r[f"prev{k}"]) if users else None
+                    first = _number(r[f"first{k}"]) if users else None
+                    steps_out.append((users, prev, first))
+            groups.append({"group": r["grp"], "steps": steps_out})
+        return groups, "raw"
+
+    # --- retention ----------------------------------------------------------------------
+
+    async def retention(self, params: ReportParams) -> tuple[dict, str]:
+        unit = "week" if params.granularity == "week" else "day"
+        length = 7 if unit == "week" else 1
+        period = "toMonday({})" if unit == "week" else "toDate({})"
+        n = params.periods
+        p = Params()
+        lo, hi = p.time(day_start(params.start)), p.time(day_start(params.end + timedelta(days=1)))
+        start_cond = f"event_type = {p.add(params.start_event, 'String')}" if params.start_event else "1"
+        return_cond = f"event_type = {p.add(params.return_event, 'String')}" if params.return_event else "1"
+        first_filters = "".join(
+            f" AND ifNull(f.{i + 2} = {p.add(value, 'String')}, 0)"
+            for i, column in enumerate(("age_group", "platform", "device_type"))
+            if (value := getattr(params.filters, column))
+        )
+        columns = [f"countIf(has(ks, {k})) AS in{k}" for k in range(n + 1)]
+        columns += [f"countIf(notEmpty(ks) AND arrayMax(ks) >= {k}) AS later{k}" for k in range(n + 1)]
+        group = {"age_group": "f.2", "platform": "f.3", "device_type": "f.4"}.get(params.breakdown)
+        group = f"ifNull({group}, '')" if group else "''"
+        periods = "arrayDistinct(arrayMap(d -> toMonday(d), days))" if unit == "week" else "days"
+        db = self.db
+        # From the per-user aggregates: each user's first start event (ties by event_id) and
+        # the days of their return events.
+        sql = f"""
+            WITH cohort_users AS (
+                SELECT user_id, argMinMerge(first) AS f
+                FROM {db}.user_first_events WHERE {start_cond} GROUP BY user_id
+                HAVING f.1 >= {lo} AND f.1 < {hi} {first_filters}
+            )
+            SELECT grp, cohort, count() AS size, {", ".join(columns)}
+            FROM (
+                SELECT {group} AS grp, {period.format("f.1")} AS cohort,
+                       arrayFilter(x -> x >= 0,
+                                   arrayMap(d -> intDiv(toInt32(d - cohort), {length}), {periods})) AS ks
+                FROM cohort_users AS c
+                LEFT JOIN (
+                    SELECT user_id, groupUniqArrayMerge(days) AS days FROM {db}.user_days
+                    WHERE {return_cond} AND user_id IN (SELECT user_id FROM cohort_users)
+                    GROUP BY user_id
+                ) AS r ON c.user_id = r.user_id
+            )
+            GROUP BY grp, cohort ORDER BY grp, cohort
+        """
+        rows = await self.fetch(sql, p)
+        cohorts = {
+            (r["grp"], r["cohort"]): {
+                "size": int(r["size"]),
+                "in": [int(r[f"in{k}"]) for k in range(n + 1)],
+                "or_later": [int(r[f"later{k}"]) for k in range(n + 1)],
+            }
+            for r in rows
+        }
+        return dict(sorted(cohorts.items())), "raw"
+
+    # --- reports over raw events --------------------------------------------------------
+
+    def _range(self, p: Params, lo: datetime, hi: datetime) -> str:
+        return f"ts >= {p.time(lo)} AND ts < {p.time(hi)}"
+
+    async def story_creation(self, lo, hi, granularity, filters, breakdown) -> list:
+        p = Params()
+        where = f"event_type = 'story_creation' AND {self._range(p, lo, hi)} AND {dims_filter(p, filters)}"
+        figures = """count() AS stories, uniqExact(user_id) AS creators,
+                     quantileExactInclusive(0.5)(toFloat64(creation_time)) AS median,
+                     quantileExactInclusive(0.9)(toFloat64(creation_time)) AS p90"""
+        rows = await self.fetch(
+            f"""SELECT 0 AS is_total, {_BUCKET[granularity]} AS bucket, {BREAKDOWN[breakdown]} AS grp,
+                       {figures}
+                FROM {self._events()} WHERE {where} GROUP BY bucket, grp ORDER BY bucket, grp""",
+            p,
+        )
+        total = await self.fetch(f"SELECT 1 AS is_total, {figures} FROM {self._events()} WHERE {where}", p)
+        # As GROUPING SETS ((...), ()) in PostgreSQL: a totals row even over no events.
+        out = [_nulls(r, ("median", "p90")) for r in rows]
+        out.append(_nulls({**total[0], "bucket": None, "grp": None}, ("median", "p90")))
+        return out
+
+    async def feature_usage(self, lo, hi, granularity, filters, breakdown) -> list:
+        p = Params()
+        where = f"event_type = 'feature_used' AND {self._range(p, lo, hi)} AND {dims_filter(p, filters)}"
+        feature, grp = "ifNull(feature, '')", BREAKDOWN[breakdown]
+        figures = "count() AS uses, uniqExact(user_id) AS users"
+        events = self._events()
+        rows = await self.fetch(
+            f"""SELECT 0 AS level, {_BUCKET[granularity]} AS bucket, {feature} AS feature, {grp} AS grp,
+                       {figures}
+                FROM {events} WHERE {where} GROUP BY bucket, feature, grp ORDER BY bucket, feature, grp""",
+            p,
+        )
+        rows += await self.fetch(
+            f"""SELECT 4 AS level, {feature} AS feature, {grp} AS grp, {figures}
+                FROM {events} WHERE {where} GROUP BY feature, grp ORDER BY feature, grp""",
+            p,
+        )
+        total = await self.fetch(f"SELECT 7 AS level, {figures} FROM {events} WHERE {where}", p)
+        rows.append({**total[0], "bucket": None, "feature": None, "grp": None})
+        return rows
+
+    async def active_users(self, lo, hi, filters) -> int:
+        p = Params()
+        rows = await self.fetch(
+            f"SELECT uniqExact(user_id) AS n FROM {self._events()}"
+            f" WHERE {self._range(p, lo, hi)} AND {dims_filter(p, filters)}",
+            p,
+        )
+        return int(rows[0]["n"])
+
+    async def engagement(self, lo, hi, granularity, filters, breakdown) -> list:
+        p = Params()
+        where = f"session_id IS NOT NULL AND {self._range(p, lo, hi)} AND {dims_filter(p, filters)}"
+        sessions = f"""
+            SELECT user_id, min(ts) AS started, count() AS events,
+                   (toUnixTimestamp64Micro(max(ts)) - toUnixTimestamp64Micro(min(ts))) / 1e6 AS seconds,
+                   argMin({BREAKDOWN[breakdown]}, (ts, event_id)) AS grp
+            FROM {self._events()} WHERE {where} GROUP BY user_id, session_id"""
+        figures = """count() AS sessions, uniqExact(user_id) AS users, avg(events) AS events_per_session,
+                     avg(seconds) AS mean_seconds, quantileExactInclusive(0.5)(seconds) AS median_seconds"""
+        bucket = _BUCKET[granularity].replace("ts", "started")
+        rows = await self.fetch(
+            f"""SELECT 0 AS is_total, {bucket} AS bucket, grp, {figures} FROM ({sessions})
+                GROUP BY bucket, grp ORDER BY bucket, grp""",
+            p,
+        )
+        total = await self.fetch(f"SELECT 1 AS is_total, {figures} FROM ({sessions})", p)
+        names = ("events_per_session", "mean_seconds", "median_seconds")
+        rows.append(_nulls({**total[0], "bucket": None, "grp": None}, names))
+        return rows
+
+    async def content(self, params: ReportParams) -> tuple[list, str]:
+        p = Params()
+        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
+        grp = BREAKDOWN[params.breakdown] if params.breakdown else "''"
+        rows = await self.fetch(
+            f"""SELECT toDate(ts) AS day, item.1 AS kind, item.2 AS key, {grp} AS grp, count() AS uses
+                FROM {self._events()} ARRAY JOIN {_CONTENT_ITEMS.format(pairs="")} AS item
+                WHERE event_type = 'story_creation' AND {self._range(p, lo, hi)}
+                  AND {dims_filter(p, params.filters)}
+                GROUP BY day, kind, key, grp ORDER BY day, kind, key, grp""",
+            p,
+        )
+        return rows, "raw"
+
+    async def ingestion_lag(self, lo, hi, granularity) -> list:
+        p = Params()
+        # A timestamp, as date_trunc gives (the performance report labels it).
+        bucket = {
+            "hour": "toStartOfHour(stored_at)",
+            "day": "toStartOfDay(stored_at)",
+            "week": "toDateTime(toMonday(stored_at), 'UTC')",
+        }[granularity]
+        rows = await self.fetch(
+            f"""SELECT {bucket} AS bucket, count() AS events,
+                       quantilesExactInclusive(0.5, 0.99)(
+                           (toUnixTimestamp64Micro(stored_at) - toUnixTimestamp64Micro(received_at)) / 1e6
+                       ) AS lag
+                FROM {self._events()} WHERE stored_at >= {p.time(lo)} AND stored_at < {p.time(hi)}
+                GROUP BY bucket ORDER BY bucket""",
+            p,
+        )
+        return [{**r, "lag": [_number(v) for v in r["lag"]]} for r in rows]
+
+    async def exposed_users(self, keys: list[str], since: list[datetime]) -> dict[str, int]:
+        out = {}
+        for key, start in zip(keys, since, strict=True):
+            p = Params()
+            rows = await self.fetch(
+                f"""SELECT uniqExact(user_id) AS n FROM {self._events()}
+                    WHERE event_type = 'experiment_exposure' AND ts >= {p.time(start)}
+                      AND JSONExtractString(ifNull(props, '{{}}'), 'experiment_key')
+                          = {p.add(key, "String")}""",
+                p,
+            )
+            out[key] = int(rows[0]["n"])
+        return out
+
+    async def close(self) -> None:
+        client = self.client
+        if client is not None:
+            await self._call(client.close)
+        self._thread.shutdown(wait=False)
+
+
+_NONE = "toInt64(9223372036854775807)"  # no such step
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+def _ordered_chains(n: int) -> list[str]:
+    """c2_k: for each position r, the time of step k in the greedy chain whose step 2 is the
+    first step-2 event after r (docs/analytics.md "Ordered"). As in the PostgreSQL query, the
+    chain at the first step-k event after r is the one to take (chains from later events
+    never end earlier), so each array is the next masked value, filled from the right: no
+    per-attempt loop, no captured arrays."""
+    arrays = []
+    for k in range(n, 1, -1):
+        for j in range(k, n + 1):
+            value = "t" if j == k else f"c{k + 1}_{j}"
+            masked = f"arrayMap((v, mm) -> if(bitTest(mm, {k - 1}), v, {_NONE}), {value}, m)"
+            filled = f"arrayReverseFill((v, mm) -> bitTest(mm, {k - 1}), {masked}, m)"
+            arrays.append(f"arrayShiftLeft({filled}, 1, {_NONE}) AS c{k}_{j}")
+    return arrays
+
+
+def _strict_chains(n: int, window: str) -> list[str]:
+    """c2_k: the time of step k when the events right after position r are steps 2..k,
+    each within the window of r (docs/analytics.md "Strict")."""
+    arrays, ok = [], "arrayMap(x -> 1, t)"
+    for k in range(2, n + 1):
+        shifted_m, shifted_t = f"arrayShiftLeft(m, {k - 1}, 0)", f"arrayShiftLeft(t, {k - 1}, {_NONE})"
+        arrays.append(
+            f"arrayMap((o, mm, tt, t0) -> o AND bitTest(mm, {k - 1}) AND tt - t0 <= {window},"
+            f" ok{k - 1}, {shifted_m}, {shifted_t}, t) AS ok{k}"
+        )
+        arrays.append(f"arrayMap((o, tt) -> if(o, tt, {_NONE}), ok{k}, {shifted_t}) AS c2_{k}")
+    return [ok + " AS ok1", *arrays]
+
+
+def _params(**values: tuple[Any, str]) -> Params:
+    p = Params()
+    p.values.update({name: value for name, (value, _) in values.items()})
+    return p
+
+
+def _nulls(row: dict, names: tuple[str, ...]) -> dict:
+    """Averages and quantiles of no values come back as NaN: NULL, as PostgreSQL says."""
+    return {**row, **{name: _number(row[name]) for name in names}}
+
+
+def _storable(row: tuple) -> tuple:
+    values = list(row)
+    values[7] = values[7] or []  # universes
+    values[8] = values[8] or []  # characters
+    return tuple(values)

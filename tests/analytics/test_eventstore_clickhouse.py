@@ -1,0 +1,256 @@
+"""The ClickHouse event store against PostgreSQL and the reference fold: every report, the
+dashboard and the funnels/retention give the same answers on both backends, over random
+streams with ties (quarter-hour times), repeated steps and out-of-order, repeated arrival.
+
+Runs on the embedded chDB engine (one per process, a fixture of the session)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from analytics_svc.eventstore.postgres import PostgresEventStore
+from analytics_svc.ingestion import store
+from analytics_svc.reports import by_type, dashboard
+from analytics_svc.reports.realtime import RealtimeCounters
+from analytics_svc.requests import DashboardParams, Filters, ReportParams, Step
+from analytics_svc.rollups import rebuild as rollups
+from tests.analytics import reference as ref
+from tests.analytics.builder import Ev, day_start, prefix, rows
+
+pytestmark = pytest.mark.clickhouse
+
+# Each example gets ten days of its own from 2017-01-02 on (no other test uses 2017).
+_slots = itertools.count()
+TYPES = ["session_start", "story_started", "story_creation", "feature_used", "page_view"]
+
+raw_event = st.tuples(
+    st.integers(0, 3),  # user
+    st.sampled_from([*TYPES[:3], *TYPES]),  # mostly step types: funnels get somewhere
+    st.integers(0, 9 * 96).map(lambda q: q * 900),  # quarter hours over 9 days: ties happen
+    st.sampled_from([None, "space", "magic"]),
+    st.sampled_from([[], ["frozen"], ["bluey", "frozen"]]),
+    st.sampled_from([None, "ios", "web"]),
+    st.sampled_from([None, 120.0, 300.5, 450.0]),
+    st.sampled_from([None, "s1", "s2"]),
+)
+
+
+@pytest.fixture(scope="session")
+async def clickhouse(tmp_path_factory):
+    from analytics_svc.eventstore.clickhouse import ClickHouseEventStore
+
+    events = await ClickHouseEventStore.open(
+        path=tmp_path_factory.mktemp("clickhouse"), database="equivalence"
+    )
+    yield events
+    await events.close()
+
+
+def _events(raw, first_day: date) -> list[Ev]:
+    tag = prefix()
+    out = []
+    for i, (user, kind, offset, theme, universes, platform, ctime, session) in enumerate(raw):
+        ev = Ev(
+            f"{tag}-{i:03d}",
+            f"{tag}-u{user}",
+            kind,
+            day_start(first_day) + timedelta(seconds=offset),
+            session_id=session and f"{tag}-{user}-{session}",
+            platform=platform,
+            device_type="tablet" if user % 2 else "phone",
+        )
+        if kind == "story_creation":
+            ev.theme, ev.universes, ev.creation_time = theme, universes, ctime
+        if kind == "feature_used":
+            ev.feature = theme or "music"
+        out.append(ev)
+    return out
+
+
+async def _load(db, clickhouse, events: list[Ev], rolled_days: int, first_day: date, seed: int) -> None:
+    loaded = rows(events)
+    async with db.acquire() as conn:
+        await store.insert_events(conn, loaded)
+    # What direct-mode ingestion does next: the real-time counters keep first events (retention).
+    counters = RealtimeCounters(db)
+    counters.count_rows(loaded, datetime.now(UTC))
+    await counters.flush()
+    # Out of order, in batches, some events twice: the store keeps each event once.
+    shuffled = loaded[:]
+    random.Random(seed).shuffle(shuffled)
+    half = len(shuffled) // 2
+    assert await clickhouse.append(shuffled[:half]) == {r[0] for r in shuffled[:half]}
+    assert await clickhouse.append(shuffled[half // 2 :]) == {r[0] for r in shuffled[half:]}
+    assert await clickhouse.append(shuffled) == set()
+    if rolled_days:
+        await rollups.run(db, first_day, first_day + timedelta(days=rolled_days - 1))
+
+
+def _tables(report) -> list:
+    return [(t.name, t.columns, [[_r(v) for v in row] for row in t.rows]) for t in report.tables]
+
+
+def _r(value):
+    if isinstance(value, float):
+        return round(value, 6)
+    return value
+
+
+# No shrinking: an example loads both stores, and a failure prints its kind and both answers.
+@settings(
+    max_examples=25,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    raw=st.lists(raw_event, min_size=10, max_size=60),
+    steps=st.lists(
+        st.builds(Step, st.sampled_from(TYPES[:3]), st.sampled_from([(), (), (("theme", "space"),)])),
+        min_size=2,
+        max_size=4,
+    ),
+    order=st.sampled_from(["ordered", "strict"]),
+    window_hours=st.sampled_from([1, 24]),
+    breakdown=st.sampled_from(["", "platform"]),
+    platform=st.sampled_from(["", "ios"]),
+    granularity=st.sampled_from(["day", "week"]),
+    rolled_days=st.sampled_from([0, 4, 10]),
+    seed=st.integers(0, 1000),
+)
+async def test_every_report_is_the_same_on_both_backends(
+    analytics,
+    db,
+    clickhouse,
+    raw,
+    steps,
+    order,
+    window_hours,
+    breakdown,
+    platform,
+    granularity,
+    rolled_days,
+    seed,
+):
+    first_day = date(2017, 1, 2) + timedelta(days=14 * next(_slots))  # a Monday
+    last_day = first_day + timedelta(days=8)
+    events = _events(raw, first_day)
+    await _load(db, clickhouse, events, rolled_days, first_day, seed)
+    postgres = PostgresEventStore(db)
+    filters = Filters(platform=platform)
+    base = ReportParams(
+        report_type="funnel",
+        start=first_day,
+        end=last_day,
+        filters=filters,
+        breakdown=breakdown,
+        steps=tuple(steps),
+        window_hours=window_hours,
+        funnel_order=order,
+        granularity=granularity,
+    )
+    # The funnel, against the reference fold too.
+    want = ref.funnel(
+        events, steps, order, window_hours * 3600, first_day, last_day, {"platform": platform}, breakdown
+    )
+    got, _ = await clickhouse.funnel(base, window_hours * 3600)
+    assert {g["group"]: _plain(g["steps"]) for g in got} == {k: _plain(v) for k, v in want.items()}
+    for kind, extra in [
+        ("funnel", {}),
+        ("retention", {"breakdown": ""}),
+        ("retention", {"breakdown": "", "start_event": "session_start", "return_event": "story_creation"}),
+        ("story_creation", {}),
+        ("feature_usage", {}),
+        ("engagement", {}),
+        ("content", {"breakdown": breakdown}),
+    ]:
+        params = replace(base, report_type=kind, **extra)
+        on_pg = await by_type.build(db, params, postgres)
+        on_ch = await by_type.build(db, params, clickhouse)
+        assert _tables(on_ch) == _tables(on_pg), (kind, extra)
+        assert _summary(on_ch.summary) == _summary(on_pg.summary), (kind, extra)
+    # Performance: RPC figures from PostgreSQL, the ingestion lag (of each store's own
+    # stored_at) from the store: the same events in each.
+    params = replace(base, report_type="performance", breakdown="")
+    now_lo = datetime.now(UTC).date() - timedelta(days=1)
+    params = replace(params, start=now_lo, end=now_lo + timedelta(days=2))
+    lag = (await by_type.build(db, params, clickhouse)).tables[-1]
+    assert lag.name == "ingestion_lag" and all(isinstance(row[0], str) for row in lag.rows)
+    # Retention against the reference as well.
+    params = replace(base, report_type="retention", breakdown="", periods=8)
+    cohorts, _ = await clickhouse.retention(params)
+    unit = "week" if granularity == "week" else "day"
+    want = ref.retention(events, first_day, last_day, unit, 8, filters={"platform": platform})
+    assert {c: (e["size"], e["in"], e["or_later"]) for (_, c), e in cohorts.items()} == want
+    # The dashboard's event figures.
+    now = datetime(2017, 1, 1, tzinfo=UTC) + timedelta(days=14 * 200)
+    board_params = DashboardParams(start=first_day, end=last_day, filters=filters)
+    on_pg = await dashboard.build(db, board_params, now, postgres)
+    on_ch = await dashboard.build(db, board_params, now, clickhouse)
+    for name in (
+        "dau",
+        "wau",
+        "mau",
+        "daily_users",
+        "events_by_type",
+        "story_creations",
+        "top",
+        "device_split",
+        "platform_split",
+    ):
+        assert getattr(on_ch, name) == getattr(on_pg, name), name
+    assert on_ch.stickiness == pytest.approx(on_pg.stickiness)
+    assert on_ch.creation_time.count == on_pg.creation_time.count
+    for name in ("mean", "median", "p90"):
+        assert getattr(on_ch.creation_time, name) == pytest.approx(getattr(on_pg.creation_time, name))
+    assert on_ch.ingestion.total_events == on_pg.ingestion.total_events
+
+
+def _summary(summary: dict) -> dict:
+    return {
+        k: _r(None if v is None else float(v)) if isinstance(v, int | float) else v
+        for k, v in summary.items()
+    }
+
+
+def _plain(steps) -> list[tuple]:
+    return [
+        (users, _r(None if prev is None else float(prev)), _r(None if f is None else float(f)))
+        for users, prev, f in steps
+    ]
+
+
+async def test_erasure_removes_a_users_events(clickhouse):
+    events = _events([(0, "session_start", 0, None, [], "ios", None, "s1")] * 1, date(2016, 6, 1))
+    events += _events([(1, "session_start", 900, None, [], "ios", None, "s1")], date(2016, 6, 1))
+    assert len(await clickhouse.append(rows(events))) == 2
+    assert await clickhouse.erase_user(events[0].user_id) == 1
+    assert await clickhouse.erase_user(events[0].user_id) == 0
+    assert (
+        await clickhouse.active_users(day_start(date(2016, 6, 1)), day_start(date(2016, 6, 2)), Filters())
+        == 1
+    )
+
+
+def test_the_cluster_ddl_has_the_columns_of_the_schema():
+    """clickhouse_cluster.sql repeats the table's columns for ON CLUSTER: they must not drift."""
+    from pathlib import Path
+
+    from analytics_svc.eventstore import clickhouse as ch
+
+    def columns(sql: str, table: str) -> list[str]:
+        body = sql[sql.index(table) :]
+        body = body[body.index("(") + 1 : body.index("\n)")]
+        return [" ".join(line.split()) for line in body.strip().splitlines()]
+
+    cluster = (Path(ch.__file__).parent / "clickhouse_cluster.sql").read_text()
+    assert columns(cluster, "storyverse.events_local ON CLUSTER") == columns(ch.SCHEMA, "{db}.events")
+    assert "ORDER BY (user_id, ts, event_id)" in cluster and "PARTITION BY toYYYYMM(ts)" in cluster
+    assert "cityHash64(user_id)" in cluster and "TO VOLUME 'cold'" in cluster
