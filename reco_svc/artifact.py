@@ -49,6 +49,7 @@ class ModelArtifact:
     metrics: dict[str, float] = field(default_factory=dict)
     description: str = ""
     created_at: str = ""
+    tuning: dict[str, object] = field(default_factory=dict)  # what training's tuning chose, and why
 
     def key(self) -> str:
         """Its key in the artifact store."""
@@ -66,6 +67,7 @@ class ModelArtifact:
             "metrics": self.metrics,
             "description": self.description,
             "created_at": self.created_at,
+            "tuning": self.tuning,
         }
         files = {
             MODEL_FILE: build_topk_graph(self.weights).SerializeToString(),

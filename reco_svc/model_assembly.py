@@ -47,6 +47,8 @@ def _noop(_: str) -> None:
 class Learner(Protocol):
     """The learned parts of a model (reco_svc.offline.learned_parts.Learned)."""
 
+    tuning: dict[str, object]  # what was chosen and why, once collaborative() ran
+
     def collaborative(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, str]:
         """The collaborative item x item weights and the model's name."""
         ...
@@ -186,4 +188,5 @@ def build_artifact(
         metrics=metrics,
         description=f"{cf_name} + cooccurrence + attributes; {len(users)} users, {n_items} items",
         created_at=datetime.now(UTC).isoformat(),
+        tuning=dict(learner.tuning) if learner is not None else {},
     )
