@@ -77,17 +77,25 @@ def _fill_block(
     k: int,
 ) -> None:
     block = sp.csr_matrix(block)
+    block.sort_indices()
     counts = np.diff(block.indptr)
     rows = np.repeat(np.arange(block.shape[0]), counts)
     cols = block.indices
     values = block.data
     keep = (cols != rows + start) & (values > 0)
     rows, cols, values = rows[keep], cols[keep], values[keep]
+    # A pair seen together once is noise where an item has k partners seen together more often:
+    # dropping those first keeps the sort below small (most pairs of a sparse catalog are such).
+    solid = values > 1.0
+    enough = np.bincount(rows[solid], minlength=block.shape[0]) >= k
+    keep = solid | ~enough[rows]
+    rows, cols, values = rows[keep], cols[keep], values[keep]
     if rows.size == 0:
         return
     sim = values / (norms[rows + start] * norms[cols])
-    # Best first within each row (ties: lower item index), then the first k of every row.
-    order = np.lexsort((cols, -sim, rows))
+    # Best first within each row: one sort of row + (1 - cosine) (cosine is in (0, 1]); ties
+    # keep the column order (stable sort over sorted indices).
+    order = np.argsort(rows + (1.0 - np.minimum(sim, 1.0)) * 0.999, kind="stable")
     rows, cols, values, sim = rows[order], cols[order], values[order], sim[order]
     first = np.searchsorted(rows, np.arange(block.shape[0]))
     rank = np.arange(rows.size) - first[rows]

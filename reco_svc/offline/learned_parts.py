@@ -24,7 +24,9 @@ from reco_svc.offline.models.cooccurrence import CooccurrenceModel
 from reco_svc.offline.models.popularity import PopularityModel
 from reco_svc.offline.splits import per_item_split
 from reco_svc.offline.tuning import DEFAULT_BUDGET_SECONDS, tune
+from reco_svc.similarity import top_k_similar
 
+COOC_NEIGHBOURS = 50
 MIN_USERS_FOR_CF = 3
 MIN_USERS_FOR_METRICS = 20
 K = 10
@@ -39,14 +41,21 @@ class Learned:
         self.tuning: dict[str, object] = {}
         self._metrics: dict[str, float] | None = None
 
-    def collaborative(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, str]:
+    def collaborative(self, matrix: sp.csr_matrix, sparse: bool = False) -> tuple[object, str]:
+        """Dense B, or with `sparse` B as (sparse part, left, right): B = sparse + left @ right."""
         n_items = matrix.shape[1]
         if matrix.shape[0] < MIN_USERS_FOR_CF or matrix.nnz == 0:
+            if sparse:
+                return (
+                    sp.csr_matrix((n_items, n_items), dtype=np.float32),
+                    None,
+                    None,
+                ), "none (too few users)"
             return np.zeros((n_items, n_items), dtype=np.float32), "none (too few users)"
         if self.model_name != AUTO:
             name, model = make_model(self.model_name, n_items)
             model.fit(matrix)  # type: ignore[attr-defined]
-            return model.dense_weights(), name  # type: ignore[attr-defined]
+            return _served(model, sparse), name
         if matrix.shape[0] >= MIN_USERS_FOR_METRICS:
             train, test = metrics_split(matrix)
             tuned, choice = tune(train, self.budget_seconds)
@@ -64,10 +73,13 @@ class Learned:
         else:
             model, choice = tune(matrix, self.budget_seconds)
             self.tuning = choice.record()
-        return model.dense_weights(), f"{choice.family} (tuned)"
+        return _served(model, sparse), f"{choice.family} (tuned)"
 
-    def cooccurrence(self, matrix: sp.csr_matrix) -> np.ndarray:
+    def cooccurrence(self, matrix: sp.csr_matrix, sparse: bool = False) -> object:
+        """Cosine of the items' users: dense, or with `sparse` each item's COOC_NEIGHBOURS best."""
         n_items = matrix.shape[1]
+        if sparse:
+            return top_k_similar(sp.csr_matrix(matrix > 0, dtype=np.float32), COOC_NEIGHBOURS).as_csr()
         if matrix.nnz == 0:
             return np.zeros((n_items, n_items), dtype=np.float32)
         return CooccurrenceModel(similarity="cosine").fit(matrix).dense_weights()
@@ -80,6 +92,10 @@ class Learned:
         else:
             step(f"offline metrics: skipped (fewer than {MIN_USERS_FOR_METRICS} users)")
         return dict(found)
+
+
+def _served(model: object, sparse: bool) -> object:
+    return model.sparse_parts() if sparse else model.dense_weights()  # type: ignore[attr-defined]
 
 
 def metrics_split(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:

@@ -31,20 +31,29 @@ BATCH_COLUMNS = 32
 
 
 class SparseEaseModel(ItemItemModel):
-    def __init__(self, l2: float = 40.0, item_alpha: float = 0.3, neighbours: int = 128) -> None:
+    def __init__(
+        self, l2: float = 40.0, item_alpha: float = 0.3, neighbours: int = 128, known: int | None = None
+    ) -> None:
         self.l2 = l2
         self.item_alpha = item_alpha
         self.neighbours = neighbours
+        # Gram entries kept per item for the solves; None: exact (each batch's Gram from X).
+        self.known = known
 
     def fit(self, interactions: sp.csr_matrix) -> SparseEaseModel:
         x = as_binary_csr(interactions)
         n_items = x.shape[1]
-        graph = top_k_similar(x, self.neighbours)
-        k = graph.index.shape[1]
+        graph = top_k_similar(x, max(self.neighbours, self.known or 0))
+        k = min(self.neighbours, graph.index.shape[1])
         scale = np.power(np.maximum(graph.diagonal, 1.0), -self.item_alpha)
         kept = graph.as_csr(graph.gram)
-        order = reverse_cuthill_mckee(sp.csr_matrix(kept.maximum(kept.T)), symmetric_mode=True)
-        by_item = sp.csc_matrix(x, dtype=np.float64)
+        symmetric = sp.csr_matrix(kept.maximum(kept.T), dtype=np.float64)
+        order = reverse_cuthill_mckee(symmetric, symmetric_mode=True)
+        if self.known is None:
+            by_item = sp.csc_matrix(x, dtype=np.float64)
+        else:
+            symmetric.setdiag(graph.diagonal)
+            by_item = sp.csr_matrix(sp.diags(scale) @ symmetric @ sp.diags(scale))
         position = np.full(n_items, -1, dtype=np.int64)
         rows = np.empty((n_items, k), dtype=np.int64)
         values = np.zeros((n_items, k), dtype=np.float64)
@@ -52,7 +61,7 @@ class SparseEaseModel(ItemItemModel):
             for start in range(0, n_items, BATCH_COLUMNS):
                 columns = order[start : start + BATCH_COLUMNS]
                 rows[columns], values[columns] = self._solve(
-                    by_item, scale, graph.index[columns], columns, position, k
+                    by_item, scale, graph.index[columns, :k], columns, position, k
                 )
         valid = rows >= 0
         cols = np.repeat(np.arange(n_items), k)[valid.ravel()]
@@ -77,10 +86,13 @@ class SparseEaseModel(ItemItemModel):
         pad = neighbours < 0
         union = np.unique(np.concatenate([neighbours[~pad], columns]))
         position[union] = np.arange(union.size)
-        part = by_item[:, union]
-        sub = (part.T @ part).toarray()
-        sub *= scale[union][:, np.newaxis]
-        sub *= scale[union][np.newaxis, :]
+        if self.known is None:  # exact: the batch's Gram from the interactions
+            part = by_item[:, union]
+            sub = (part.T @ part).toarray()
+            sub *= scale[union][:, np.newaxis]
+            sub *= scale[union][np.newaxis, :]
+        else:  # the kept entries, already normalized
+            sub = by_item[union][:, union].toarray()
         at = np.where(pad, 0, position[np.where(pad, 0, neighbours)])
         system = sub[at[:, :, None], at[:, None, :]]
         rhs = sub[at, position[columns][:, None]]
