@@ -40,6 +40,7 @@ CF_WEIGHT, COOC_WEIGHT, ATTR_WEIGHT = 1.0, 0.5, 0.3
 # first) are served through attributes (serving.py).
 DENSE_ITEMS = 2000
 MAX_MODEL_STORIES = 200_000
+MIN_MODEL_STORIES = 500
 ROW_WIDTH = 128
 NEIGHBOURS = 50
 SCALE_SAMPLE_ROWS = 1000
@@ -78,11 +79,13 @@ def context_names() -> list[str]:
 
 
 def select_items(entries: Sequence[CatalogEntry], story_weight: dict[str, float]) -> list[CatalogEntry]:
-    """Every universe, character, theme and moral lesson, plus the most interacted-with stories."""
+    """Every universe, character, theme and moral lesson, plus the stories: those interacted with
+    (most first, up to MAX_MODEL_STORIES), filled up to MIN_MODEL_STORIES with others."""
     chosen = sorted((e for e in entries if e.kind != "story"), key=lambda e: e.key)
     stories = [e for e in entries if e.kind == "story"]
     stories.sort(key=lambda e: (-story_weight.get(e.key, 0.0), e.key))
-    return chosen + stories[:MAX_MODEL_STORIES]
+    used = sum(1 for e in stories if story_weight.get(e.key, 0.0) > 0)
+    return chosen + stories[: min(max(used, MIN_MODEL_STORIES), MAX_MODEL_STORIES)]
 
 
 def _scale_of(matrix: np.ndarray) -> float:
