@@ -67,3 +67,22 @@ def as_matrix(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) 
 
 def _dirichlet_sizes(rng: np.random.Generator, topics: int) -> np.ndarray:
     return rng.dirichlet(np.full(topics, 2.0))
+
+
+def main() -> None:
+    """python -m bench.reco_data --users 5500 --items 17000 --interactions 205000 > pairs.csv"""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Write generated user,item pairs as CSV.")
+    parser.add_argument("--users", type=int, required=True)
+    parser.add_argument("--items", type=int, required=True)
+    parser.add_argument("--interactions", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    users, items = generate(args.users, args.items, args.interactions, args.seed)
+    sys.stdout.writelines(f"u{u},i{i}\n" for u, i in zip(users.tolist(), items.tolist(), strict=True))
+
+
+if __name__ == "__main__":
+    main()
