@@ -4,7 +4,8 @@
 
 1. **Validation from the training part only.** `train` is all this module sees; its pairs are
    split again per item, 75/25, into a fit part and a validation part, twice (VALIDATION_SEEDS);
-   a candidate's score is its mean nDCG@10 over the two.
+   a candidate's score is its mean nDCG@10 over the two (one, when the first candidate's first
+   fold already took SECOND_FOLD_SHARE of the budget).
    An evaluation's test part is never passed here (tests/reco/test_tuning.py proves the choice
    does not depend on it).
 2. **Families.** Every family of models.FAMILIES that fits the catalog (the dense EASE family up
@@ -41,6 +42,8 @@ VALIDATION_SEEDS = (1, 2)
 # A move is kept only when the folds' mean nDCG@K rises by this much (less is noise: one fold of
 # MovieLens-100k has a standard error of about 0.004).
 MIN_GAIN = 0.001
+# When the first candidate's first fold has used this share of the budget, one fold is used.
+SECOND_FOLD_SHARE = 0.3
 SAMPLE_PAIRS = 3_000_000
 SCALE_SAMPLE_USERS = 1000
 K = 10
@@ -79,6 +82,7 @@ class Choice:
     fit_seconds: float = 0.0
     sampled_users: int | None = None
     stopped: str = ""
+    folds: int = len(VALIDATION_SEEDS)
 
     def reason(self) -> str:
         gain = self.validation_ndcg - self.prior_ndcg
@@ -86,7 +90,8 @@ class Choice:
         return (
             f"{self.family}: best validation nDCG@{K} {self.validation_ndcg:.4f} of {len(self.trials)} "
             f"candidates ({gain:+.4f} over its prior){sample}; validation = 25% of each item's "
-            f"training pairs (mean of seeds {', '.join(map(str, VALIDATION_SEEDS))}); {self.stopped}; "
+            f"training pairs (mean of seeds {', '.join(map(str, VALIDATION_SEEDS[: self.folds]))}); "
+            f"{self.stopped}; "
             f"{self.tuning_seconds:.1f} s of a {self.budget_seconds:g} s budget"
         )
 
@@ -194,6 +199,9 @@ class _Search:
         started = time.perf_counter()
         found = []
         for fold, (fit, valid, _) in enumerate(self.folds):
+            if fold > 0 and not self.seen and self.elapsed() > self.budget * SECOND_FOLD_SHARE:
+                self.folds = self.folds[:1]  # one fold is all this budget affords on this data
+                break
             fitted = [self._part(fold, part) for part in family.part_params(params)]
             if len(fitted) == 1:
                 model = _Composed([(1.0, fitted[0][0])])
@@ -286,6 +294,7 @@ def tune(
         fit_seconds=time.perf_counter() - fitting,
         sampled_users=sampled_users,
         stopped=stopped,
+        folds=len(search.folds),
     )
     return model, choice
 
