@@ -121,6 +121,8 @@ class Settings:
     # `./storyverse run` trains the recommendation model when the newest version is this old
     # (reco_svc/schedule.py; Kubernetes runs the CronJob instead); 0 turns that off.
     reco_train_every_hours: float = 24.0
+    # Seconds every recommendation training may spend choosing its model (reco_svc/offline/tuning.py).
+    reco_tuning_budget_seconds: float = 60.0
     # Where trained models are written (common/artifacts): s3://bucket/prefix, postgresql, a
     # folder; unset: PostgreSQL with SV_DATABASE_URL, else <data_dir>/artifacts.
     artifact_store: str | None = None

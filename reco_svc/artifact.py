@@ -16,6 +16,11 @@ so a user vector with only context features set (a new user) gets the age group'
 and trending items, and the same graph serves everyone. weights.npy keeps W for the reasons
 (which input contributed most); cooc.npy keeps the co-occurrence part for "children who
 picked X also picked Y".
+
+Big catalogs (model_assembly.DENSE_ITEMS) have a sparse W instead: inputs x items, each row its
+strongest links, plus the collaborative model's low-rank part kept factored; the graph is
+onnx_graph.build_sparse_topk_graph and the archive holds weights.npz and cooc.npz (scipy CSR)
+in place of the .npy files. Serving reads both kinds alike (LoadedModel).
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 MODEL_FILE = "model.onnx"
 META_FILE = "meta.json"
 FILES = (MODEL_FILE, "weights.npy", "cooc.npy", META_FILE)
+SPARSE_FILES = (MODEL_FILE, "weights.npz", "cooc.npz", META_FILE)
 # How strongly each kind of context input is switched on in x (a pick is log1p(3) ≈ 1.4): a
 # prior that orders items for a child without history, and that the child's own picks outweigh.
 # "attr" is not an input: it is the factor that puts serving-time attribute scores (items newer
@@ -43,12 +50,30 @@ class ModelArtifact:
     version: str
     items: list[str]  # "kind:id" per item index
     contexts: list[str]  # context feature names, indices n_items.. in W
-    weights: np.ndarray  # float32 [n_items + n_contexts, n_items + n_contexts]
-    cooc: np.ndarray  # float32 [n_items, n_items]: the co-occurrence component of W (already weighted)
+    # float32 [n_items + n_contexts, n_items + n_contexts], or sparse [n_items + n_contexts, n_items]
+    weights: np.ndarray | sp.csr_matrix
+    cooc: np.ndarray | sp.csr_matrix  # [n_items, n_items]: the co-occurrence component of W (weighted)
     input_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_INPUT_WEIGHTS))
     metrics: dict[str, float] = field(default_factory=dict)
     description: str = ""
     created_at: str = ""
+    tuning: dict[str, object] = field(default_factory=dict)  # what training's tuning chose, and why
+    # Sparse W only: the collaborative model's low-rank part, (left [inputs, r], right [r, items]).
+    low_rank: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def sparse(self) -> bool:
+        return sp.issparse(self.weights)
+
+    def graph(self) -> bytes:
+        from reco_svc.onnx_graph import build_sparse_topk_graph, build_topk_graph, padded_rows
+
+        if not self.sparse:
+            return build_topk_graph(self.weights).SerializeToString()
+        width = max(int(np.diff(self.weights.indptr).max(initial=0)), 1)
+        columns, values = padded_rows(self.weights, width)
+        left, right = self.low_rank if self.low_rank is not None else (None, None)
+        return build_sparse_topk_graph(columns, values, len(self.items), left, right).SerializeToString()
 
     def key(self) -> str:
         """Its key in the artifact store."""
@@ -56,8 +81,6 @@ class ModelArtifact:
 
     def to_bytes(self) -> bytes:
         """The archive: every file of the version in one object, written to the store at once."""
-        from reco_svc.onnx_graph import build_topk_graph
-
         meta = {
             "version": self.version,
             "items": self.items,
@@ -66,13 +89,22 @@ class ModelArtifact:
             "metrics": self.metrics,
             "description": self.description,
             "created_at": self.created_at,
+            "tuning": self.tuning,
         }
-        files = {
-            MODEL_FILE: build_topk_graph(self.weights).SerializeToString(),
-            "weights.npy": _npy(self.weights),
-            "cooc.npy": _npy(self.cooc),
-            META_FILE: json.dumps(meta, indent=1).encode(),
-        }
+        if self.sparse:
+            files = {
+                MODEL_FILE: self.graph(),
+                "weights.npz": _npz(self.weights),
+                "cooc.npz": _npz(self.cooc),
+                META_FILE: json.dumps(meta, indent=1).encode(),
+            }
+        else:
+            files = {
+                MODEL_FILE: self.graph(),
+                "weights.npy": _npy(self.weights),
+                "cooc.npy": _npy(self.cooc),
+                META_FILE: json.dumps(meta, indent=1).encode(),
+            }
         out = io.BytesIO()
         with tarfile.open(fileobj=out, mode="w") as archive:
             for name, data in files.items():
@@ -88,6 +120,12 @@ def _npy(array: np.ndarray) -> bytes:
     return out.getvalue()
 
 
+def _npz(matrix: sp.csr_matrix) -> bytes:
+    out = io.BytesIO()
+    sp.save_npz(out, sp.csr_matrix(matrix, dtype=np.float32), compressed=False)
+    return out.getvalue()
+
+
 @dataclass
 class LoadedModel:
     """A model ready to serve: the onnxruntime session plus what serving needs around it."""
@@ -96,12 +134,18 @@ class LoadedModel:
     items: list[str]
     contexts: list[str]
     input_weights: dict[str, float]
-    weights: np.ndarray
-    cooc: np.ndarray
+    weights: np.ndarray | sp.csr_matrix
+    cooc: np.ndarray | sp.csr_matrix
     session: object  # onnxruntime.InferenceSession
     index: dict[str, int] = field(default_factory=dict)
+    _by_column: sp.csc_matrix | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        for matrix in (self.weights, self.cooc):
+            if sp.issparse(matrix):
+                matrix.sort_indices()  # weight() and weights_into() search the indices
+        if sp.issparse(self.weights):
+            self._by_column = sp.csc_matrix(self.weights)  # the reasons read W by column
         names = [*self.items, *self.contexts]
         self.index = {name: i for i, name in enumerate(names)}
 
@@ -113,11 +157,56 @@ class LoadedModel:
     def n_inputs(self) -> int:
         return len(self.items) + len(self.contexts)
 
+    @property
+    def sparse(self) -> bool:
+        return sp.issparse(self.weights)
+
     def topk(self, x: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scores x @ W for one input vector x, masked by each row of `allowed`; the top k."""
+        x = np.atleast_2d(np.asarray(x, dtype=np.float32))[0]
+        if self.sparse:
+            inputs = np.flatnonzero(x)
+            allowed = np.ascontiguousarray(allowed[:, : self.n_items])  # the graph scores items only
+            feeds = {"inputs": inputs, "values": x[inputs].astype(np.float32), "allowed": allowed}
+        else:
+            feeds = {"x": np.tile(x, (allowed.shape[0], 1)), "allowed": allowed}
         values, indices = self.session.run(  # type: ignore[attr-defined]
-            None, {"x": x, "allowed": allowed, "k": np.array([k], dtype=np.int64)}
+            None, {**feeds, "k": np.array([k], dtype=np.int64)}
         )
         return values, indices
+
+    def weights_into(self, inputs: np.ndarray, item: int) -> np.ndarray:
+        """W[inputs, item]: how much each input gives the item (the reasons)."""
+        if not self.sparse:
+            return self.weights[inputs, item]
+        if self._by_column is None:
+            self._by_column = sp.csc_matrix(self.weights)
+        start, end = self._by_column.indptr[item], self._by_column.indptr[item + 1]
+        rows, values = self._by_column.indices[start:end], self._by_column.data[start:end]
+        found = np.zeros(len(inputs), dtype=np.float32)
+        at = np.searchsorted(rows, inputs)
+        hit = (
+            (at < rows.size) & (rows[np.minimum(at, max(rows.size - 1, 0))] == inputs)
+            if rows.size
+            else at < 0
+        )
+        found[hit] = values[at[hit]]
+        return found
+
+    def weight(self, source: int, item: int) -> float:
+        return _entry(self.weights, source, item)
+
+    def cooc_weight(self, source: int, item: int) -> float:
+        return _entry(self.cooc, source, item)
+
+
+def _entry(matrix: np.ndarray | sp.csr_matrix, row: int, column: int) -> float:
+    if not sp.issparse(matrix):
+        return float(matrix[row, column])
+    start, end = matrix.indptr[row], matrix.indptr[row + 1]
+    columns = matrix.indices[start:end]
+    at = int(np.searchsorted(columns, column))
+    return float(matrix.data[start + at]) if at < columns.size and columns[at] == column else 0.0
 
 
 def session_from(model_bytes_or_path: bytes | str) -> object:
@@ -137,10 +226,20 @@ def from_bytes(data: bytes) -> LoadedModel:
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
             for member in archive.getmembers():
-                if member.name in FILES and member.isfile():
+                if member.name in {*FILES, *SPARSE_FILES} and member.isfile():
                     files[member.name] = archive.extractfile(member).read()  # type: ignore[union-attr]
     except tarfile.TarError as exc:
         raise ValueError(f"not a model archive: {exc}") from exc
+    if "weights.npz" in files:
+        missing = [name for name in SPARSE_FILES if name not in files]
+        if missing:
+            raise ValueError(f"model archive without {', '.join(missing)}")
+        return _loaded(
+            json.loads(files[META_FILE]),
+            sp.load_npz(io.BytesIO(files["weights.npz"])).tocsr(),
+            sp.load_npz(io.BytesIO(files["cooc.npz"])).tocsr(),
+            files[MODEL_FILE],
+        )
     missing = [name for name in FILES if name not in files]
     if missing:
         raise ValueError(f"model archive without {', '.join(missing)}")
@@ -163,7 +262,7 @@ def load_folder(folder: Path) -> LoadedModel:
     )
 
 
-def _loaded(meta: dict, weights: np.ndarray, cooc: np.ndarray, graph: bytes | str) -> LoadedModel:
+def _loaded(meta: dict, weights, cooc, graph: bytes | str) -> LoadedModel:
     return LoadedModel(
         version=meta["version"],
         items=meta["items"],
@@ -177,9 +276,6 @@ def _loaded(meta: dict, weights: np.ndarray, cooc: np.ndarray, graph: bytes | st
 
 def in_memory(artifact: ModelArtifact) -> LoadedModel:
     """Serve an artifact without writing it (the bootstrap model before any training)."""
-    from reco_svc.onnx_graph import build_topk_graph
-
-    graph = build_topk_graph(artifact.weights)
     return LoadedModel(
         version=artifact.version,
         items=artifact.items,
@@ -187,5 +283,5 @@ def in_memory(artifact: ModelArtifact) -> LoadedModel:
         input_weights=artifact.input_weights,
         weights=artifact.weights,
         cooc=artifact.cooc,
-        session=session_from(graph.SerializeToString()),
+        session=session_from(artifact.graph()),
     )

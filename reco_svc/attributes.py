@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from reco_svc.catalog import CatalogEntry, key_of
+from reco_svc.similarity import top_k_similar
 
 IDENTITY_WEIGHT = 2.0
 TAG_WEIGHT = 1.0
@@ -59,6 +61,19 @@ def similarity(entries: Sequence[CatalogEntry]) -> np.ndarray:
     sim = features @ features.T
     np.fill_diagonal(sim, 0.0)
     return sim.astype(np.float32)
+
+
+def sparse_similarity(entries: Sequence[CatalogEntry], k: int) -> sp.csr_matrix:
+    """Each item's k most similar items by the same cosine, without the items x items matrix."""
+    vocabulary: dict[str, int] = {}
+    rows, cols, values = [], [], []
+    for i, entry in enumerate(entries):
+        for name, value in features_of(entry).items():
+            rows.append(vocabulary.setdefault(name, len(vocabulary)))
+            cols.append(i)
+            values.append(value)
+    features = sp.csr_matrix((values, (rows, cols)), shape=(max(len(vocabulary), 1), len(entries)))
+    return top_k_similar(features, k).as_csr()
 
 
 def cosine(a: CatalogEntry, b: CatalogEntry) -> float:

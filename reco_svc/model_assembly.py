@@ -29,12 +29,21 @@ from reco_svc.age_rules import AGE_GROUPS
 from reco_svc.artifact import DEFAULT_INPUT_WEIGHTS, ModelArtifact
 from reco_svc.catalog import CatalogEntry
 from reco_svc.interactions import Interaction, compress, decay
+from reco_svc.onnx_graph import padded_rows
 from reco_svc.trending import TrendCounter
 
 CF_WEIGHT, COOC_WEIGHT, ATTR_WEIGHT = 1.0, 0.5, 0.3
-# Stories beyond the most interacted-with are served through attributes (serving.py); the cap bounds
-# the dense W (and so the per-request MatMul) to about 600 x 600 with the demo catalog.
-MAX_MODEL_STORIES = 500
+# Up to DENSE_ITEMS items W is a dense matrix (one MatMul per request); above, W is sparse: each
+# input keeps its ROW_WIDTH strongest links (co-occurrence and attributes their NEIGHBOURS best),
+# the low-rank part of the collaborative model stays factored, and the graph is
+# onnx_graph.build_sparse_topk_graph. Stories beyond MAX_MODEL_STORIES (the most interacted-with
+# first) are served through attributes (serving.py).
+DENSE_ITEMS = 2000
+MAX_MODEL_STORIES = 200_000
+MIN_MODEL_STORIES = 500
+ROW_WIDTH = 128
+NEIGHBOURS = 50
+SCALE_SAMPLE_ROWS = 1000
 DEVICES = ("tablet", "phone", "desktop", "tv", "other")
 
 Step = Callable[[str], None]
@@ -47,11 +56,14 @@ def _noop(_: str) -> None:
 class Learner(Protocol):
     """The learned parts of a model (reco_svc.offline.learned_parts.Learned)."""
 
-    def collaborative(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, str]:
-        """The collaborative item x item weights and the model's name."""
+    tuning: dict[str, object]  # what was chosen and why, once collaborative() ran
+
+    def collaborative(self, matrix: sp.csr_matrix, sparse: bool) -> tuple[object, str]:
+        """The collaborative item x item weights (dense, or with `sparse` (part, left, right))
+        and the model's name."""
         ...
 
-    def cooccurrence(self, matrix: sp.csr_matrix) -> np.ndarray: ...
+    def cooccurrence(self, matrix: sp.csr_matrix, sparse: bool) -> object: ...
 
     def metrics(self, matrix: sp.csr_matrix, step: Step) -> dict[str, float]:
         """Offline evaluation figures for the registry ({} when there is too little data)."""
@@ -67,11 +79,13 @@ def context_names() -> list[str]:
 
 
 def select_items(entries: Sequence[CatalogEntry], story_weight: dict[str, float]) -> list[CatalogEntry]:
-    """Every universe, character, theme and moral lesson, plus the most interacted-with stories."""
+    """Every universe, character, theme and moral lesson, plus the stories: those interacted with
+    (most first, up to MAX_MODEL_STORIES), filled up to MIN_MODEL_STORIES with others."""
     chosen = sorted((e for e in entries if e.kind != "story"), key=lambda e: e.key)
     stories = [e for e in entries if e.kind == "story"]
     stories.sort(key=lambda e: (-story_weight.get(e.key, 0.0), e.key))
-    return chosen + stories[:MAX_MODEL_STORIES]
+    used = sum(1 for e in stories if story_weight.get(e.key, 0.0) > 0)
+    return chosen + stories[: min(max(used, MIN_MODEL_STORIES), MAX_MODEL_STORIES)]
 
 
 def _scale_of(matrix: np.ndarray) -> float:
@@ -131,23 +145,18 @@ def build_artifact(
     matrix, users = user_item_matrix(interactions, index, now)
     step(f"user x item matrix: {matrix.shape[0]} users, {matrix.nnz} non-zero")
 
-    if learner is not None:
-        cf, cf_name = learner.collaborative(matrix)
-        cooc = learner.cooccurrence(matrix)
-    else:
-        cf = cooc = np.zeros((n_items, n_items), dtype=np.float32)
-        cf_name = "none (bootstrap)"
-    step(f"collaborative model: {cf_name}")
-    step("co-occurrence model: cosine" if learner else "co-occurrence model: none (bootstrap)")
-    attr = attributes.similarity(items)
-    step("attribute model: tags and universes")
+    context_rows = context_rows_of(interactions, index, age_groups, devices, now)
+    return assemble(items, matrix, context_rows, version, learner, step, started)
 
-    contexts = context_names()
-    n = n_items + len(contexts)
-    weights = np.zeros((n, n), dtype=np.float32)
-    cooc_part = COOC_WEIGHT * _scaled(cooc)
-    weights[:n_items, :n_items] = CF_WEIGHT * _scaled(cf) + cooc_part + ATTR_WEIGHT * _scaled(attr)
 
+def context_rows_of(
+    interactions: Sequence[Interaction],
+    index: dict[str, int],
+    age_groups: dict[str, str],
+    devices: dict[str, str],
+    now: datetime,
+) -> dict[str, dict[int, float]]:
+    """Popularity and trending per age group, popularity per device: row name -> {item: value}."""
     trends = TrendCounter(now)
     by_device: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for i in interactions:
@@ -156,17 +165,58 @@ def build_artifact(
             device = devices.get(i.user_id)
             if device:
                 by_device[device][i.key] += decay(i.weight, i.ts, now)
-    row_of = {name: n_items + k for k, name in enumerate(contexts)}
+    rows: dict[str, dict[int, float]] = {}
     for group in AGE_GROUPS:
-        for key, value in trends.popularity(group).items():
-            weights[row_of[f"pop:{group}"], index[key]] = value
-        for key, value in trends.trending(group).items():
-            weights[row_of[f"trend:{group}"], index[key]] = value
+        rows[f"pop:{group}"] = {index[key]: value for key, value in trends.popularity(group).items()}
+        rows[f"trend:{group}"] = {index[key]: value for key, value in trends.trending(group).items()}
     for device, counts in by_device.items():
-        if f"device:{device}" in row_of:
+        if device in DEVICES:
             top = max(counts.values(), default=0.0) or 1.0
-            for key, value in counts.items():
-                weights[row_of[f"device:{device}"], index[key]] = value / top
+            rows[f"device:{device}"] = {index[key]: value / top for key, value in counts.items()}
+    return rows
+
+
+def assemble(
+    items: Sequence[CatalogEntry],
+    matrix: sp.csr_matrix,
+    context_rows: dict[str, dict[int, float]],
+    version: str,
+    learner: Learner | None = None,
+    step: Step = _noop,
+    started: float | None = None,
+    dense_items: int = DENSE_ITEMS,
+) -> ModelArtifact:
+    """W from the user x item matrix (rows: users, columns: `items`) and the context rows; sparse
+    above `dense_items` items."""
+    started = time.perf_counter() if started is None else started
+    n_items = len(items)
+    sparse = n_items > dense_items
+    if learner is not None:
+        cf, cf_name = learner.collaborative(matrix, sparse)
+        cooc = learner.cooccurrence(matrix, sparse)
+    else:
+        cf_name = "none (bootstrap)"
+        cf = (sp.csr_matrix((n_items, n_items), dtype=np.float32), None, None) if sparse else None
+        cooc = sp.csr_matrix((n_items, n_items), dtype=np.float32) if sparse else None
+        if not sparse:
+            cf = cooc = np.zeros((n_items, n_items), dtype=np.float32)
+    step(f"collaborative model: {cf_name}")
+    step("co-occurrence model: cosine" if learner else "co-occurrence model: none (bootstrap)")
+    attr = attributes.sparse_similarity(items, NEIGHBOURS) if sparse else attributes.similarity(items)
+    step("attribute model: tags and universes")
+
+    contexts = context_names()
+    if sparse:
+        weights, cooc_part, low_rank, attr_scale = _sparse_weights(cf, cooc, attr, context_rows, contexts)
+    else:
+        n = n_items + len(contexts)
+        weights = np.zeros((n, n), dtype=np.float32)
+        cooc_part = COOC_WEIGHT * _scaled(cooc)
+        weights[:n_items, :n_items] = CF_WEIGHT * _scaled(cf) + cooc_part + ATTR_WEIGHT * _scaled(attr)
+        for k, name in enumerate(contexts):
+            for j, value in context_rows.get(name, {}).items():
+                weights[n_items + k, j] = value
+        low_rank, attr_scale = None, _scale_of(attr)
     step("popularity and trending per age group, popularity per device")
 
     if learner is not None:
@@ -174,16 +224,79 @@ def build_artifact(
     else:
         metrics = {}
         step("offline metrics: none (bootstrap)")
-    metrics.update({"users": float(len(users)), "items": float(n_items), "interactions": float(matrix.nnz)})
+    users = int((matrix.getnnz(axis=1) > 0).sum())
+    metrics.update({"users": float(users), "items": float(n_items), "interactions": float(matrix.nnz)})
     metrics["train_seconds"] = round(time.perf_counter() - started, 3)
     return ModelArtifact(
         version=version,
         items=[e.key for e in items],
         contexts=contexts,
         weights=weights,
-        cooc=cooc_part.astype(np.float32),
-        input_weights={**DEFAULT_INPUT_WEIGHTS, "attr": ATTR_WEIGHT / (_scale_of(attr) or 1.0)},
+        cooc=cooc_part,
+        input_weights={**DEFAULT_INPUT_WEIGHTS, "attr": ATTR_WEIGHT / (attr_scale or 1.0)},
         metrics=metrics,
-        description=f"{cf_name} + cooccurrence + attributes; {len(users)} users, {n_items} items",
+        description=f"{cf_name} + cooccurrence + attributes; {users} users, {n_items} items",
         created_at=datetime.now(UTC).isoformat(),
+        tuning=dict(learner.tuning) if learner is not None else {},
+        low_rank=low_rank,
     )
+
+
+def _sparse_scale(part: sp.csr_matrix, low_rank: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    """_scale_of for B = part + left @ right, from a sample of rows (no items x items matrix)."""
+    n = part.shape[0]
+    rows = np.sort(np.random.default_rng(0).choice(n, min(n, SCALE_SAMPLE_ROWS), replace=False))
+    sample = part[rows].toarray()
+    if low_rank is not None:
+        sample += low_rank[0][rows] @ low_rank[1]
+    return _scale_of(sample)
+
+
+def _sparse_scaled(part: sp.csr_matrix, scale: float) -> sp.csr_matrix:
+    scaled = sp.csr_matrix(part, dtype=np.float32, copy=True)
+    scaled.data = np.clip(scaled.data / scale, -1.0, 2.0) if scale else np.zeros_like(scaled.data)
+    scaled.eliminate_zeros()
+    return scaled
+
+
+def _sparse_weights(
+    cf: tuple[sp.csr_matrix | None, np.ndarray | None, np.ndarray | None],
+    cooc: sp.csr_matrix,
+    attr: sp.csr_matrix,
+    context_rows: dict[str, dict[int, float]],
+    contexts: list[str],
+) -> tuple[sp.csr_matrix, sp.csr_matrix, tuple[np.ndarray, np.ndarray] | None, float]:
+    """W as inputs x items, each row cut to its ROW_WIDTH strongest links; the co-occurrence part;
+    the collaborative model's low-rank part (left rows for every input, contexts' zero); the
+    attribute part's scale."""
+    part, left, right = cf
+    n_items = attr.shape[0]
+    part = part if part is not None else sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    low_rank = (left, right) if left is not None and right is not None else None
+    cf_scale = _sparse_scale(part, low_rank)
+    attr_scale = _sparse_scale(attr)
+    cooc_part = COOC_WEIGHT * _sparse_scaled(cooc, _sparse_scale(cooc))
+    items_block = (
+        CF_WEIGHT * _sparse_scaled(part, cf_scale)
+        + cooc_part
+        + ATTR_WEIGHT * _sparse_scaled(attr, attr_scale)
+    )
+    context_block = sp.lil_matrix((len(contexts), n_items), dtype=np.float32)
+    for k, name in enumerate(contexts):
+        row = context_rows.get(name, {})
+        strongest = sorted(row.items(), key=lambda kv: -kv[1])[:ROW_WIDTH]
+        for j, value in strongest:
+            context_block[k, j] = value
+    weights = sp.vstack([items_block, context_block.tocsr()]).tocsr()
+    columns, values = padded_rows(weights, ROW_WIDTH)
+    valid = columns < n_items
+    rows = np.repeat(np.arange(weights.shape[0]), valid.sum(axis=1))
+    weights = sp.csr_matrix((values[valid], (rows, columns[valid])), shape=weights.shape, dtype=np.float32)
+    if low_rank is not None and cf_scale:
+        scaled_left = np.vstack(
+            [CF_WEIGHT * low_rank[0] / cf_scale, np.zeros((len(contexts), low_rank[0].shape[1]))]
+        )
+        low_rank = (scaled_left.astype(np.float32), low_rank[1].astype(np.float32))
+    else:
+        low_rank = None
+    return weights, cooc_part, low_rank, attr_scale

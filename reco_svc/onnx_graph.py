@@ -24,6 +24,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
+SPARSE_OPSET = 18  # ScatterElements with reduction="add"
 IR_VERSION = 8  # accepted by every onnxruntime >= 1.14
 
 
@@ -87,3 +88,120 @@ def topk_inputs(x: np.ndarray, allowed: np.ndarray, k: int) -> dict[str, np.ndar
     """Feed dict for onnxruntime's `InferenceSession.run(None, feeds)`."""
     x = np.atleast_2d(np.asarray(x, dtype=np.float32))
     return {"x": x, "allowed": np.atleast_2d(as_allowed(allowed)), "k": np.array([k], dtype=np.int64)}
+
+
+def build_sparse_topk_graph(
+    neighbours: np.ndarray,
+    weights: np.ndarray,
+    n_items: int,
+    left: np.ndarray | None = None,
+    right: np.ndarray | None = None,
+) -> onnx.ModelProto:
+    """The same answer as build_topk_graph for a W kept as padded rows, plus an optional low-rank
+    part: scores = sum over active inputs i of W[i, :] (+ (values @ left[inputs]) @ right).
+
+    Graph inputs: `inputs` int64 [m] (indices of the non-zero inputs), `values` float32 [m],
+    `allowed` float32 [batch, n_items], `k` int64 [1]; outputs as build_topk_graph. Row i of
+    `neighbours` holds the columns of W[i] (n_items pads: a column past the items that is cut
+    off before TopK), `weights` their values. Work per call: m x row width + the mask and TopK
+    over the items; the model's size grows with items x row width, not items².
+    """
+    neighbours = np.asarray(neighbours, dtype=np.int32)  # half the size of int64
+    weights = np.asarray(weights, dtype=np.float32)
+    if neighbours.shape != weights.shape or neighbours.ndim != 2:
+        raise ValueError(f"neighbours {neighbours.shape} and weights {weights.shape} must be equal 2-d")
+    initializers = [
+        numpy_helper.from_array(neighbours, "neighbours"),
+        numpy_helper.from_array(weights, "row_weights"),
+        numpy_helper.from_array(np.zeros(n_items + 1, dtype=np.float32), "empty_scores"),
+        numpy_helper.from_array(np.array([-1], dtype=np.int64), "flat"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "first"),
+        numpy_helper.from_array(np.array([n_items], dtype=np.int64), "n_items"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "axis0"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        numpy_helper.from_array(np.array(-np.inf, dtype=np.float32), "neg_inf"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+        numpy_helper.from_array(np.array(-1, dtype=np.int64), "no_item"),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["neighbours", "inputs"], ["row_columns"], axis=0),
+        helper.make_node("Gather", ["row_weights", "inputs"], ["row_values"], axis=0),
+        helper.make_node("Unsqueeze", ["values", "axis1"], ["values_column"]),
+        helper.make_node("Mul", ["row_values", "values_column"], ["contributions"]),
+        helper.make_node("Reshape", ["row_columns", "flat"], ["flat_columns"]),
+        helper.make_node("Reshape", ["contributions", "flat"], ["flat_contributions"]),
+        helper.make_node(
+            "ScatterElements",
+            ["empty_scores", "flat_columns", "flat_contributions"],
+            ["padded_scores"],
+            axis=0,
+            reduction="add",
+        ),
+        helper.make_node("Slice", ["padded_scores", "first", "n_items", "axis0"], ["row_scores"]),
+        helper.make_node("Unsqueeze", ["row_scores", "axis0"], ["sparse_scores"]),
+    ]
+    scores = "sparse_scores"
+    if left is not None and right is not None:
+        initializers += [
+            numpy_helper.from_array(np.asarray(left, dtype=np.float32), "left"),
+            numpy_helper.from_array(np.asarray(right, dtype=np.float32), "right"),
+        ]
+        nodes += [
+            helper.make_node("Gather", ["left", "inputs"], ["left_rows"], axis=0),
+            helper.make_node("Unsqueeze", ["values", "axis0"], ["values_row"]),
+            helper.make_node("MatMul", ["values_row", "left_rows"], ["taste"]),
+            helper.make_node("MatMul", ["taste", "right"], ["low_rank_scores"]),
+            helper.make_node("Add", ["sparse_scores", "low_rank_scores"], ["scores"]),
+        ]
+        scores = "scores"
+    nodes += [
+        helper.make_node("Greater", ["allowed", "zero"], ["is_allowed"]),
+        helper.make_node("Where", ["is_allowed", scores, "neg_inf"], ["masked_scores"]),
+        helper.make_node(
+            "TopK", ["masked_scores", "k"], ["values_out", "raw_indices"], axis=-1, largest=1, sorted=1
+        ),
+        helper.make_node("Equal", ["values_out", "neg_inf"], ["is_excluded"]),
+        helper.make_node("Where", ["is_excluded", "no_item", "raw_indices"], ["indices"]),
+        helper.make_node("Identity", ["values_out"], ["top_values"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "sparse_item_item_topk",
+        inputs=[
+            helper.make_tensor_value_info("inputs", TensorProto.INT64, ["m"]),
+            helper.make_tensor_value_info("values", TensorProto.FLOAT, ["m"]),
+            helper.make_tensor_value_info("allowed", TensorProto.FLOAT, ["batch", n_items]),
+            helper.make_tensor_value_info("k", TensorProto.INT64, [1]),
+        ],
+        outputs=[
+            helper.make_tensor_value_info("top_values", TensorProto.FLOAT, ["batch", "k"]),
+            helper.make_tensor_value_info("indices", TensorProto.INT64, ["batch", "k"]),
+        ],
+        initializer=initializers,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", SPARSE_OPSET)], producer_name="reco_svc"
+    )
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model)
+    return model
+
+
+def padded_rows(matrix, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """A CSR matrix's rows as (columns, values) padded to `width` with column n_cols and value 0,
+    each row cut to its `width` largest |values|."""
+    import scipy.sparse as sp
+
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    n_rows, n_cols = matrix.shape
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(n_rows), counts)
+    order = np.lexsort((-np.abs(matrix.data), rows))
+    rank = np.arange(rows.size) - matrix.indptr[rows[order]]
+    keep = order[rank < width]
+    kept_rows, kept_rank = rows[keep], rank[rank < width]
+    columns = np.full((n_rows, width), n_cols, dtype=np.int64)
+    values = np.zeros((n_rows, width), dtype=np.float32)
+    columns[kept_rows, kept_rank] = matrix.indices[keep]
+    values[kept_rows, kept_rank] = matrix.data[keep]
+    return columns, values

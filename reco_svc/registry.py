@@ -27,6 +27,11 @@ async def _main(args: argparse.Namespace) -> int:
                 print(f"{mark} {row['version']}  {row['created_at']:%Y-%m-%d %H:%M:%S}  {row['description']}")
                 metrics = row["metrics"]
                 print(f"    metrics: {metrics if isinstance(metrics, str) else json.dumps(metrics)}")
+                tuning = row["tuning"]
+                if tuning:
+                    tuning = json.loads(tuning) if isinstance(tuning, str) else tuning
+                    print(f"    tuning: {tuning.get('reason', '')}")
+                    print(f"    chosen: {json.dumps(tuning.get('served_params', tuning.get('params')))}")
             return 0
         if args.command == "activate":
             if not await store.activate(pool, args.version):

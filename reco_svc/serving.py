@@ -253,7 +253,7 @@ class Recommender:
             empty = np.zeros((len(masks), 0))
             return empty, empty
         started = time.perf_counter()
-        scores, indices = model.topk(np.tile(x, (len(masks), 1)), np.stack(masks), k)
+        scores, indices = model.topk(x, np.stack(masks), k)
         elapsed = time.perf_counter() - started
         self.timings.inference.append(elapsed)
         metrics.INFERENCE_LATENCY.record(elapsed, {"model": model.version})
@@ -307,7 +307,7 @@ class Recommender:
         if inputs.size == 0 or not has_signal(item.score):
             item.reason = reasons.FALLBACK  # nothing to name: the item only fills the list
             return
-        contributions = x[inputs] * model.weights[inputs, item.index]
+        contributions = x[inputs] * model.weights_into(inputs, item.index)
         best = int(np.argmax(contributions))
         if contributions[best] <= 0:
             item.reason = reasons.FALLBACK
@@ -316,7 +316,7 @@ class Recommender:
         name = model.contexts[source - model.n_items] if source >= model.n_items else model.items[source]
         mostly_cooc = (
             source < model.n_items
-            and model.cooc[source, item.index] >= 0.5 * model.weights[source, item.index] > 0
+            and model.cooc_weight(source, item.index) >= 0.5 * model.weight(source, item.index) > 0
         )
         item.reason_input = name
         item.reason = reasons.from_input(name, item.entry, snapshot, mostly_cooc)

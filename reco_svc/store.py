@@ -327,18 +327,21 @@ async def register_version(
     activate: bool,
     sha256: str | None = None,
     size_bytes: int | None = None,
+    tuning: dict | None = None,
 ) -> None:
     """Record a version whose artifact is already stored at `location` (with its sha256)."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
-            "INSERT INTO reco_model_versions (version, path, metrics, description, sha256, size_bytes) "
-            "VALUES ($1, $2, $3::jsonb, $4, $5, $6)",
+            "INSERT INTO reco_model_versions "
+            "(version, path, metrics, description, sha256, size_bytes, tuning) "
+            "VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7::jsonb)",
             version,
             location,
             json.dumps(metrics),
             description,
             sha256,
             size_bytes,
+            json.dumps(tuning) if tuning else None,
         )
         if activate:
             await _activate(conn, version)

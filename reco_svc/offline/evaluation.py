@@ -51,6 +51,14 @@ def evaluate(model: Model, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 1
     start = time.perf_counter()
     model.fit(train)
     train_seconds = time.perf_counter() - start
+    found, users_scored = ranking_metrics(model, train, test, k)
+    return EvaluationResult(found, users_scored, train_seconds)
+
+
+def ranking_metrics(
+    model: Model, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 10
+) -> tuple[dict[str, float], int]:
+    """A fitted model's top-k metrics on `test` for the users present in both sets, and how many."""
     users = np.flatnonzero((train.getnnz(axis=1) > 0) & (test.getnnz(axis=1) > 0))
     batch = max(64, SCORE_CELLS_PER_BATCH // max(train.shape[1], 1))  # bounded memory on big catalogs
     recommendations: dict[int, list[int]] = {}
@@ -63,4 +71,4 @@ def evaluate(model: Model, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 1
     relevant = {int(u): set(test[u].indices.tolist()) for u in users}
     result = metrics.mean_ranking_metrics(recommendations, relevant, k)
     result["coverage"] = metrics.catalog_coverage(recommendations.values(), train.shape[1])
-    return EvaluationResult(result, len(users), train_seconds)
+    return result, len(users)

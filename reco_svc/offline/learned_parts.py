@@ -1,8 +1,15 @@
 """The learned parts of a trained model: collaborative weights, co-occurrence, offline metrics.
 
-    artifact = build_artifact(entries, interactions, ..., learner=Learned("ease_lowpass"))
+    artifact = build_artifact(entries, interactions, ..., learner=Learned())           # tuned
+    artifact = build_artifact(entries, interactions, ..., learner=Learned("ease"))     # fixed
 
 reco_svc.model_assembly puts them beside the attribute part and the context rows.
+
+Tuned (model "auto", the default): the user x item pairs are split per item 75/25 (seed 42);
+tuning.py chooses family and hyper-parameters on a validation split of the 75% part, within the
+budget; that model's scores on the 25% part are the registry's offline metrics (beside
+popularity's); then the chosen configuration is fitted on all pairs and served. With fewer
+than MIN_USERS_FOR_METRICS users there is nothing to hold out: tuning runs on all pairs.
 """
 
 from __future__ import annotations
@@ -11,61 +18,110 @@ import numpy as np
 import scipy.sparse as sp
 
 from reco_svc.model_assembly import Step
-from reco_svc.offline.evaluation import evaluate
-from reco_svc.offline.models import DEFAULT_MODEL, make_model
+from reco_svc.offline.evaluation import evaluate, ranking_metrics
+from reco_svc.offline.models import AUTO, DEFAULT_MODEL, FAMILIES, make_model
 from reco_svc.offline.models.cooccurrence import CooccurrenceModel
 from reco_svc.offline.models.popularity import PopularityModel
 from reco_svc.offline.splits import per_item_split
+from reco_svc.offline.tuning import DEFAULT_BUDGET_SECONDS, tune
+from reco_svc.similarity import top_k_similar
 
+COOC_NEIGHBOURS = 50
 MIN_USERS_FOR_CF = 3
 MIN_USERS_FOR_METRICS = 20
+K = 10
 
 
 class Learned:
-    """`model_name`: a name of reco_svc.offline.models.MODELS (default DEFAULT_MODEL)."""
+    """`model_name`: "auto" (tuned) or a name of reco_svc.offline.models.MODELS."""
 
-    def __init__(self, model_name: str | None = None) -> None:
+    def __init__(self, model_name: str | None = None, budget_seconds: float = DEFAULT_BUDGET_SECONDS) -> None:
         self.model_name = model_name or DEFAULT_MODEL
+        self.budget_seconds = budget_seconds
+        self.tuning: dict[str, object] = {}
+        self._metrics: dict[str, float] | None = None
 
-    def collaborative(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, str]:
+    def collaborative(self, matrix: sp.csr_matrix, sparse: bool = False) -> tuple[object, str]:
+        """Dense B, or with `sparse` B as (sparse part, left, right): B = sparse + left @ right."""
         n_items = matrix.shape[1]
         if matrix.shape[0] < MIN_USERS_FOR_CF or matrix.nnz == 0:
+            if sparse:
+                return (
+                    sp.csr_matrix((n_items, n_items), dtype=np.float32),
+                    None,
+                    None,
+                ), "none (too few users)"
             return np.zeros((n_items, n_items), dtype=np.float32), "none (too few users)"
-        name, model = make_model(self.model_name, n_items)
-        model.fit(matrix)  # type: ignore[attr-defined]
-        return model.dense_weights(), name  # type: ignore[attr-defined]
+        if self.model_name != AUTO:
+            name, model = make_model(self.model_name, n_items)
+            model.fit(matrix)  # type: ignore[attr-defined]
+            return _served(model, sparse), name
+        if matrix.shape[0] >= MIN_USERS_FOR_METRICS:
+            train, test = metrics_split(matrix)
+            tuned, choice = tune(train, self.budget_seconds)
+            found, _ = ranking_metrics(tuned, train, test, K)
+            self._metrics = {
+                **{f"collaborative_{k}": round(v, 5) for k, v in found.items()},
+                **_popularity_metrics(train, test),
+            }
+            family = FAMILIES[choice.family]
+            params = dict(choice.params)
+            if "l2" in params:  # the held-out quarter joins: the Gram grows again
+                params["l2"] = round(params["l2"] * (matrix.nnz / train.nnz) ** (1 - 2 * params["alpha"]), 3)
+            model = family.build(params).fit(matrix)
+            self.tuning = {**choice.record(), "served_params": params}
+        else:
+            model, choice = tune(matrix, self.budget_seconds)
+            self.tuning = choice.record()
+        return _served(model, sparse), f"{choice.family} (tuned)"
 
-    def cooccurrence(self, matrix: sp.csr_matrix) -> np.ndarray:
+    def cooccurrence(self, matrix: sp.csr_matrix, sparse: bool = False) -> object:
+        """Cosine of the items' users: dense, or with `sparse` each item's COOC_NEIGHBOURS best."""
         n_items = matrix.shape[1]
+        if sparse:
+            return top_k_similar(sp.csr_matrix(matrix > 0, dtype=np.float32), COOC_NEIGHBOURS).as_csr()
         if matrix.nnz == 0:
             return np.zeros((n_items, n_items), dtype=np.float32)
         return CooccurrenceModel(similarity="cosine").fit(matrix).dense_weights()
 
     def metrics(self, matrix: sp.csr_matrix, step: Step) -> dict[str, float]:
-        found = offline_metrics(matrix, self.model_name)
+        found = self._metrics if self._metrics is not None else offline_metrics(matrix, self.model_name)
         if found:
             shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(found.items()) if "ndcg" in k)
             step(f"offline metrics: {shown}")
         else:
             step(f"offline metrics: skipped (fewer than {MIN_USERS_FOR_METRICS} users)")
-        return found
+        return dict(found)
 
 
-def offline_metrics(matrix: sp.csr_matrix, model_name: str, k: int = 10) -> dict[str, float]:
-    """Per-item 75/25 split of the user x item pairs; collaborative model vs popularity."""
-    if matrix.shape[0] < MIN_USERS_FOR_METRICS:
-        return {}
+def _served(model: object, sparse: bool) -> object:
+    return model.sparse_parts() if sparse else model.dense_weights()  # type: ignore[attr-defined]
+
+
+def metrics_split(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Per-item 75/25 split of the user x item pairs (seed 42)."""
     coo = matrix.tocoo()
     train_mask, test_mask = per_item_split(coo.col)
-    shape = matrix.shape
 
     def part(mask: np.ndarray) -> sp.csr_matrix:
-        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=shape)
+        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)
 
-    train, test = part(train_mask), part(test_mask)
-    found: dict[str, float] = {}
-    _, model = make_model(model_name, shape[1])
-    for prefix, candidate in (("collaborative", model), ("popularity", PopularityModel())):
-        result = evaluate(candidate, train, test, k=k)  # type: ignore[arg-type]
-        found.update({f"{prefix}_{name}": round(value, 5) for name, value in result.metrics.items()})
-    return found
+    return part(train_mask), part(test_mask)
+
+
+def _popularity_metrics(train: sp.csr_matrix, test: sp.csr_matrix) -> dict[str, float]:
+    result = evaluate(PopularityModel(), train, test, k=K)  # type: ignore[arg-type]
+    return {f"popularity_{name}": round(value, 5) for name, value in result.metrics.items()}
+
+
+def offline_metrics(matrix: sp.csr_matrix, model_name: str, k: int = K) -> dict[str, float]:
+    """A fixed configuration vs popularity on the per-item 75/25 split."""
+    if matrix.shape[0] < MIN_USERS_FOR_METRICS:
+        return {}
+    train, test = metrics_split(matrix)
+    _, model = make_model(model_name, matrix.shape[1])
+    result = evaluate(model, train, test, k=k)  # type: ignore[arg-type]
+    return {
+        **{f"collaborative_{name}": round(value, 5) for name, value in result.metrics.items()},
+        **_popularity_metrics(train, test),
+    }

@@ -113,10 +113,12 @@ async def train(
     model_name: str | None = None,
     progress: Progress | None = None,
     artifacts: ArtifactStore | None = None,
+    budget: float | None = None,
 ) -> ModelArtifact:
     """Train, store the archive, then register (and activate) the version that points at it.
 
-    `artifacts`: where the archive goes; default configured_store(settings, pool)."""
+    `artifacts`: where the archive goes; default configured_store(settings, pool). `model_name`
+    None or "auto": tuned within `budget` seconds (default SV_RECO_TUNING_BUDGET_SECONDS)."""
     progress = progress or Progress(10, stream=open("/dev/null", "w"))  # noqa: SIM115 - quiet by default
     entries, interactions, age_groups, devices, now = await read_training_data(pool, progress)
     progress.step(f"read {len(entries)} catalog items and {len(interactions)} interactions")
@@ -128,7 +130,7 @@ async def train(
         devices,
         now,
         new_version(),
-        Learned(model_name),
+        Learned(model_name, budget if budget is not None else settings.reco_tuning_budget_seconds),
         progress.step,
     )
     archive = await asyncio.to_thread(artifact.to_bytes)
@@ -144,6 +146,7 @@ async def train(
         activate,
         sha256=stored.sha256,
         size_bytes=stored.size,
+        tuning=artifact.tuning,
     )
     progress.step(f"registered {artifact.version}" + (" and activated it" if activate else ""))
     return artifact
@@ -160,7 +163,7 @@ async def _main(args: argparse.Namespace) -> None:
         if config.catalog_path and config.catalog_path.is_file():
             await store.load_demo(pool, demo_entries(config.catalog_path))
         progress = Progress(10)
-        artifact = await train(pool, settings, not args.no_activate, args.model, progress)
+        artifact = await train(pool, settings, not args.no_activate, args.model, progress, budget=args.budget)
         progress.finish(f"model {artifact.version} ready")
         print(artifact.version)
     finally:
@@ -173,7 +176,10 @@ def main() -> None:
     parser.add_argument(
         "--model",
         default=None,
-        help="collaborative model (reco_svc.offline.models.MODELS; default DEFAULT_MODEL)",
+        help="a fixed collaborative model (reco_svc.offline.models.MODELS); default auto: tuned",
+    )
+    parser.add_argument(
+        "--budget", type=float, default=None, help="tuning seconds (default SV_RECO_TUNING_BUDGET_SECONDS)"
     )
     asyncio.run(_main(parser.parse_args()))
 

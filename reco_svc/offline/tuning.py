@@ -1,154 +1,304 @@
-"""Hyper-parameter search on a validation split carved from the TRAINING part only.
+"""Automatic tuning inside every training: the model family and its hyper-parameters.
 
-The benchmark split (per-item 75/25, seed 42) is made first; its test part is never read here.
-The training part is split again with the same per-item rule (seeds 1, 2, 3) and every candidate
-is scored on those validation parts; the mean nDCG@10 decides. Usage:
+    model, choice = tune(train, budget_seconds=60)
 
-    python -m reco_svc.offline.tuning --path /work/shared/data/movielens-100k --grid ease
+1. **Validation from the training part only.** `train` is all this module sees; its pairs are
+   split again per item, 75/25, into a fit part and a validation part, twice (VALIDATION_SEEDS);
+   a candidate's score is its mean nDCG@10 over the two (one, when the first candidate's first
+   fold already took SECOND_FOLD_SHARE of the budget).
+   An evaluation's test part is never passed here (tests/reco/test_tuning.py proves the choice
+   does not depend on it).
+2. **Families.** Every family of models.FAMILIES that fits the catalog (the dense EASE family up
+   to MAX_DENSE_ITEMS items) is scored at its prior; the best one is then refined one
+   hyper-parameter at a time along its grid (a coordinate search: a step is kept while the
+   score rises by at least MIN_GAIN). Fitted parts are cached, so changing a blend weight or
+   the other part's setting does not refit a part.
+3. **Budget.** Before each candidate the time it needs (from the fits so far) and the final fit
+   are added to the time spent; when that would pass the budget the search stops. Above
+   SAMPLE_PAIRS training pairs the search runs on a sample of users (a fit must not eat the
+   budget); the first candidate is always scored.
+4. **Final fit.** The chosen configuration is fitted on the whole training part, its l2 scaled
+   to the larger data (the normalized Gram grows as data^(1 - 2 alpha)).
+
+`choice.record()` is what the registry keeps and `python -m reco_svc.evaluate` prints.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-from collections.abc import Callable, Iterator
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
-from reco_svc.offline.data import read_interactions, to_csr
-from reco_svc.offline.evaluation import evaluate
+from reco_svc.offline.evaluation import ranking_metrics
+from reco_svc.offline.models import FAMILIES, Family
 from reco_svc.offline.models.base import ItemItemModel
-from reco_svc.offline.models.blend import BlendModel
-from reco_svc.offline.models.ease import EaseModel
-from reco_svc.offline.models.lowpass import LowPassModel
-from reco_svc.offline.models.rp3beta import RP3BetaModel
+from reco_svc.offline.models.ease import MAX_DENSE_ITEMS
 from reco_svc.offline.splits import per_item_split
 
-VALIDATION_SEEDS = (1, 2, 3)
-BENCHMARK_SEED = 42
-
-Factory = Callable[[], ItemItemModel]
-
-
-def grid(name: str) -> Iterator[tuple[str, Factory]]:
-    if name == "ease":
-        for l2 in (200, 300, 400, 500, 700, 1000):
-            yield f"ease l2={l2}", lambda l2=l2: EaseModel(l2=l2)
-    elif name == "ease_norm":
-        for alpha, l2s in ((0.2, (80, 120, 160)), (0.3, (20, 40, 60)), (0.4, (4, 8, 15)), (0.5, (0.5, 1, 2))):
-            for l2 in l2s:
-                yield f"ease l2={l2} alpha={alpha}", lambda l2=l2, a=alpha: EaseModel(l2=l2, item_alpha=a)
-    elif name == "ease_norm2":
-        for alpha, l2s in ((0.3, (30, 50)), (0.4, (25, 35)), (0.5, (4, 8, 12))):
-            for l2 in l2s:
-                for p in (0.0, 0.2):
-                    yield (
-                        f"ease l2={l2} alpha={alpha} p={p}",
-                        lambda l2=l2, a=alpha, p=p: EaseModel(l2=l2, item_alpha=a, dropout=p),
-                    )
-        for g, l2 in ((0.25, 8), (0.25, 15)):
-            yield (
-                f"ease l2={l2} alpha=0.3 gamma={g}",
-                lambda l2=l2, g=g: EaseModel(l2=l2, item_alpha=0.3, user_gamma=g),
-            )
-    elif name == "lowpass":
-        for exponent in (0.3, 0.5):
-            for rank in (8, 16, 24, 32, 48):
-                yield f"lowpass b={exponent} k={rank}", lambda b=exponent, k=rank: LowPassModel(k, b)
-    elif name == "ease_lowpass":
-        for l2 in (300, 500, 800):
-            for exponent, rank in ((0.5, 32), (0.3, 8), (0.3, 16), (0.3, 24)):
-                for w in (0.2, 0.3, 0.45):
-                    yield (
-                        f"ease l2={l2} + {w}*lowpass b={exponent} k={rank}",
-                        lambda l2=l2, b=exponent, k=rank, w=w: BlendModel(
-                            [(1 - w, EaseModel(l2=l2)), (w, LowPassModel(rank=k, item_exponent=b))]
-                        ),
-                    )
-    elif name == "ease_lowpass_fine":
-        for l2 in (600, 800, 1200):
-            for exponent in (0.2, 0.3, 0.4):
-                for rank in (12, 16, 20):
-                    for w in (0.15, 0.2, 0.25, 0.3):
-                        yield (
-                            f"ease l2={l2} + {w}*lowpass b={exponent} k={rank}",
-                            lambda l2=l2, b=exponent, k=rank, w=w: BlendModel(
-                                [(1 - w, EaseModel(l2=l2)), (w, LowPassModel(rank=k, item_exponent=b))]
-                            ),
-                        )
-        for w in (0.2, 0.3):
-            yield (
-                f"ease_norm + {w}*lowpass b=0.3 k=16",
-                lambda w=w: BlendModel(
-                    [(1 - w, EaseModel(l2=40, item_alpha=0.3)), (w, LowPassModel(rank=16, item_exponent=0.3))]
-                ),
-            )
-    elif name == "sparse_blend":
-        for exponent, rank in ((0.3, 16), (0.5, 32)):
-            for w in (0.2, 0.35, 0.5, 0.65):
-                yield (
-                    f"rp3beta + {w}*lowpass b={exponent} k={rank}",
-                    lambda b=exponent, k=rank, w=w: BlendModel(
-                        [(1 - w, RP3BetaModel(0.8, 0.4, 200)), (w, LowPassModel(rank=k, item_exponent=b))]
-                    ),
-                )
-    elif name == "edlae":
-        for l2 in (50, 150, 300):
-            for p in (0.1, 0.25, 0.4, 0.55):
-                yield f"edlae l2={l2} p={p}", lambda l2=l2, p=p: EaseModel(l2=l2, dropout=p)
-    elif name == "ease_user":
-        for gamma, l2s in ((0.25, (50, 100, 150)), (0.5, (3, 6, 10))):
-            for l2 in l2s:
-                yield f"ease l2={l2} gamma={gamma}", lambda l2=l2, g=gamma: EaseModel(l2=l2, user_gamma=g)
-    elif name == "rp3":
-        for alpha in (0.6, 0.8, 1.0):
-            for beta in (0.0, 0.2, 0.4):
-                for n in (50, 200):
-                    yield f"rp3 a={alpha} b={beta} n={n}", lambda a=alpha, b=beta, n=n: RP3BetaModel(a, b, n)
-    elif name == "blend":
-        for w in (0.1, 0.2, 0.35, 0.5):
-            yield (
-                f"blend ease500+{w}*rp3",
-                lambda w=w: BlendModel([(1.0 - w, EaseModel(l2=500)), (w, RP3BetaModel(0.8, 0.2, 200))]),
-            )
-    else:
-        raise ValueError(f"unknown grid {name!r}")
+DEFAULT_BUDGET_SECONDS = 60.0
+VALIDATION_SEEDS = (1, 2)
+# A move is kept only when the folds' mean nDCG@K rises by this much (less is noise: one fold of
+# MovieLens-100k has a standard error of about 0.004).
+MIN_GAIN = 0.001
+# When the first candidate's first fold has used this share of the budget, one fold is used.
+SECOND_FOLD_SHARE = 0.3
+SAMPLE_PAIRS = 3_000_000
+SCALE_SAMPLE_USERS = 1000
+K = 10
+# Hyper-parameters visited first: the cheap ones (no refit of the costly part) lead.
+SEARCH_ORDER = (
+    "weight",
+    "rank",
+    "exponent",
+    "l2",
+    "alpha",
+    "neighbours",
+    "beta",
+    "walk_alpha",
+    "walk_neighbours",
+)
 
 
-def validation_folds(path: str) -> list[tuple[object, object]]:
-    data = read_interactions(path)
-    train_mask, _ = per_item_split(data.items, seed=BENCHMARK_SEED)
-    users, items = data.users[train_mask], data.items[train_mask]
-    folds = []
-    for seed in VALIDATION_SEEDS:
-        fit_mask, valid_mask = per_item_split(items, seed=seed)
-        folds.append(
-            (
-                to_csr(users[fit_mask], items[fit_mask], data.n_users, data.n_items),
-                to_csr(users[valid_mask], items[valid_mask], data.n_users, data.n_items),
-            )
+@dataclass(frozen=True)
+class Trial:
+    family: str
+    params: dict[str, float]
+    ndcg: float
+    seconds: float
+
+
+@dataclass
+class Choice:
+    family: str
+    params: dict[str, float]
+    validation_ndcg: float
+    prior_ndcg: float
+    budget_seconds: float
+    trials: list[Trial] = field(default_factory=list)
+    considered: dict[str, str] = field(default_factory=dict)
+    tuning_seconds: float = 0.0
+    fit_seconds: float = 0.0
+    sampled_users: int | None = None
+    stopped: str = ""
+    folds: int = len(VALIDATION_SEEDS)
+
+    def reason(self) -> str:
+        gain = self.validation_ndcg - self.prior_ndcg
+        sample = f" on a sample of {self.sampled_users} users" if self.sampled_users else ""
+        return (
+            f"{self.family}: best validation nDCG@{K} {self.validation_ndcg:.4f} of {len(self.trials)} "
+            f"candidates ({gain:+.4f} over its prior){sample}; validation = 25% of each item's "
+            f"training pairs (mean of seeds {', '.join(map(str, VALIDATION_SEEDS[: self.folds]))}); "
+            f"{self.stopped}; "
+            f"{self.tuning_seconds:.1f} s of a {self.budget_seconds:g} s budget"
         )
-    return folds
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--path", required=True, help="folder with u.data")
-    parser.add_argument("--grid", required=True)
-    args = parser.parse_args(argv)
-    folds = validation_folds(f"{args.path}/u.data")
-    for label, factory in grid(args.grid):
-        results = [evaluate(factory(), fit, valid) for fit, valid in folds]
-        ndcg = [r.metrics["ndcg@10"] for r in results]
-        row = {
-            "candidate": label,
-            "valid_ndcg@10": round(float(np.mean(ndcg)), 4),
-            "valid_ndcg_std": round(float(np.std(ndcg)), 4),
-            "valid_precision@10": round(float(np.mean([r.metrics["precision@10"] for r in results])), 4),
-            "train_seconds": round(float(np.mean([r.train_seconds for r in results])), 2),
+    def record(self) -> dict[str, object]:
+        """JSON for the registry row and the evaluation output."""
+        return {
+            "family": self.family,
+            "params": self.params,
+            "validation_ndcg@10": round(self.validation_ndcg, 5),
+            "prior_validation_ndcg@10": round(self.prior_ndcg, 5),
+            "candidates": len(self.trials),
+            "families": self.considered,
+            "tuning_seconds": round(self.tuning_seconds, 3),
+            "final_fit_seconds": round(self.fit_seconds, 3),
+            "budget_seconds": self.budget_seconds,
+            "reason": self.reason(),
         }
-        print(json.dumps(row), flush=True)
 
 
-if __name__ == "__main__":
-    main()
+def validation_split(
+    train: sp.csr_matrix, seed: int = VALIDATION_SEEDS[0]
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The training pairs split per item, 75/25: (fit part, validation part)."""
+    coo = sp.csr_matrix(train).tocoo()
+    fit_mask, valid_mask = per_item_split(coo.col, seed=seed)
+
+    def part(mask: np.ndarray) -> sp.csr_matrix:
+        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=train.shape)
+
+    return part(fit_mask), part(valid_mask)
+
+
+def sample_users(train: sp.csr_matrix, max_pairs: int, seed: int = 0) -> tuple[sp.csr_matrix, int | None]:
+    """Rows of a random sample of users holding about max_pairs pairs (all when fewer)."""
+    if train.nnz <= max_pairs:
+        return train, None
+    order = np.random.default_rng(seed).permutation(train.shape[0])
+    counts = np.diff(train.indptr)[order]
+    chosen = np.sort(order[: int(np.searchsorted(np.cumsum(counts), max_pairs)) + 1])
+    return sp.csr_matrix(train[chosen]), len(chosen)
+
+
+class _Composed:
+    """A blend assembled from cached fitted parts (scored, never fitted)."""
+
+    def __init__(self, parts: list[tuple[float, ItemItemModel]]) -> None:
+        self.parts = parts
+
+    def score(self, rows: sp.csr_matrix) -> np.ndarray:
+        return np.asarray(sum(f * model.score(rows) for f, model in self.parts), dtype=np.float32)
+
+
+class _Search:
+    """Candidates scored on every validation fold (mean nDCG@K), fitted parts cached per fold."""
+
+    def __init__(
+        self, folds: list[tuple[sp.csr_matrix, sp.csr_matrix]], budget: float, started: float
+    ) -> None:
+        self.folds = []
+        for fit, valid in folds:
+            rows = fit.shape[0]
+            pick = np.sort(
+                np.random.default_rng(0).choice(rows, min(rows, SCALE_SAMPLE_USERS), replace=False)
+            )
+            self.folds.append((fit, valid, fit[pick]))
+        self.budget, self.started = budget, started
+        self.parts: dict[tuple, tuple[ItemItemModel, float]] = {}  # fitted part, its mean |score|
+        self.part_seconds: dict[str, float] = {}  # one fit of a part kind on one fold
+        self.score_seconds = 0.0
+        self.trials: list[Trial] = []
+        self.seen: dict[tuple, float] = {}
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def cost(self, family: Family, params: dict[str, float]) -> float:
+        """Seconds a candidate needs: the fits of parts not cached, plus scoring."""
+        seconds = self.score_seconds
+        for fold in range(len(self.folds)):
+            for key in family.part_params(params):
+                if (fold, key) not in self.parts:
+                    seconds += self.part_seconds.get(key[0], 0.0)
+        return seconds
+
+    def final_fit(self, family: Family, params: dict[str, float], ratio: float) -> float:
+        return sum(self.part_seconds.get(part, 0.0) for part, _ in family.part_params(params)) * ratio
+
+    def _part(self, fold: int, key: tuple) -> tuple[ItemItemModel, float]:
+        found = self.parts.get((fold, key))
+        if found is None:
+            from reco_svc.offline.models import PARTS
+
+            fit, _, sample = self.folds[fold]
+            started = time.perf_counter()
+            model = PARTS[key[0]](*key[1]).fit(fit)
+            self.part_seconds[key[0]] = time.perf_counter() - started
+            scale = float(np.abs(model.score(sample)).mean()) or 1.0
+            found = self.parts[(fold, key)] = (model, scale)
+        return found
+
+    def score(self, family: Family, params: dict[str, float]) -> float:
+        key = (family.name, tuple(sorted(params.items())))
+        if key in self.seen:
+            return self.seen[key]
+        started = time.perf_counter()
+        found = []
+        for fold, (fit, valid, _) in enumerate(self.folds):
+            if fold > 0 and not self.seen and self.elapsed() > self.budget * SECOND_FOLD_SHARE:
+                self.folds = self.folds[:1]  # one fold is all this budget affords on this data
+                break
+            fitted = [self._part(fold, part) for part in family.part_params(params)]
+            if len(fitted) == 1:
+                model = _Composed([(1.0, fitted[0][0])])
+            else:
+                weights = (1.0 - params["weight"], params["weight"])
+                model = _Composed(
+                    [(w / scale, part) for w, (part, scale) in zip(weights, fitted, strict=True)]
+                )
+            scoring = time.perf_counter()
+            found.append(ranking_metrics(model, fit, valid, K)[0][f"ndcg@{K}"])
+            self.score_seconds = time.perf_counter() - scoring
+        ndcg = float(np.mean(found))
+        self.seen[key] = ndcg
+        self.trials.append(Trial(family.name, dict(params), ndcg, time.perf_counter() - started))
+        return ndcg
+
+
+def tune(
+    train: sp.csr_matrix,
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+    families: list[str] | None = None,
+) -> tuple[ItemItemModel, Choice]:
+    """Choose on a validation split of `train`, then fit the choice on all of `train`."""
+    started = time.perf_counter()
+    train = sp.csr_matrix(train, dtype=np.float32)
+    n_items = train.shape[1]
+    sampled, sampled_users = sample_users(train, SAMPLE_PAIRS)
+    folds = [validation_split(sampled, seed) for seed in VALIDATION_SEEDS]
+    search = _Search(folds, budget_seconds, started)
+    ratio = train.nnz / max(folds[0][0].nnz, 1)
+
+    considered: dict[str, str] = {}
+    scored: dict[str, float] = {}
+    for name in families or list(FAMILIES):
+        family = FAMILIES[name]
+        if not family.fits(n_items):
+            considered[name] = f"skipped: a dense {n_items}x{n_items} inverse (limit {MAX_DENSE_ITEMS} items)"
+            continue
+        need = search.cost(family, family.prior) + search.final_fit(family, family.prior, ratio)
+        if scored and search.elapsed() + need > budget_seconds:
+            considered[name] = "skipped: budget"
+            continue
+        scored[name] = search.score(family, family.prior)
+        considered[name] = f"prior validation nDCG@{K} {scored[name]:.4f}"
+    best_family = FAMILIES[max(scored, key=scored.__getitem__)]
+    best = dict(best_family.prior)
+    best_ndcg = prior_ndcg = scored[best_family.name]
+    stopped = "converged"
+    improved = True
+    while improved and stopped == "converged":
+        improved = False
+        for param in [p for p in SEARCH_ORDER if p in best_family.grid and p in best]:
+            grid = best_family.grid[param]
+            for direction in (-1, 1):
+                while True:
+                    at = _grid_position(grid, best[param]) + direction
+                    if not 0 <= at < len(grid):
+                        break
+                    candidate = {**best, param: grid[at]}
+                    need = search.cost(best_family, candidate) + search.final_fit(
+                        best_family, candidate, ratio
+                    )
+                    if search.elapsed() + need > budget_seconds:
+                        stopped = "stopped by the budget"
+                        break
+                    ndcg = search.score(best_family, candidate)
+                    if ndcg < best_ndcg + MIN_GAIN:
+                        break
+                    best, best_ndcg, improved = candidate, ndcg, True
+                if stopped != "converged":
+                    break
+            if stopped != "converged":
+                break
+    tuning_seconds = time.perf_counter() - started
+
+    final = {**best}
+    if "l2" in final:
+        final["l2"] = round(final["l2"] * ratio ** (1.0 - 2.0 * final.get("alpha", 0.0)), 3)
+    fitting = time.perf_counter()
+    model = best_family.build(final).fit(train)
+    choice = Choice(
+        family=best_family.name,
+        params=final,
+        validation_ndcg=best_ndcg,
+        prior_ndcg=prior_ndcg,
+        budget_seconds=budget_seconds,
+        trials=search.trials,
+        considered=considered,
+        tuning_seconds=tuning_seconds,
+        fit_seconds=time.perf_counter() - fitting,
+        sampled_users=sampled_users,
+        stopped=stopped,
+        folds=len(search.folds),
+    )
+    return model, choice
+
+
+def _grid_position(grid: tuple[float, ...], value: float) -> int:
+    """The grid point nearest to value (a prior need not be on the grid)."""
+    return int(np.argmin([abs(g - value) for g in grid]))

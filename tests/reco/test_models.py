@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 
 from reco_svc.offline.evaluation import top_k
-from reco_svc.offline.models import DEFAULT_MODEL, MODELS, make_model
+from reco_svc.offline.models import MODELS, make_model
 from reco_svc.offline.models.blend import BlendModel
 from reco_svc.offline.models.cooccurrence import CooccurrenceModel, cooccurrence_similarity
 from reco_svc.offline.models.ease import EaseModel
@@ -59,8 +59,8 @@ def test_similar_items(co_consumed_matrix):
 
 
 def test_large_catalogs_fall_back_from_dense_ease():
-    assert make_model(DEFAULT_MODEL, 100_000)[0] == "rp3beta_lowpass"
-    with pytest.raises(ValueError, match="rp3beta_lowpass"):
+    assert make_model("ease_lowpass", 100_000)[0] == "sparse_ease_lowpass"
+    with pytest.raises(ValueError, match="sparse_ease_lowpass"):
         EaseModel(max_items=5).fit(sp.csr_matrix((3, 6), dtype=np.float32))
 
 

@@ -1,48 +1,140 @@
-"""Model registry with the hyper-parameters fixed after validation tuning (docs/recommendation-models.md)."""
+"""The models: named configurations, and the families automatic tuning chooses among.
+
+MODELS holds fixed configurations (`--model NAME`); FAMILIES are the blends tuning.py searches:
+each names its parts, a prior (hyper-parameters that did well before: the search starts there)
+and a grid per hyper-parameter. Dense EASE families need the items² inverse and are only
+considered up to MAX_DENSE_ITEMS items; the sparse families serve any catalog.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from reco_svc.offline.models.base import ItemItemModel
 from reco_svc.offline.models.blend import BlendModel
 from reco_svc.offline.models.cooccurrence import CooccurrenceModel
 from reco_svc.offline.models.ease import MAX_DENSE_ITEMS, EaseModel
 from reco_svc.offline.models.lowpass import LowPassModel
 from reco_svc.offline.models.popularity import PopularityModel
 from reco_svc.offline.models.rp3beta import RP3BetaModel
+from reco_svc.offline.models.sparse_ease import SparseEaseModel
 
-# Picked on validation splits carved from the training part (python -m reco_svc.offline.tuning).
-MODELS: dict[str, Callable[[], object]] = {
-    "ease_lowpass": lambda: BlendModel(
-        [(0.7, EaseModel(l2=40.0, item_alpha=0.3)), (0.3, LowPassModel(rank=16, item_exponent=0.3))]
+# One part of a blend, by kind and hyper-parameters.
+PARTS: dict[str, Callable[..., ItemItemModel]] = {
+    "ease": lambda l2, alpha: EaseModel(l2=l2, item_alpha=alpha),
+    "sparse_ease": lambda l2, alpha, neighbours: SparseEaseModel(l2, alpha, int(neighbours)),
+    "lowpass": lambda rank, exponent: LowPassModel(rank=int(rank), item_exponent=exponent),
+    "rp3beta": lambda walk_alpha, beta, walk_neighbours: RP3BetaModel(walk_alpha, beta, int(walk_neighbours)),
+}
+# Which hyper-parameters each part takes (the family's params are named uniquely across parts).
+PART_PARAMS: dict[str, tuple[str, ...]] = {
+    "ease": ("l2", "alpha"),
+    "sparse_ease": ("l2", "alpha", "neighbours"),
+    "lowpass": ("rank", "exponent"),
+    "rp3beta": ("walk_alpha", "beta", "walk_neighbours"),
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    """(1 - weight) × first part + weight × second part (a single part when there is one)."""
+
+    name: str
+    parts: tuple[str, ...]
+    prior: dict[str, float]
+    grid: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    dense: bool = False  # needs an items x items inverse
+
+    def part_params(self, params: dict[str, float]) -> list[tuple[str, tuple[float, ...]]]:
+        return [(part, tuple(params[p] for p in PART_PARAMS[part])) for part in self.parts]
+
+    def build(self, params: dict[str, float]) -> ItemItemModel:
+        models = [PARTS[part](*values) for part, values in self.part_params(params)]
+        if len(models) == 1:
+            return models[0]
+        weight = params["weight"]
+        return BlendModel([(1.0 - weight, models[0]), (weight, models[1])])
+
+    def fits(self, n_items: int) -> bool:
+        return not self.dense or n_items <= MAX_DENSE_ITEMS
+
+
+LOWPASS_GRID = {
+    "rank": (8.0, 12.0, 16.0, 24.0, 32.0, 48.0),
+    "exponent": (0.2, 0.3, 0.4, 0.5),
+    "weight": (0.1, 0.2, 0.3, 0.4, 0.5),
+}
+EASE_GRID = {
+    "l2": (5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0),
+    "alpha": (0.0, 0.1, 0.2, 0.3, 0.4),
+}
+FAMILIES: dict[str, Family] = {
+    "ease_lowpass": Family(
+        "ease_lowpass",
+        ("ease", "lowpass"),
+        {"l2": 40.0, "alpha": 0.3, "rank": 16.0, "exponent": 0.3, "weight": 0.3},
+        {**EASE_GRID, **LOWPASS_GRID},
+        dense=True,
     ),
+    "sparse_ease_lowpass": Family(
+        "sparse_ease_lowpass",
+        ("sparse_ease", "lowpass"),
+        {"l2": 40.0, "alpha": 0.3, "neighbours": 64.0, "rank": 16.0, "exponent": 0.3, "weight": 0.3},
+        {**EASE_GRID, "neighbours": (32.0, 64.0, 128.0, 256.0), **LOWPASS_GRID},
+    ),
+    "rp3beta_lowpass": Family(
+        "rp3beta_lowpass",
+        ("rp3beta", "lowpass"),
+        {
+            "walk_alpha": 0.8,
+            "beta": 0.4,
+            "walk_neighbours": 200.0,
+            "rank": 16.0,
+            "exponent": 0.3,
+            "weight": 0.35,
+        },
+        {
+            "walk_alpha": (0.4, 0.6, 0.8, 1.0),
+            "beta": (0.0, 0.2, 0.3, 0.4, 0.5, 0.6),
+            "walk_neighbours": (50.0, 100.0, 200.0, 400.0),
+            **LOWPASS_GRID,
+        },
+    ),
+}
+
+
+def _at_prior(family: str) -> ItemItemModel:
+    return FAMILIES[family].build(FAMILIES[family].prior)
+
+
+# Fixed configurations, e.g. for comparisons: `python -m reco_svc.evaluate --model NAME`.
+MODELS: dict[str, Callable[[], object]] = {
+    "ease_lowpass": lambda: _at_prior("ease_lowpass"),
+    "sparse_ease_lowpass": lambda: _at_prior("sparse_ease_lowpass"),
     "ease_norm": lambda: EaseModel(l2=40.0, item_alpha=0.3),
     "ease": lambda: EaseModel(l2=500.0),
+    "sparse_ease": lambda: SparseEaseModel(l2=40.0, item_alpha=0.3, neighbours=128),
     "edlae": lambda: EaseModel(l2=300.0, dropout=0.55),
     "lowpass": lambda: LowPassModel(rank=32, item_exponent=0.5),
-    "rp3beta_lowpass": lambda: BlendModel(
-        [
-            (0.65, RP3BetaModel(alpha=0.8, beta=0.4, neighbours=200)),
-            (0.35, LowPassModel(rank=16, item_exponent=0.3)),
-        ]
-    ),
+    "rp3beta_lowpass": lambda: _at_prior("rp3beta_lowpass"),
     "rp3beta": lambda: RP3BetaModel(alpha=0.8, beta=0.4, neighbours=200),
     "cooccurrence": lambda: CooccurrenceModel(similarity="cosine"),
     "popularity": PopularityModel,
 }
-DEFAULT_MODEL = "ease_lowpass"
+# `auto`: the family and hyper-parameters are chosen by tuning.py on every training.
+AUTO = "auto"
+DEFAULT_MODEL = AUTO
 DENSE_MODELS = frozenset({"ease_lowpass", "ease_norm", "ease", "edlae", "lowpass"})
-# Sparse path for catalogs above MAX_DENSE_ITEMS (EASE's dense inverse is O(items^3)).
-LARGE_CATALOG_FALLBACK = "rp3beta_lowpass"
+# EASE's dense inverse is O(items^3): above MAX_DENSE_ITEMS the dense models become this one.
+LARGE_CATALOG_FALLBACK = "sparse_ease_lowpass"
 
 
 def make_model(name: str, n_items: int) -> tuple[str, object]:
-    """Build a model by name; dense EASE-family models fall back to the sparse path on big catalogs.
-
-    Returns the name actually used with the model.
-    """
+    """Build a fixed configuration by name; dense models fall back to the sparse path on big
+    catalogs. Returns the name actually used with the model."""
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)} or {AUTO!r}")
     if name in DENSE_MODELS and n_items > MAX_DENSE_ITEMS:
         name = LARGE_CATALOG_FALLBACK
     return name, MODELS[name]()

@@ -39,6 +39,12 @@ class ItemItemModel:
         scores = as_csr(user_rows) @ self.item_weights
         return np.asarray(scores.todense() if sp.issparse(scores) else scores, dtype=np.float32)
 
+    def sparse_parts(self) -> tuple[sp.csr_matrix | None, np.ndarray | None, np.ndarray | None]:
+        """B as (sparse part, left, right) with B = sparse + left @ right, for a sparse graph."""
+        if self.item_weights is None:
+            raise RuntimeError("call fit() before sparse_parts()")
+        return sp.csr_matrix(self.item_weights, dtype=np.float32), None, None
+
     def dense_weights(self) -> np.ndarray:
         """The item x item matrix B as float32, for export."""
         if self.item_weights is None:

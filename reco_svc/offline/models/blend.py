@@ -45,6 +45,21 @@ class BlendModel(ItemItemModel):
         )
         return np.asarray(total, dtype=np.float32)
 
+    def sparse_parts(self) -> tuple[sp.csr_matrix | None, np.ndarray | None, np.ndarray | None]:
+        if self.factors is None:
+            raise RuntimeError("call fit() before sparse_parts()")
+        sparse, lefts, rights = None, [], []
+        for f, (_, model) in zip(self.factors, self.parts, strict=True):
+            part, left, right = model.sparse_parts()
+            if part is not None:
+                sparse = f * part if sparse is None else sparse + f * part
+            if left is not None and right is not None:
+                lefts.append(f * left)
+                rights.append(right)
+        if not lefts:
+            return sparse, None, None
+        return sparse, np.hstack(lefts).astype(np.float32), np.vstack(rights).astype(np.float32)
+
     def dense_weights(self) -> np.ndarray:
         if self.factors is None:
             raise RuntimeError("call fit() before dense_weights()")

@@ -56,7 +56,7 @@ class EaseModel(ItemItemModel):
         if n_items > self.max_items:
             raise ValueError(
                 f"EASE needs a dense {n_items}x{n_items} inverse; "
-                f"above {self.max_items} items use rp3beta_lowpass"
+                f"above {self.max_items} items use sparse_ease_lowpass"
             )
         degree = np.maximum(np.asarray(x.sum(axis=0), dtype=np.float64).ravel(), 1.0)
         if self.user_gamma:

@@ -50,6 +50,11 @@ class LowPassModel(ItemItemModel):
             raise RuntimeError("call fit() before score()")
         return np.asarray((as_csr(user_rows) @ self.left) @ self.right, dtype=np.float32)
 
+    def sparse_parts(self) -> tuple[None, np.ndarray, np.ndarray]:
+        if self.left is None or self.right is None:
+            raise RuntimeError("call fit() before sparse_parts()")
+        return None, self.left, self.right
+
     def dense_weights(self) -> np.ndarray:
         if self.left is None or self.right is None:
             raise RuntimeError("call fit() before dense_weights()")

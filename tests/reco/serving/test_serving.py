@@ -11,6 +11,7 @@ import pytest
 from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 
 from common.bus import BusMessage
+from reco_svc.offline.models import FAMILIES
 from reco_svc.offline.training_job import train
 from tests.reco.serving.helpers import (
     assert_age_safe,
@@ -116,6 +117,12 @@ async def test_cold_start_users_get_their_age_groups_favourites_and_new_items_jo
     await record(analytics_stub, events)
     await kept(db, [e.event_id for e in events])
     model = await train(db, settings)
+    # Every training tunes itself; the registry keeps what it chose and why.
+    tuning = json.loads(
+        await db.fetchval("SELECT tuning FROM reco_model_versions WHERE version = $1", model.version)
+    )
+    assert tuning["family"] in FAMILIES and tuning["served_params"] and tuning["candidates"] >= 1
+    assert "validation nDCG@10" in tuning["reason"] and tuning == model.tuning
 
     async def served():
         lists = await recommend(reco_stub, user(), "3-5", ["character"])

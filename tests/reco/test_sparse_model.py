@@ -1,0 +1,78 @@
+"""The sparse path for big catalogs: sparse EASE, the sparse W and its ONNX graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from reco_svc.artifact import from_bytes
+from reco_svc.catalog import CatalogEntry
+from reco_svc.model_assembly import assemble, context_names
+from reco_svc.offline.learned_parts import Learned
+from reco_svc.offline.models.ease import EaseModel
+from reco_svc.offline.models.sparse_ease import SparseEaseModel
+from reco_svc.similarity import top_k_similar
+
+
+def _tastes(users: int, items: int, seed: int = 0) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    groups = 6
+    dense = np.zeros((users, items), dtype=np.float32)
+    for u in range(users):
+        g = u % groups
+        liked = rng.choice(np.arange(g, items, groups), size=min(8, items // groups), replace=False)
+        dense[u, liked] = 1.0
+        dense[u, rng.choice(items, size=3, replace=False)] = 1.0
+    return sp.csr_matrix(dense)
+
+
+def test_with_every_item_as_neighbour_sparse_ease_is_ease():
+    rng = np.random.default_rng(1)
+    x = sp.csr_matrix((rng.random((400, 25)) < 0.5).astype(np.float32))  # every pair co-occurs
+    dense = EaseModel(l2=30.0, item_alpha=0.3).fit(x).dense_weights()
+    sparse = SparseEaseModel(l2=30.0, item_alpha=0.3, neighbours=24).fit(x).dense_weights()
+    np.testing.assert_allclose(sparse, dense, atol=1e-4)
+    # Kept Gram entries only (4 x k per item): close, not equal.
+    known = SparseEaseModel(l2=30.0, item_alpha=0.3, neighbours=8, known=24).fit(x).item_weights
+    assert known.getnnz(axis=0).max() <= 8
+
+
+def test_top_k_similar_keeps_each_items_best_cosines():
+    x = _tastes(120, 60)
+    graph = top_k_similar(x, 5)
+    gram = (x.T @ x).toarray().astype(np.float64)
+    norms = np.sqrt(np.diag(gram))
+    cosine = gram / np.outer(norms, norms)
+    np.fill_diagonal(cosine, -1)
+    for item in (0, 17, 59):
+        best = np.sort(cosine[item])[::-1][:5]
+        np.testing.assert_allclose(np.sort(graph.cosine[item])[::-1], best, rtol=1e-5)
+        assert item not in graph.index[item]
+
+
+def test_a_big_catalog_gets_a_sparse_w_whose_graph_scores_like_it():
+    n_items = 300
+    x = _tastes(500, n_items)
+    items = [CatalogEntry("story", f"s{i}", f"Story {i}", 3, 17, tags=(f"t{i % 7}",)) for i in range(n_items)]
+    contexts = {"pop:6-8": {j: float(c) for j, c in enumerate(np.asarray(x.sum(axis=0)).ravel()) if c}}
+    artifact = assemble(items, x, contexts, "v-sparse", Learned(budget_seconds=5), dense_items=100)
+    assert artifact.sparse and artifact.weights.shape == (n_items + len(context_names()), n_items)
+    assert artifact.tuning["family"] and artifact.low_rank is not None  # the low-pass part, factored
+    model = from_bytes(artifact.to_bytes())
+    assert model.sparse and model.n_items == n_items
+
+    x_in = np.zeros(model.n_inputs, dtype=np.float32)
+    x_in[[3, 9, 15]] = 1.0
+    x_in[model.index["pop:6-8"]] = 0.3
+    allowed = np.ones((2, n_items), dtype=np.float32)
+    allowed[1, ::2] = 0.0  # e.g. the age rule: even items may not be shown
+    values, indices = model.topk(x_in, allowed, 20)
+    expected = x_in @ artifact.weights.toarray()
+    if artifact.low_rank is not None:
+        expected = expected + (x_in @ artifact.low_rank[0]) @ artifact.low_rank[1]
+    np.testing.assert_allclose(values[0], np.sort(expected)[::-1][:20], rtol=1e-4, atol=1e-5)
+    assert all(i % 2 == 1 for i in indices[1])
+    # Reasons read W from the sparse form too.
+    top = int(indices[0][0])
+    contributions = x_in[[3, 9, 15]] * model.weights_into(np.array([3, 9, 15]), top)
+    np.testing.assert_allclose(contributions, x_in[[3, 9, 15]] * artifact.weights.toarray()[[3, 9, 15], top])
