@@ -13,6 +13,7 @@ from aiohttp import web
 from common.settings import Settings
 from gateway import auth, openapi
 from gateway.backends import Backends
+from gateway.compression import compress_reply
 from gateway.errors import GatewayError, error_response, from_http_exception, from_rpc_error
 from gateway.reserved import Reserved, refuse_reserved, write_checks
 from gateway.routes import MethodNotAllowed, Route, RouteNotFound, Router, build_router
@@ -100,6 +101,7 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
     if not response.prepared:
         response.headers[REQUEST_ID_HEADER] = request_id
         closes_connection(response)
+        await compress_reply(request, response)  # when the client accepts it (compression.py)
     return response
 
 

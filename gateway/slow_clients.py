@@ -21,6 +21,7 @@ import logging
 from aiohttp import web
 
 from common.settings import Settings
+from gateway.compression import IDENTITY, content_coding, read_compressed
 from gateway.errors import GatewayError
 from gateway.protocol import JsonErrorRequestHandler
 
@@ -93,9 +94,13 @@ async def request_bounds(request: web.Request, handler) -> web.StreamResponse:
 
 
 async def read_body(request: web.Request, seconds: float) -> bytes:
+    """The body (decompressed when sent with a Content-Encoding: compression.py), within `seconds`."""
+    coding = content_coding(request)
     try:
         async with asyncio.timeout(seconds):
-            return await request.read()
+            if coding in IDENTITY:
+                return await request.read()
+            return await read_compressed(request, coding, request.app[MAX_BYTES])
     except TimeoutError:
         raise GatewayError(408, f"request body not received within {seconds:g} s") from None
 
@@ -120,6 +125,7 @@ async def listen(runner: web.AppRunner, settings: Settings) -> asyncio.Server:
             keepalive_timeout=KEEPALIVE_SECONDS,
             lingering_time=LINGER_SECONDS,
             access_log=None,
+            auto_decompress=False,  # compression.py decompresses, with the size limit on its output
         )
 
     return await loop.create_server(connection, settings.host, settings.gateway_port, reuse_address=True)
