@@ -110,9 +110,10 @@ def closes_connection(response: web.StreamResponse) -> None:
         response.force_close()
 
 
-async def listen(runner: web.AppRunner, settings: Settings) -> asyncio.Server:
+async def listen(runner: web.AppRunner, settings: Settings, reuse_port: bool = False) -> asyncio.Server:
     """Serve runner's app on settings.host:gateway_port with the header deadline. Close the
-    returned server before runner.cleanup() (which then drains the open connections)."""
+    returned server before runner.cleanup() (which then drains the open connections).
+    reuse_port: several worker processes listen on the port (SO_REUSEPORT)."""
     loop = asyncio.get_running_loop()
     server = runner.server
     assert server is not None, "runner.setup() first"
@@ -128,4 +129,6 @@ async def listen(runner: web.AppRunner, settings: Settings) -> asyncio.Server:
             auto_decompress=False,  # compression.py decompresses, with the size limit on its output
         )
 
-    return await loop.create_server(connection, settings.host, settings.gateway_port, reuse_address=True)
+    return await loop.create_server(
+        connection, settings.host, settings.gateway_port, reuse_address=True, reuse_port=reuse_port or None
+    )
