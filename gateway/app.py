@@ -19,7 +19,7 @@ from gateway.fast_transcode import FastTranscoder
 from gateway.reserved import Reserved, refuse_reserved, write_checks
 from gateway.routes import MethodNotAllowed, Route, RouteNotFound, Router, build_router
 from gateway.slow_clients import MAX_BYTES, closes_connection, read_body, request_bounds
-from gateway.telemetry import http_telemetry, metrics_endpoint
+from gateway.telemetry import http_telemetry, metrics_endpoint, trace_metadata, traced_call
 from gateway.transcode import (
     JSON_CONTENT_TYPE,
     NDJSON_CONTENT_TYPE,
@@ -162,9 +162,9 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
     call = request.app[BACKENDS].calls[route]
     metadata = _metadata(request)
     if route.server_streaming:
-        return await _stream(request, route, call(message, metadata=metadata))
+        return await _stream(request, route, call(message, metadata=metadata + trace_metadata()))
     try:
-        reply = await call(message, metadata=metadata, timeout=settings.gateway_deadline_seconds)
+        reply = await traced_call(call, message, metadata, settings.gateway_deadline_seconds, route.grpc_path)
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc) from None
     body, content_type = render_response(route, reply)
