@@ -7,7 +7,7 @@ memory before its 413. Another coding is 415 (with `Accept-Encoding` naming what
 body that does not decode is 400. Uncompressed bodies are read as before (aiohttp's
 `request.read()`, its own limit and message).
 
-Replies: a body of at least MIN_COMPRESS_BYTES is compressed with the best coding the client
+Replies: a body of at least MIN_COMPRESS_BYTES (4 KiB) is compressed with the best coding the client
 accepts (zstd, then gzip; q-values honoured, q=0 refuses), `Vary: Accept-Encoding` always.
 """
 
@@ -26,8 +26,9 @@ except ImportError:  # pragma: no cover - depends on the environment
     zstandard = None
 
 READ_CHUNK = 64 * 1024
-# Smaller replies go as they are: a compressed ingestion acknowledgement would not be shorter.
-MIN_COMPRESS_BYTES = 1024
+# Smaller replies go as they are: a few hundred bytes saved would not pay for the CPU on both
+# sides (an ingestion acknowledgement, a recommendation list).
+MIN_COMPRESS_BYTES = 4096
 # Larger replies (CSV exports) are compressed in a thread, off the event loop.
 THREAD_COMPRESS_BYTES = 256 * 1024
 GZIP_LEVEL = 5
