@@ -139,3 +139,21 @@ def test_memory_is_bounded_and_what_is_dropped_is_reported():
     assert stats.drop_reasons == {"queue full": 50, "not sent before close": 100}, stats.drop_reasons
     assert sum(n for n, _ in reported) == 150
     assert tracker.track("page_view", user_id="user-1") is None  # closed
+
+
+def test_an_event_json_cannot_hold_is_refused_at_once_alone():
+    from datetime import UTC, datetime
+
+    reported: list[str] = []
+    tracker = Tracker(
+        HttpTransport(f"http://127.0.0.1:{free_port()}"),
+        flush_interval=60,
+        on_drop=lambda events, why: reported.append(why),
+    )
+    assert tracker.track("page_view", user_id="user-1", properties={"at": datetime.now(UTC)}) is None
+    assert tracker.track("page_view", user_id="user-1", properties={"duration": float("nan")}) is None
+    assert tracker.track("page_view", user_id="user-1") is not None
+    stats = tracker.stats
+    assert stats.drop_reasons == {"not JSON": 2} and stats.queued == 1, stats
+    assert all(why.startswith("not JSON") for why in reported), reported
+    tracker.close(timeout=0.2)

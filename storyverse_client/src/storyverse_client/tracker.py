@@ -11,8 +11,9 @@
   up to `retry_for` seconds per batch; then the batch is dropped and reported.
 - Memory is bounded: at most `max_queue` events wait; beyond that `track` drops the new event
   (and returns None). What is dropped, and why, is counted in `stats` and passed to `on_drop`
-  (and logged): "queue full", "refused: ..." (the service refused the batch as a whole),
-  "gave up: ..." (retries exhausted), "not sent before close".
+  (and logged): "queue full", "not JSON" (a value JSON cannot hold), "refused: ..." (the
+  batch was refused as a whole: the event it names, else all of it), "gave up: ..." (retries
+  exhausted), "not sent before close".
 - Events the service rejects one by one (invalid fields) are not dropped: the service keeps
   them in its failed-events table; `stats.rejected` counts them, `stats.rejections` keeps the last.
 """
@@ -20,6 +21,7 @@
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import random
 import re
@@ -133,6 +135,11 @@ class Tracker:
     def enqueue(self, event: dict) -> bool:
         """Queue an event written as the contract's JSON (an event_id is added when missing)."""
         event.setdefault("event_id", new_event_id())
+        try:  # refused here, alone, rather than failing its whole batch later
+            json.dumps(event, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            self._dropped([event], f"not JSON: {exc}", settled=False)
+            return False
         with self._cond:
             if self._closing:
                 reason = "tracker closed"
@@ -228,46 +235,52 @@ class Tracker:
             try:
                 result = self.transport.record_events(batch)
             except SendError as exc:
-                if not exc.retryable:
-                    culprit = _culprit(exc, len(batch))
-                    if culprit is None:
-                        self._dropped(batch, f"refused: {exc.message}")
-                        return
-                    # One event's JSON does not fit the contract: drop it alone, send the others.
-                    self._dropped([batch[culprit]], f"refused: {exc.message}")
-                    batch = batch[:culprit] + batch[culprit + 1 :]
-                    if not batch:
-                        return
-                    continue
-                attempt += 1
-                low, high = self.backoff
-                delay = min(high, low * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
-                with self._cond:
-                    give_up = time.monotonic() + delay > min(started + self.retry_for, self._close_deadline)
-                    if not give_up:
-                        self._stats.retries += 1
-                if give_up:
-                    reason = "not sent before close" if self._closing else f"gave up: {exc.message}"
-                    self._dropped(batch, reason)
+                error = exc
+            except Exception as exc:  # noqa: BLE001 - a transport's bug must not stop the sender
+                log.exception("sending %d events failed unexpectedly", len(batch))
+                self._dropped(batch, f"failed: {exc!r}")
+                return
+            else:
+                self._acknowledged(batch, result)
+                return
+            if not error.retryable:
+                culprit = _culprit(error, len(batch))
+                if culprit is None:
+                    self._dropped(batch, f"refused: {error.message}")
                     return
-                log.info("sending %d events failed (%s); retrying in %.1f s", len(batch), exc.message, delay)
-                until = time.monotonic() + delay
-                with self._cond:  # a close() shortens the wait to its deadline
-                    self._cond.wait_for(
-                        lambda u=until: time.monotonic() >= min(u, self._close_deadline), delay
-                    )
+                # One event's JSON does not fit the contract: drop it alone, send the others.
+                self._dropped([batch[culprit]], f"refused: {error.message}")
+                batch = batch[:culprit] + batch[culprit + 1 :]
+                if not batch:
+                    return
                 continue
+            attempt += 1
+            low, high = self.backoff
+            delay = min(high, low * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            if error.retry_after is not None:
+                delay = max(delay, error.retry_after)
             with self._cond:
-                s = self._stats
-                s.accepted += int(result.get("accepted", 0))
-                s.duplicates += int(result.get("duplicates", 0))
-                s.rejected += int(result.get("rejected", 0))
-                s.rejections = (s.rejections + list(result.get("rejections", [])))[-KEPT_REJECTIONS:]
-                self._settled += len(batch)
-                self._cond.notify_all()
-            return
+                give_up = time.monotonic() + delay > min(started + self.retry_for, self._close_deadline)
+                if not give_up:
+                    self._stats.retries += 1
+            if give_up:
+                reason = "not sent before close" if self._closing else f"gave up: {error.message}"
+                self._dropped(batch, reason)
+                return
+            log.info("sending %d events failed (%s); retrying in %.1f s", len(batch), error.message, delay)
+            until = time.monotonic() + delay
+            with self._cond:  # a close() shortens the wait to its deadline
+                self._cond.wait_for(lambda u=until: time.monotonic() >= min(u, self._close_deadline), delay)
+
+    def _acknowledged(self, batch: list[dict], result: dict) -> None:
+        with self._cond:
+            s = self._stats
+            s.accepted += int(result.get("accepted", 0))
+            s.duplicates += int(result.get("duplicates", 0))
+            s.rejected += int(result.get("rejected", 0))
+            s.rejections = (s.rejections + list(result.get("rejections", [])))[-KEPT_REJECTIONS:]
+            self._settled += len(batch)
+            self._cond.notify_all()
 
     def _dropped(self, events: list[dict], reason: str, settled: bool = True) -> None:
         with self._cond:

@@ -74,6 +74,8 @@ class HttpTransport:
         self._timeout = timeout
         self._compress = compress
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[http.client.HTTPConnection] = set()  # every thread's, for close()
 
     def record_events(self, events: list[dict]) -> dict:
         return self._call("POST", EVENTS_BATCH, {"events": events}).get("result", {})
@@ -88,16 +90,27 @@ class HttpTransport:
         return self._call("GET", path + ("?" + urlencode(query, doseq=True) if query else ""), None)
 
     def close(self) -> None:
+        """Close every thread's connection (a thread that calls again opens a new one)."""
+        with self._lock:
+            for connection in self._open:
+                connection.close()
+            self._open.clear()
+
+    def _drop_connection(self) -> None:
         connection = getattr(self._local, "connection", None)
+        self._local.connection = None
         if connection is not None:
             connection.close()
-            self._local.connection = None
+            with self._lock:
+                self._open.discard(connection)
 
     def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
             connection = self._local.connection = kind(self._host, self._port, timeout=self._timeout)
+            with self._lock:
+                self._open.add(connection)
         return connection
 
     def _call(self, method: str, path: str, body: dict | None) -> dict:
@@ -106,7 +119,10 @@ class HttpTransport:
             headers["X-Api-Key"] = self._api_key
         data = None
         if body is not None:
-            data = json.dumps(body, separators=(",", ":")).encode()
+            try:
+                data = json.dumps(body, separators=(",", ":")).encode()
+            except (TypeError, ValueError) as exc:  # a value JSON cannot hold (a datetime, NaN...)
+                raise SendError(f"not JSON: {exc}", status="INVALID_ARGUMENT", retryable=False) from None
             headers["Content-Type"] = "application/json"
             if self._compress and len(data) >= COMPRESS_BYTES:
                 data = gzip.compress(data, 5)
@@ -117,12 +133,12 @@ class HttpTransport:
             response = connection.getresponse()
             raw = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            self.close()  # a fresh connection next time
+            self._drop_connection()  # a fresh connection next time
             raise SendError(
                 f"no answer from the gateway: {exc!r}", status="connection", retryable=True
             ) from exc
         if response.getheader("Connection", "").lower() == "close":
-            self.close()
+            self._drop_connection()
         if response.getheader("Content-Encoding", "") == "gzip":
             raw = gzip.decompress(raw)
         try:
