@@ -9,6 +9,10 @@ when this tree has the `gateway` package), and measures the anchor: asyncpg
 copy_records_to_table of the same rows into an identical table, same machine,
 same run. Phases are interleaved over the repeats so that noise from other users
 of the machine spreads evenly; the median run of each phase is reported.
+
+A phase `gateway-100@0.5` (any transport, batch and fraction) is open loop: calls at a fixed
+rate, that fraction of the events/s its closed-loop phase (`gateway-100`, listed before it)
+reached in the same repeat; latency counts from each call's scheduled time.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +41,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from bench import anchor, dataset, docs
-from bench.load import PhaseResult, median_of, run_phase, summary
+from bench.load import PhaseResult, cpu_seconds, median_of, run_phase, summary
 from common.settings import REPO_ROOT
 
 METHOD = "/storyverse.analytics.v1.AnalyticsService/"
@@ -58,6 +63,7 @@ def main() -> None:
         "--connections", type=int, default=0, help="gRPC connections (0: 1, or 8 per worker with workers)"
     )
     parser.add_argument("--service-module", default="analytics_svc", help="what `python -m` runs")
+    parser.add_argument("--gateway-workers", type=int, default=0, help="SV_GATEWAY_WORKERS (0: one per core)")
     parser.add_argument("--conc-1", type=int, default=64, help="concurrent callers, batches of 1")
     parser.add_argument("--conc-100", type=int, default=16, help="concurrent callers, batches of 100")
     parser.add_argument("--anchor-rows", type=int, default=100_000)
@@ -105,7 +111,7 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
             try:
                 if origin is None:
                     raise RuntimeError("gateway not present")
-                gateway_port, gateway_pid = stack.enter_context(_gateway(ports[0]))
+                gateway_port, gateway_pid = stack.enter_context(_gateway(ports[0], args.gateway_workers))
                 gateway_origin = f"`python -m gateway` from {origin}"
             except RuntimeError as exc:
                 print(f"{exc}: HTTP phases skipped", flush=True)
@@ -123,9 +129,35 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
                         )
                         continue
                     transport, batch = phase.split("-")
+                    batch, _, fraction = batch.partition("@")
                     conc = args.conc_1 if batch == "1" else args.conc_100
                     result = PhaseResult(phase, int(batch), conc)
                     prebuilt = min(50_000, args.prebuild_events // int(batch))
+                    if fraction:  # open loop at a fraction of this repeat's closed-loop rate
+                        closed = results[f"{transport}-{batch}"][-1]
+                        calls_per_second = float(fraction) * closed.events_per_second / int(batch)
+                        sender = (
+                            _grpc_sender(ports, int(batch), 8 * args.workers)
+                            if transport == "grpc"
+                            else _http_sender(gateway_port, int(batch))
+                        )
+                        requests = dataset.ProtoRequests if transport == "grpc" else dataset.JsonRequests
+                        needed = int(calls_per_second * (args.duration + args.warmup)) + 1000
+                        async with sender as send:
+                            build = requests(templates, ids).build
+                            await run_open_phase(
+                                result,
+                                build,
+                                send,
+                                calls_per_second,
+                                args.duration,
+                                args.warmup,
+                                pids,
+                                min(prebuilt, needed),
+                            )
+                        results.setdefault(phase, []).append(result)
+                        print(f"[{repeat + 1}/{args.repeats}] {result.line()}", flush=True)
+                        continue
                     if transport == "grpc":
                         # Workers share the port: the kernel spreads connections over them.
                         connections = args.connections or (
@@ -169,6 +201,70 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
         print("docs/benchmarks.md updated")
 
 
+async def run_open_phase(
+    result: PhaseResult,
+    build: Callable[[int], bytes],
+    send: Callable[[bytes], Awaitable[int]],
+    calls_per_second: float,
+    duration: float,
+    warmup: float,
+    pids: Callable[[], Awaitable[dict]],
+    prebuilt: int,
+    max_in_flight: int = 1024,
+) -> PhaseResult:
+    """Calls at a fixed rate (open loop); latency from each call's scheduled time, so a stall
+    counts for every call it delayed. Calls scheduled in the measured window count."""
+    ready = deque(build(result.batch) for _ in range(prebuilt))
+    interval = 1.0 / calls_per_second
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + duration
+    in_flight: set[asyncio.Task] = set()
+    result.concurrency = 0  # reported as the most calls in flight at once
+    groups: dict[str, list[int]] = {}
+    cpu_before: dict[str, float] = {}
+
+    async def one(body: bytes, scheduled: float) -> None:
+        try:
+            acked = await send(body)
+        except Exception:  # noqa: BLE001 - counted, the run goes on
+            result.errors += 1
+            return
+        if measure_from <= scheduled < stop_at:
+            result.calls += 1
+            result.events += acked
+            result.latencies.append(time.perf_counter() - scheduled)
+
+    n = 0
+    sampled = False
+    while True:
+        scheduled = start + n * interval
+        if scheduled >= stop_at:
+            break
+        now = time.perf_counter()
+        if scheduled > now:
+            await asyncio.sleep(scheduled - now)
+        if not sampled and scheduled >= measure_from:
+            sampled = True
+            groups.update(await pids())
+            cpu_before.update(cpu_seconds(groups))
+        if len(in_flight) >= max_in_flight:
+            result.errors += 1  # the service fell this far behind: a call not made
+        else:
+            body = ready.popleft() if ready else build(result.batch)
+            task = asyncio.create_task(one(body, scheduled))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            result.concurrency = max(result.concurrency, len(in_flight))
+        n += 1
+    cpu_after = cpu_seconds(groups)
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=30)
+    result.seconds = duration
+    result.cpu = {k: (cpu_after[k] - cpu_before.get(k, 0.0)) / duration for k in cpu_after}
+    return result
+
+
 def _pid_source(
     url: str, db_name: str, service_pids: Callable[[], list[int]], gateway_pid: int | None
 ) -> Callable[[], Awaitable[dict]]:
@@ -182,7 +278,7 @@ def _pid_source(
             await conn.close()
         groups = {"service": service_pids(), "postgres": [r[0] for r in rows], "bench": [os.getpid()]}
         if gateway_pid is not None:
-            groups["gateway"] = [gateway_pid]
+            groups["gateway"] = [gateway_pid, *_children(gateway_pid)]  # the supervisor's workers
         return groups
 
     return pids
@@ -285,12 +381,13 @@ def _gateway_in_tree() -> Path | None:
 
 
 @contextlib.contextmanager
-def _gateway(analytics_port: int) -> Iterator[tuple[int, int]]:
+def _gateway(analytics_port: int, workers: int) -> Iterator[tuple[int, int]]:
     port = _free_port()
     env = {
         **os.environ,
         "SV_ANALYTICS_TARGET": f"127.0.0.1:{analytics_port}",
         "SV_GATEWAY_PORT": str(port),
+        "SV_GATEWAY_WORKERS": str(workers),
         "SV_LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen([sys.executable, "-m", "gateway"], cwd=REPO_ROOT, env=env)

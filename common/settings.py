@@ -45,6 +45,8 @@ class Settings:
     reco_port: int = 50052
     feedback_port: int = 50053
     gateway_port: int = 8080
+    # Processes of `python -m gateway` sharing its port (gateway/__main__.py); 0: one per core.
+    gateway_workers: int = 1
     # Where the gateway (and other clients) find the services.
     analytics_target: str = "127.0.0.1:50051"
     reco_target: str = "127.0.0.1:50052"

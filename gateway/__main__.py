@@ -1,9 +1,17 @@
-"""`python -m gateway`: serve the HTTP gateway with settings from the environment (SV_*)."""
+"""`python -m gateway`: serve the HTTP gateway with settings from the environment (SV_*).
+
+With SV_GATEWAY_WORKERS other than 1 this process supervises that many workers (0: one per
+usable core) sharing the port with SO_REUSEPORT (common/workers.py: SIGTERM forwarded, each
+worker drains its in-flight requests; a worker that dies is restarted). Each worker is this
+module with --worker; with SV_METRICS_PORT, worker i also serves /metrics on that port + i
+(the HTTP port's /metrics answers for whichever worker the connection reached).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -15,15 +23,18 @@ if _GEN.is_dir() and str(_GEN) not in sys.path:
 from common import telemetry  # noqa: E402
 from common.logs import configure_logging  # noqa: E402
 from common.settings import Settings  # noqa: E402
+from common.workers import Supervisor, die_with_parent, worker_count  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.protocol import GatewayRunner  # noqa: E402
 from gateway.slow_clients import listen  # noqa: E402
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, worker: bool = False) -> None:
     # handler_cancellation: a client that disconnects cancels its handler and so its gRPC call
     # (ends WatchAlerts streams promptly). shutdown_timeout: grace for in-flight requests.
     telemetry.setup("gateway", settings)
+    if worker and settings.metrics_port:
+        telemetry.serve_metrics(settings.host, settings.metrics_port)
     runner = GatewayRunner(
         create_app(settings),
         handler_cancellation=True,
@@ -32,7 +43,7 @@ async def serve(settings: Settings) -> None:
     )
     await runner.setup()
     # Instead of web.TCPSite: the same listener, with a deadline on request headers.
-    listener = await listen(runner, settings)
+    listener = await listen(runner, settings, reuse_port=worker)
     print(f"gateway listening on http://{settings.host}:{settings.gateway_port}", flush=True)
 
     stop = asyncio.Event()
@@ -45,10 +56,34 @@ async def serve(settings: Settings) -> None:
     await runner.cleanup()  # waits for in-flight requests, closes the channels
 
 
+def supervise(settings: Settings, workers: int) -> int:
+    port = settings.gateway_port
+    if not port:
+        with socket.socket() as s:
+            s.bind((settings.host, 0))
+            port = s.getsockname()[1]
+    shared = {"SV_GATEWAY_PORT": str(port), "SV_GATEWAY_WORKERS": "1"}
+
+    def env_for(i: int) -> dict[str, str]:
+        # One /metrics endpoint per worker: each has its own counters.
+        metrics = {"SV_METRICS_PORT": str(settings.metrics_port + i)} if settings.metrics_port else {}
+        return {**shared, **metrics}
+
+    command = [sys.executable, "-m", "gateway", "--worker"]
+    print(f"gateway: {workers} workers on http://{settings.host}:{port}", flush=True)
+    return Supervisor(command, workers, env_for, settings.shutdown_grace_seconds).run()
+
+
 def main() -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)  # JSON with trace_id, like the services
-    asyncio.run(serve(settings))
+    worker = "--worker" in sys.argv[1:]
+    if worker:
+        die_with_parent()
+    workers = 1 if worker else worker_count(settings.gateway_workers)
+    if workers > 1:
+        sys.exit(supervise(settings, workers))
+    asyncio.run(serve(settings, worker=worker))
 
 
 if __name__ == "__main__":

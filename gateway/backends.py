@@ -1,4 +1,10 @@
-"""gRPC side of the gateway: one channel per backend target, generic callables per route."""
+"""gRPC side of the gateway: CHANNELS_PER_TARGET channels per backend target, generic callables
+per route that take turns over them.
+
+Several channels, each its own TCP connection, because a service's workers share its port
+(SV_ANALYTICS_WORKERS) and the kernel spreads connections, not calls: one connection would keep
+one worker busy. No client interceptors: the gateway traces its calls itself (telemetry.py,
+`traced_call`), which costs a fraction of grpc.aio's interceptor machinery per call."""
 
 from __future__ import annotations
 
@@ -10,12 +16,26 @@ import grpc
 from grpc_health.v1 import health_pb2
 
 from common.settings import Settings
-from common.telemetry_grpc import client_interceptors
 from common.tls import open_channel
 from gateway.routes import Route, Router
 from gateway.transcode import message_class
 
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+CHANNELS_PER_TARGET = 4
+
+
+class TakingTurns:
+    """A multicallable over several channels, one after the other."""
+
+    __slots__ = ("_calls", "_turn")
+
+    def __init__(self, calls: list[Callable]) -> None:
+        self._calls = calls
+        self._turn = 0
+
+    def __call__(self, *args, **kwargs):
+        self._turn = (self._turn + 1) % len(self._calls)
+        return self._calls[self._turn](*args, **kwargs)
 
 
 @dataclass
@@ -23,7 +43,7 @@ class Backends:
     """Channels keyed by target; a multicallable per route, built once at start-up."""
 
     settings: Settings
-    channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    channels: dict[str, list[grpc.aio.Channel]] = field(default_factory=dict)
     calls: dict[Route, Callable] = field(default_factory=dict)
 
     def target_of(self, route: Route) -> str:
@@ -38,22 +58,31 @@ class Backends:
 
     def open(self, router: Router) -> None:
         for route in router.routes:
-            target = self.target_of(route)
-            channel = self.channels.get(target)
-            if channel is None:
-                channel = self.channels[target] = _channel(target, self.settings)
-            make = channel.unary_stream if route.server_streaming else channel.unary_unary
-            self.calls[route] = make(
-                route.grpc_path,
-                request_serializer=message_class(route.method.input_type).SerializeToString,
-                response_deserializer=message_class(route.method.output_type).FromString,
+            channels = self._channels_of(self.target_of(route))
+            make = "unary_stream" if route.server_streaming else "unary_unary"
+            self.calls[route] = TakingTurns(
+                [
+                    getattr(channel, make)(
+                        route.grpc_path,
+                        request_serializer=message_class(route.method.input_type).SerializeToString,
+                        response_deserializer=message_class(route.method.output_type).FromString,
+                    )
+                    for channel in channels
+                ]
             )
         for target in self.targets().values():
-            if target not in self.channels:
-                self.channels[target] = _channel(target, self.settings)
+            self._channels_of(target)
+
+    def _channels_of(self, target: str) -> list[grpc.aio.Channel]:
+        channels = self.channels.get(target)
+        if channels is None:
+            channels = self.channels[target] = [
+                _channel(target, self.settings) for _ in range(CHANNELS_PER_TARGET)
+            ]
+        return channels
 
     async def close(self) -> None:
-        await asyncio.gather(*(channel.close(grace=None) for channel in self.channels.values()))
+        await asyncio.gather(*(c.close(grace=None) for channels in self.channels.values() for c in channels))
         self.channels.clear()
         self.calls.clear()
 
@@ -61,7 +90,7 @@ class Backends:
         """SERVING / NOT_SERVING / the gRPC error, per backend, checked concurrently."""
 
         async def check(target: str) -> str:
-            channel = self.channels[target]
+            channel = self.channels[target][0]
             call = channel.unary_unary(
                 HEALTH_CHECK,
                 request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
@@ -79,8 +108,10 @@ class Backends:
 
 
 def _channel(target: str, settings: Settings) -> grpc.aio.Channel:
-    # The interceptors carry the request's trace context to the services (W3C traceparent);
     # TLS (mutual with a client certificate) when SV_TLS_CA_FILE is set (common/tls.py).
     # Several addresses ("ipv4:a:1,b:2", the launcher's replicas): spread calls over them.
-    options = [("grpc.lb_policy_name", "round_robin")] if "," in target else []
-    return open_channel(target, settings, options=options, interceptors=client_interceptors())
+    # A local subchannel pool: each channel its own connection (see the module's docstring).
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    if "," in target:
+        options.append(("grpc.lb_policy_name", "round_robin"))
+    return open_channel(target, settings, options=options)

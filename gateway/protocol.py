@@ -52,7 +52,11 @@ class _Server(web.Server):
 
 
 class GatewayRunner(web.AppRunner):
-    """web.AppRunner serving through JsonErrorRequestHandler."""
+    """web.AppRunner serving through JsonErrorRequestHandler, without aiohttp's own decompression
+    of request bodies (gateway/compression.py decompresses them, capped at the size limit)."""
+
+    def __init__(self, app: web.Application, **kwargs) -> None:
+        super().__init__(app, **{**kwargs, "auto_decompress": False})
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()

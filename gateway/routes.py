@@ -213,11 +213,21 @@ class MethodNotAllowed(Exception):
         self.allowed = allowed
 
 
+# Resolved (method, raw path) pairs remembered by a Router; all forgotten when it is full.
+RESOLVED_CACHE_SIZE = 4096
+
+
 @dataclass
 class Router:
     routes: list[Route] = field(default_factory=list)
+    # (method, raw path) -> (route, variables): each request resolves its path twice (the
+    # telemetry middleware names the route, the handler calls it), and most paths repeat.
+    _resolved: dict[tuple[str, str], tuple[Route, dict[str, str]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def add(self, route: Route) -> None:
+        self._resolved.clear()
         for other in self.routes:
             if other.http_method == route.http_method and other.template.source == route.template.source:
                 raise TemplateError(
@@ -228,7 +238,18 @@ class Router:
         self.routes.sort(key=lambda r: r.template.precedence())
 
     def resolve(self, http_method: str, raw_path: str) -> tuple[Route, dict[str, str]]:
-        """The best route for this path; RouteNotFound or MethodNotAllowed(allowed) otherwise."""
+        """The best route for this path; RouteNotFound or MethodNotAllowed(allowed) otherwise.
+        The variables' dict is shared between calls: read it, do not change it."""
+        key = (http_method, raw_path)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolve(http_method, raw_path)
+            if len(self._resolved) >= RESOLVED_CACHE_SIZE:
+                self._resolved.clear()
+            self._resolved[key] = found
+        return found
+
+    def _resolve(self, http_method: str, raw_path: str) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
         for route in self.routes:  # sorted by precedence
             params = route.template.match(raw_path)

@@ -21,6 +21,7 @@ import logging
 from aiohttp import web
 
 from common.settings import Settings
+from gateway.compression import IDENTITY, content_coding, read_compressed
 from gateway.errors import GatewayError
 from gateway.protocol import JsonErrorRequestHandler
 
@@ -93,9 +94,13 @@ async def request_bounds(request: web.Request, handler) -> web.StreamResponse:
 
 
 async def read_body(request: web.Request, seconds: float) -> bytes:
+    """The body (decompressed when sent with a Content-Encoding: compression.py), within `seconds`."""
+    coding = content_coding(request)
     try:
         async with asyncio.timeout(seconds):
-            return await request.read()
+            if coding in IDENTITY:
+                return await request.read()
+            return await read_compressed(request, coding, request.app[MAX_BYTES])
     except TimeoutError:
         raise GatewayError(408, f"request body not received within {seconds:g} s") from None
 
@@ -105,9 +110,10 @@ def closes_connection(response: web.StreamResponse) -> None:
         response.force_close()
 
 
-async def listen(runner: web.AppRunner, settings: Settings) -> asyncio.Server:
+async def listen(runner: web.AppRunner, settings: Settings, reuse_port: bool = False) -> asyncio.Server:
     """Serve runner's app on settings.host:gateway_port with the header deadline. Close the
-    returned server before runner.cleanup() (which then drains the open connections)."""
+    returned server before runner.cleanup() (which then drains the open connections).
+    reuse_port: several worker processes listen on the port (SO_REUSEPORT)."""
     loop = asyncio.get_running_loop()
     server = runner.server
     assert server is not None, "runner.setup() first"
@@ -120,6 +126,9 @@ async def listen(runner: web.AppRunner, settings: Settings) -> asyncio.Server:
             keepalive_timeout=KEEPALIVE_SECONDS,
             lingering_time=LINGER_SECONDS,
             access_log=None,
+            auto_decompress=False,  # compression.py decompresses, with the size limit on its output
         )
 
-    return await loop.create_server(connection, settings.host, settings.gateway_port, reuse_address=True)
+    return await loop.create_server(
+        connection, settings.host, settings.gateway_port, reuse_address=True, reuse_port=reuse_port or None
+    )

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 
+import grpc
 from aiohttp import web
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from common import metrics, telemetry
@@ -89,3 +90,35 @@ def _route_template(router: Router, request: web.Request) -> str:
         except Exception:  # noqa: BLE001 - unknown route or method: the handler answers 404/405
             return "/api/*"
     return "static"
+
+
+def trace_metadata() -> tuple[tuple[str, str], ...]:
+    """The current trace context (W3C traceparent) as gRPC metadata for the services."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return tuple(carrier.items())
+
+
+async def traced_call(call, message, metadata: tuple, timeout: float, grpc_path: str):
+    """A unary call with a CLIENT span (when the request is traced) and the trace context in its
+    metadata: what common/telemetry_grpc's client interceptor does, without grpc.aio's
+    interceptor machinery (a task and a chain of awaits per call)."""
+    if not trace.get_current_span().is_recording():
+        return await call(message, metadata=metadata + trace_metadata(), timeout=timeout)
+    method = grpc_path.lstrip("/")
+    service, _, name = method.partition("/")
+    with telemetry.tracer.start_as_current_span(
+        method,
+        kind=SpanKind.CLIENT,
+        attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": name},
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            reply = await call(message, metadata=metadata + trace_metadata(), timeout=timeout)
+        except grpc.aio.AioRpcError as exc:
+            span.set_attribute("rpc.grpc.status_code", exc.code().value[0])
+            span.set_status(Status(StatusCode.ERROR, exc.code().name))
+            raise
+        span.set_attribute("rpc.grpc.status_code", grpc.StatusCode.OK.value[0])
+        return reply

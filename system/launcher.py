@@ -10,8 +10,8 @@ common/bus/topics.py) or --kafka-mock (librdkafka's mock cluster in a helper pro
 common/kafka_mock.py) each runs in its own process, plus the analytics processor, each
 `--replicas` times: replica i listens on the service's port + i * --port-step, and the
 gateway spreads its calls over the replicas. SV_REDIS_URL, when set, is shared by all.
-The gateway runs in its own process. --demo fills the system with simulated data through
-the public API. Ctrl-C stops everything.
+The gateway runs in its own processes, one per core unless SV_GATEWAY_WORKERS says otherwise.
+--demo fills the system with simulated data through the public API. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -65,11 +65,22 @@ def replica_targets(settings: Settings, replicas: int, step: int) -> dict[str, s
     return targets
 
 
+def gateway_child(settings: Settings, targets: dict[str, str], after: int) -> Child:
+    """`python -m gateway` on every core (SV_GATEWAY_WORKERS, unless set, is 0 here: one worker
+    per usable core, gateway/__main__.py); with SV_METRICS_PORT its workers' /metrics ports
+    come after the `after` processes before it."""
+    env = {f"SV_{k.upper()}": v for k, v in targets.items()}
+    env["SV_GATEWAY_WORKERS"] = os.environ.get("SV_GATEWAY_WORKERS", "0")
+    if settings.metrics_port:
+        env["SV_METRICS_PORT"] = str(settings.metrics_port + after)
+    return Child("gateway", [sys.executable, "-m", "gateway"], env)
+
+
 def _children(settings: Settings, replicas: int = 1, step: int = 100) -> list[Child]:
     python = sys.executable
     if not settings.kafka_bootstrap:
         services = [Child("services", [python, "-m", "system.services"])]
-        return [*services, Child("gateway", [python, "-m", "gateway"])]
+        return [*services, gateway_child(settings, {}, len(services))]
     children = []
     metrics = settings.metrics_port
     for i in range(replicas):
@@ -80,8 +91,7 @@ def _children(settings: Settings, replicas: int = 1, step: int = 100) -> list[Ch
             if metrics:  # one /metrics port per process
                 env["SV_METRICS_PORT"] = str(metrics + len(children))
             children.append(Child(f"{name}-{i}" if replicas > 1 else name, [python, "-m", module], env))
-    gateway_env = {f"SV_{k.upper()}": v for k, v in replica_targets(settings, replicas, step).items()}
-    return [*children, Child("gateway", [python, "-m", "gateway"], gateway_env)]
+    return [*children, gateway_child(settings, replica_targets(settings, replicas, step), len(children))]
 
 
 def start_kafka_mock(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
