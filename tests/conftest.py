@@ -119,10 +119,15 @@ async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[Runn
 
 
 @pytest.fixture(scope="session")
-async def reco(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+async def reco(
+    settings: Settings, bus: InProcessBus, analytics: RunningService
+) -> AsyncIterator[RunningService]:
+    """The engine, asking the session's analytics service for experiment assignments."""
     from reco_svc.service import SPEC
 
-    service = await start_service(SPEC, settings, bus)
+    service = await start_service(
+        SPEC, replace(settings, analytics_target=f"127.0.0.1:{analytics.port}"), bus
+    )
     yield service
     await service.stop(grace=1)
 
