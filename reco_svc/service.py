@@ -14,6 +14,7 @@ from common.grpc_server import Runtime, ServiceSpec
 from common.interceptors import CallObserver
 from common.periodic import Periodic
 from common.privacy.participant import ErasureParticipant
+from common.telemetry_grpc import client_interceptors
 from common.tls import open_channel
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.bootstrap import BOOTSTRAP_POLLS, BootstrapRefresher
@@ -82,7 +83,14 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "recommendation")
     features = SharedFeatures(store, privacy.tombstones)
     # Recommendation experiments: the running one and each child's variant, asked of analytics.
-    analytics = open_channel(config.analytics_target, runtime.settings)
+    # As the gateway's: trace context carried, calls spread over several addresses when given.
+    target = config.analytics_target
+    analytics = open_channel(
+        target,
+        runtime.settings,
+        options=[("grpc.lb_policy_name", "round_robin")] if "," in target else [],
+        interceptors=client_interceptors(),
+    )
     experiments = ExperimentAssigner(
         AnalyticsExperiments(analytics, config.experiments_api_key),
         VariantModels(runtime.pool, models),
