@@ -18,6 +18,7 @@ class RecoConfig:
     analytics_target: str
     experiment_poll_seconds: float
     assignment_ttl_seconds: float
+    assignment_timeout_seconds: float
     experiments_api_key: str | None
 
     @classmethod
@@ -32,5 +33,6 @@ class RecoConfig:
             analytics_target=settings.analytics_target,
             experiment_poll_seconds=settings.reco_experiment_poll_seconds,
             assignment_ttl_seconds=settings.reco_assignment_ttl_seconds,
+            assignment_timeout_seconds=settings.reco_assignment_timeout_seconds,
             experiments_api_key=settings.reco_experiments_api_key,
         )

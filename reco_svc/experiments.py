@@ -12,8 +12,8 @@ the engine asks it over gRPC and keeps what it learns:
 - per child, the variant (GetAssignments with that surface: the first call persists the
   assignment and logs the exposure event), kept for SV_RECO_ASSIGNMENT_TTL_SECONDS per
   (user, age group, device type), so a child costs one call per TTL, not one per request.
-  When analytics does not answer within CALL_TIMEOUT_SECONDS the child gets control, and
-  the engine tries again for that child after FAILURE_TTL_SECONDS.
+  When analytics does not answer within SV_RECO_ASSIGNMENT_TIMEOUT_SECONDS the child gets
+  control, and the engine tries again for that child after FAILURE_TTL_SECONDS.
 
     choice = await assigner.choose("user-1", "6-8", "tablet")
     choice.experiment_key, choice.variant, choice.model, choice.diversity
@@ -43,7 +43,6 @@ from reco_svc.model_watch import ModelHolder
 log = logging.getLogger(__name__)
 CONTROL = "control"  # the variant of a child outside any experiment
 SURFACE = "recommendations"
-CALL_TIMEOUT_SECONDS = 0.5
 FAILURE_TTL_SECONDS = 5.0
 MAX_CACHED = 100_000  # (user, age group, device) entries; the least recently used go first
 
@@ -116,9 +115,10 @@ def running_from(found: Sequence[pb.Experiment]) -> Running | None:
 class AnalyticsExperiments:
     """The analytics service's ExperimentService, as the engine calls it."""
 
-    def __init__(self, channel: grpc.aio.Channel, api_key: str | None = None) -> None:
+    def __init__(self, channel: grpc.aio.Channel, api_key: str | None = None, timeout: float = 1.0) -> None:
         self.stub = pb_grpc.ExperimentServiceStub(channel)
         self.metadata = (("x-api-key", api_key),) if api_key else None
+        self.timeout = timeout
 
     async def running(self) -> Running | None:
         reply = await self.stub.ListExperiments(
@@ -133,7 +133,7 @@ class AnalyticsExperiments:
                 context=pb.AssignmentContext(age_group=age_group, device_type=device_type),
                 surface=SURFACE,
             ),
-            timeout=CALL_TIMEOUT_SECONDS,
+            timeout=self.timeout,
             metadata=self.metadata,
         )
         return {a.experiment_key: a.variant for a in reply.assignments}

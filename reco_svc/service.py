@@ -92,7 +92,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         interceptors=client_interceptors(),
     )
     experiments = ExperimentAssigner(
-        AnalyticsExperiments(analytics, config.experiments_api_key),
+        AnalyticsExperiments(analytics, config.experiments_api_key, config.assignment_timeout_seconds),
         VariantModels(runtime.pool, models),
         config.assignment_ttl_seconds,
         config.experiment_poll_seconds,

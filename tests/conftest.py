@@ -87,6 +87,8 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # measure that fail-fast set the product's figures themselves.
         db_acquire_timeout_seconds=10.0,
         db_statement_timeout_seconds=10.0,
+        # The same for the engine's wait on analytics for a child's experiment variant.
+        reco_assignment_timeout_seconds=10.0,
     )
 
 

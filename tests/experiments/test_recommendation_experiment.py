@@ -104,8 +104,8 @@ async def test_an_experiment_between_two_model_versions_names_the_version_childr
         rng = random.Random(20)
         sent: list[dict] = []
         variants: dict[str, str] = {}
-        for start in range(0, USERS, 20):
-            users = [f"child-{key}-{n:03d}" for n in range(start, start + 20)]
+        for start in range(0, USERS, 6):
+            users = [f"child-{key}-{n:03d}" for n in range(start, start + 6)]
             answers = await asyncio.gather(*(lists_for(http, base, u) for u in users))
             for user, lists in zip(users, answers, strict=True):
                 for found in lists:
@@ -116,9 +116,13 @@ async def test_an_experiment_between_two_model_versions_names_the_version_childr
                 variants[user] = lists[0]["variant"]
                 sent += events_of(user, lists, rng)
         assert 0.35 < sum(v == "treatment" for v in variants.values()) / USERS < 0.65
-        # A child keeps its variant (persisted by analytics, cached by the engine).
-        again = await lists_for(http, base, f"child-{key}-000")
-        assert again[0]["variant"] == variants[f"child-{key}-000"]
+        # A child keeps its variant (persisted by analytics, cached by the engine: asking again
+        # within the TTL makes no call to analytics).
+        calls = reco.component.experiments.calls
+        for _ in range(5):
+            again = await lists_for(http, base, f"child-{key}-000")
+            assert again[0]["variant"] == variants[f"child-{key}-000"]
+        assert reco.component.experiments.calls == calls
         await send(http, base, sent)
 
         # The experiment report: click-through per variant, with the treatment named.
@@ -155,3 +159,50 @@ async def test_an_experiment_between_two_model_versions_names_the_version_childr
         return not lists[0].get("experiment_key") and lists[0]["variant"] == CONTROL
 
     assert await eventually(ended, timeout=20), "the engine kept applying a stopped experiment"
+
+
+async def test_recommendation_experiments_are_checked_and_one_runs_per_surface(http, gateway_url, db, reco):
+    base = gateway_url
+    key = f"reco-{uuid.uuid4().hex[:8]}"
+    plain = definition(key, "v1", "v2")
+    del plain["surface"]
+    bad = await call(http, "POST", f"{base}/api/experiments", 400, json=plain)
+    assert {d["field"] for d in bad["details"]} == {
+        "experiment.variants[0].recommendation",
+        "experiment.variants[1].recommendation",
+    }
+    by_platform = definition(key, "v1", "v2")
+    by_platform["targeting"]["platforms"] = ["ios"]
+    bad = await call(http, "POST", f"{base}/api/experiments", 400, json=by_platform)
+    assert [d["field"] for d in bad["details"]] == ["experiment.targeting.platforms"]
+
+    # A version the registry does not have: the engine never applies the experiment, so no
+    # child is exposed to a variant it would not be served.
+    await call(http, "POST", f"{base}/api/experiments", json=definition(key, "", "no-such-version"))
+    started = await call(http, "POST", f"{base}/api/experiments/{key}:start", json={})
+    assert started["experiment"]["surface"] == "recommendations"
+    assert started["experiment"]["variants"][1]["recommendation"]["model_version"] == "no-such-version"
+    second = f"{key}-2"
+    await call(http, "POST", f"{base}/api/experiments", json=definition(second, "", ""))
+    taken = await call(http, "POST", f"{base}/api/experiments/{second}:start", 400, json={})
+    assert taken["details"][0]["field"] == "key" and key in taken["details"][0]["description"]
+    frozen = definition("", "", "another-version")
+    refused = await call(http, "PATCH", f"{base}/api/experiments/{key}", 400, json=frozen)
+    assert [d["field"] for d in refused["details"]] == ["experiment.variants"]
+    try:
+        await reco.component.experiments.refresh()  # what the poll does, now
+        assert reco.component.experiments.running is None
+        children = [f"kid-{key}-{n}" for n in range(20)]
+        for child in children:
+            lists = await lists_for(http, base, child)
+            assert not lists[0].get("experiment_key") and lists[0]["variant"] == CONTROL
+        exposed = await db.fetchval(
+            "SELECT count(*) FROM events WHERE event_type = 'experiment_exposure'"
+            " AND props->>'experiment_key' = $1",
+            key,
+        )
+        assert exposed == 0
+    finally:
+        await call(http, "POST", f"{base}/api/experiments/{key}:stop", json={})
+    await call(http, "POST", f"{base}/api/experiments/{second}:start", json={})  # the surface is free
+    await call(http, "POST", f"{base}/api/experiments/{second}:stop", json={})
