@@ -176,6 +176,7 @@ class ExperimentAssigner:
         self.ttl = ttl_seconds
         self.running: Running | None = None
         self._failed_key = ""  # the experiment whose versions would not load (logged once)
+        self._unreachable = False  # analytics did not answer the last poll (logged once)
         self.calls = 0  # GetAssignments calls made (the hot path's network calls)
         self._cache: OrderedDict[tuple[str, str, str], tuple[float, dict[str, str]]] = OrderedDict()
         self._pending: dict[tuple[str, str, str], asyncio.Future] = {}
@@ -188,8 +189,20 @@ class ExperimentAssigner:
         await self._poll.stop()
 
     async def refresh(self) -> None:
-        """Learn the running experiment; it applies once its model versions are held."""
-        found = await self.source.running()
+        """Learn the running experiment; it applies once its model versions are held. While
+        analytics cannot be asked the last answer stands (children get control anyway, their
+        assignments cannot be fetched either)."""
+        try:
+            found = await self.source.running()
+        except grpc.aio.AioRpcError as exc:
+            if not self._unreachable:
+                log.warning(
+                    "cannot ask analytics for experiments",
+                    extra={"fields": {"code": exc.code().name, "error": exc.details()}},
+                )
+            self._unreachable = True
+            return
+        self._unreachable = False
         if found is None:
             if self.running is not None:
                 ended = {"experiment": self.running.key}

@@ -21,6 +21,8 @@ async def test_an_unreachable_analytics_service_means_control_and_one_call_per_c
         assigner = ExperimentAssigner(
             AnalyticsExperiments(channel, timeout=0.5), VariantModels(None, None), ttl_seconds=60
         )
+        await assigner.refresh()  # the poll: logged once, nothing changes, nothing raised
+        assert assigner.running is None
         assigner.running = Running("models", (Arm("control"), Arm("treatment", diversity=False)))
         for _ in range(3):
             choice = await assigner.choose("child-1", "6-8", "tablet")
