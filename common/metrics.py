@@ -87,6 +87,12 @@ MODEL_FETCH_FAILURES = meter.create_counter(
     description="failed attempts to fetch or load the active model version, by reason "
     "(unavailable, checksum, unreadable)",
 )
+ASSIGNMENT_LOOKUPS = meter.create_counter(
+    "storyverse.reco.assignment.lookups",
+    unit="{lookup}",
+    description="variants of recommendation experiments looked up while serving, by source "
+    "(cache, analytics, failed: analytics unreachable, the child gets control)",
+)
 FEEDBACK_SUBMITTED = meter.create_counter(
     "storyverse.feedback.submitted", unit="{feedback}", description="feedback submissions, by code"
 )

@@ -105,6 +105,14 @@ class Settings:
     reco_catalog: str = "simulator/catalog.json"
     reco_model_poll_seconds: float = 5.0
     reco_catalog_poll_seconds: float = 2.0
+    # Recommendation experiments (reco_svc/experiments.py): how often the engine asks analytics
+    # for the running experiment, how long it keeps a child's variant, how long it waits for one
+    # (then the child gets control), and the API key it sends
+    # (scopes ingest and read) when SV_AUTH=required.
+    reco_experiment_poll_seconds: float = 5.0
+    reco_assignment_ttl_seconds: float = 60.0
+    reco_assignment_timeout_seconds: float = 1.0
+    reco_experiments_api_key: str | None = None
     # Budget of the in-process feature store without Redis, in MiB (an estimate of what it
     # holds; least recently used users go first). 512 fits the engine's 4 GiB pod limit
     # with room for the models, the catalog and the allocator's slack (docs/recommendations.md).

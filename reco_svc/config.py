@@ -15,6 +15,11 @@ class RecoConfig:
     catalog_poll_seconds: float
     feature_memory_bytes: int
     bus_group: str
+    analytics_target: str
+    experiment_poll_seconds: float
+    assignment_ttl_seconds: float
+    assignment_timeout_seconds: float
+    experiments_api_key: str | None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecoConfig:
@@ -25,4 +30,9 @@ class RecoConfig:
             catalog_poll_seconds=settings.reco_catalog_poll_seconds,
             feature_memory_bytes=settings.reco_feature_memory_mb * 2**20,
             bus_group=settings.reco_bus_group,
+            analytics_target=settings.analytics_target,
+            experiment_poll_seconds=settings.reco_experiment_poll_seconds,
+            assignment_ttl_seconds=settings.reco_assignment_ttl_seconds,
+            assignment_timeout_seconds=settings.reco_assignment_timeout_seconds,
+            experiments_api_key=settings.reco_experiments_api_key,
         )

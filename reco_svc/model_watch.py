@@ -99,7 +99,7 @@ class ModelHolder:
         if self._failed and self._failed[0] == version and time.monotonic() < self._failed[2]:
             return False
         try:
-            model = await self._load(row)
+            model = await self.load(row)
         except Exception as exc:  # noqa: BLE001 - a missing or broken artifact must not stop serving
             self._failing(version, exc)
             return False
@@ -110,7 +110,8 @@ class ModelHolder:
         log.info("model switched", extra={"fields": {"version": model.version, "previous": previous}})
         return True
 
-    async def _load(self, row: asyncpg.Record) -> LoadedModel:
+    async def load(self, row: asyncpg.Record) -> LoadedModel:
+        """The version of this registry row, fetched and loaded (the experiments load theirs too)."""
         if row["sha256"] is None:  # registered before the artifact store: a local folder
             return await asyncio.to_thread(load_folder, Path(row["path"]))
         data = await self.locations.fetch(row["path"], row["sha256"])

@@ -110,6 +110,7 @@ def _list(found: RecList) -> pb.RecommendationList:
         model_version=found.model_version,
         variant=found.variant,
         request_id=found.request_id,
+        experiment_key=found.experiment_key,
         items=[
             pb.RecommendedItem(
                 id=s.entry.id,

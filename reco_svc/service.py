@@ -14,12 +14,14 @@ from common.grpc_server import Runtime, ServiceSpec
 from common.interceptors import CallObserver
 from common.periodic import Periodic
 from common.privacy.participant import ErasureParticipant
+from common.telemetry_grpc import client_interceptors
+from common.tls import open_channel
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.bootstrap import BOOTSTRAP_POLLS, BootstrapRefresher
 from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import erasure_steps, forgetters
-from reco_svc.experiments import ControlOnly
+from reco_svc.experiments import AnalyticsExperiments, ExperimentAssigner, VariantModels
 from reco_svc.features import create_feature_store
 from reco_svc.features.memory import MemoryFeatureStore
 from reco_svc.features.shared import SharedFeatures, limits
@@ -41,6 +43,8 @@ class RecoComponent:
     recommender: Recommender
     live: LiveFollower
     privacy: ErasureParticipant
+    experiments: ExperimentAssigner
+    analytics: grpc.aio.Channel
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME])
     observers: tuple[CallObserver, ...] = ()
     sampler: Periodic | None = None
@@ -52,6 +56,8 @@ class RecoComponent:
         if self.bootstrap is not None:
             await self.bootstrap.aclose()
         self.live.close()
+        await self.experiments.aclose()
+        await self.analytics.close()
         await self.privacy.aclose()
         await self.models.aclose()
         await self.models.locations.aclose()
@@ -76,8 +82,26 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     # Right to erasure (docs/security.md): the stories users created, shared features, memory.
     privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "recommendation")
     features = SharedFeatures(store, privacy.tombstones)
-    privacy.add(steps=erasure_steps(runtime.pool, features, shared), forget=forgetters(features, catalog))
-    recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
+    # Recommendation experiments: the running one and each child's variant, asked of analytics.
+    # As the gateway's: trace context carried, calls spread over several addresses when given.
+    target = config.analytics_target
+    analytics = open_channel(
+        target,
+        runtime.settings,
+        options=[("grpc.lb_policy_name", "round_robin")] if "," in target else [],
+        interceptors=client_interceptors(),
+    )
+    experiments = ExperimentAssigner(
+        AnalyticsExperiments(analytics, config.experiments_api_key, config.assignment_timeout_seconds),
+        VariantModels(runtime.pool, models),
+        config.assignment_ttl_seconds,
+        config.experiment_poll_seconds,
+    )
+    privacy.add(
+        steps=erasure_steps(runtime.pool, features, shared),
+        forget=[*forgetters(features, catalog), experiments.forget],
+    )
+    recommender = Recommender(runtime.pool, catalog, models, features, experiments)
     live = LiveFollower(runtime.pool, features, catalog, privacy.tombstones)
     live.subscribe(runtime.bus, config.bus_group, shared_features=shared)
     await privacy.start()
@@ -97,8 +121,18 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     every = BOOTSTRAP_POLLS * config.model_poll_seconds  # 30 s by default: a rebuild reads all it holds
     bootstrap = BootstrapRefresher(runtime.pool, catalog, models, live, every)
     bootstrap.start()
+    experiments.start()
     return RecoComponent(
-        catalog, models, features, recommender, live, privacy, sampler=sampler, bootstrap=bootstrap
+        catalog,
+        models,
+        features,
+        recommender,
+        live,
+        privacy,
+        experiments,
+        analytics,
+        sampler=sampler,
+        bootstrap=bootstrap,
     )
 
 

@@ -1,6 +1,8 @@
 """Serving: from a request to age-safe, diverse, explained lists.
 
 For each request:
+0. the experiment variant (experiments.py): which model and ranking options serve this child
+   (the active model and diversity on, outside a running recommendation experiment);
 1. the user's vector x: decayed interactions from the feature store (history read from
    PostgreSQL on first sight, then live from the bus) plus what the request says the child
    picked right now (selected universes/characters, previous themes, current story), plus
@@ -19,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,7 +36,7 @@ from reco_svc.artifact import LoadedModel
 from reco_svc.catalog import CatalogEntry, CatalogSnapshot, key_of
 from reco_svc.catalog_state import CatalogState
 from reco_svc.diversity import pick_diverse
-from reco_svc.experiments import VariantAssigner
+from reco_svc.experiments import Choice, VariantAssigner
 from reco_svc.features.shared import SharedFeatures
 from reco_svc.features.user import UserFeatures
 from reco_svc.interactions import HISTORY_DAYS, PICK_WEIGHTS, EventFacts, interactions_of
@@ -91,6 +94,7 @@ class RecList:
     model_version: str
     variant: str
     request_id: str
+    experiment_key: str = ""
 
 
 @dataclass
@@ -124,17 +128,27 @@ class Scope:
 
 
 class MaskCache:
-    """`allowed` vectors per (kind, age group) for one (model, catalog generation)."""
+    """`allowed` vectors per (kind, age group) for each (model, catalog generation): the
+    active model's and, during an experiment, its variants' (at most MAX_OWNERS kept)."""
+
+    MAX_OWNERS = 4
 
     def __init__(self) -> None:
-        self._owner: tuple | None = None
+        # (id of the model, generation) -> (weak reference to the model, masks, new items): the
+        # reference tells a model from a later one at the same address, without keeping it alive.
+        self._owners: dict[tuple, tuple[weakref.ref, dict, dict]] = {}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._new_items: dict[str, attributes.AttributeIndex] = {}
 
     def _check(self, model: LoadedModel, generation: int) -> None:
         owner = (id(model), generation)
-        if owner != self._owner:
-            self._owner, self._masks, self._new_items = owner, {}, {}
+        found = self._owners.get(owner)
+        if found is None or found[0]() is not model:
+            self._owners.pop(owner, None)
+            if len(self._owners) >= self.MAX_OWNERS:
+                del self._owners[next(iter(self._owners))]
+            found = self._owners[owner] = (weakref.ref(model), {}, {})
+        _, self._masks, self._new_items = found
 
     def base(self, model: LoadedModel, snapshot: CatalogSnapshot, generation: int, kind: str, group: str):
         self._check(model, generation)
@@ -200,14 +214,19 @@ class Recommender:
         await self.features.put(user_id, loaded)
         return loaded
 
-    async def recommend(self, request: Request) -> list[RecList]:
-        """features -> masks -> top-k -> filtering (with items newer than the model) -> diversity
-        -> reasons, each step below."""
-        features = await self.features_for(request.user_id)
-        model = self.models.current
+    async def variant_of(self, request: Request) -> tuple[Choice, LoadedModel]:
+        """The child's experiment variant and the model that serves it."""
+        choice = await self.variants.choose(request.user_id, request.age_group, request.device_type)
+        model = choice.model or self.models.current
         assert model is not None, "the model holder starts before serving"
+        return choice, model
+
+    async def recommend(self, request: Request) -> list[RecList]:
+        """variant -> features -> masks -> top-k -> filtering (with items newer than the model)
+        -> diversity -> reasons, each step below."""
+        choice, model = await self.variant_of(request)
+        features = await self.features_for(request.user_id)
         snapshot, generation = self.catalog.snapshot, self.catalog.generation
-        variant = self.variants.assign(request.user_id, ",".join(request.types))
 
         values, x = input_vector(model, request, features)
         excluded = excluded_items(request, features)
@@ -224,10 +243,12 @@ class Recommender:
         inputs = explaining_inputs(model, x)
         lists = []
         for requested, group in zip(request.types, kinds, strict=True):
-            chosen = diverse(request, [ranked[k] for k in group])
+            chosen = diverse(request, [ranked[k] for k in group], choice.diversity)
             for item in chosen:
                 self._explain(item, model, x, inputs, snapshot)
-            lists.append(RecList(requested, chosen, model.version, variant, request_id))
+            lists.append(
+                RecList(requested, chosen, model.version, choice.variant, request_id, choice.experiment_key)
+            )
         return lists
 
     def _masks(self, scope: Scope, kinds: list[str]) -> list[np.ndarray]:
@@ -371,10 +392,13 @@ def explaining_inputs(model: LoadedModel, x: np.ndarray) -> np.ndarray:
     return np.concatenate([active, np.asarray(contexts, dtype=np.int64)]).astype(np.int64)
 
 
-def diverse(request: Request, ranked: list[list[Scored]]) -> list[Scored]:
+def diverse(request: Request, ranked: list[list[Scored]], spread: bool = True) -> list[Scored]:
     """The list of one requested type: its kinds interleaved, then at most `limit` items spread
-    over universes (the universes the child selected are exempt)."""
+    over universes (the universes the child selected are exempt); spread False (an experiment's
+    variant without diversity): the first `limit` as ranked."""
     candidates = _interleave(ranked) if len(ranked) > 1 else ranked[0]
+    if not spread:
+        return candidates[: request.limit]
     return pick_diverse(
         candidates, request.limit, lambda s: s.entry.universe_ids, exempt=request.selected_universes
     )

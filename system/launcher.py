@@ -88,6 +88,8 @@ def _children(settings: Settings, replicas: int = 1, step: int = 100) -> list[Ch
             env = (
                 {f"SV_{port_name.upper()}": str(getattr(settings, port_name) + i * step)} if port_name else {}
             )
+            if module == "reco_svc":  # the engine asks analytics for experiment assignments
+                env["SV_ANALYTICS_TARGET"] = replica_targets(settings, replicas, step)["analytics_target"]
             if metrics:  # one /metrics port per process
                 env["SV_METRICS_PORT"] = str(metrics + len(children))
             children.append(Child(f"{name}-{i}" if replicas > 1 else name, [python, "-m", module], env))

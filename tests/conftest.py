@@ -99,6 +99,8 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # measure that fail-fast set the product's figures themselves.
         db_acquire_timeout_seconds=10.0,
         db_statement_timeout_seconds=10.0,
+        # The same for the engine's wait on analytics for a child's experiment variant.
+        reco_assignment_timeout_seconds=10.0,
     )
 
 
@@ -131,10 +133,15 @@ async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[Runn
 
 
 @pytest.fixture(scope="session")
-async def reco(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+async def reco(
+    settings: Settings, bus: InProcessBus, analytics: RunningService
+) -> AsyncIterator[RunningService]:
+    """The engine, asking the session's analytics service for experiment assignments."""
     from reco_svc.service import SPEC
 
-    service = await start_service(SPEC, settings, bus)
+    service = await start_service(
+        SPEC, replace(settings, analytics_target=f"127.0.0.1:{analytics.port}"), bus
+    )
     yield service
     await service.stop(grace=1)
 

@@ -44,6 +44,8 @@ async def update(pool: asyncpg.Pool, key: str, new: Experiment) -> Experiment:
 
 
 async def transition(pool: asyncpg.Pool, key: str, status: str) -> Experiment:
+    if status == "running":
+        await _surface_free(pool, key)
     moved = await store.set_status(pool, key, TRANSITIONS[status], status)
     if moved is not None:
         return moved
@@ -56,6 +58,21 @@ async def transition(pool: asyncpg.Pool, key: str, status: str) -> Experiment:
     )
 
 
+async def _surface_free(pool: asyncpg.Pool, key: str) -> None:
+    """One running experiment per surface: two recommendation experiments would each decide
+    which model serves the same child."""
+    exp = await store.get(pool, key)
+    if exp is None or not exp.surface:
+        return
+    running = await store.list_all(pool, "running")
+    other = [e.key for e in running if e.surface == exp.surface and e.key != key]
+    if other:
+        raise FailedPrecondition(
+            f"experiment {other[0]!r} is running on surface {exp.surface!r}; stop it first",
+            [FieldViolation("key", f"surface {exp.surface!r} is taken by {other[0]!r}")],
+        )
+
+
 async def get(pool: asyncpg.Pool, key: str) -> Experiment:
     exp = await store.get(pool, key)
     if exp is None:
@@ -64,12 +81,13 @@ async def get(pool: asyncpg.Pool, key: str) -> Experiment:
 
 
 async def assignments(
-    pool: asyncpg.Pool, recorder: EventRecorder, user_id: str, context: Context
+    pool: asyncpg.Pool, recorder: EventRecorder, user_id: str, context: Context, surface: str = ""
 ) -> list[tuple[str, str, bool]]:
-    """(experiment key, variant, first time) for the running experiments the user is in.
-    A persisted assignment wins over the hash (weights may have changed since); a first
-    assignment is persisted and logged as one exposure event with an idempotent id."""
-    running = await store.list_all(pool, "running")
+    """(experiment key, variant, first time) for the running experiments the user is in
+    (those on `surface` only, when given). A persisted assignment wins over the hash (weights
+    may have changed since); a first assignment is persisted and logged as one exposure event
+    with an idempotent id."""
+    running = [e for e in await store.list_all(pool, "running") if not surface or e.surface == surface]
     known = await store.assignments_of(pool, user_id, [e.key for e in running])
     fresh: dict[str, str] = {}
     for exp in running:

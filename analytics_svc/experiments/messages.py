@@ -26,14 +26,35 @@ def experiment_from(m: pb.Experiment) -> Experiment:
     return Experiment(
         key=m.key,
         description=m.description,
-        variants=tuple(Variant(v.key, v.weight, v.description) for v in m.variants),
+        variants=tuple(_variant_from(v) for v in m.variants),
         age_groups=tuple(t.age_groups),
         platforms=tuple(t.platforms),
         traffic_share=t.traffic_share if t.HasField("traffic_share") else 1.0,
         primary_metric=metric_from(m.primary_metric) if m.HasField("primary_metric") else None,
         guardrail_metrics=tuple(metric_from(g) for g in m.guardrail_metrics),
         salt=m.salt,
+        surface=m.surface,
     )
+
+
+def _variant_from(v: pb.Variant) -> Variant:
+    options = v.recommendation
+    return Variant(
+        v.key,
+        v.weight,
+        v.description,
+        model_version=options.model_version,
+        diversity=options.diversity if options.HasField("diversity") else None,
+    )
+
+
+def _variant_to(v: Variant) -> pb.Variant:
+    options = None
+    if v.model_version or v.diversity is not None:
+        options = pb.RecommendationOptions(model_version=v.model_version)
+        if v.diversity is not None:
+            options.diversity = v.diversity
+    return pb.Variant(key=v.key, weight=v.weight, description=v.description, recommendation=options)
 
 
 def metric_to(m: Metric) -> pb.Metric:
@@ -53,7 +74,7 @@ def experiment_to(e: Experiment) -> pb.Experiment:
     return pb.Experiment(
         key=e.key,
         description=e.description,
-        variants=[pb.Variant(key=v.key, weight=v.weight, description=v.description) for v in e.variants],
+        variants=[_variant_to(v) for v in e.variants],
         targeting=pb.Targeting(age_groups=e.age_groups, platforms=e.platforms, traffic_share=e.traffic_share),
         primary_metric=metric_to(e.primary_metric) if e.primary_metric else None,
         guardrail_metrics=[metric_to(g) for g in e.guardrail_metrics],
@@ -63,4 +84,5 @@ def experiment_to(e: Experiment) -> pb.Experiment:
         started_at=e.started_at,
         stopped_at=e.stopped_at,
         weights_changed_at=e.weights_changed_at,
+        surface=e.surface,
     )

@@ -11,6 +11,9 @@ from common.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 DEFAULT_WINDOW_HOURS = 168
 RESERVED_KEYS = frozenset({"assignments"})  # a path segment of GET /api/experiments/assignments
+# Where variants take effect: "" the app (it asks GetAssignments), "recommendations" the
+# recommendation engine (it serves each variant with its RecommendationOptions).
+RECOMMENDATIONS = "recommendations"
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,10 @@ class Variant:
     key: str
     weight: float
     description: str = ""
+    # Surface "recommendations": the registry version serving the variant ("" the active
+    # one) and whether lists are spread over universes (None: the engine's default, on).
+    model_version: str = ""
+    diversity: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Experiment:
     started_at: str = ""
     stopped_at: str = ""
     weights_changed_at: str = ""
+    surface: str = ""
     metrics: tuple[Metric, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
@@ -86,6 +94,7 @@ def definition_json(exp: Experiment) -> dict:
         "traffic_share": exp.traffic_share,
         "primary_metric": asdict(exp.primary_metric) if exp.primary_metric else None,
         "guardrail_metrics": [asdict(m) for m in exp.guardrail_metrics],
+        "surface": exp.surface,
     }
 
 
@@ -100,6 +109,7 @@ def from_json(key: str, salt: str, status: str, doc: dict, times: dict[str, str]
         traffic_share=doc.get("traffic_share", 1.0),
         primary_metric=Metric(**primary) if primary else None,
         guardrail_metrics=tuple(Metric(**m) for m in doc.get("guardrail_metrics", [])),
+        surface=doc.get("surface", ""),
         salt=salt,
         status=status,
         **times,
@@ -127,11 +137,30 @@ def check(exp: Experiment, prefix: str = "experiment", new: bool = True) -> None
         _check_metric(exp.primary_metric, f"{prefix}.primary_metric", out)
     for i, metric in enumerate(exp.guardrail_metrics):
         _check_metric(metric, f"{prefix}.guardrail_metrics[{i}]", out)
+    _check_surface(exp, prefix, out)
     names = [m.name for m in exp.metrics]
     if len(set(names)) != len(names):
         out.append(FieldViolation(f"{prefix}.guardrail_metrics", "metric names must be unique"))
     if out:
         raise InvalidArgument.of(out)
+
+
+def _check_surface(exp: Experiment, prefix: str, out: list[FieldViolation]) -> None:
+    """Recommendation options belong to recommendation experiments, whose targeting the engine
+    can check: it knows the age group and the device of a request, not the platform."""
+    if exp.surface == RECOMMENDATIONS:
+        if exp.platforms:
+            out.append(
+                FieldViolation(
+                    f"{prefix}.targeting.platforms", "the recommendation engine does not know the platform"
+                )
+            )
+        return
+    for i, v in enumerate(exp.variants):
+        if v.model_version or v.diversity is not None:
+            out.append(
+                FieldViolation(f"{prefix}.variants[{i}].recommendation", 'needs surface "recommendations"')
+            )
 
 
 def _check_metric(metric: Metric, path: str, out: list[FieldViolation]) -> None:
@@ -169,9 +198,11 @@ def updated(old: Experiment, new: Experiment) -> Experiment:
     )
     if old.status != "running":
         return merged
-    frozen = ("age_groups", "platforms", "traffic_share", "primary_metric")
+    frozen = ("age_groups", "platforms", "traffic_share", "primary_metric", "surface")
     changed = [name for name in frozen if getattr(old, name) != getattr(new, name)]
-    if [v.key for v in old.variants] != [v.key for v in new.variants]:
+    if [v.key for v in old.variants] != [v.key for v in new.variants] or [
+        (v.model_version, v.diversity) for v in old.variants
+    ] != [(v.model_version, v.diversity) for v in new.variants]:
         changed.append("variants")
     if changed:
         raise FailedPrecondition(

@@ -46,7 +46,11 @@ class ExperimentServicer(pb_grpc.ExperimentServiceServicer):
     async def GetAssignments(self, request: pb.GetAssignmentsRequest, context):
         c = request.context
         got = await admin.assignments(
-            self.pool, self.recorder, request.user_id, Context(c.age_group, c.platform, c.device_type)
+            self.pool,
+            self.recorder,
+            request.user_id,
+            Context(c.age_group, c.platform, c.device_type),
+            request.surface,
         )
         return pb.GetAssignmentsResponse(
             assignments=[pb.Assignment(experiment_key=k, variant=v, new_exposure=new) for k, v, new in got]

@@ -130,7 +130,7 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
         lists = await eventually(agree, timeout=10)
         cold = await recommend(reco[0], stranger, "6-8", ["character", "universe"], limit=5)
         assert [[i.id for i in x.items] for x in cold] != [[i.id for i in x.items] for x in lists[0]]
-        assert {x.variant for answer in lists for x in answer} == {"control"}  # TODO: A/B assignments
+        assert {x.variant for answer in lists for x in answer} == {"control"}  # no experiment runs
 
         # Feedback through both replicas: one frightening report among ordinary ones.
         sent = [entry(story_id=story, rating=5) for _ in range(10)]

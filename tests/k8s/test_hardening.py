@@ -196,6 +196,7 @@ FLOWS = [
     *[(ours("gateway"), ours(name), port) for name, port in SERVICES.items()],
     (ours("gateway"), OUTSIDE, 5432),
     (STORYVERSE_APP, ours("recommendation-engine"), 50052),
+    (ours("recommendation-engine"), ours("usage-analytics-service"), 50051),  # experiment assignments
     *[(PROMETHEUS, ours(name), 9464) for name in BACKENDS],
     *[(ours(name), OUTSIDE, port) for name in BACKENDS for port in (5432, 9092, 6379)],
     *[(ours(name), OUTSIDE, 5432) for name in ("nightly-aggregation", "model-training", "data-retention")],
@@ -209,6 +210,7 @@ NOT_FLOWS = [
     (OTHER_APP, ours("recommendation-engine"), 50052),
     (STORYVERSE_APP, ours("usage-analytics-service"), 50051),
     (ours("usage-analytics-service"), ours("recommendation-engine"), 50052),  # services talk through the bus
+    (ours("recommendation-engine"), ours("usage-analytics-service"), 50053),  # only the gRPC port
     (ours("feedback-processing-service"), ours("usage-analytics-service"), 50051),
     (ours("gateway"), ours("analytics-processor"), 9464),
     (ours("feedback-processing-service"), OUTSIDE, 443),

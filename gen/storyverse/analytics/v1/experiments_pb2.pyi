@@ -9,7 +9,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Experiment(_message.Message):
-    __slots__ = ("key", "description", "variants", "targeting", "primary_metric", "guardrail_metrics", "salt", "status", "created_at", "started_at", "stopped_at", "weights_changed_at")
+    __slots__ = ("key", "description", "variants", "targeting", "primary_metric", "guardrail_metrics", "salt", "status", "created_at", "started_at", "stopped_at", "weights_changed_at", "surface")
     KEY_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     VARIANTS_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class Experiment(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     STOPPED_AT_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    SURFACE_FIELD_NUMBER: _ClassVar[int]
     key: str
     description: str
     variants: _containers.RepeatedCompositeFieldContainer[Variant]
@@ -34,17 +35,28 @@ class Experiment(_message.Message):
     started_at: str
     stopped_at: str
     weights_changed_at: str
-    def __init__(self, key: _Optional[str] = ..., description: _Optional[str] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., primary_metric: _Optional[_Union[Metric, _Mapping]] = ..., guardrail_metrics: _Optional[_Iterable[_Union[Metric, _Mapping]]] = ..., salt: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[str] = ..., started_at: _Optional[str] = ..., stopped_at: _Optional[str] = ..., weights_changed_at: _Optional[str] = ...) -> None: ...
+    surface: str
+    def __init__(self, key: _Optional[str] = ..., description: _Optional[str] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., primary_metric: _Optional[_Union[Metric, _Mapping]] = ..., guardrail_metrics: _Optional[_Iterable[_Union[Metric, _Mapping]]] = ..., salt: _Optional[str] = ..., status: _Optional[str] = ..., created_at: _Optional[str] = ..., started_at: _Optional[str] = ..., stopped_at: _Optional[str] = ..., weights_changed_at: _Optional[str] = ..., surface: _Optional[str] = ...) -> None: ...
 
 class Variant(_message.Message):
-    __slots__ = ("key", "weight", "description")
+    __slots__ = ("key", "weight", "description", "recommendation")
     KEY_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    RECOMMENDATION_FIELD_NUMBER: _ClassVar[int]
     key: str
     weight: float
     description: str
-    def __init__(self, key: _Optional[str] = ..., weight: _Optional[float] = ..., description: _Optional[str] = ...) -> None: ...
+    recommendation: RecommendationOptions
+    def __init__(self, key: _Optional[str] = ..., weight: _Optional[float] = ..., description: _Optional[str] = ..., recommendation: _Optional[_Union[RecommendationOptions, _Mapping]] = ...) -> None: ...
+
+class RecommendationOptions(_message.Message):
+    __slots__ = ("model_version", "diversity")
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIVERSITY_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    diversity: bool
+    def __init__(self, model_version: _Optional[str] = ..., diversity: _Optional[bool] = ...) -> None: ...
 
 class Targeting(_message.Message):
     __slots__ = ("age_groups", "platforms", "traffic_share")
@@ -161,12 +173,14 @@ class AssignmentContext(_message.Message):
     def __init__(self, age_group: _Optional[str] = ..., platform: _Optional[str] = ..., device_type: _Optional[str] = ...) -> None: ...
 
 class GetAssignmentsRequest(_message.Message):
-    __slots__ = ("user_id", "context")
+    __slots__ = ("user_id", "context", "surface")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    SURFACE_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     context: AssignmentContext
-    def __init__(self, user_id: _Optional[str] = ..., context: _Optional[_Union[AssignmentContext, _Mapping]] = ...) -> None: ...
+    surface: str
+    def __init__(self, user_id: _Optional[str] = ..., context: _Optional[_Union[AssignmentContext, _Mapping]] = ..., surface: _Optional[str] = ...) -> None: ...
 
 class GetAssignmentsResponse(_message.Message):
     __slots__ = ("assignments",)

@@ -73,18 +73,20 @@ class ListRecommendationsResponse(_message.Message):
     def __init__(self, list: _Optional[_Union[RecommendationList, _Mapping]] = ...) -> None: ...
 
 class RecommendationList(_message.Message):
-    __slots__ = ("recommendation_type", "items", "model_version", "variant", "request_id")
+    __slots__ = ("recommendation_type", "items", "model_version", "variant", "request_id", "experiment_key")
     RECOMMENDATION_TYPE_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_KEY_FIELD_NUMBER: _ClassVar[int]
     recommendation_type: str
     items: _containers.RepeatedCompositeFieldContainer[RecommendedItem]
     model_version: str
     variant: str
     request_id: str
-    def __init__(self, recommendation_type: _Optional[str] = ..., items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., model_version: _Optional[str] = ..., variant: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    experiment_key: str
+    def __init__(self, recommendation_type: _Optional[str] = ..., items: _Optional[_Iterable[_Union[RecommendedItem, _Mapping]]] = ..., model_version: _Optional[str] = ..., variant: _Optional[str] = ..., request_id: _Optional[str] = ..., experiment_key: _Optional[str] = ...) -> None: ...
 
 class RecommendedItem(_message.Message):
     __slots__ = ("id", "name", "score", "reason", "universes", "min_age", "max_age", "kind")
