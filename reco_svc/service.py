@@ -20,9 +20,13 @@ from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import erasure_steps, forgetters
 from reco_svc.experiments import ControlOnly
+from reco_svc.families import FamilyBoard
+from reco_svc.families import erasure_steps as family_erasure_steps
 from reco_svc.features import create_feature_store
 from reco_svc.features.memory import MemoryFeatureStore
 from reco_svc.features.shared import SharedFeatures, limits
+from reco_svc.goals import GoalBook
+from reco_svc.goals import erasure_step as goals_erasure_step
 from reco_svc.live import LiveFollower
 from reco_svc.model_watch import ModelHolder
 from reco_svc.server import RecommendationServicer
@@ -45,8 +49,11 @@ class RecoComponent:
     observers: tuple[CallObserver, ...] = ()
     sampler: Periodic | None = None
     bootstrap: BootstrapRefresher | None = None
+    families: FamilyBoard | None = None
 
     async def aclose(self) -> None:
+        if self.families is not None:
+            self.families.close()
         if self.sampler is not None:
             await self.sampler.stop()
         if self.bootstrap is not None:
@@ -77,13 +84,25 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     privacy = ErasureParticipant(runtime.pool, runtime.bus, runtime.settings, "recommendation")
     features = SharedFeatures(store, privacy.tombstones)
     privacy.add(steps=erasure_steps(runtime.pool, features, shared), forget=forgetters(features, catalog))
-    recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly())
+    # Educational goals and recommendations between families (goals.py, families.py).
+    goals = GoalBook(runtime.pool, lambda: catalog.snapshot)
+    families = FamilyBoard(runtime.pool, catalog, privacy.tombstones)
+    families.subscribe(runtime.bus, config.bus_group)
+    privacy.add(
+        steps=[goals_erasure_step(runtime.pool), *family_erasure_steps(runtime.pool)],
+        forget=[goals.forget_local],
+    )
+    recommender = Recommender(runtime.pool, catalog, models, features, ControlOnly(), goals=goals)
     live = LiveFollower(runtime.pool, features, catalog, privacy.tombstones)
     live.subscribe(runtime.bus, config.bus_group, shared_features=shared)
     await privacy.start()
     recommendation_service_pb2_grpc.add_RecommendationServiceServicer_to_server(
         RecommendationServicer(
-            recommender, CatalogAdmin(runtime.pool, catalog, runtime.bus), RegistryAdmin(runtime.pool, models)
+            recommender,
+            CatalogAdmin(runtime.pool, catalog, runtime.bus),
+            RegistryAdmin(runtime.pool, models),
+            goals,
+            families,
         ),
         server,
     )
@@ -98,7 +117,15 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     bootstrap = BootstrapRefresher(runtime.pool, catalog, models, live, every)
     bootstrap.start()
     return RecoComponent(
-        catalog, models, features, recommender, live, privacy, sampler=sampler, bootstrap=bootstrap
+        catalog,
+        models,
+        features,
+        recommender,
+        live,
+        privacy,
+        sampler=sampler,
+        bootstrap=bootstrap,
+        families=families,
     )
 
 

@@ -11,7 +11,8 @@ For each request:
 3. items newer than the model join through the attribute model (tags, universe);
 4. a final filter applies the same rules again to whatever came out (the age rule is
    checked against the live catalog, not the model's copy of it);
-5. diversity (diversity.py), then reasons (reasons.py).
+5. the lean toward the child's educational goals (goals.py: themes, moral lessons, stories),
+   then diversity (diversity.py), then reasons (reasons.py; goals.py for items the lean moved).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from reco_svc.diversity import pick_diverse
 from reco_svc.experiments import VariantAssigner
 from reco_svc.features.shared import SharedFeatures
 from reco_svc.features.user import UserFeatures
+from reco_svc.goals import LEANING_KINDS, Goal, GoalBook, lean
 from reco_svc.interactions import HISTORY_DAYS, PICK_WEIGHTS, EventFacts, interactions_of
 from reco_svc.model_assembly import ATTR_WEIGHT
 from reco_svc.model_watch import ModelHolder
@@ -172,8 +174,10 @@ class Recommender:
         models: ModelHolder,
         features: SharedFeatures,
         variants: VariantAssigner,
+        goals: GoalBook | None = None,
     ) -> None:
         self.pool = pool
+        self.goals = goals
         self.catalog = catalog
         self.models = models
         self.features = features
@@ -201,8 +205,8 @@ class Recommender:
         return loaded
 
     async def recommend(self, request: Request) -> list[RecList]:
-        """features -> masks -> top-k -> filtering (with items newer than the model) -> diversity
-        -> reasons, each step below."""
+        """features -> masks -> top-k -> filtering (with items newer than the model) -> goals
+        -> diversity -> reasons, each step below."""
         features = await self.features_for(request.user_id)
         model = self.models.current
         assert model is not None, "the model holder starts before serving"
@@ -219,6 +223,8 @@ class Recommender:
             kind: self._filtered(scope, kind, values, scores[row], indices[row])
             for row, kind in enumerate(flat)
         }
+        goals = await self.goals.of(request.user_id) if self.goals is not None else []
+        moved = toward_goals(ranked, goals, request.limit)
 
         request_id = uuid.uuid4().hex
         inputs = explaining_inputs(model, x)
@@ -226,6 +232,8 @@ class Recommender:
         for requested, group in zip(request.types, kinds, strict=True):
             chosen = diverse(request, [ranked[k] for k in group])
             for item in chosen:
+                if id(item) in moved:
+                    item.reason = moved[id(item)].reason()
                 self._explain(item, model, x, inputs, snapshot)
             lists.append(RecList(requested, chosen, model.version, variant, request_id))
         return lists
@@ -357,6 +365,19 @@ def excluded_items(request: Request, features: UserFeatures) -> set[str]:
         if i.key.startswith("story:") and i.event_type in OWN_STORY_EVENTS
     )
     return excluded
+
+
+def toward_goals(ranked: dict[str, list[Scored]], goals: list[Goal], limit: int) -> dict[int, Goal]:
+    """The lean toward the child's goals (goals.py), in place, on the lists of themes, moral
+    lessons and stories; the items it moved up, with their goal."""
+    moved: dict[int, Goal] = {}
+    if not goals:
+        return moved
+    for kind, candidates in ranked.items():
+        if kind in LEANING_KINDS:
+            ranked[kind], found = lean(candidates, goals, limit, lambda s: s.entry)
+            moved.update(found)
+    return moved
 
 
 def requested_kinds(types: tuple[str, ...]) -> list[tuple[str, ...]]:
