@@ -48,6 +48,7 @@ METHOD_SCOPES: dict[str, str] = {
     _RECO + "ListRecommendations": READ,
     _RECO + "ListFamilyRecommendations": READ,
     _RECO + "ListGoals": READ,
+    _RECO + "GetPersonalizationOverview": READ,
     # A parent sets a child's goals through the app, with the key it sends events with.
     _RECO + "SetGoals": INGEST,
     _RECO + "ClearGoals": INGEST,

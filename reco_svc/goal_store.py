@@ -30,7 +30,12 @@ async def clear_goals(pool: asyncpg.Pool, user_id: str) -> int:
     return int(status.rsplit(" ", 1)[1])
 
 
-async def goal_counts(pool: asyncpg.Pool) -> dict[str, int]:
-    """Children per goal (the dashboard's figure; no user id leaves the query)."""
-    rows = await pool.fetch("SELECT goal, count(*) AS n FROM reco_goals GROUP BY goal")
-    return {r["goal"]: r["n"] for r in rows}
+async def goal_counts(pool: asyncpg.Pool) -> tuple[int, dict[str, int]]:
+    """Children with goals, and children per goal (the dashboard's figures; no user id leaves
+    the query)."""
+    async with pool.acquire() as conn:
+        children = await conn.fetchval("SELECT count(DISTINCT user_id) FROM reco_goals")
+        rows = await conn.fetch(
+            "SELECT goal, count(*) AS n FROM reco_goals GROUP BY goal ORDER BY n DESC, goal"
+        )
+    return children, {r["goal"]: r["n"] for r in rows}

@@ -203,6 +203,13 @@ class GoalBook:
             self._cache.popitem(last=False)
         return cached
 
+    async def overview(self) -> tuple[int, list[tuple[Goal, int]]]:
+        """Children with goals, and per goal (most chosen first) how many children have it."""
+        children, counts = await goal_store.goal_counts(self.pool)
+        known = {g.id: g for g in self.available()}
+        per_goal = [(known.get(i) or Goal(i, i, "moral_lesson"), n) for i, n in counts.items()]
+        return children, per_goal
+
     async def forget_local(self, user_id: str) -> None:
         """Erasure: this replica's cached goals of the user (the rows go in the erasure step)."""
         self._cache.pop(user_id, None)

@@ -152,6 +152,16 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
             )
         )
 
+    async def GetPersonalizationOverview(self, request: pb.GetPersonalizationOverviewRequest, context):
+        children, per_goal = await self.goals.overview()
+        totals = await self.families.totals()
+        return pb.GetPersonalizationOverviewResponse(
+            children_with_goals=children,
+            goals=[pb.GoalCount(goal=_goal(g), children=n) for g, n in per_goal],
+            shared_stories=totals["shared"],
+            family_stories=totals["recommendable"],
+        )
+
 
 def _goal(g: Goal) -> pb.Goal:
     return pb.Goal(id=g.id, name=g.name, kind=g.kind)

@@ -3,6 +3,7 @@ the gateway, and the lists lean toward them with the reason, within the age rule
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from reco_svc.goals import lift
@@ -54,6 +55,12 @@ async def test_a_parent_sets_lists_and_clears_a_childs_goals(http, gateway_url, 
         "patience",
         "reading-practice",
     ]
+    async with http.get(f"{gateway_url}/api/recommendations/overview/personalization") as resp:
+        overview = await resp.json()
+        assert resp.status == 200, overview
+    per_goal = {g["goal"]["id"]: g["children"] for g in overview["goals"]}
+    assert overview["children_with_goals"] >= 1 and per_goal["patience"] >= 1
+    assert per_goal["reading-practice"] >= 1 and child not in json.dumps(overview)
 
     async with http.delete(f"{gateway_url}/api/recommendations/goals/{child}") as resp:
         assert resp.status == 200, await resp.text()

@@ -368,3 +368,27 @@ class ListFamilyRecommendationsResponse(_message.Message):
     LIST_FIELD_NUMBER: _ClassVar[int]
     list: RecommendationList
     def __init__(self, list: _Optional[_Union[RecommendationList, _Mapping]] = ...) -> None: ...
+
+class GetPersonalizationOverviewRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GoalCount(_message.Message):
+    __slots__ = ("goal", "children")
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    goal: Goal
+    children: int
+    def __init__(self, goal: _Optional[_Union[Goal, _Mapping]] = ..., children: _Optional[int] = ...) -> None: ...
+
+class GetPersonalizationOverviewResponse(_message.Message):
+    __slots__ = ("children_with_goals", "goals", "shared_stories", "family_stories")
+    CHILDREN_WITH_GOALS_FIELD_NUMBER: _ClassVar[int]
+    GOALS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_STORIES_FIELD_NUMBER: _ClassVar[int]
+    FAMILY_STORIES_FIELD_NUMBER: _ClassVar[int]
+    children_with_goals: int
+    goals: _containers.RepeatedCompositeFieldContainer[GoalCount]
+    shared_stories: int
+    family_stories: int
+    def __init__(self, children_with_goals: _Optional[int] = ..., goals: _Optional[_Iterable[_Union[GoalCount, _Mapping]]] = ..., shared_stories: _Optional[int] = ..., family_stories: _Optional[int] = ...) -> None: ...

@@ -106,6 +106,11 @@ class RecommendationServiceStub:
                 request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsRequest.SerializeToString,
                 response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsResponse.FromString,
                 _registered_method=True)
+        self.GetPersonalizationOverview = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/GetPersonalizationOverview',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewResponse.FromString,
+                _registered_method=True)
 
 
 class RecommendationServiceServicer:
@@ -215,6 +220,13 @@ class RecommendationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPersonalizationOverview(self, request, context):
+        """The dashboard's figures of goals and of sharing between families: counts, no user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecommendationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -287,6 +299,11 @@ def add_RecommendationServiceServicer_to_server(servicer, server):
                     servicer.ListFamilyRecommendations,
                     request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsRequest.FromString,
                     response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsResponse.SerializeToString,
+            ),
+            'GetPersonalizationOverview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPersonalizationOverview,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -669,6 +686,33 @@ class RecommendationService:
             '/storyverse.recommendation.v1.RecommendationService/ListFamilyRecommendations',
             storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsRequest.SerializeToString,
             storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPersonalizationOverview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/GetPersonalizationOverview',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewResponse.FromString,
             options,
             channel_credentials,
             insecure,
