@@ -223,7 +223,8 @@ class Recommender:
             kind: self._filtered(scope, kind, values, scores[row], indices[row])
             for row, kind in enumerate(flat)
         }
-        goals = await self.goals.of(request.user_id) if self.goals is not None else []
+        leaning = self.goals is not None and any(kind in LEANING_KINDS for kind in flat)
+        goals = await self.goals.of(request.user_id) if leaning else []
         moved = toward_goals(ranked, goals, request.limit)
 
         request_id = uuid.uuid4().hex
