@@ -46,6 +46,12 @@ METHOD_SCOPES: dict[str, str] = {
     _FEEDBACK + "ResolveAlert": ADMIN,
     _RECO + "Recommend": READ,
     _RECO + "ListRecommendations": READ,
+    _RECO + "ListFamilyRecommendations": READ,
+    _RECO + "ListGoals": READ,
+    _RECO + "GetPersonalizationOverview": READ,
+    # A parent sets a child's goals through the app, with the key it sends events with.
+    _RECO + "SetGoals": INGEST,
+    _RECO + "ClearGoals": INGEST,
     # The catalog and the model registry: what children can be shown, and by which model.
     _RECO + "UpsertCatalogItem": ADMIN,
     _RECO + "GetCatalogItem": ADMIN,

@@ -7,15 +7,27 @@ from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_g
 
 from reco_svc.admin import CatalogAdmin, RegistryAdmin
 from reco_svc.catalog import CatalogEntry
+from reco_svc.families import TYPE as FAMILY_TYPE
+from reco_svc.families import FamilyBoard
+from reco_svc.goals import Goal, GoalBook
 from reco_svc.request_types import ENGINE_TYPES, requested_types
 from reco_svc.serving import DEFAULT_LIMIT, SCORE_DECIMALS, RecList, Recommender, Request
 
 
 class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
-    def __init__(self, recommender: Recommender, catalog: CatalogAdmin, registry: RegistryAdmin) -> None:
+    def __init__(
+        self,
+        recommender: Recommender,
+        catalog: CatalogAdmin,
+        registry: RegistryAdmin,
+        goals: GoalBook | None = None,
+        families: FamilyBoard | None = None,
+    ) -> None:
         self.recommender = recommender
         self.catalog = catalog
         self.registry = registry
+        self.goals = goals
+        self.families = families
 
     async def Recommend(self, request: pb.RecommendRequest, context) -> pb.RecommendResponse:
         c = request.context
@@ -102,6 +114,57 @@ class RecommendationServicer(pb_grpc.RecommendationServiceServicer):
     async def RollbackModelVersion(self, request: pb.RollbackModelVersionRequest, context):
         version, previous = await self.registry.rollback()
         return pb.RollbackModelVersionResponse(version=pb.ModelVersion(**version), previous_version=previous)
+
+    async def SetGoals(self, request: pb.SetGoalsRequest, context):
+        return pb.SetGoalsResponse(
+            goals=[_goal(g) for g in await self.goals.set(request.user_id, request.goals)]
+        )
+
+    async def ListGoals(self, request: pb.ListGoalsRequest, context):
+        return pb.ListGoalsResponse(
+            goals=[_goal(g) for g in await self.goals.list(request.user_id)],
+            available=[_goal(g) for g in self.goals.available()],
+        )
+
+    async def ClearGoals(self, request: pb.ClearGoalsRequest, context):
+        return pb.ClearGoalsResponse(cleared=await self.goals.clear(request.user_id))
+
+    async def ListFamilyRecommendations(self, request: pb.ListFamilyRecommendationsRequest, context):
+        found = await self.families.recommend(
+            request.user_id, request.age_group, request.limit or DEFAULT_LIMIT
+        )
+        return pb.ListFamilyRecommendationsResponse(
+            list=pb.RecommendationList(
+                recommendation_type=FAMILY_TYPE,
+                items=[
+                    pb.RecommendedItem(
+                        id=p.entry.id,
+                        name=p.entry.name,
+                        score=float(p.families),
+                        reason=p.reason,
+                        universes=list(p.entry.universe_ids),
+                        min_age=p.entry.min_age,
+                        max_age=p.entry.max_age,
+                        kind=p.entry.kind,
+                    )
+                    for p in found
+                ],
+            )
+        )
+
+    async def GetPersonalizationOverview(self, request: pb.GetPersonalizationOverviewRequest, context):
+        children, per_goal = await self.goals.overview()
+        totals = await self.families.totals()
+        return pb.GetPersonalizationOverviewResponse(
+            children_with_goals=children,
+            goals=[pb.GoalCount(goal=_goal(g), children=n) for g, n in per_goal],
+            shared_stories=totals["shared"],
+            family_stories=totals["recommendable"],
+        )
+
+
+def _goal(g: Goal) -> pb.Goal:
+    return pb.Goal(id=g.id, name=g.name, kind=g.kind)
 
 
 def _list(found: RecList) -> pb.RecommendationList:

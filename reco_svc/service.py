@@ -22,9 +22,13 @@ from reco_svc.catalog_state import CatalogState
 from reco_svc.config import RecoConfig
 from reco_svc.erasure import erasure_steps, forgetters
 from reco_svc.experiments import AnalyticsExperiments, ExperimentAssigner, VariantModels
+from reco_svc.families import FamilyBoard
+from reco_svc.families import erasure_steps as family_erasure_steps
 from reco_svc.features import create_feature_store
 from reco_svc.features.memory import MemoryFeatureStore
 from reco_svc.features.shared import SharedFeatures, limits
+from reco_svc.goals import GoalBook
+from reco_svc.goals import erasure_step as goals_erasure_step
 from reco_svc.live import LiveFollower
 from reco_svc.model_watch import ModelHolder
 from reco_svc.server import RecommendationServicer
@@ -49,8 +53,11 @@ class RecoComponent:
     observers: tuple[CallObserver, ...] = ()
     sampler: Periodic | None = None
     bootstrap: BootstrapRefresher | None = None
+    families: FamilyBoard | None = None
 
     async def aclose(self) -> None:
+        if self.families is not None:
+            self.families.close()
         if self.sampler is not None:
             await self.sampler.stop()
         if self.bootstrap is not None:
@@ -101,13 +108,25 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         steps=erasure_steps(runtime.pool, features, shared),
         forget=[*forgetters(features, catalog), experiments.forget],
     )
-    recommender = Recommender(runtime.pool, catalog, models, features, experiments)
+    # Educational goals and recommendations between families (goals.py, families.py).
+    goals = GoalBook(runtime.pool, lambda: catalog.snapshot)
+    families = FamilyBoard(runtime.pool, catalog, privacy.tombstones)
+    families.subscribe(runtime.bus, config.bus_group)
+    privacy.add(
+        steps=[goals_erasure_step(runtime.pool), *family_erasure_steps(runtime.pool)],
+        forget=[goals.forget_local],
+    )
+    recommender = Recommender(runtime.pool, catalog, models, features, experiments, goals=goals)
     live = LiveFollower(runtime.pool, features, catalog, privacy.tombstones)
     live.subscribe(runtime.bus, config.bus_group, shared_features=shared)
     await privacy.start()
     recommendation_service_pb2_grpc.add_RecommendationServiceServicer_to_server(
         RecommendationServicer(
-            recommender, CatalogAdmin(runtime.pool, catalog, runtime.bus), RegistryAdmin(runtime.pool, models)
+            recommender,
+            CatalogAdmin(runtime.pool, catalog, runtime.bus),
+            RegistryAdmin(runtime.pool, models),
+            goals,
+            families,
         ),
         server,
     )
@@ -133,6 +152,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         analytics,
         sampler=sampler,
         bootstrap=bootstrap,
+        families=families,
     )
 
 

@@ -13,7 +13,8 @@ For each request:
 3. items newer than the model join through the attribute model (tags, universe);
 4. a final filter applies the same rules again to whatever came out (the age rule is
    checked against the live catalog, not the model's copy of it);
-5. diversity (diversity.py), then reasons (reasons.py).
+5. the lean toward the child's educational goals (goals.py: themes, moral lessons, stories),
+   then diversity (diversity.py), then reasons (reasons.py; goals.py for items the lean moved).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from reco_svc.diversity import pick_diverse
 from reco_svc.experiments import Choice, VariantAssigner
 from reco_svc.features.shared import SharedFeatures
 from reco_svc.features.user import UserFeatures
+from reco_svc.goals import LEANING_KINDS, Goal, GoalBook, lean
 from reco_svc.interactions import HISTORY_DAYS, PICK_WEIGHTS, EventFacts, interactions_of
 from reco_svc.model_assembly import ATTR_WEIGHT
 from reco_svc.model_watch import ModelHolder
@@ -186,8 +188,10 @@ class Recommender:
         models: ModelHolder,
         features: SharedFeatures,
         variants: VariantAssigner,
+        goals: GoalBook | None = None,
     ) -> None:
         self.pool = pool
+        self.goals = goals
         self.catalog = catalog
         self.models = models
         self.features = features
@@ -223,7 +227,7 @@ class Recommender:
 
     async def recommend(self, request: Request) -> list[RecList]:
         """variant -> features -> masks -> top-k -> filtering (with items newer than the model)
-        -> diversity -> reasons, each step below."""
+        -> goals -> diversity -> reasons, each step below."""
         choice, model = await self.variant_of(request)
         features = await self.features_for(request.user_id)
         snapshot, generation = self.catalog.snapshot, self.catalog.generation
@@ -238,6 +242,9 @@ class Recommender:
             kind: self._filtered(scope, kind, values, scores[row], indices[row])
             for row, kind in enumerate(flat)
         }
+        leaning = self.goals is not None and any(kind in LEANING_KINDS for kind in flat)
+        goals = await self.goals.of(request.user_id) if leaning else []
+        moved = toward_goals(ranked, goals, request.limit)
 
         request_id = uuid.uuid4().hex
         inputs = explaining_inputs(model, x)
@@ -245,6 +252,8 @@ class Recommender:
         for requested, group in zip(request.types, kinds, strict=True):
             chosen = diverse(request, [ranked[k] for k in group], choice.diversity)
             for item in chosen:
+                if id(item) in moved:
+                    item.reason = moved[id(item)].reason()
                 self._explain(item, model, x, inputs, snapshot)
             lists.append(
                 RecList(requested, chosen, model.version, choice.variant, request_id, choice.experiment_key)
@@ -378,6 +387,19 @@ def excluded_items(request: Request, features: UserFeatures) -> set[str]:
         if i.key.startswith("story:") and i.event_type in OWN_STORY_EVENTS
     )
     return excluded
+
+
+def toward_goals(ranked: dict[str, list[Scored]], goals: list[Goal], limit: int) -> dict[int, Goal]:
+    """The lean toward the child's goals (goals.py), in place, on the lists of themes, moral
+    lessons and stories; the items it moved up, with their goal."""
+    moved: dict[int, Goal] = {}
+    if not goals:
+        return moved
+    for kind, candidates in ranked.items():
+        if kind in LEANING_KINDS:
+            ranked[kind], found = lean(candidates, goals, limit, lambda s: s.entry)
+            moved.update(found)
+    return moved
 
 
 def requested_kinds(types: tuple[str, ...]) -> list[tuple[str, ...]]:

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from analytics_svc.experiments.assignment import Arm, Rules, assign, exposure_event_id
 from simulator.catalog import Catalog, load_catalog
 from simulator.feedback import StoryFacts, write_feedback
+from simulator.goals import hidden_goals
 from simulator.population import User, build_population, global_popularity, normalise
 
 # The metrics an experiment can move, each a probability in the model.
@@ -113,6 +114,7 @@ class SimConfig:
     retention_days: float = 7.0  # time constant of the decay of returns, in days
     weekend_boost: float = 1.15
     exploration: float = 0.15  # share of choices made outside the user's tastes
+    goal_pull: float = 0.0  # a story's moral lesson is one of the parent's hidden goals (goals.py)
     experiments: tuple[Experiment, ...] = ()
 
 
@@ -171,6 +173,8 @@ class Simulation:
             u.index: random.Random(f"{seed}:{self.start_date}:behaviour:{u.index}") for u in self.population
         }
         self.popularity = global_popularity(seed, self.catalog)
+        # Parents' hidden educational goals, per user index (simulator/goals.py).
+        self.goals = {u.index: hidden_goals(seed, u, self.catalog) for u in self.population}
         self._names = self.catalog.by_id()
         self._exposed: set[tuple[str, str]] = set()
         self._variants: dict[tuple[str, str], str] = {}
@@ -442,9 +446,16 @@ class _SessionWriter:
             universes=universes,
             characters=characters,
             theme=self._pick(prefs.themes)[0],
-            moral_lesson=self._pick(prefs.moral_lessons)[0],
+            moral_lesson=self._lesson(),
             creation_time=round(creation_time, 1),
         )
+
+    def _lesson(self) -> str:
+        """By taste; or, with probability goal_pull, one of the parent's goals (no draw at 0)."""
+        goals = self.sim.goals[self.user.index]
+        if goals and self.cfg.goal_pull > 0 and self.rng.random() < self.cfg.goal_pull:
+            return self.rng.choice(goals)
+        return self._pick(self.user.preferences.moral_lessons)[0]
 
     def _feedback(self, story: Story, completed: bool, affinity: float) -> None:
         facts = StoryFacts(

@@ -56,6 +56,7 @@ export const feedbackSummaryUrl = (filters) => `/api/feedback/summary${query(fil
 export const moderationQueueUrl = () => `/api/moderation/queue${query({ page_size: 100 })}`;
 export const clickThroughUrl = (filters) => `/api/analytics/recommendations${query(filters)}`;
 export const experimentsUrl = () => "/api/experiments";
+export const personalizationUrl = () => "/api/recommendations/overview/personalization";
 
 // An experiment's report over its own run (start to stop, or to today while it runs), with
 // the page's filters: a stopped experiment's figures do not depend on the page's dates.

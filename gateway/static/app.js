@@ -5,6 +5,7 @@ import { dayLabel } from "./charts.js";
 import * as experiments from "./experiments.js";
 import { renderFeedback } from "./feedback.js";
 import { renderRecommendations } from "./recommendations.js";
+import { renderPersonalization } from "./personalization.js";
 import * as sections from "./sections.js";
 import { addDays, daysBetween, today } from "./widgets.js";
 
@@ -72,13 +73,14 @@ async function load() {
     const funnelUrl = api.reportUrl("funnel", api.reportParams("funnel", filters));
     const retentionUrl = api.reportUrl("retention", api.reportParams("retention", filters, { granularity: unit, periods }));
     const get = (url) => api.getJson(url, controller.signal);
-    const [board, funnel, retention, feedback, reco, experimentList] = await Promise.all([
+    const [board, funnel, retention, feedback, reco, experimentList, personal] = await Promise.all([
       api.dashboard(filters, controller.signal),
       get(funnelUrl),
       get(retentionUrl),
       settle(Promise.all([get(api.feedbackSummaryUrl(filters)), get(api.moderationQueueUrl())])),
       settle(get(api.clickThroughUrl(filters))),
       settle(get(api.experimentsUrl())),
+      settle(get(api.personalizationUrl())),
     ]);
     if (controller !== inFlight) return;
     if (generation === 0) performance.mark("sv-dashboard-data");
@@ -98,6 +100,7 @@ async function load() {
       renderFeedback(feedback.value[0], feedback.value[1], board, api.feedbackSummaryUrl(resolved));
     }
     if (sectionError("reco-error", reco.error)) renderRecommendations(reco.value, api.clickThroughUrl(resolved));
+    if (sectionError("personal-error", personal.error)) renderPersonalization(personal.value, api.personalizationUrl());
     listed = experimentList.error ? [] : experiments.openable(experimentList.value.experiments);
     if (sectionError("experiments-error", experimentList.error)) {
       lastBoard = board;

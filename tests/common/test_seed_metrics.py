@@ -83,6 +83,11 @@ def stories_of_children(children: int) -> list[events_pb2.Event]:
     return events
 
 
+def total(found: dict, name: str, **labels: str) -> float:
+    """The sum of the samples `name` whose labels include `labels`."""
+    return sum(v for (n, ls), v in found.items() if n == name and labels.items() <= dict(ls).items())
+
+
 def one(found: dict, name: str, **labels: str) -> float:
     """The value of the one sample `name` whose labels include `labels`."""
     values = [v for (n, ls), v in found.items() if n == name and labels.items() <= dict(ls).items()]
@@ -171,7 +176,7 @@ def test_the_nine_monitoring_metrics_are_recorded_where_the_work_happens(setting
                 found = samples(ports["metrics"])
                 try:
                     assert one(found, "storyverse_storage_bytes", table="events") > 0
-                    # Every group that follows the topic (the engine's, the feedback service's).
+                    # One series per group that follows the topic (the engine's, the feedback service's).
                     assert (
                         total(
                             found, "storyverse_bus_processing_latency_seconds_count", topic="analytics.events"

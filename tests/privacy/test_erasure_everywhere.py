@@ -30,10 +30,12 @@ from storyverse.admin.v1 import admin_service_pb2 as admin_pb
 from storyverse.admin.v1 import admin_service_pb2_grpc as admin_grpc
 from storyverse.analytics.v1 import analytics_service_pb2 as apb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as apb_grpc
+from storyverse.analytics.v1 import events_pb2 as apb_events
 from storyverse.analytics.v1 import experiments_pb2 as xpb
 from storyverse.analytics.v1 import experiments_pb2_grpc as xpb_grpc
 from storyverse.feedback.v1 import feedback_service_pb2 as fpb
 from storyverse.feedback.v1 import feedback_service_pb2_grpc as fpb_grpc
+from storyverse.recommendation.v1 import recommendation_service_pb2 as rpb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as rpb_grpc
 
 from analytics_svc.rollups import rebuild as rollups
@@ -219,15 +221,25 @@ async def test_cluster_erasure_drops_events_in_flight_and_waits_out_a_paused_red
 
 async def seed(channels: dict[str, grpc.aio.Channel], pool: asyncpg.Pool, child: str, redis_url: str) -> None:
     """The child in every table that holds users and in Redis: events (stories of their own,
-    a rejected one), an experiment assignment, feedback, recommendations, the rollups."""
+    one shared and completed, a rejected one), an experiment assignment, feedback,
+    recommendations, goals, the rollups."""
     stories = [
         story_event(child, ["ocean-kingdom"], ["captain-coral"], "friendship", "teamwork"),
         story_event(child, ["ocean-kingdom", "toy-story"], ["captain-coral", "woody"], "adventure"),
     ]
+    # Between families: the child shares its first story and reads it to the end.
+    shared = []
+    for event_type in ("story_completed", "story_shared"):
+        follow = apb_events.Event()
+        follow.CopyFrom(stories[0])
+        follow.event_id, follow.event_type = f"evt-{uuid.uuid4().hex}", event_type
+        shared.append(follow)
     rejected = event(user_id=child)
     rejected.properties.extras.update({"email": "parent@example.com"})
-    result = await record(channels, [*stories, event(user_id=child), rejected])
-    assert (result.accepted, result.rejected) == (3, 1)
+    result = await record(channels, [*stories, *shared, event(user_id=child), rejected])
+    assert (result.accepted, result.rejected) == (5, 1)
+    reco = rpb_grpc.RecommendationServiceStub(channels["reco"])
+    await reco.SetGoals(rpb.SetGoalsRequest(user_id=child, goals=["patience"]))
     assert await wait_until_stored(pool, [e.event_id for e in stories], timeout=60) == 2
 
     experiments = xpb_grpc.ExperimentServiceStub(channels["analytics"])
@@ -253,6 +265,8 @@ async def seed(channels: dict[str, grpc.aio.Channel], pool: asyncpg.Pool, child:
             await reasons(channels, child)
             and await redis_has_both(redis_url, child)
             and await with_realtime(pool, child)
+            and await pool.fetchval("SELECT count(*) FROM reco_story_shares WHERE user_id = $1", child)
+            and await pool.fetchval("SELECT count(*) FROM reco_family_loves WHERE user_id = $1", child)
         )
 
     assert await eventually(everywhere, timeout=60), "the child's data did not reach every store"

@@ -304,3 +304,93 @@ class RollbackModelVersionResponse(_message.Message):
     version: ModelVersion
     previous_version: str
     def __init__(self, version: _Optional[_Union[ModelVersion, _Mapping]] = ..., previous_version: _Optional[str] = ...) -> None: ...
+
+class Goal(_message.Message):
+    __slots__ = ("id", "name", "kind")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    kind: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class SetGoalsRequest(_message.Message):
+    __slots__ = ("user_id", "goals")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    GOALS_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    goals: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[str] = ..., goals: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetGoalsResponse(_message.Message):
+    __slots__ = ("goals",)
+    GOALS_FIELD_NUMBER: _ClassVar[int]
+    goals: _containers.RepeatedCompositeFieldContainer[Goal]
+    def __init__(self, goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ...) -> None: ...
+
+class ListGoalsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ListGoalsResponse(_message.Message):
+    __slots__ = ("goals", "available")
+    GOALS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    goals: _containers.RepeatedCompositeFieldContainer[Goal]
+    available: _containers.RepeatedCompositeFieldContainer[Goal]
+    def __init__(self, goals: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ..., available: _Optional[_Iterable[_Union[Goal, _Mapping]]] = ...) -> None: ...
+
+class ClearGoalsRequest(_message.Message):
+    __slots__ = ("user_id",)
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
+
+class ClearGoalsResponse(_message.Message):
+    __slots__ = ("cleared",)
+    CLEARED_FIELD_NUMBER: _ClassVar[int]
+    cleared: int
+    def __init__(self, cleared: _Optional[int] = ...) -> None: ...
+
+class ListFamilyRecommendationsRequest(_message.Message):
+    __slots__ = ("user_id", "age_group", "limit")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    AGE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    age_group: str
+    limit: int
+    def __init__(self, user_id: _Optional[str] = ..., age_group: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListFamilyRecommendationsResponse(_message.Message):
+    __slots__ = ("list",)
+    LIST_FIELD_NUMBER: _ClassVar[int]
+    list: RecommendationList
+    def __init__(self, list: _Optional[_Union[RecommendationList, _Mapping]] = ...) -> None: ...
+
+class GetPersonalizationOverviewRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GoalCount(_message.Message):
+    __slots__ = ("goal", "children")
+    GOAL_FIELD_NUMBER: _ClassVar[int]
+    CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    goal: Goal
+    children: int
+    def __init__(self, goal: _Optional[_Union[Goal, _Mapping]] = ..., children: _Optional[int] = ...) -> None: ...
+
+class GetPersonalizationOverviewResponse(_message.Message):
+    __slots__ = ("children_with_goals", "goals", "shared_stories", "family_stories")
+    CHILDREN_WITH_GOALS_FIELD_NUMBER: _ClassVar[int]
+    GOALS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_STORIES_FIELD_NUMBER: _ClassVar[int]
+    FAMILY_STORIES_FIELD_NUMBER: _ClassVar[int]
+    children_with_goals: int
+    goals: _containers.RepeatedCompositeFieldContainer[GoalCount]
+    shared_stories: int
+    family_stories: int
+    def __init__(self, children_with_goals: _Optional[int] = ..., goals: _Optional[_Iterable[_Union[GoalCount, _Mapping]]] = ..., shared_stories: _Optional[int] = ..., family_stories: _Optional[int] = ...) -> None: ...

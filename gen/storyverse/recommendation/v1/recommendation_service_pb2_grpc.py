@@ -86,6 +86,31 @@ class RecommendationServiceStub:
                 request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionRequest.SerializeToString,
                 response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionResponse.FromString,
                 _registered_method=True)
+        self.SetGoals = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/SetGoals',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.SetGoalsRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.SetGoalsResponse.FromString,
+                _registered_method=True)
+        self.ListGoals = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/ListGoals',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListGoalsRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListGoalsResponse.FromString,
+                _registered_method=True)
+        self.ClearGoals = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/ClearGoals',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ClearGoalsRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ClearGoalsResponse.FromString,
+                _registered_method=True)
+        self.ListFamilyRecommendations = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/ListFamilyRecommendations',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsResponse.FromString,
+                _registered_method=True)
+        self.GetPersonalizationOverview = channel.unary_unary(
+                '/storyverse.recommendation.v1.RecommendationService/GetPersonalizationOverview',
+                request_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewRequest.SerializeToString,
+                response_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewResponse.FromString,
+                _registered_method=True)
 
 
 class RecommendationServiceServicer:
@@ -163,6 +188,45 @@ class RecommendationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetGoals(self, request, context):
+        """Educational goals a parent sets for a child: moral lessons (patience, honesty, teamwork...)
+        and skills (reading practice, curiosity...). Lists of themes, moral lessons and stories then
+        lean toward what teaches them, within the age rule and a cap per goal. Replaces the child's
+        goals with these; an empty list clears them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGoals(self, request, context):
+        """The child's goals, and the goals a parent can choose from.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearGoals(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFamilyRecommendations(self, request, context):
+        """"Stories families like yours loved": stories their authors shared, loved by at least
+        five other families whose children are in the same age group. Nothing in the answer
+        names a family or a child.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPersonalizationOverview(self, request, context):
+        """The dashboard's figures of goals and of sharing between families: counts, no user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecommendationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -215,6 +279,31 @@ def add_RecommendationServiceServicer_to_server(servicer, server):
                     servicer.RollbackModelVersion,
                     request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionRequest.FromString,
                     response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionResponse.SerializeToString,
+            ),
+            'SetGoals': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGoals,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.SetGoalsRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.SetGoalsResponse.SerializeToString,
+            ),
+            'ListGoals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGoals,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListGoalsRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListGoalsResponse.SerializeToString,
+            ),
+            'ClearGoals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearGoals,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ClearGoalsRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ClearGoalsResponse.SerializeToString,
+            ),
+            'ListFamilyRecommendations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFamilyRecommendations,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsResponse.SerializeToString,
+            ),
+            'GetPersonalizationOverview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPersonalizationOverview,
+                    request_deserializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewRequest.FromString,
+                    response_serializer=storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +578,141 @@ class RecommendationService:
             '/storyverse.recommendation.v1.RecommendationService/RollbackModelVersion',
             storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionRequest.SerializeToString,
             storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.RollbackModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGoals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/SetGoals',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.SetGoalsRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.SetGoalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGoals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/ListGoals',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListGoalsRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListGoalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearGoals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/ClearGoals',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ClearGoalsRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ClearGoalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFamilyRecommendations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/ListFamilyRecommendations',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.ListFamilyRecommendationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPersonalizationOverview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyverse.recommendation.v1.RecommendationService/GetPersonalizationOverview',
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewRequest.SerializeToString,
+            storyverse_dot_recommendation_dot_v1_dot_recommendation__service__pb2.GetPersonalizationOverviewResponse.FromString,
             options,
             channel_credentials,
             insecure,
