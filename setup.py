@@ -1,8 +1,9 @@
-"""The compiled parts of the package: ingestion's wire reader (analytics_svc/_event_rows.c) and
-the binary COPY encoder of bulk loads (common/_pg_copy.c).
+"""The compiled parts of the package: ingestion's wire reader (analytics_svc/ingestion/_event_rows.c)
+and the binary COPY encoder of bulk loads (common/_pg_copy.c).
 
 Everything else is in pyproject.toml. Both extensions are optional: without a C compiler the
-install goes on and the same work is done in Python (analytics_svc/event_rows.py, common/pg_copy.py).
+install goes on and the same work is done in Python (analytics_svc/ingestion/event_rows.py,
+common/pg_copy.py).
 """
 
 from setuptools import Extension, setup
@@ -22,7 +23,7 @@ def optional_extension(name: str, source: str) -> Extension:
 
 setup(
     ext_modules=[
-        optional_extension("analytics_svc._event_rows", "analytics_svc/_event_rows.c"),
+        optional_extension("analytics_svc.ingestion._event_rows", "analytics_svc/ingestion/_event_rows.c"),
         optional_extension("common._pg_copy", "common/_pg_copy.c"),
     ]
 )

@@ -9,10 +9,10 @@ from google.api import httpbody_pb2
 from google.protobuf import struct_pb2
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
-from analytics_svc import csv_export
-from analytics_svc.click_through import ClickThrough, ClickThroughReport
-from analytics_svc.dashboard import Dashboard
 from analytics_svc.figures import Distribution, Ranked, Report, Series
+from analytics_svc.reports import csv_export
+from analytics_svc.reports.click_through import ClickThrough, ClickThroughReport
+from analytics_svc.reports.dashboard import Dashboard
 
 
 def now_text() -> str:

@@ -6,8 +6,10 @@ import asyncpg
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
-from analytics_svc import click_through, dashboard, messages, reports
-from analytics_svc.recorder import EventRecorder, Outcome
+from analytics_svc import messages
+from analytics_svc.ingestion.recorder import EventRecorder, Outcome
+from analytics_svc.reports import by_type as reports
+from analytics_svc.reports import click_through, dashboard
 from analytics_svc.requests import dashboard_params, report_params
 from common.errors import FieldViolation, InvalidArgument
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
 from storyverse.analytics.v1 import (
@@ -14,20 +13,20 @@ from storyverse.analytics.v1 import (
 )
 
 from analytics_svc.erasure import erasure_steps
-from analytics_svc.experiment_server import ExperimentServicer
-from analytics_svc.performance import RpcStats
-from analytics_svc.realtime import RealtimeCounters
-from analytics_svc.recorder import EventRecorder
+from analytics_svc.experiments.server import ExperimentServicer
+from analytics_svc.ingestion.recorder import EventRecorder
+from analytics_svc.ingestion.writer import GroupCommitWriter
+from analytics_svc.reports.performance import RpcStats
+from analytics_svc.reports.realtime import RealtimeCounters
+from analytics_svc.schema import MIGRATIONS
 from analytics_svc.server import AnalyticsServicer
 from analytics_svc.storage_metrics import start_sampler
-from analytics_svc.writer import GroupCommitWriter
 from common.grpc_server import Runtime, ServiceSpec
 from common.interceptors import CallObserver
 from common.periodic import Periodic
 from common.privacy import admin
 from common.privacy.participant import ErasureParticipant
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
 EXPERIMENT_SERVICE_NAME = experiments_pb2.DESCRIPTOR.services_by_name["ExperimentService"].full_name
 

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from analytics_svc.ingest import COLUMNS
-from analytics_svc.service import MIGRATIONS
+from analytics_svc.ingestion.prepare import COLUMNS
+from analytics_svc.schema import MIGRATIONS
 from bench.generate import events
 from bench.measure import run
 from common.migrations import apply_migrations
@@ -77,7 +77,7 @@ def rollup() -> float:
     last = FIRST_DAY + timedelta(days=DAYS - 1)
     started = time.perf_counter()
     env = {**os.environ, "SV_DATABASE_URL": bench_url()}
-    cmd = [sys.executable, "-m", "analytics_svc.rollup", "--from", str(FIRST_DAY), "--to", str(last)]
+    cmd = [sys.executable, "-m", "analytics_svc.rollups.nightly", "--from", str(FIRST_DAY), "--to", str(last)]
     subprocess.run(cmd, env=env, check=True)
     seconds = time.perf_counter() - started
     print(f"rollup of {DAYS} days: {seconds:.0f} s", flush=True)
@@ -97,7 +97,7 @@ async def measure(repeats: int = 30) -> None:
 async def check() -> None:
     """Funnels (both orders, with a breakdown) and retention (any / specific return) on the
     loaded data: the per-user rollup paths must equal the SQL over raw events."""
-    from analytics_svc import funnels, retention
+    from analytics_svc.reports import funnels, retention
     from analytics_svc.requests import ReportParams, parse_step
 
     pool = await asyncpg.create_pool(bench_url(), min_size=1, max_size=2)

@@ -15,7 +15,7 @@ import asyncpg
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc.ingest import COLUMNS, prepare
+from analytics_svc.ingestion.prepare import COLUMNS, prepare
 from bench.dataset import IdSource, ProtoRequests
 
 TABLE = "bench_anchor_events"

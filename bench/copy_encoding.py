@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from analytics_svc.ingest import COLUMNS
+from analytics_svc.ingestion.prepare import COLUMNS
 from bench import anchor, dataset
 from bench.ingest import _admin
 from common import pg_timestamps

@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
-from analytics_svc import ingest, store
-from analytics_svc.realtime import RealtimeCounters
+from analytics_svc.ingestion import prepare as ingest
+from analytics_svc.ingestion import store
+from analytics_svc.reports.realtime import RealtimeCounters
 from bench import dataset
 from common.validation import validate
 

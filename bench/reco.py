@@ -127,7 +127,7 @@ async def prepare(
     rows, people = synthetic_events(entries, users, seed)
     async with pool.acquire() as c:
         await c.copy_records_to_table("events", records=rows, columns=COLUMNS)
-    from reco_svc.train import Progress, train
+    from reco_svc.offline.training_job import Progress, train
 
     started = time.perf_counter()
     artifact = await train(pool, settings, progress=Progress(10))

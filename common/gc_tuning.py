@@ -8,7 +8,7 @@
   container objects (rows, protobuf wrappers), which at CPython's default of 700 set off several
   young collections per call, all for objects that die with the call anyway (reference counting
   frees them; the collector only finds cycles). Measured with bench.ingest: about 4 % less
-  service CPU per event (docs/benchmarks.md).
+  service CPU per event (the ingestion rounds in git history; CHANGELOG.md).
 """
 
 from __future__ import annotations

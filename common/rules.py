@@ -7,7 +7,7 @@
 The `storyverse.common.v1.rules` options (proto/storyverse/common/v1/rules.proto) become a
 small typed model, cached per message type. Everything that interprets the rules reads this
 model and never the options: the validators (common/validation.py), the compiled event
-reader's plan (analytics_svc/event_rows.py), the OpenAPI document and the JSON type errors
+reader's plan (analytics_svc/ingestion/event_rows.py), the OpenAPI document and the JSON type errors
 (gateway/), the reference validator of the tests. Which rules apply where is decided here:
 a string value's rules are the field's own when it is singular and the item_* ones when it
 is repeated, bounds and max_items belong to numbers and lists. A rule in a place where no

@@ -1,7 +1,7 @@
 """Sentiment analysis accuracy as the metric storyverse_feedback_sentiment_accuracy{model, source}.
 
 - source="sst2_dev", "parent_comments": the served scorer's held-out accuracy on SST-2 dev and
-  on the mixed parent-comment test set, as `python -m feedback_svc.evaluate --record` wrote it
+  on the mixed parent-comment test set, as `python -m feedback_svc.offline.evaluate --record` wrote it
   beside the scorer's weights (comment_weights.json); without that, the bare model's SST-2 dev
   figure from its training metadata. Set when the service loads the model.
 - source="moderation": how often moderators upheld the analysis. A story reaches the
@@ -26,7 +26,7 @@ import asyncpg
 from common import metrics
 from common.periodic import Periodic
 from feedback_svc import store
-from feedback_svc.comment_sentiment import WEIGHTS_FILE
+from feedback_svc.sentiment.comment_sentiment import WEIGHTS_FILE
 
 log = logging.getLogger(__name__)
 MODERATION_DAYS = 90

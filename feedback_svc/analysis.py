@@ -27,9 +27,9 @@ from common import metrics
 from common.bus import BusMessage, EventBus
 from common.periodic import Periodic
 from feedback_svc import store
-from feedback_svc.alerts import AlertDesk, Analysed
-from feedback_svc.aspects import ASPECTS, Aspect, extract
-from feedback_svc.scoring import SentimentScorer, analyse_with
+from feedback_svc.alerts.desk import AlertDesk, Analysed
+from feedback_svc.sentiment.aspects import ASPECTS, Aspect, extract
+from feedback_svc.sentiment.scoring import SentimentScorer, analyse_with
 
 log = logging.getLogger(__name__)
 SUBMITTED_TOPIC = "feedback.submitted"

@@ -7,16 +7,13 @@ device) is acknowledged and dropped: the erasure removed the user's feedback alr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from storyverse.feedback.v1 import feedback_service_pb2 as pb
 
 from common import metrics
 from common.privacy.tombstones import Tombstones
 from feedback_svc.analysis import submitted_message
 from feedback_svc.group_commit import SubmissionWriter
 from feedback_svc.publisher import BatchPublisher
-from feedback_svc.submission import to_row
+from feedback_svc.submission import FeedbackRow
 
 
 @dataclass(frozen=True)
@@ -34,8 +31,7 @@ class Intake:
         self.publisher = publisher
         self.tombstones = tombstones
 
-    async def submit(self, entry: pb.FeedbackEntry) -> Submitted:
-        row = to_row(entry, datetime.now(UTC))
+    async def submit(self, row: FeedbackRow) -> Submitted:
         if self.tombstones and self.tombstones.covers(row.user_id, row.ts):
             metrics.ERASURE_DROPPED.add(1, {"where": "feedback intake"})
             return Submitted(row.feedback_id, False, row.redacted)

@@ -13,12 +13,6 @@ import json
 
 from common.errors import FieldViolation, InvalidArgument
 
-DEFAULT_PAGE_SIZE = 20
-
-
-def page_size(requested: int) -> int:
-    return requested or DEFAULT_PAGE_SIZE
-
 
 def encode(kind: str, scope: str, position: list) -> str:
     raw = json.dumps({"k": kind, "s": scope, "p": position}, separators=(",", ":")).encode()

@@ -19,16 +19,18 @@ from common.grpc_server import Runtime, ServiceSpec
 from common.interceptors import CallObserver
 from common.privacy.participant import ErasureParticipant
 from feedback_svc.accuracy import SentimentAccuracy
-from feedback_svc.alerts import AlertDesk, AlertRules
+from feedback_svc.alerts.broadcaster import AlertBroadcaster
+from feedback_svc.alerts.desk import AlertDesk, AlertRules
+from feedback_svc.alerts.moderation import Moderation
 from feedback_svc.analysis import SUBMITTED_TOPIC, Analyzer
-from feedback_svc.broadcaster import AlertBroadcaster
 from feedback_svc.erasure import erasure_steps
 from feedback_svc.group_commit import SubmissionWriter
 from feedback_svc.intake import Intake
-from feedback_svc.moderation import Moderation
 from feedback_svc.publisher import BatchPublisher
-from feedback_svc.scoring import SentimentScorer, load_scorer, model_dir_of
+from feedback_svc.search import FeedbackReader
+from feedback_svc.sentiment.scoring import SentimentScorer, load_scorer, model_dir_of
 from feedback_svc.server import FeedbackServicer
+from feedback_svc.summary import Summaries
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICE_NAME = feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name
@@ -79,7 +81,9 @@ def spec(
         privacy.add(steps=erasure_steps(runtime.pool))
         intake = Intake(writer, publisher, privacy.tombstones)
         moderation = Moderation(runtime.pool, runtime.bus, accuracy.refresh if accuracy else None)
-        servicer = FeedbackServicer(runtime.pool, intake, desk, moderation, broadcaster)
+        servicer = FeedbackServicer(
+            intake, Summaries(runtime.pool), FeedbackReader(runtime.pool), desk, moderation, broadcaster
+        )
         feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, server)
         await privacy.start()
         return FeedbackComponent(analyzer, broadcaster, publisher, writer, privacy, accuracy)

@@ -1,5 +1,6 @@
-"""The feedback service's SQL for writing: feedback rows, analysis results, story
-metadata, alerts, hidden items and the moderation queue. Always parameterized."""
+"""The feedback service's SQL: feedback rows, analysis results, story metadata, alerts, hidden
+items and the moderation queue; the summaries, a story's feedback and search. Always
+parameterized."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
+from feedback_svc.requests import SearchFilters, SummaryFilters
 from feedback_svc.submission import FeedbackRow
 
 Conn = asyncpg.Connection | asyncpg.Pool
@@ -420,3 +422,162 @@ async def moderation_outcomes(conn: Conn, days: int) -> tuple[int, int]:
         days,
     )
     return row["kept"], row["cleared"]
+
+
+# ---- reading: summaries, a story's feedback, search ----
+
+TOP_PROBLEMS = 10
+_NEGATIVE = '$[*] ? (@.polarity == "negative")'
+
+
+def _where(period: SummaryFilters, alias: str = "f") -> tuple[str, list]:
+    """The rows a summary covers: ts in [start, end), and the optional equality filters."""
+    p = period
+    sql = (
+        f"{alias}.ts >= $1 AND {alias}.ts < $2"
+        f" AND ($3::text IS NULL OR {alias}.story_id = $3)"
+        f" AND ($4::text IS NULL OR {alias}.age_group = $4)"
+        f" AND ($5::text IS NULL OR {alias}.platform = $5)"
+        f" AND ($6::text IS NULL OR {alias}.device_type = $6)"
+    )
+    return sql, [p.start, p.end, p.story_id, p.age_group, p.platform, p.device_type]
+
+
+async def summary_totals(conn: Conn, period: SummaryFilters) -> asyncpg.Record:
+    """n, rating, sentiment (averages), r1..r5, negative/neutral/positive (counts)."""
+    where, args = _where(period)
+    return await conn.fetchrow(
+        f"SELECT count(*) AS n, coalesce(avg(rating), 0) AS rating,"
+        f" coalesce(avg(sentiment_score), 0) AS sentiment,"
+        f" count(*) FILTER (WHERE rating = 1) AS r1, count(*) FILTER (WHERE rating = 2) AS r2,"
+        f" count(*) FILTER (WHERE rating = 3) AS r3, count(*) FILTER (WHERE rating = 4) AS r4,"
+        f" count(*) FILTER (WHERE rating = 5) AS r5,"
+        f" count(*) FILTER (WHERE sentiment_label = 'negative') AS negative,"
+        f" count(*) FILTER (WHERE sentiment_label = 'neutral') AS neutral,"
+        f" count(*) FILTER (WHERE sentiment_label = 'positive') AS positive FROM feedback f WHERE {where}",
+        *args,
+    )
+
+
+async def top_problems(conn: Conn, period: SummaryFilters) -> list[tuple[str, int, int]]:
+    """(aspect, negative mentions, positive mentions), most complained about first."""
+    where, args = _where(period)
+    records = await conn.fetch(
+        f"SELECT a->>'aspect' AS aspect, count(*) FILTER (WHERE a->>'polarity' = 'negative') AS negative,"
+        f" count(*) FILTER (WHERE a->>'polarity' = 'positive') AS positive"
+        f" FROM feedback f, jsonb_array_elements(f.aspects) a WHERE {where}"
+        f" GROUP BY 1 ORDER BY 2 DESC, 3 DESC, 1 LIMIT {TOP_PROBLEMS}",
+        *args,
+    )
+    return [(r["aspect"], r["negative"], r["positive"]) for r in records]
+
+
+async def satisfaction_trend(conn: Conn, period: SummaryFilters) -> list[asyncpg.Record]:
+    """Per (day, age group, platform): day, age_group, platform, n, rating, sentiment, sentiments."""
+    where, args = _where(period)
+    return await conn.fetch(
+        f"SELECT to_char((f.ts AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day,"
+        f" coalesce(f.age_group, '') AS age_group, coalesce(f.platform, '') AS platform, count(*) AS n,"
+        f" avg(f.rating) AS rating, coalesce(avg(f.sentiment_score), 0) AS sentiment,"
+        f" count(f.sentiment_score) AS sentiments"
+        f" FROM feedback f WHERE {where} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        *args,
+    )
+
+
+async def story_stats(conn: Conn, period: SummaryFilters) -> list[asyncpg.Record]:
+    """Per story: n, rating_sum, sentiments, sentiment_sum, problems, comments."""
+    where, args = _where(period)
+    return await conn.fetch(
+        f"SELECT f.story_id, count(*) AS n, sum(f.rating) AS rating_sum,"
+        f" count(f.sentiment_score) AS sentiments, coalesce(sum(f.sentiment_score), 0) AS sentiment_sum,"
+        f" count(*) FILTER (WHERE jsonb_path_exists(f.aspects, '{_NEGATIVE}')) AS problems,"
+        f" count(*) FILTER (WHERE f.comment <> '') AS comments"
+        f" FROM feedback f WHERE {where} GROUP BY f.story_id",
+        *args,
+    )
+
+
+async def complaints(conn: Conn, period: SummaryFilters) -> list[asyncpg.Record]:
+    """Every negative aspect in the period: story_id, aspect, evidence."""
+    where, args = _where(period)
+    return await conn.fetch(
+        f"SELECT f.story_id, a->>'aspect' AS aspect, a->>'evidence' AS evidence"
+        f" FROM feedback f, jsonb_array_elements(f.aspects) a"
+        f" WHERE {where} AND a->>'polarity' = 'negative'",
+        *args,
+    )
+
+
+async def story_meta(conn: Conn, story_ids: Sequence[str]) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT story_id, universes, characters, theme, combination FROM story_meta"
+        " WHERE story_id = ANY($1::text[])",
+        list(story_ids),
+    )
+
+
+FEEDBACK_COLUMNS = (
+    "f.feedback_id, f.user_id, f.story_id, f.ts, f.rating, f.comment, f.categories, f.child_age,"
+    " f.device_type, f.platform, f.sentiment_score, f.sentiment_label, f.aspects, f.parts, f.analyzed"
+)
+_HEADLINE = 'StartSel=<b>, StopSel=</b>, MaxWords=35, MinWords=15, MaxFragments=2, FragmentDelimiter=" ... "'
+
+
+async def story_feedback(
+    conn: Conn, story_id: str, after: tuple[datetime, str] | None, limit: int
+) -> list[asyncpg.Record]:
+    """A story's feedback newest first, after the (ts, feedback_id) key of a previous page."""
+    after_ts, after_id = after or (None, None)
+    return await conn.fetch(
+        f"SELECT {FEEDBACK_COLUMNS} FROM feedback f WHERE f.story_id = $1"
+        " AND ($2::timestamptz IS NULL OR (f.ts, f.feedback_id) < ($2, $3::text))"
+        " ORDER BY f.ts DESC, f.feedback_id DESC LIMIT $4",
+        story_id,
+        after_ts,
+        after_id,
+        limit,
+    )
+
+
+_SEARCH = f"""
+WITH query AS (SELECT websearch_to_tsquery('english', $1) AS q),
+hits AS (
+    SELECT {FEEDBACK_COLUMNS}, ts_rank(f.search, query.q) AS rank
+    FROM feedback f, query
+    WHERE f.search @@ query.q
+      AND ($2::text IS NULL OR f.story_id = $2)
+      AND ($3::int IS NULL OR f.rating >= $3)
+      AND ($4::int IS NULL OR f.rating <= $4)
+      AND ($5::timestamptz IS NULL OR f.ts >= $5)
+      AND ($6::timestamptz IS NULL OR f.ts < $6)
+      AND ($7::text IS NULL OR f.sentiment_label = $7)
+)
+SELECT hits.*, ts_headline('english', hits.comment, query.q, '{_HEADLINE}') AS snippet
+FROM hits, query
+WHERE $8::real IS NULL OR hits.rank < $8::real OR (hits.rank = $8::real AND hits.feedback_id > $9::text)
+ORDER BY hits.rank DESC, hits.feedback_id
+LIMIT $10
+"""
+
+
+async def search_feedback(
+    conn: Conn, filters: SearchFilters, after: tuple[float, str] | None, limit: int
+) -> list[asyncpg.Record]:
+    """Full-text hits best first (rank, snippet and the feedback columns), after the
+    (rank, feedback_id) key of a previous page."""
+    f = filters
+    after_rank, after_id = after or (None, None)
+    return await conn.fetch(
+        _SEARCH,
+        f.q,
+        f.story_id,
+        f.min_rating,
+        f.max_rating,
+        f.start,
+        f.end,
+        f.sentiment_label,
+        after_rank,
+        after_id,
+        limit,
+    )

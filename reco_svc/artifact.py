@@ -5,7 +5,7 @@ in the artifact store under reco/<version>.tar (common/artifacts; the registry r
 location and sha256). The engine reads it into memory: no local disk on either side.
 Versions registered before the artifact store have a folder of those four files instead.
 
-The ONNX graph (reco_svc.onnx_export.build_topk_graph) scores `x @ W`, masks with `allowed`
+The ONNX graph (reco_svc.onnx_graph.build_topk_graph) scores `x @ W`, masks with `allowed`
 and takes the top k. W is square over inputs = items + context features:
 
     rows 0..n_items-1          item -> item weights (collaborative + co-occurrence + attributes)
@@ -56,7 +56,7 @@ class ModelArtifact:
 
     def to_bytes(self) -> bytes:
         """The archive: every file of the version in one object, written to the store at once."""
-        from reco_svc.onnx_export import build_topk_graph
+        from reco_svc.onnx_graph import build_topk_graph
 
         meta = {
             "version": self.version,
@@ -177,7 +177,7 @@ def _loaded(meta: dict, weights: np.ndarray, cooc: np.ndarray, graph: bytes | st
 
 def in_memory(artifact: ModelArtifact) -> LoadedModel:
     """Serve an artifact without writing it (the bootstrap model before any training)."""
-    from reco_svc.onnx_export import build_topk_graph
+    from reco_svc.onnx_graph import build_topk_graph
 
     graph = build_topk_graph(artifact.weights)
     return LoadedModel(

@@ -36,12 +36,12 @@ from reco_svc import store
 from reco_svc.artifact import LoadedModel, from_bytes, in_memory, load_folder
 from reco_svc.catalog import CatalogSnapshot
 from reco_svc.interactions import Interaction
-from reco_svc.training import build_artifact
+from reco_svc.model_assembly import build_artifact
 
 log = logging.getLogger(__name__)
 BOOTSTRAP = "bootstrap"
 RETRY_MAX_SECONDS = 300.0
-# Registry metrics that are offline evaluation results (training.offline_metrics), not counts.
+# Registry metrics that are offline evaluation results (reco_svc.offline.learned_parts), not counts.
 ACCURACY_PREFIXES = ("collaborative_", "popularity_")
 
 
@@ -61,8 +61,6 @@ def bootstrap_model(
         devices or {},
         now or datetime.now(UTC),
         BOOTSTRAP,
-        with_metrics=False,
-        collaborative=False,
     )
     return in_memory(artifact)
 

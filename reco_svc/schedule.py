@@ -28,7 +28,7 @@ from common.logs import configure_logging
 from common.periodic import Periodic
 from common.settings import Settings
 from reco_svc import store
-from reco_svc.train import train
+from reco_svc.offline.training_job import train
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 60.0

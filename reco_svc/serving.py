@@ -37,8 +37,8 @@ from reco_svc.experiments import VariantAssigner
 from reco_svc.features.shared import SharedFeatures
 from reco_svc.features.user import UserFeatures
 from reco_svc.interactions import HISTORY_DAYS, PICK_WEIGHTS, EventFacts, interactions_of
+from reco_svc.model_assembly import ATTR_WEIGHT
 from reco_svc.model_watch import ModelHolder
-from reco_svc.training import ATTR_WEIGHT
 
 DEFAULT_LIMIT = 5
 SCORE_DECIMALS = 6  # scores in answers are rounded to this many places
@@ -109,6 +109,18 @@ def passes(entry: CatalogEntry | None, kind: str, age_group: str, excluded: set[
         and age_allowed(entry.min_age, entry.max_age, age_group)
         and entry.key not in excluded
     )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one answer is computed against: the model and catalog it started with, the rules of
+    the request (age group, excluded items)."""
+
+    model: LoadedModel
+    snapshot: CatalogSnapshot
+    generation: int
+    age_group: str
+    excluded: set[str]
 
 
 class MaskCache:
@@ -189,99 +201,85 @@ class Recommender:
         return loaded
 
     async def recommend(self, request: Request) -> list[RecList]:
+        """features -> masks -> top-k -> filtering (with items newer than the model) -> diversity
+        -> reasons, each step below."""
         features = await self.features_for(request.user_id)
         model = self.models.current
         assert model is not None, "the model holder starts before serving"
         snapshot, generation = self.catalog.snapshot, self.catalog.generation
         variant = self.variants.assign(request.user_id, ",".join(request.types))
-        now = datetime.now(UTC)
 
-        values = features.vector(now)
-        picks = request.picks()
-        for key, value in picks.items():
-            values[key] = max(values.get(key, 0.0), value)
-        device = request.device_type or features.device_type
-        x = np.zeros(model.n_inputs, dtype=np.float32)
-        for key, value in values.items():
-            i = model.index.get(key)
-            if i is not None and i < model.n_items:
-                x[i] = value
-        for name, weight_key in (
-            (f"pop:{request.age_group}", "pop"),
-            (f"trend:{request.age_group}", "trend"),
-        ):
-            if name in model.index:
-                x[model.index[name]] = model.input_weights.get(weight_key, 0.0)
-        if device and f"device:{device}" in model.index:
-            x[model.index[f"device:{device}"]] = model.input_weights.get("device", 0.0)
-
-        excluded = set(picks)
-        excluded.update(
-            i.key
-            for interactions in features.events.values()
-            for i in interactions
-            if i.key.startswith("story:") and i.event_type in OWN_STORY_EVENTS
-        )
-        kinds = [("theme", "moral_lesson") if t == "themes" else (t,) for t in request.types]
+        values, x = input_vector(model, request, features)
+        excluded = excluded_items(request, features)
+        kinds = requested_kinds(request.types)
         flat = [k for group in kinds for k in group]
-        masks = []
-        for kind in flat:
-            mask = self.masks.base(model, snapshot, generation, kind, request.age_group).copy()
-            for key in excluded:
-                i = model.index.get(key)
-                if i is not None:
-                    mask[i] = 0.0
-            masks.append(mask)
-        k = min(model.n_items, max(request.limit * 6, 30))
-        if k > 0:
-            started = time.perf_counter()
-            scores, indices = model.topk(np.tile(x, (len(flat), 1)), np.stack(masks), k)
-            elapsed = time.perf_counter() - started
-            self.timings.inference.append(elapsed)
-            metrics.INFERENCE_LATENCY.record(elapsed, {"model": model.version})
-        else:
-            scores = indices = np.zeros((len(flat), 0))
-
-        active = np.flatnonzero(x[: model.n_items] > 0)
-        contexts = [i for i in range(model.n_items, model.n_inputs) if x[i] > 0]
-        inputs = np.concatenate([active, np.asarray(contexts, dtype=np.int64)]).astype(np.int64)
-        ranked: dict[str, list[Scored]] = {}
-        for row, kind in enumerate(flat):
-            found: list[Scored] = []
-            for value, index in zip(scores[row], indices[row], strict=True):
-                if index < 0:
-                    continue
-                k_kind, _, item_id = model.items[index].partition(":")
-                entry = snapshot.get(k_kind, item_id)
-                if passes(entry, kind, request.age_group, excluded):
-                    found.append(Scored(entry, float(value), index=int(index)))
-            found += self._new_items(model, snapshot, generation, kind, request.age_group, excluded, values)
-            found.sort(key=lambda s: (-s.score, s.entry.id))
-            ranked[kind] = found
+        scope = Scope(model, snapshot, generation, request.age_group, excluded)
+        scores, indices = self._top_k(model, x, self._masks(scope, flat), request.limit)
+        ranked = {
+            kind: self._filtered(scope, kind, values, scores[row], indices[row])
+            for row, kind in enumerate(flat)
+        }
 
         request_id = uuid.uuid4().hex
+        inputs = explaining_inputs(model, x)
         lists = []
         for requested, group in zip(request.types, kinds, strict=True):
-            candidates = _interleave([ranked[k] for k in group]) if len(group) > 1 else ranked[group[0]]
-            chosen = pick_diverse(
-                candidates, request.limit, lambda s: s.entry.universe_ids, exempt=request.selected_universes
-            )
+            chosen = diverse(request, [ranked[k] for k in group])
             for item in chosen:
                 self._explain(item, model, x, inputs, snapshot)
             lists.append(RecList(requested, chosen, model.version, variant, request_id))
         return lists
 
-    def _new_items(
-        self,
-        model: LoadedModel,
-        snapshot: CatalogSnapshot,
-        generation: int,
-        kind: str,
-        group: str,
-        excluded: set[str],
-        values: dict[str, float],
+    def _masks(self, scope: Scope, kinds: list[str]) -> list[np.ndarray]:
+        """One `allowed` vector per kind: the kind's items that suit the age group and are not
+        hidden, minus what is excluded for this request."""
+        model = scope.model
+        masks = []
+        for kind in kinds:
+            mask = self.masks.base(model, scope.snapshot, scope.generation, kind, scope.age_group).copy()
+            for key in scope.excluded:
+                i = model.index.get(key)
+                if i is not None:
+                    mask[i] = 0.0
+            masks.append(mask)
+        return masks
+
+    def _top_k(
+        self, model: LoadedModel, x: np.ndarray, masks: list[np.ndarray], limit: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One onnxruntime call for every kind: scores and item indices, best first (-1: none)."""
+        k = min(model.n_items, max(limit * 6, 30))
+        if k <= 0:
+            empty = np.zeros((len(masks), 0))
+            return empty, empty
+        started = time.perf_counter()
+        scores, indices = model.topk(np.tile(x, (len(masks), 1)), np.stack(masks), k)
+        elapsed = time.perf_counter() - started
+        self.timings.inference.append(elapsed)
+        metrics.INFERENCE_LATENCY.record(elapsed, {"model": model.version})
+        return scores, indices
+
+    def _filtered(
+        self, scope: Scope, kind: str, values: dict[str, float], scores: np.ndarray, indices: np.ndarray
     ) -> list[Scored]:
-        index = self.masks.new_items(model, snapshot, generation, kind)
+        """The model's candidates that pass the final filter against the live catalog, plus the
+        items newer than the model, best first."""
+        found: list[Scored] = []
+        for value, index in zip(scores, indices, strict=True):
+            if index < 0:
+                continue
+            k_kind, _, item_id = scope.model.items[index].partition(":")
+            entry = scope.snapshot.get(k_kind, item_id)
+            if passes(entry, kind, scope.age_group, scope.excluded):
+                found.append(Scored(entry, float(value), index=int(index)))
+        found += self._new_items(scope, kind, values)
+        found.sort(key=lambda s: (-s.score, s.entry.id))
+        return found
+
+    def _new_items(self, scope: Scope, kind: str, values: dict[str, float]) -> list[Scored]:
+        """Items newer than the model, scored through the attribute model."""
+        model, snapshot = scope.model, scope.snapshot
+        index = self.masks.new_items(model, snapshot, scope.generation, kind)
         if not index.entries:
             return []
         picked = [(snapshot.get(*key.split(":", 1)), v) for key, v in values.items()]
@@ -290,7 +288,7 @@ class Recommender:
         scores = contributions.sum(axis=0) if picked else np.zeros(len(index.entries), dtype=np.float32)
         found = []
         for n, entry in enumerate(index.entries):
-            if not passes(entry, kind, group, excluded):
+            if not passes(entry, kind, scope.age_group, scope.excluded):
                 continue
             best = int(np.argmax(contributions[:, n])) if picked else -1
             score = float(scores[n])
@@ -322,6 +320,64 @@ class Recommender:
         )
         item.reason_input = name
         item.reason = reasons.from_input(name, item.entry, snapshot, mostly_cooc)
+
+
+def input_vector(
+    model: LoadedModel, request: Request, features: UserFeatures
+) -> tuple[dict[str, float], np.ndarray]:
+    """The user's values per item (decayed history, raised to the request's picks) and the
+    model's input vector x: those values plus the age group's and the device's context inputs."""
+    values = features.vector(datetime.now(UTC))
+    for key, value in request.picks().items():
+        values[key] = max(values.get(key, 0.0), value)
+    device = request.device_type or features.device_type
+    x = np.zeros(model.n_inputs, dtype=np.float32)
+    for key, value in values.items():
+        i = model.index.get(key)
+        if i is not None and i < model.n_items:
+            x[i] = value
+    for name, weight_key in (
+        (f"pop:{request.age_group}", "pop"),
+        (f"trend:{request.age_group}", "trend"),
+    ):
+        if name in model.index:
+            x[model.index[name]] = model.input_weights.get(weight_key, 0.0)
+    if device and f"device:{device}" in model.index:
+        x[model.index[f"device:{device}"]] = model.input_weights.get("device", 0.0)
+    return values, x
+
+
+def excluded_items(request: Request, features: UserFeatures) -> set[str]:
+    """Never recommended in this answer: what the child is picking now and the child's own stories."""
+    excluded = set(request.picks())
+    excluded.update(
+        i.key
+        for interactions in features.events.values()
+        for i in interactions
+        if i.key.startswith("story:") and i.event_type in OWN_STORY_EVENTS
+    )
+    return excluded
+
+
+def requested_kinds(types: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The catalog kinds of each requested type: "themes" is themes and moral lessons."""
+    return [("theme", "moral_lesson") if t == "themes" else (t,) for t in types]
+
+
+def explaining_inputs(model: LoadedModel, x: np.ndarray) -> np.ndarray:
+    """The inputs switched on in x (items, then contexts): the candidates for a reason."""
+    active = np.flatnonzero(x[: model.n_items] > 0)
+    contexts = [i for i in range(model.n_items, model.n_inputs) if x[i] > 0]
+    return np.concatenate([active, np.asarray(contexts, dtype=np.int64)]).astype(np.int64)
+
+
+def diverse(request: Request, ranked: list[list[Scored]]) -> list[Scored]:
+    """The list of one requested type: its kinds interleaved, then at most `limit` items spread
+    over universes (the universes the child selected are exempt)."""
+    candidates = _interleave(ranked) if len(ranked) > 1 else ranked[0]
+    return pick_diverse(
+        candidates, request.limit, lambda s: s.entry.universe_ids, exempt=request.selected_universes
+    )
 
 
 def has_signal(score: float) -> bool:

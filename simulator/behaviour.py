@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from analytics_svc.assignment import Arm, Rules, assign, exposure_event_id
+from analytics_svc.experiments.assignment import Arm, Rules, assign, exposure_event_id
 from simulator.catalog import Catalog, load_catalog
 from simulator.feedback import StoryFacts, write_feedback
 from simulator.population import User, build_population, global_popularity, normalise
@@ -68,7 +68,7 @@ CREATION_MEDIAN = {"3-5": 420.0, "6-8": 360.0, "9-12": 480.0, "13-17": 600.0}
 class Experiment:
     """An A/B test with a KNOWN true effect, so analyses can be checked against the truth.
 
-    Users are split by the service's own assignment (analytics_svc.assignment: salt = key,
+    Users are split by the service's own assignment (analytics_svc.experiments.assignment: salt = key,
     weights 1 - share and share, all traffic), so an experiment created through the API
     with those variants and weights assigns every simulated user to the same variant as
     GetAssignments would. From `start_day` on, a user's first session logs

@@ -34,7 +34,7 @@ from common.settings import REPO_ROOT, Settings
 # Each service's module and the setting of its port.
 SERVICES = (
     ("analytics", "analytics_svc", "analytics_port"),
-    ("analytics-processor", "analytics_svc.processor", None),
+    ("analytics-processor", "analytics_svc.ingestion.processor", None),
     ("recommendation", "reco_svc", "reco_port"),
     ("feedback", "feedback_svc", "feedback_port"),
 )

@@ -82,6 +82,11 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
         # Erasure jobs done in about a second rather than ten (their passes and polls).
         erasure_poll_seconds=0.5,
         erasure_verify_seconds=1.0,
+        # A loaded test machine (two cores, several servers per test) can keep a pooled
+        # connection or a report busy past the product's 2 s fail-fast; the fault tests that
+        # measure that fail-fast set the product's figures themselves.
+        db_acquire_timeout_seconds=10.0,
+        db_statement_timeout_seconds=10.0,
     )
 
 

@@ -117,7 +117,7 @@ GROUP BY CUBE (age_group, platform, device_type)
 
 async def rollup_aggregates(conn: asyncpg.Connection, day: date) -> None:
     """The day's rows of every RAW table, rebuilt from its raw events (in the day's rollup
-    transaction, analytics_svc/rollups.py)."""
+    transaction, analytics_svc/rollups/rebuild.py)."""
     lo, hi = day_start(day), day_start(day + timedelta(days=1))
     for table, select in RAW.items():
         await conn.execute(f"DELETE FROM {table} WHERE day = $1", day)

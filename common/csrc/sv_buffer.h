@@ -1,4 +1,4 @@
-/* Helpers shared by the project's C modules (analytics_svc/_event_rows.c, common/_pg_copy.c):
+/* Helpers shared by the project's C modules (analytics_svc/ingestion/_event_rows.c, common/_pg_copy.c):
  * a growable byte buffer and civil dates as day numbers. Include after Python.h. */
 #ifndef SV_BUFFER_H
 #define SV_BUFFER_H

@@ -123,8 +123,8 @@ def stream(seed: int, first_day: date, days: int, users: int = 25, per_user: int
 
 
 def rows(events: list[Ev]) -> list[tuple]:
-    """Rows for analytics_svc.store.insert_events (bypassing gRPC, for the property test)."""
-    from analytics_svc.ingest import to_row
+    """Rows for analytics_svc.ingestion.store.insert_events (bypassing gRPC, for the property test)."""
+    from analytics_svc.ingestion.prepare import to_row
 
     received = datetime.now(UTC)
     return [to_row(e.to_proto(), received) for e in events]

@@ -12,10 +12,11 @@ import pytest
 from google.protobuf import json_format
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
-from analytics_svc import creation_times, funnels, retention, rollups
 from analytics_svc.erasure import erasure_steps
 from analytics_svc.queries import sequences
+from analytics_svc.reports import creation_times, funnels, retention
 from analytics_svc.requests import Filters, ReportParams, parse_step
+from analytics_svc.rollups import rebuild as rollups
 from common.settings import REPO_ROOT
 from tests.analytics import reference as ref
 from tests.analytics.builder import stream
@@ -100,13 +101,21 @@ async def activity_days(pool, users: set[str]) -> set[tuple[str, date]]:
 
 def test_rollup_cli_prints_progress_and_is_repeatable(analytics, settings):
     env = service_env(settings)
-    command = [sys.executable, "-m", "analytics_svc.rollup", "--from", "2023-06-12", "--to", "2023-06-13"]
+    command = [
+        sys.executable,
+        "-m",
+        "analytics_svc.rollups.nightly",
+        "--from",
+        "2023-06-12",
+        "--to",
+        "2023-06-13",
+    ]
     for _ in range(2):
         done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "[1/2] 2023-06-12" in done.stdout and "[2/2] 2023-06-13" in done.stdout
     bad = subprocess.run(
-        [sys.executable, "-m", "analytics_svc.rollup", "--from", "2023-06-13", "--to", "2023-06-12"],
+        [sys.executable, "-m", "analytics_svc.rollups.nightly", "--from", "2023-06-13", "--to", "2023-06-12"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -165,7 +174,7 @@ async def test_performance_report_counts_calls_errors_and_latency(analytics, stu
 
 
 def test_latency_histogram_percentiles():
-    from analytics_svc.performance import BOUNDS, bucket_of, percentile
+    from analytics_svc.reports.performance import BOUNDS, bucket_of, percentile
 
     histogram = [0] * (len(BOUNDS) + 1)
     for seconds in [0.001] * 90 + [0.1] * 10:

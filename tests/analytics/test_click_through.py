@@ -14,8 +14,8 @@ import pytest
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc import rollups
 from analytics_svc.queries import daily
+from analytics_svc.rollups import rebuild as rollups
 from common.errors import violations_from_trailers
 from tests.events import event
 

@@ -121,7 +121,7 @@ async def test_kafka_mode_sigkill_of_producer_then_consumer_loses_nothing(
         settings, analytics_port=port, kafka_bootstrap=kafka.bootstrap, kafka_topic_prefix=prefix
     )
     service = spawn("analytics_svc", env, logs / "analytics.log")
-    processor = spawn("analytics_svc.processor", env, logs / "processor.log")
+    processor = spawn("analytics_svc.ingestion.processor", env, logs / "processor.log")
     try:
         wait_serving(f"127.0.0.1:{port}")
         # Producer side: the service dies mid-load; what Kafka acknowledged must arrive.
@@ -139,7 +139,7 @@ async def test_kafka_mode_sigkill_of_producer_then_consumer_loses_nothing(
         processor.send_signal(signal.SIGKILL)
         processor.wait(timeout=10)
         await running
-        processor = spawn("analytics_svc.processor", env, logs / "processor-2.log")
+        processor = spawn("analytics_svc.ingestion.processor", env, logs / "processor-2.log")
         assert len(second.acknowledged) > 500
         assert await wait_until_stored(db, second.acknowledged, timeout=60) == len(second.acknowledged)
     finally:

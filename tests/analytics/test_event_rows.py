@@ -1,4 +1,4 @@
-"""The compiled wire reader (analytics_svc/_event_rows.c) against the Python reader.
+"""The compiled wire reader (analytics_svc/ingestion/_event_rows.c) against the Python reader.
 
 The compiled reader may say "not sure" (None) about anything; what it accepts the Python
 reader must accept, with the same row. Rows are compared as they are, except the props
@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc import event_rows, ingest
-from analytics_svc.event_rows import field_one
+from analytics_svc.ingestion import event_rows
+from analytics_svc.ingestion import prepare as ingest
+from analytics_svc.ingestion.event_rows import field_one
 from tests.common.test_compiled_validation import _near_valid_events
 from tests.events import event
 
@@ -71,7 +72,9 @@ def test_the_compiled_reader_is_built_where_a_compiler_is():
     to the slower Python reader (a broken build would hide that way). Without a compiler the
     Python reader does all the work, with the same rows."""
     if COMPILER:
-        assert ingest._WIRE_READER is not None, "analytics_svc/_event_rows.c was not built (pip install -e .)"
+        assert ingest._WIRE_READER is not None, (
+            "analytics_svc/ingestion/_event_rows.c was not built (pip install -e .)"
+        )
     else:
         assert ingest._WIRE_READER is None
         e = full_event()

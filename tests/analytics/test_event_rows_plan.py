@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
-from analytics_svc import event_rows, ingest
+from analytics_svc.ingestion import event_rows
+from analytics_svc.ingestion import prepare as ingest
 from tests.analytics.test_event_rows import NOW, full_event, needs_reader
 from tests.events import event
 

@@ -10,8 +10,10 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics_svc import funnels, rollups, store
+from analytics_svc.ingestion import store
+from analytics_svc.reports import funnels
 from analytics_svc.requests import Filters, ReportParams, Step
+from analytics_svc.rollups import rebuild as rollups
 from tests.analytics import reference as ref
 from tests.analytics.builder import Ev, day_start, prefix, rows
 

@@ -11,7 +11,7 @@ from google.protobuf import json_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics_svc import ingest
+from analytics_svc.ingestion import prepare as ingest
 from common.validation import parse_rfc3339
 from tests.common.test_compiled_validation import _near_valid_events
 from tests.events import event

@@ -23,7 +23,7 @@ def test_the_processor_serves_readiness_and_liveness_and_stops_on_sigterm(settin
         kafka_topic_prefix=f"health{int(time.time() * 1000)}.",
         processor_health_port=port,
     )
-    processor = spawn("analytics_svc.processor", env, tmp_path / "processor.log")
+    processor = spawn("analytics_svc.ingestion.processor", env, tmp_path / "processor.log")
     try:
         wait_serving(f"127.0.0.1:{port}", timeout=60)  # "": PostgreSQL answers
         wait_serving(f"127.0.0.1:{port}", LIVENESS)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics_svc import ingest
-from analytics_svc.realtime import RealtimeCounters
+from analytics_svc.ingestion import prepare as ingest
+from analytics_svc.reports.realtime import RealtimeCounters
 from common.bus import BusMessage
 from tests.events import event
 

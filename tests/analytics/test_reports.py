@@ -11,8 +11,9 @@ from google.protobuf import json_format
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
-from analytics_svc import csv_export, rollups
+from analytics_svc.reports import csv_export
 from analytics_svc.requests import parse_step
+from analytics_svc.rollups import rebuild as rollups
 from common.errors import violations_from_trailers
 from tests.analytics import reference as ref
 from tests.analytics.builder import stream
@@ -87,7 +88,7 @@ async def test_dashboard_matches_reference(stub, world, filters):
 
 
 async def test_dashboard_reads_rollups_and_raw(analytics, world):
-    from analytics_svc import dashboard
+    from analytics_svc.reports import dashboard
     from analytics_svc.requests import DashboardParams
 
     board = await dashboard.build(analytics.pool, DashboardParams(START, END))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from analytics_svc import ingest, store
+from analytics_svc.ingestion import prepare as ingest
+from analytics_svc.ingestion import store
 from tests.events import event
 
 
@@ -36,7 +37,7 @@ async def test_group_is_stored_once_with_its_rejections(db, analytics):  # analy
 async def test_writer_keeps_a_connection_per_flush_slot_and_gives_them_back(db, analytics):
     import asyncio
 
-    from analytics_svc.writer import GroupCommitWriter
+    from analytics_svc.ingestion.writer import GroupCommitWriter
 
     writer = GroupCommitWriter(db, parallel_flushes=2)
     rows = ingest.prepare([event() for _ in range(20)], datetime.now(UTC)).rows
@@ -51,7 +52,7 @@ async def test_direct_copy_stores_nothing_on_a_known_id_and_the_writer_falls_bac
     import asyncpg
     import pytest
 
-    from analytics_svc.writer import GroupCommitWriter
+    from analytics_svc.ingestion.writer import GroupCommitWriter
 
     now = datetime.now(UTC)
     rows = ingest.prepare([event() for _ in range(3)], now).rows

@@ -53,7 +53,7 @@ async def test_a_broker_down_during_load_loses_and_doubles_nothing(settings, db,
     port, metrics = free_port(), free_port()
     try:
         fleet.spawn("analytics_svc", analytics_port=port)
-        fleet.spawn("analytics_svc.processor", metrics_port=metrics)
+        fleet.spawn("analytics_svc.ingestion.processor", metrics_port=metrics)
         wait_serving(f"127.0.0.1:{port}")
         load = TimedLoad(f"127.0.0.1:{port}")
         running = asyncio.create_task(load.run(6.0))

@@ -64,7 +64,7 @@ async def cluster(settings, db, analytics, tmp_path):
             port, (m_proc, m_reco, m_fb) = ports(1)[0], ports(3)
             fleet.spawn("analytics_svc", analytics_port=port)
             targets["analytics"].append(f"127.0.0.1:{port}")
-            fleet.spawn("analytics_svc.processor", metrics_port=m_proc)
+            fleet.spawn("analytics_svc.ingestion.processor", metrics_port=m_proc)
             metrics["processor"].append(m_proc)
             port = free_port()
             fleet.spawn("reco_svc", reco_port=port, metrics_port=m_reco)

@@ -95,7 +95,7 @@ async def test_the_columns_of_these_tables_and_of_events_are_encoded_in_c(conn, 
         return  # no compiler here: test_the_encoder_is_built_where_a_compiler_is says why
     ours, _ = await _tables(conn)
     assert await pg_copy._column_types(conn, ours, COLUMNS[1:]) == "tATrdj"
-    from analytics_svc.ingest import COLUMNS as EVENT_COLUMNS
+    from analytics_svc.ingestion.prepare import COLUMNS as EVENT_COLUMNS
 
     async with db.acquire() as events_conn:
         assert await pg_copy._column_types(events_conn, "events", EVENT_COLUMNS) == "ttttTTtAAttrttttj"

@@ -39,7 +39,7 @@ from storyverse.recommendation.v1 import recommendation_service_pb2 as rpb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as rpb_grpc
 
 from common.settings import REPO_ROOT
-from feedback_svc.sentiment import DEFAULT_MODEL_DIR
+from feedback_svc.sentiment.model import DEFAULT_MODEL_DIR
 from tests.conftest import free_port, fresh_database, service_env, stop, wait_serving
 from tests.reco.test_artifacts_across_processes import database, eventually, run, samples
 
@@ -156,7 +156,7 @@ def test_the_nine_monitoring_metrics_are_recorded_where_the_work_happens(setting
                     fpb.DecideModerationRequest(story_id=story, decision=decision), timeout=10
                 )
 
-            # The served scorer's evaluation, as `feedback_svc.evaluate --record` wrote it.
+            # The served scorer's evaluation, as `feedback_svc.offline.evaluate --record` wrote it.
             evaluated = json.loads((DEFAULT_MODEL_DIR / "comment_weights.json").read_text())["evaluated"]
             deadline = time.monotonic() + 15
             while True:  # the storage sampler runs every second; the bus latency after a handled batch

@@ -279,8 +279,8 @@ async def test_redis_calls_are_spans_of_the_trace(spans):
 async def test_kafka_mode_ingestion_keeps_the_trace_down_to_the_processors_insert(
     spans, settings, db, analytics
 ):
-    from analytics_svc.processor import attach
-    from analytics_svc.writer import GroupCommitWriter
+    from analytics_svc.ingestion.processor import attach
+    from analytics_svc.ingestion.writer import GroupCommitWriter
     from common.database import create_pool
     from tests.events import event
 

@@ -7,7 +7,7 @@ from collections import Counter
 
 from scipy import stats
 
-from analytics_svc.assignment import (
+from analytics_svc.experiments.assignment import (
     BUCKETS,
     Arm,
     Context,

@@ -16,8 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from scipy import stats
 
-from analytics_svc import csv_export
-from analytics_svc.assignment import Arm, Context, Rules, assign, exposure_event_id
+from analytics_svc.experiments.assignment import Arm, Context, Rules, assign, exposure_event_id
+from analytics_svc.reports import csv_export
 from simulator import Experiment as SimExperiment
 from simulator import SimConfig, Simulation
 from simulator.drive import send_events_http

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics_svc import experiment_report as report
-from analytics_svc import experiment_stats as st
-from analytics_svc.experiment_model import Metric
+from analytics_svc.experiments import report
+from analytics_svc.experiments import stats as st
+from analytics_svc.experiments.model import Metric
 
 METRIC = Metric("completed", "conversion", "story_completed")
 

@@ -1,4 +1,4 @@
-"""experiment_stats against independent computations on the raw per-user values
+"""analytics_svc.experiments.stats against independent computations on the raw per-user values
 (numpy, scipy.stats), a published Welch example, and simulated experiments."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from analytics_svc import experiment_stats as st
+from analytics_svc.experiments import stats as st
 
 
 def moments(y, x=None) -> st.Moments:

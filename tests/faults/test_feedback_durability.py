@@ -1,8 +1,4 @@
-"""Acknowledged feedback is durable: SIGKILL the feedback service under load, then look.
-
-Runs against whatever feedback service is in the tree. While SubmitFeedback still
-answers UNIMPLEMENTED (it is built in branch `feedback`) the test skips, saying so.
-"""
+"""Acknowledged feedback is durable: SIGKILL the feedback service under load, then look."""
 
 from __future__ import annotations
 
@@ -12,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 
 import grpc
-import pytest
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
 from storyverse.feedback.v1 import feedback_service_pb2_grpc as pb_grpc
 
@@ -63,16 +58,9 @@ async def test_sigkill_of_the_feedback_service_loses_no_acknowledged_feedback(se
     try:
         wait_serving(target)
         async with grpc.aio.insecure_channel(target) as channel:
-            try:
-                await pb_grpc.FeedbackServiceStub(channel).SubmitFeedback(
-                    pb.SubmitFeedbackRequest(feedback=entry()), timeout=5
-                )
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                    pytest.skip(
-                        "SubmitFeedback is UNIMPLEMENTED on this branch (it lands with branch `feedback`)"
-                    )
-                raise
+            await pb_grpc.FeedbackServiceStub(channel).SubmitFeedback(
+                pb.SubmitFeedbackRequest(feedback=entry()), timeout=5
+            )
         acknowledged: list[str] = []
         failures: list[int] = []
         running = asyncio.create_task(load(target, 3.0, acknowledged, failures))

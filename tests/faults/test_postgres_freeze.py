@@ -32,7 +32,7 @@ from analytics_svc.queries.params import fetch_analytical
 from common import database
 from common.bus.inprocess import InProcessBus
 from common.grpc_server import start
-from common.settings import REPO_ROOT
+from common.settings import REPO_ROOT, Settings
 from tests.events import event, event_dict
 from tests.feedback.conftest import entry
 
@@ -84,7 +84,14 @@ async def test_a_frozen_postgresql_gets_503_within_seconds_and_the_system_recove
     settings, freezable_postgres
 ):
     url, freeze, thaw = freezable_postgres
-    service_settings = replace(settings, database_url=url, db_pool_min=1)
+    defaults = Settings()  # the product's fail-fast timeouts, not the test fixture's looser ones
+    service_settings = replace(
+        settings,
+        database_url=url,
+        db_pool_min=1,
+        db_acquire_timeout_seconds=defaults.db_acquire_timeout_seconds,
+        db_statement_timeout_seconds=defaults.db_statement_timeout_seconds,
+    )
     bus = InProcessBus()
     await bus.start()
     from analytics_svc.service import SPEC as ANALYTICS

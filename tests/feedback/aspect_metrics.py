@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from feedback_svc.aspects import extract
+from feedback_svc.sentiment.aspects import extract
 
 LABELLED = Path(__file__).parent / "data" / "aspects_labelled.jsonl"
 # Written after the lexicon was frozen and never used to tune it: the honest figure.

@@ -17,7 +17,7 @@ from storyverse.feedback.v1 import feedback_service_pb2_grpc as pb_grpc
 from common.bus import BusMessage
 from common.bus.inprocess import InProcessBus
 from common.grpc_server import RunningService
-from feedback_svc.scoring import load_model
+from feedback_svc.sentiment.scoring import load_model
 from feedback_svc.service import spec
 from tests.conftest import start_service
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from feedback_svc.anomaly import DropRule, alarms, check_series, lower_tail, rating_drop
+from feedback_svc.alerts.anomaly import DropRule, alarms, check_series, lower_tail, rating_drop
 
 GOOD = (1, 1, 3, 10, 20)  # weights of 1..5 stars: a well-liked story, mean about 4.3
 BAD = (12, 10, 4, 1, 1)  # after something broke, mean about 1.9

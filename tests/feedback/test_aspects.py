@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from feedback_svc.aspects import extract
+from feedback_svc.sentiment.aspects import extract
 from tests.feedback.aspect_metrics import HELDOUT, LABELLED, evaluate, load
 
 

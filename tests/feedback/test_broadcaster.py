@@ -11,7 +11,7 @@ import grpc
 from storyverse.feedback.v1 import feedback_service_pb2 as pb
 
 from common.bus import BusMessage
-from feedback_svc.broadcaster import QUEUE_SIZE, AlertBroadcaster
+from feedback_svc.alerts.broadcaster import QUEUE_SIZE, AlertBroadcaster
 from tests.feedback.conftest import new_id, settled, submit
 
 

@@ -1,10 +1,10 @@
-"""Cutting parent comments into parts, and the cues of each part (feedback_svc.comment_parts)."""
+"""Cutting parent comments into parts, and the cues of each part (feedback_svc.sentiment.comment_parts)."""
 
 from __future__ import annotations
 
 import pytest
 
-from feedback_svc.comment_parts import CONCESSION, CONTRAST, EXCEPTION, MAIN, split
+from feedback_svc.sentiment.comment_parts import CONCESSION, CONTRAST, EXCEPTION, MAIN, split
 
 
 def texts_and_roles(comment: str) -> list[tuple[str, str]]:

@@ -1,4 +1,4 @@
-"""One score for a whole comment from its parts (feedback_svc.comment_sentiment), the weight
+"""One score for a whole comment from its parts (feedback_svc.sentiment.comment_sentiment), the weight
 fitting command and the evaluation of the mixed-comment sets. Uses the committed model only."""
 
 from __future__ import annotations
@@ -11,8 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from feedback_svc.comment_sentiment import CUES, WEIGHTS_FILE, CommentScorer, aggregate, load_theta, rows_of
-from feedback_svc.sentiment import DEFAULT_MODEL_DIR, SentimentModel
+from feedback_svc.sentiment.comment_sentiment import (
+    CUES,
+    WEIGHTS_FILE,
+    CommentScorer,
+    aggregate,
+    load_theta,
+    rows_of,
+)
+from feedback_svc.sentiment.model import DEFAULT_MODEL_DIR, SentimentModel
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA = REPO_ROOT / "feedback_svc" / "data"
@@ -169,7 +176,7 @@ def test_fit_command_writes_weights_from_the_dev_set_and_refuses_the_test_set(tm
     for name in ("model.onnx", "tokenizer.json"):
         (model_dir / name).symlink_to(DEFAULT_MODEL_DIR / name)
     (fitted,) = run_module(
-        "feedback_svc.fit_comment_weights",
+        "feedback_svc.offline.fit_comment_weights",
         "--sst2",
         str(sst2),
         "--model-dir",
@@ -185,7 +192,7 @@ def test_fit_command_writes_weights_from_the_dev_set_and_refuses_the_test_set(tm
         [
             sys.executable,
             "-m",
-            "feedback_svc.fit_comment_weights",
+            "feedback_svc.offline.fit_comment_weights",
             "--sst2",
             str(sst2),
             "--dev",
@@ -202,7 +209,7 @@ def test_fit_command_writes_weights_from_the_dev_set_and_refuses_the_test_set(tm
 
 def test_evaluate_reports_the_mixed_set_per_kind_beside_the_model_alone() -> None:
     (report,) = run_module(
-        "feedback_svc.evaluate",
+        "feedback_svc.offline.evaluate",
         "--data",
         str(DATA / "sentiment_mixed_test.jsonl"),
         "--threads",

@@ -1,4 +1,4 @@
-"""Comparing model exports without dev (feedback_svc.compare_exports) with the shipped model."""
+"""Comparing model exports without dev (feedback_svc.offline.compare_exports) with the shipped model."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from feedback_svc.compare_exports import compare
-from feedback_svc.labelled_data import validation_split
-from feedback_svc.sentiment import DEFAULT_MODEL_DIR
+from feedback_svc.offline.compare_exports import compare
+from feedback_svc.offline.labelled_data import validation_split
+from feedback_svc.sentiment.model import DEFAULT_MODEL_DIR
 
 PHRASES = [
     ("a warm , funny and moving story", 1),
@@ -48,8 +48,8 @@ def test_the_command_prints_one_json_line_per_candidate(tmp_path: Path) -> None:
     (tmp_path / "train.tsv").write_text("".join(f"{text}\t{label}\n" for text, label in PHRASES))
     folder = str(DEFAULT_MODEL_DIR)
     output = subprocess.run(
-        [sys.executable, "-m", "feedback_svc.compare_exports", "--data", str(tmp_path), "--reference", folder,
-         folder, folder, "--val-size", "4", "--longest", "2"],
+        [sys.executable, "-m", "feedback_svc.offline.compare_exports", "--data", str(tmp_path),
+         "--reference", folder, folder, folder, "--val-size", "4", "--longest", "2"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     lines = [json.loads(text) for text in output.splitlines()]

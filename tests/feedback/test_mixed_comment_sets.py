@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from feedback_svc.labelled_data import LABELS, MIXED_KINDS, read_labelled_jsonl
+from feedback_svc.offline.labelled_data import LABELS, MIXED_KINDS, read_labelled_jsonl
 
 DATA = Path(__file__).resolve().parents[2] / "feedback_svc" / "data"
 # What each kind is labelled: a parent who loved it but for a small thing is satisfied.

@@ -1,4 +1,4 @@
-"""Training comments composed from parents' clauses (feedback_svc.parent_comments)."""
+"""Training comments composed from parents' clauses (feedback_svc.offline.parent_comments)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from feedback_svc import parent_comments
+from feedback_svc.offline import parent_comments
 
 
 def test_composed_comments_are_seeded_and_their_targets_sit_in_the_label_bands() -> None:

@@ -1,5 +1,6 @@
-"""Per-token int8 quantization (feedback_svc.per_token_int8) on a small real ONNX graph in onnxruntime:
-an embedding lookup, two linear layers and a matmul between activations, like a transformer block."""
+"""Per-token int8 quantization (feedback_svc.offline.per_token_int8) on a small real ONNX graph in
+onnxruntime: an embedding lookup, two linear layers and a matmul between activations, like a
+transformer block."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from feedback_svc.per_token_int8 import quantize_per_token
+from feedback_svc.offline.per_token_int8 import quantize_per_token
 
 VOCAB, HIDDEN, OUT = 1200, 48, 16
 

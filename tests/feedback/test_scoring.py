@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from common.settings import Settings
-from feedback_svc.comment_sentiment import CommentScorer
-from feedback_svc.scoring import ModelMissing, VaderScorer, analyse_with, load_model, load_scorer
-from feedback_svc.sentiment import SentimentModel
+from feedback_svc.sentiment.comment_sentiment import CommentScorer
+from feedback_svc.sentiment.model import SentimentModel
+from feedback_svc.sentiment.scoring import ModelMissing, VaderScorer, analyse_with, load_model, load_scorer
 
 
 class FixedScorer:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from feedback_svc import aspects
-from feedback_svc.sentiment import DEFAULT_MODEL_DIR, SentimentModel
+from feedback_svc.sentiment import aspects
+from feedback_svc.sentiment.model import DEFAULT_MODEL_DIR, SentimentModel
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,7 +126,7 @@ def test_evaluate_command_prints_one_json_line(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "feedback_svc.evaluate",
+            "feedback_svc.offline.evaluate",
             "--data",
             str(data),
             "--threads",
@@ -152,7 +152,7 @@ def test_evaluate_command_prints_one_json_line(tmp_path: Path) -> None:
 
 
 def test_evaluate_reads_files_without_header(tmp_path: Path) -> None:
-    from feedback_svc.labelled_data import read_labelled_tsv
+    from feedback_svc.offline.labelled_data import read_labelled_tsv
 
     data = tmp_path / "plain.tsv"
     data.write_text("great fun\t1\ndull and slow\t0\n")
@@ -163,6 +163,8 @@ def test_evaluate_reads_files_without_header(tmp_path: Path) -> None:
 
 
 def test_serving_and_evaluation_do_not_import_torch() -> None:
-    modules = "feedback_svc.sentiment, feedback_svc.evaluate, feedback_svc.compare_exports"
+    modules = (
+        "feedback_svc.sentiment.model, feedback_svc.offline.evaluate, feedback_svc.offline.compare_exports"
+    )
     code = f"import sys, {modules}; sys.exit('torch' in sys.modules)"
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=120)

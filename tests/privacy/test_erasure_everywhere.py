@@ -36,7 +36,7 @@ from storyverse.feedback.v1 import feedback_service_pb2 as fpb
 from storyverse.feedback.v1 import feedback_service_pb2_grpc as fpb_grpc
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as rpb_grpc
 
-from analytics_svc import rollups
+from analytics_svc.rollups import rebuild as rollups
 from analytics_svc.service import SPEC as ANALYTICS
 from common.bus.inprocess import InProcessBus
 from common.grpc_server import start
@@ -154,7 +154,7 @@ async def test_cluster_erasure_drops_events_in_flight_and_waits_out_a_paused_red
     try:
         metrics = {"processor": ports.pop("processor metrics"), "engine": ports.pop("engine metrics")}
         fleet.spawn("analytics_svc", analytics_port=ports["analytics"])
-        processor = fleet.spawn("analytics_svc.processor", metrics_port=metrics["processor"])
+        processor = fleet.spawn("analytics_svc.ingestion.processor", metrics_port=metrics["processor"])
         engine = fleet.spawn("reco_svc", reco_port=ports["reco"], metrics_port=metrics["engine"])
         fleet.spawn("feedback_svc", feedback_port=ports["feedback"])
         for port in ports.values():

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from storyverse.analytics.v1 import events_pb2
 
-from analytics_svc.ingest import check, prepare
+from analytics_svc.ingestion.prepare import check, prepare
 from common.pii import contact_detail_in
 from common.rules import field_rules
 from tests.events import event

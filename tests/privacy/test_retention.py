@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from analytics_svc.data_retention import apply_retention, parse_age
+from analytics_svc.schema import MIGRATIONS
+from common.migrations import apply_migrations
 from common.settings import REPO_ROOT
 
 
@@ -21,6 +23,7 @@ def test_parse_age():
 
 
 async def test_old_events_are_deleted_in_batches_and_recent_ones_kept(db):
+    await apply_migrations(db, "analytics", MIGRATIONS)  # the events table, also when run alone
     tag = uuid.uuid4().hex[:8]
     old = datetime.now(UTC) - timedelta(days=500)
     recent = datetime.now(UTC) - timedelta(days=10)
@@ -41,7 +44,8 @@ async def test_old_events_are_deleted_in_batches_and_recent_ones_kept(db):
     assert await db.fetchval("SELECT count(*) FROM daily_retention_probe WHERE day = $1", old.date()) >= 1
 
 
-def test_the_command_line_runs(settings):
+async def test_the_command_line_runs(settings, db):
+    await apply_migrations(db, "analytics", MIGRATIONS)
     env = {"SV_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin", "PYTHONPATH": sys.path[0]}
     import os
 

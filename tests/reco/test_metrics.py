@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from reco_svc import metrics
+from reco_svc.offline import ranking_metrics as metrics
 
 # recommended [1, 2, 3, 4], relevant {2, 4, 9}: hits at ranks 2 and 4.
 RECS = [1, 2, 3, 4]

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from reco_svc.models import DEFAULT_MODEL, MODELS, make_model
-from reco_svc.models.blend import BlendModel
-from reco_svc.models.cooccurrence import CooccurrenceModel, cooccurrence_similarity
-from reco_svc.models.ease import EaseModel
-from reco_svc.models.lowpass import LowPassModel
-from reco_svc.models.rp3beta import RP3BetaModel
-from reco_svc.ranking import top_k
+from reco_svc.offline.evaluation import top_k
+from reco_svc.offline.models import DEFAULT_MODEL, MODELS, make_model
+from reco_svc.offline.models.blend import BlendModel
+from reco_svc.offline.models.cooccurrence import CooccurrenceModel, cooccurrence_similarity
+from reco_svc.offline.models.ease import EaseModel
+from reco_svc.offline.models.lowpass import LowPassModel
+from reco_svc.offline.models.rp3beta import RP3BetaModel
 
 # A user who picked only item 0: item 1 (always picked with it) must come first.
 PICKED_ITEM_0 = sp.csr_matrix(np.eye(1, 10, 0, dtype=np.float32))

@@ -2,9 +2,9 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from reco_svc.models import make_model
-from reco_svc.models.ease import EaseModel
-from reco_svc.onnx_export import build_topk_graph, export_model, topk_inputs
+from reco_svc.offline.models import make_model
+from reco_svc.offline.models.ease import EaseModel
+from reco_svc.onnx_graph import build_topk_graph, export_model, topk_inputs
 
 
 def _session(weights: np.ndarray) -> ort.InferenceSession:

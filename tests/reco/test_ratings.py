@@ -18,7 +18,7 @@ from reco_svc.features.memory import MemoryFeatureStore
 from reco_svc.features.shared import SharedFeatures, limits
 from reco_svc.interactions import EventFacts, interactions_of
 from reco_svc.live import LiveFollower
-from reco_svc.train import read_training_data
+from reco_svc.offline.training_job import read_training_data
 from tests.feedback.conftest import eventually, submit
 
 NOW = datetime(2025, 3, 20, 12, tzinfo=UTC)

@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reco_svc.splits import per_item_split
+from reco_svc.offline.splits import per_item_split
 
 
 def test_per_item_counts_follow_the_75_25_rule():

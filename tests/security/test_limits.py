@@ -8,7 +8,7 @@ import contextlib
 import grpc
 import pytest
 
-from analytics_svc.writer import GroupCommitWriter
+from analytics_svc.ingestion.writer import GroupCommitWriter
 from common.errors import ResourceExhausted
 from common.limits import Call, DeadlineExceeded, concurrency_guard, deadline_guard
 from common.ratelimit.memory import MemoryRateLimiter

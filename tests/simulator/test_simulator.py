@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from storyverse.feedback.v1 import feedback_service_pb2 as feedback_pb
 
-from analytics_svc.ingest import check
+from analytics_svc.ingestion.prepare import check
 from common.validation import parse_rfc3339, validate
 from simulator import AGE_GROUPS, Experiment, SimConfig, Simulation, generate, generate_feedback, load_catalog
 from simulator.catalog import check_catalog

@@ -22,9 +22,9 @@ from reco_svc.features.memory import MemoryFeatureStore
 from reco_svc.features.shared import SharedFeatures, limits
 from reco_svc.features.user import UserFeatures
 from reco_svc.interactions import EventFacts, interactions_of
+from reco_svc.model_assembly import context_names
 from reco_svc.model_watch import ModelHolder
 from reco_svc.serving import MaskCache, Recommender, Request
-from reco_svc.training import context_names
 
 TYPES = ["universe", "character", "theme", "moral_lesson", "story", "themes"]
 slug = st.text(string.ascii_lowercase, min_size=1, max_size=3)
@@ -193,7 +193,7 @@ async def test_through_grpc_no_answer_ever_breaks_the_age_rule(reco_stub, analyt
     PostgreSQL."""
     from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 
-    from reco_svc.train import train
+    from reco_svc.offline.training_job import train
     from tests.reco.serving.helpers import record, story_event
 
     rows = await db.fetch("SELECT kind, item_id, min_age, max_age FROM catalog_items WHERE kind <> 'story'")

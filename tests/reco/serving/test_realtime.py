@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from reco_svc.train import train
+from reco_svc.offline.training_job import train
 from tests.reco.serving.helpers import eventually, recommend, record, served, story_event, token, upsert
 
 

@@ -9,7 +9,7 @@ import uuid
 from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 
 from common.settings import REPO_ROOT
-from reco_svc.train import train
+from reco_svc.offline.training_job import train
 from tests.conftest import service_env
 from tests.reco.serving.helpers import (
     eventually,

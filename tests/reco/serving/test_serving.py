@@ -11,7 +11,7 @@ import pytest
 from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 
 from common.bus import BusMessage
-from reco_svc.train import train
+from reco_svc.offline.training_job import train
 from tests.reco.serving.helpers import (
     assert_age_safe,
     eventually,

@@ -1,0 +1,1 @@
+"""Experiments: definitions, assignment, administration, statistics and the experiment report."""
