@@ -2,6 +2,6 @@
 
 Pure modules, no database: `activity` (per-user, per-day counters), `features` (the model's
 inputs at a cut-off day), `logistic` (the model), `bgnbd` and `rf_rule` (the baselines),
-`metrics` (ROC AUC, PR AUC, calibration error), `segments` (the churn-risk report's rows),
-`evaluation` (the time-split evaluation) and `evaluate` (its command line).
+`metrics` (ROC AUC, PR AUC, calibration error), `evaluation` (the time-split evaluation) and
+`evaluate` (its command line).
 """
