@@ -1,0 +1,7 @@
+"""Predicted retention: each active child's probability of returning within 7 and 28 days.
+
+Pure modules, no database: `activity` (per-user, per-day counters), `features` (the model's
+inputs at a cut-off day), `logistic` (the model), `bgnbd` and `rf_rule` (the baselines),
+`metrics` (ROC AUC, PR AUC, calibration error), `evaluation` (the time-split evaluation) and
+`evaluate` (its command line).
+"""
