@@ -95,11 +95,6 @@ def one(found: dict, name: str, **labels: str) -> float:
     return values[0]
 
 
-def total(found: dict, name: str, **labels: str) -> float:
-    """The sum of the samples `name` whose labels include `labels` (e.g. over consumer groups)."""
-    return sum(v for (n, ls), v in found.items() if n == name and labels.items() <= dict(ls).items())
-
-
 def test_the_nine_monitoring_metrics_are_recorded_where_the_work_happens(settings, tmp_path):
     ports = {name: free_port() for name in ("analytics", "reco", "feedback", "metrics")}
     with fresh_database(settings, "metrics") as url:
