@@ -102,3 +102,9 @@ def test_feedback_refreshes_its_rate_or_adds_it_to_the_surge_section(tmp_path: P
         surge = after.split(HEADING, 1)[1].split("\n## ", 1)[0]
         assert start in surge and end in surge
         assert re.sub(r"\n{3,}", "\n\n", _without(after, start, end)) == before
+
+
+def test_the_figures_and_the_how_to_stay_short() -> None:
+    """Current figures only (history lives in git and CHANGELOG.md): the limits issue 17 set."""
+    assert len(BENCHMARKS.read_text().splitlines()) <= 300
+    assert len((REPO_ROOT / "bench" / "README.md").read_text().splitlines()) <= 200
