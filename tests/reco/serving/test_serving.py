@@ -201,7 +201,9 @@ async def test_no_more_than_two_characters_of_one_universe_unless_asked(reco_stu
         reco_stub, child, "9-12", ["character"], limit=5, selected_characters=[f"{t}-hero-0"]
     )
     assert len(picked[0].items) == 5
-    assert 1 <= heroes(picked) <= 2, [(i.id, i.score) for i in picked[0].items]
+    # At most two of the big universe (none is possible: the session's catalog holds other
+    # tests' popular characters); that the heroes do score high shows below, once asked for.
+    assert heroes(picked) <= 2, [(i.id, i.score) for i in picked[0].items]
 
     asked = await recommend(reco_stub, child, "9-12", ["character"], limit=5, selected_universes=[f"{t}-big"])
     assert heroes(asked) >= 3, [(i.id, i.score) for i in asked[0].items]
