@@ -6,7 +6,6 @@ seeded data every figure, are the same on every run."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -42,17 +41,10 @@ def definition(key: str, **extra) -> dict:
 
 
 async def call(http, method: str, url: str, expect: int = 200, **kwargs) -> dict:
-    # A read answered 503 ("retry later") is retried as a client would: in full-suite runs the
-    # report's first call has now and then met a passing database timeout (not seen alone).
-    for attempt in range(3):
-        async with http.request(method, url, **kwargs) as resp:
-            body = await resp.json()
-            if resp.status == 503 and method == "GET" and expect != 503 and attempt < 2:
-                await asyncio.sleep(1.0)
-                continue
-            assert resp.status == expect, body
-            return body
-    raise AssertionError("unreachable")
+    async with http.request(method, url, **kwargs) as resp:
+        body = await resp.json()
+        assert resp.status == expect, body
+        return body
 
 
 async def create_and_start(http, base: str, body: dict) -> dict:
