@@ -279,24 +279,8 @@ async def main_async(args: argparse.Namespace) -> None:
             results.append(await gateway_run(args, people, rng, gateway_port))
         results.append(onnx_timing(artifact))
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
-        await conn.close()
-    print()
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"machine: {platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")  # fmt: skip
-    print(f"data set: {dataset}")
-    print(f"command: python -m bench.reco {' '.join(sys.argv[1:])}".rstrip())
-    for line in results:
-        print(line)
+        await stop_and_drop(processes, admin_url, url)
+    print_report("bench.reco", dataset, results)
 
 
 async def gateway_run(args: argparse.Namespace, people, rng: random.Random, port: int) -> str:
@@ -338,6 +322,32 @@ async def gateway_run(args: argparse.Namespace, people, rng: random.Random, port
     return summary(
         "gateway GET /api/recommendations/characters", latencies, errors, dropped, args.gateway_duration
     )
+
+
+async def stop_and_drop(processes: list, admin_url: str, url: str) -> None:
+    """Stop the bench's processes (SIGTERM, then SIGKILL after 15 s) and drop its database."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
+    await conn.close()
+
+
+def print_report(module: str, dataset: str, results: list[str]) -> None:
+    """The run's date, machine, data set and command, then its figures."""
+    print()
+    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}")  # fmt: skip
+    print(f"data set: {dataset}")
+    print(f"command: python -m {module} {' '.join(sys.argv[1:])}".rstrip())
+    for line in results:
+        print(line)
 
 
 def main() -> None:

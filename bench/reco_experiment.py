@@ -18,23 +18,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
-import subprocess
-import sys
 import tempfile
 import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import asyncpg
 import grpc
 from storyverse.analytics.v1 import experiments_pb2 as xpb
 from storyverse.analytics.v1 import experiments_pb2_grpc as xpb_grpc
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
-from bench.reco import open_loop, prepare, request_for, start, summary
+from bench.reco import open_loop, prepare, print_report, request_for, start, stop_and_drop, summary
 from common.database import database_url
 from common.settings import Settings
 
@@ -132,24 +126,8 @@ async def main_async(args: argparse.Namespace) -> None:
             results.append(f"assignment lookups before the run: {before}")
             results.append(f"assignment lookups after the run: {lookups(metrics_port)}")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        conn = await asyncpg.connect(admin_url)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path[1:]}" WITH (FORCE)')
-        await conn.close()
-    print()
-    print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"machine: {platform.node()}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")  # fmt: skip
-    print(f"data set: {dataset}")
-    print(f"command: python -m bench.reco_experiment {' '.join(sys.argv[1:])}".rstrip())
-    for line in results:
-        print(line)
+        await stop_and_drop(processes, admin_url, url)
+    print_report("bench.reco_experiment", dataset, results)
 
 
 def main() -> None:
