@@ -8,8 +8,10 @@ other gRPC clients and the gateway all see which field was wrong and why.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
+import asyncpg
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -68,6 +70,25 @@ class ResourceExhausted(ServiceError):
 
 class Unavailable(ServiceError):
     code = grpc.StatusCode.UNAVAILABLE
+
+
+# What a missing dependency looks like from inside a call: a database or peer that refuses,
+# drops or does not answer in time (the pool's acquire timeout is a TimeoutError).
+_UNAVAILABLE_ERRORS = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.PostgresConnectionError,
+    ConnectionError,
+    OSError,
+    asyncio.TimeoutError,
+)
+
+
+def is_dependency_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "retry later" (UNAVAILABLE, HTTP 503), not a bug."""
+    return isinstance(exc, _UNAVAILABLE_ERRORS)
 
 
 def status_details(code: grpc.StatusCode, message: str, violations: list[FieldViolation]) -> bytes:

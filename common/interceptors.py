@@ -7,16 +7,20 @@ gRPC statuses with field details, and nothing leaks a stack trace to a caller.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 import grpc
 
-from common.errors import STATUS_DETAILS_KEY, InvalidArgument, ServiceError, status_details
+from common.errors import (
+    STATUS_DETAILS_KEY,
+    InvalidArgument,
+    ServiceError,
+    is_dependency_unavailable,
+    status_details,
+)
 from common.limits import Call, Guard
 from common.validation import validate
 
@@ -24,15 +28,6 @@ log = logging.getLogger("rpc")
 # Called after each call with (method, status code name, seconds); the analytics
 # performance report and the metrics exporter subscribe here.
 CallObserver = Callable[[str, str, float], None]
-_UNAVAILABLE_ERRORS = (
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    ConnectionError,
-    OSError,
-    asyncio.TimeoutError,
-)
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
@@ -182,13 +177,9 @@ def _code_name(exc: Exception, context: grpc.aio.ServicerContext) -> str:
         return exc.code.name
     if isinstance(exc, NotImplementedError):
         return "UNIMPLEMENTED"
-    if _is_unavailable(exc):
+    if is_dependency_unavailable(exc):
         return "UNAVAILABLE"
     return "INTERNAL"
-
-
-def _is_unavailable(exc: Exception) -> bool:
-    return isinstance(exc, (*_UNAVAILABLE_ERRORS, asyncpg.exceptions.PostgresConnectionError))
 
 
 async def _abort(context: grpc.aio.ServicerContext, method: str, exc: Exception) -> None:
@@ -201,8 +192,9 @@ async def _abort(context: grpc.aio.ServicerContext, method: str, exc: Exception)
             trailers.append(("retry-after", str(int(max(1, exc.retry_after)))))
     elif isinstance(exc, NotImplementedError):  # the generated base servicer: not built yet
         code, message, trailers = grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet", []
-    elif _is_unavailable(exc):
-        log.warning("dependency unavailable", extra={"fields": {"method": method, "error": repr(exc)}})
+    elif is_dependency_unavailable(exc):
+        fields = {"method": method, "error": repr(exc)}
+        log.warning("dependency unavailable: %r", exc, extra={"fields": fields})
         code, message, trailers = grpc.StatusCode.UNAVAILABLE, "a dependency is unavailable, retry later", []
     else:
         log.exception("unhandled error", extra={"fields": {"method": method}})

@@ -123,3 +123,32 @@ def test_an_unknown_auth_mode_stops_start_up(settings, mode):
 
     with pytest.raises(ValueError, match="SV_AUTH"):
         auth_required(replace(settings, auth=mode))
+
+
+async def test_a_key_store_that_cannot_answer_is_503_not_500(http, settings, secured):
+    """The gateway's key-store pool exhausted (its one connection held here): the caller
+    gets 503 with Retry-After, the answer for any dependency that is busy or down."""
+    from dataclasses import replace
+
+    from aiohttp.test_utils import TestServer
+
+    from gateway.app import create_app
+    from gateway.auth import AUTHENTICATOR
+
+    strict = replace(
+        settings, auth="required", auth_cache_seconds=0.0, db_pool_min=1, db_pool_max=1,
+        db_acquire_timeout_seconds=0.5, analytics_target=f"127.0.0.1:{secured.analytics_port}",
+    )  # fmt: skip
+    server = TestServer(create_app(strict), host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = str(server.make_url(REPORT))
+        assert (await get(http, url, secured.keys["read"]))[0] not in (*DENIED, 503)
+        async with server.app[AUTHENTICATOR].store.pool.acquire():
+            status, body, headers = await get(http, url, secured.keys["read"])
+        assert status == 503, body
+        assert body["code"] == 503 and "retry" in body["message"]
+        assert headers["Retry-After"] == "1"
+        assert (await get(http, url, secured.keys["read"]))[0] not in (*DENIED, 503)  # and back
+    finally:
+        await server.close()
