@@ -58,6 +58,10 @@ async def exposures(
     return users, since_users, sum(r["users"] for r in rows if r["mixed"])
 
 
+# Exposed users joined to their events by hash, never one pass over the events per user.
+MOMENTS_NESTED_LOOPS = False
+
+
 def moments_sql(
     metric: Metric, key: str, lo: datetime, hi: datetime, filters: Filters
 ) -> tuple[str, list[object]]:
@@ -103,4 +107,5 @@ async def moments(
     pool: asyncpg.Pool, metric: Metric, key: str, lo: datetime, hi: datetime, filters: Filters
 ) -> dict[str, asyncpg.Record]:
     sql, values = moments_sql(metric, key, lo, hi, filters)
-    return {r["variant"]: r for r in await fetch_analytical(pool, sql, *values)}
+    rows = await fetch_analytical(pool, sql, *values, nested_loops=MOMENTS_NESTED_LOOPS)
+    return {r["variant"]: r for r in rows}

@@ -42,11 +42,22 @@ BREAKDOWN_SQL = {
 }
 
 
-async def fetch_analytical(pool, sql: str, *values, work_mem: str = "256MB") -> list:
-    """Run one analytical query: its sorts and hashes in memory, and no JIT compilation,
-    which costs ~0.5-3 s on these plans and saves less (measured on the benchmark). Over raw
-    events it may take seconds: it gets the pool's long-statement timeout."""
+def analytical_settings(work_mem: str = "256MB", nested_loops: bool = True) -> str:
+    """The SET LOCALs of an analytical query: its sorts and hashes in memory, and no JIT
+    compilation, which costs ~0.5-3 s on these plans and saves less (measured on the
+    benchmark). `nested_loops=False` for joins of many users against their events: with
+    fresh statistics (a bulk load not yet analyzed) the planner guesses one user and loops
+    over every event per user; there is no index by user, so a hash join is always right."""
+    sets = f"SET LOCAL work_mem = '{work_mem}'; SET LOCAL jit = off"
+    return sets if nested_loops else sets + "; SET LOCAL enable_nestloop = off"
+
+
+async def fetch_analytical(
+    pool, sql: str, *values, work_mem: str = "256MB", nested_loops: bool = True
+) -> list:
+    """Run one analytical query under `analytical_settings`. Over raw events it may take
+    seconds: it gets the pool's long-statement timeout."""
     async with pool.acquire() as conn, conn.transaction(readonly=True):
-        await conn.execute(f"SET LOCAL work_mem = '{work_mem}'; SET LOCAL jit = off")
+        await conn.execute(analytical_settings(work_mem, nested_loops))
         query = conn.fetch(sql, *values, timeout=long_statement_timeout(pool))
         return await while_server_answers(pool, conn, query)
