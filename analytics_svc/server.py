@@ -64,4 +64,5 @@ def _result(outcome: Outcome) -> pb.IngestResult:
             pb.EventRejection(index=r.index, event_id=r.event_id, field=r.field, reason=r.reason)
             for r in outcome.rejections
         ],
+        duplicate_indexes=outcome.duplicate_positions,
     )

@@ -117,8 +117,8 @@ class Prepared:
     # Position in the request of each row, to report back per event.
     positions: list[int] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    # Events repeated within the same request (same event_id): stored once.
-    repeated_in_request: int = 0
+    # Positions of events repeated within the same request (same event_id): stored once.
+    repeated_positions: list[int] = field(default_factory=list)
 
 
 def prepare(
@@ -143,7 +143,7 @@ def prepare(
                 continue
         event_id = row[0]
         if event_id in seen:
-            prepared.repeated_in_request += 1
+            prepared.repeated_positions.append(index)
             continue
         seen.add(event_id)
         rows.append(row)

@@ -42,6 +42,8 @@ class Outcome:
     accepted: int = 0
     duplicates: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    # Request positions of the duplicates, so that a caller who merged calls can answer each.
+    duplicate_positions: list[int] = field(default_factory=list)
 
 
 class EventRecorder:
@@ -88,11 +90,10 @@ class EventRecorder:
             if self.bus.wants(EVENTS_TOPIC):
                 header = {"received_at": received_at.isoformat().encode()}
                 await self.bus.publish(EVENTS_TOPIC, [_message(events[pos], header) for pos in positions])
-        return Outcome(
-            accepted=len(new_ids) + erased,
-            duplicates=len(prepared.rows) - len(new_ids) + prepared.repeated_in_request,
-            rejections=invalid,
-        )
+        stored_before = [
+            pos for pos, row in zip(prepared.positions, prepared.rows, strict=True) if row[0] not in new_ids
+        ]
+        return _outcome(len(new_ids) + erased, stored_before, prepared, invalid)
 
     async def _record_via_kafka(
         self,
@@ -115,11 +116,17 @@ class EventRecorder:
             await self.bus.publish(FAILED_TOPIC, failed)
         if messages:
             await self.bus.publish(EVENTS_TOPIC, messages)
-        return Outcome(
-            accepted=len(messages) + erased,
-            duplicates=len(already) + prepared.repeated_in_request,
-            rejections=invalid,
-        )
+        stored_before = [
+            pos for pos, row in zip(prepared.positions, prepared.rows, strict=True) if row[0] in already
+        ]
+        return _outcome(len(messages) + erased, stored_before, prepared, invalid)
+
+
+def _outcome(
+    accepted: int, stored_before: list[int], prepared: Prepared, invalid: list[Rejection]
+) -> Outcome:
+    duplicates = sorted(stored_before + prepared.repeated_positions)
+    return Outcome(accepted, len(duplicates), invalid, duplicates)
 
 
 def _message(event: events_pb2.Event, header: dict[str, bytes]) -> BusMessage:

@@ -282,7 +282,7 @@ def test_prepare_with_wire_equals_prepare_without():
     assert [comparable(r) for r in with_wire.rows] == [comparable(r) for r in without.rows]
     assert with_wire.positions == without.positions == [0, 2, 5]
     assert with_wire.rejections == without.rejections and len(without.rejections) == 3
-    assert with_wire.repeated_in_request == without.repeated_in_request == 1
+    assert with_wire.repeated_positions == without.repeated_positions and len(without.repeated_positions) == 1
 
 
 def test_field_one_frames_each_event():

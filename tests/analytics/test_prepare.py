@@ -52,7 +52,7 @@ def test_rows_are_unchanged(extras):
     assert ingest.to_row(e, now) == reference_row(e, now)
     prepared = ingest.prepare([e, e], now)
     assert prepared.rows == [reference_row(e, now)]
-    assert prepared.repeated_in_request == 1
+    assert prepared.repeated_positions == [1]
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,9 @@ async def test_the_seed_event_is_stored_as_sent(http, gateway_url, db):
         assert resp.headers["X-Request-Id"] == "req-42"
         body = await resp.json()
     # Default values are emitted: every field of the reply is present.
-    assert body == {"result": {"accepted": 1, "duplicates": 0, "rejected": 0, "rejections": []}}
+    assert body == {
+        "result": {"accepted": 1, "duplicates": 0, "rejected": 0, "rejections": [], "duplicate_indexes": []}
+    }
     row = await db.fetchrow(
         "SELECT user_id, event_type, session_id, universes, characters, theme, creation_time"
         " FROM events WHERE event_id = $1",

@@ -36,16 +36,18 @@ class RecordEventsResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[IngestResult, _Mapping]] = ...) -> None: ...
 
 class IngestResult(_message.Message):
-    __slots__ = ("accepted", "duplicates", "rejected", "rejections")
+    __slots__ = ("accepted", "duplicates", "rejected", "rejections", "duplicate_indexes")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
     REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_INDEXES_FIELD_NUMBER: _ClassVar[int]
     accepted: int
     duplicates: int
     rejected: int
     rejections: _containers.RepeatedCompositeFieldContainer[EventRejection]
-    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[EventRejection, _Mapping]]] = ...) -> None: ...
+    duplicate_indexes: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[EventRejection, _Mapping]]] = ..., duplicate_indexes: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class EventRejection(_message.Message):
     __slots__ = ("index", "event_id", "field", "reason")
