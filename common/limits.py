@@ -5,7 +5,8 @@ ServiceError refuses it (the interceptor maps it to a gRPC status, the gateway t
 HTTP). In order:
 
 - access: the API key and the RPC's scope (common/auth.py, common/scopes.py);
-- rate: a token bucket per API key (anonymous calls of the open profile are not limited);
+- rate: a token bucket per API key (anonymous calls of the open profile are not limited); a
+  call carrying `x-sv-merged-calls: N` (the gateway's merged single events) costs N tokens;
 - concurrency: at most SV_MAX_CONCURRENT_CALLS calls at once; beyond that answer
   RESOURCE_EXHAUSTED with `retry-after: 1` at once instead of queueing without bound;
 - deadline: a unary call runs at most SV_MAX_CALL_SECONDS (DEADLINE_EXCEEDED).
@@ -58,12 +59,25 @@ def rate_guard(limiter: RateLimiter) -> Guard:
     async def guard(call: Call) -> AsyncIterator[None]:
         principal = current_principal.get()
         if principal is not ANONYMOUS:
-            wait = await limiter.acquire(principal.key_id)
+            wait = await limiter.acquire(principal.key_id, merged_calls(call.metadata))
             if wait > 0:
                 raise ResourceExhausted(f"rate limit of key {principal.key_id} exceeded", retry_after=wait)
         yield
 
     return guard
+
+
+MERGED_CALLS_KEY = "x-sv-merged-calls"
+MAX_MERGED_CALLS = 1000
+
+
+def merged_calls(metadata: tuple[tuple[str, str], ...]) -> int:
+    """How many callers' calls this one call carries (1 unless the gateway merged them). Only
+    ever more than one: a caller cannot make its call cheaper by sending the header."""
+    for name, value in metadata:
+        if name == MERGED_CALLS_KEY:
+            return min(MAX_MERGED_CALLS, int(value)) if value.isdigit() and int(value) > 1 else 1
+    return 1
 
 
 def concurrency_guard(limit: int) -> Guard:

@@ -47,6 +47,9 @@ class Settings:
     gateway_port: int = 8080
     # Processes of `python -m gateway` sharing its port (gateway/__main__.py); 0: one per core.
     gateway_workers: int = 1
+    # Single events arriving while others are on their way go to analytics as one batch call
+    # (gateway/merged_events.py); off: one call per event.
+    gateway_merge_events: bool = True
     # Where the gateway (and other clients) find the services.
     analytics_target: str = "127.0.0.1:50051"
     reco_target: str = "127.0.0.1:50052"
@@ -165,9 +168,25 @@ class Settings:
         return f"{self.host}:{port}"
 
 
+_BOOLEANS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+
+
 def _convert(kind: object, raw: str, name: str) -> object:
     kind = str(kind)
     try:
+        if kind == "bool":
+            if raw.lower() not in _BOOLEANS:
+                raise ValueError(raw)
+            return _BOOLEANS[raw.lower()]
         if "int" in kind and "str" not in kind:
             return int(raw)
         if "float" in kind:

@@ -5,7 +5,8 @@
     await limiter.aclose()
 
 A bucket holds up to `burst` tokens and refills at `rate` tokens per second; a request takes
-`cost` tokens, or is refused (taking none) with the seconds until it could pass. Buckets
+`cost` tokens (at most `burst`: a larger cost takes a full bucket, or it could never pass), or
+is refused (taking none) with the seconds until it could pass. Buckets
 nobody uses expire (Redis) or are evicted (memory), so keys may be unbounded (users, IPs).
 The protocol is the one the security branch's limits already call (`common/limits.py`).
 """
@@ -26,6 +27,7 @@ def take(
 ) -> tuple[float, float]:
     """Token-bucket arithmetic of the memory backend (the Lua script mirrors it): (wait, tokens left)."""
     tokens = min(burst, tokens + max(0.0, now - updated) * rate)
+    cost = min(cost, burst)
     if tokens >= cost:
         return 0.0, tokens - cost
     return (cost - tokens) / rate, tokens

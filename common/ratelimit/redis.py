@@ -19,6 +19,7 @@ from common.redis_guard import RedisGuard, connect
 # would come back truncated to an integer).
 TOKEN_BUCKET = """
 local rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+cost = math.min(cost, burst)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'updated')

@@ -66,6 +66,12 @@ async def test_cost_takes_several_tokens_and_a_refusal_takes_none(make):
     assert await limiter.acquire("k", cost=4) == 0.0
 
 
+async def test_a_cost_above_the_burst_takes_a_full_bucket_rather_than_waiting_forever(make):
+    limiter = make(rate=1, burst=5)
+    assert await limiter.acquire("k", cost=50) == 0.0  # e.g. 50 merged calls, a bucket of 5
+    assert await limiter.acquire("k", cost=50) == pytest.approx(5.0, abs=0.1)  # until the bucket is full
+
+
 async def test_concurrent_requests_never_overdraw(make):
     limiter = make(rate=0.01, burst=10)
     waits = await asyncio.gather(*(limiter.acquire("shared") for _ in range(50)))
