@@ -115,6 +115,16 @@ REDIS_FALLBACKS = meter.create_counter(
 HTTP_DURATION = meter.create_histogram(
     "http.server.request.duration", unit="s", description="gateway HTTP request duration"
 )
+MERGED_EVENT_CALLS = meter.create_counter(
+    "storyverse.gateway.merged_event_calls",
+    unit="{call}",
+    description="batch calls the gateway made of single events",
+)
+MERGED_EVENTS = meter.create_counter(
+    "storyverse.gateway.merged_events",
+    unit="{event}",
+    description="single events the gateway sent in those calls",
+)
 
 ERASURE_STEPS = meter.create_counter(
     "storyverse.erasure.steps", unit="{run}", description="erasure step runs, by step and outcome"

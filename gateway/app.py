@@ -16,6 +16,7 @@ from gateway.backends import Backends
 from gateway.compression import compress_reply
 from gateway.errors import GatewayError, error_response, from_http_exception, from_rpc_error
 from gateway.fast_transcode import FastTranscoder
+from gateway.merged_events import BATCH_PATH, SINGLE_PATH, EventMerger
 from gateway.reserved import Reserved, refuse_reserved, write_checks
 from gateway.routes import MethodNotAllowed, Route, RouteNotFound, Router, build_router
 from gateway.slow_clients import MAX_BYTES, closes_connection, read_body, request_bounds
@@ -45,6 +46,7 @@ SETTINGS = web.AppKey("settings", Settings)
 OPENAPI = web.AppKey("openapi", bytes)
 RESERVED = web.AppKey("reserved", dict[Route, list[Reserved]])
 FAST = web.AppKey("fast_transcoder", FastTranscoder)
+MERGER = web.AppKey("event_merger", EventMerger)
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
@@ -77,6 +79,9 @@ def create_app(settings: Settings, router: Router | None = None) -> web.Applicat
 async def _backends_lifecycle(app: web.Application):
     backends = app[BACKENDS]
     backends.open(app[ROUTER])  # channels need the running loop, hence here and not in create_app
+    if app[SETTINGS].gateway_merge_events:
+        batch = next(route for route in backends.calls if route.grpc_path == BATCH_PATH)
+        app[MERGER] = EventMerger(backends.calls[batch], app[SETTINGS])
     yield
     await backends.close()
 
@@ -163,8 +168,14 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
     metadata = _metadata(request)
     if route.server_streaming:
         return await _stream(request, route, call(message, metadata=metadata + trace_metadata()))
+    merger = request.app.get(MERGER)
     try:
-        reply = await traced_call(call, message, metadata, settings.gateway_deadline_seconds, route.grpc_path)
+        if merger is not None and route.grpc_path == SINGLE_PATH and message.HasField("event"):
+            reply = await merger.record(message.event, metadata)  # answered as its own call would be
+        else:
+            reply = await traced_call(
+                call, message, metadata, settings.gateway_deadline_seconds, route.grpc_path
+            )
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc) from None
     body, content_type = render_response(route, reply)

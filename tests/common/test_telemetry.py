@@ -91,7 +91,12 @@ async def test_one_http_request_is_one_trace_from_gateway_to_postgresql(gateway_
     client = [s for s in trace_spans if s.kind == SpanKind.CLIENT and s.attributes.get("rpc.system")]
     service = [s for s in trace_spans if s.kind == SpanKind.SERVER and s.attributes.get("rpc.system")]
     database = [s for s in trace_spans if s.attributes.get("db.system") == "postgresql"]
-    assert [s.attributes["rpc.method"] for s in client] == ["RecordEvent"]
+    # The single event went in a merged batch call (gateway/merged_events.py), in this trace,
+    # under a span that links the request it carries.
+    assert [s.attributes["rpc.method"] for s in client] == ["RecordEvents"]
+    merged = next(s for s in trace_spans if s.name == "merged events")
+    assert client[0].parent.span_id == merged.context.span_id
+    assert [link.context.span_id for link in merged.links] == [gateway.context.span_id]
     assert [s.attributes["rpc.service"] for s in service] == ["storyverse.analytics.v1.AnalyticsService"]
     assert service[0].parent.span_id == client[0].context.span_id  # continued over gRPC metadata
     assert service[0].attributes["rpc.grpc.status_code"] == 0

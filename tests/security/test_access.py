@@ -11,6 +11,7 @@ from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
 from common.auth import KeyStore, generate, secret_digest
+from common.limits import merged_calls
 from common.scopes import ADMIN, METHOD_SCOPES, scope_of
 from gateway.routes import build_router
 from tests.events import event, event_dict
@@ -95,6 +96,34 @@ async def test_the_rate_limit_answers_429_with_retry_after(http, secured):
     retry = next((headers.get("Retry-After") for status, _, headers in replies if status == 429), None)
     assert any(s not in (*DENIED, 429) for s in statuses) and 429 in statuses
     assert retry is not None and int(retry) >= 1
+
+
+async def test_merged_single_events_are_charged_one_call_each(http, secured, db):
+    """The gateway merges single events into batch calls (gateway/merged_events.py); the key's
+    bucket (burst 20, 2/s) still lets about 20 of 60 simultaneous events through, not 60."""
+    key = generate()
+    await KeyStore(db).create(key, "test-merged", ["ingest"])
+
+    async def send(body):
+        async with http.post(
+            secured.gateway_url + "/api/analytics/events", json=body, headers={"X-Api-Key": key.token}
+        ) as resp:
+            return resp.status, resp.headers.get("Retry-After")
+
+    replies = await asyncio.gather(*(send(event_dict()) for _ in range(60)))
+    statuses = [status for status, _ in replies]
+    assert set(statuses) <= {200, 429}, statuses
+    assert 1 <= statuses.count(200) <= 26, statuses  # 20 in the bucket, a few refilled meanwhile
+    assert all(int(retry) >= 1 for status, retry in replies if status == 429)
+
+
+def test_merged_calls_only_ever_cost_more():
+    assert merged_calls((("x-sv-merged-calls", "7"),)) == 7
+    assert merged_calls((("x-sv-merged-calls", "0"),)) == 1
+    assert merged_calls((("x-sv-merged-calls", "-5"),)) == 1
+    assert merged_calls((("x-sv-merged-calls", "lots"),)) == 1
+    assert merged_calls((("x-sv-merged-calls", "99999"),)) == 1000
+    assert merged_calls(()) == 1
 
 
 async def test_keys_are_stored_hashed(db):
