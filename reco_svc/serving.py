@@ -44,6 +44,7 @@ from reco_svc.goals import LEANING_KINDS, Goal, GoalBook, lean
 from reco_svc.interactions import HISTORY_DAYS, PICK_WEIGHTS, EventFacts, interactions_of
 from reco_svc.model_assembly import ATTR_WEIGHT
 from reco_svc.model_watch import ModelHolder
+from reco_svc.reading import ReadingWeights
 
 DEFAULT_LIMIT = 5
 SCORE_DECIMALS = 6  # scores in answers are rounded to this many places
@@ -357,7 +358,7 @@ def input_vector(
 ) -> tuple[dict[str, float], np.ndarray]:
     """The user's values per item (decayed history, raised to the request's picks) and the
     model's input vector x: those values plus the age group's and the device's context inputs."""
-    values = features.vector(datetime.now(UTC))
+    values = features.vector(datetime.now(UTC), ReadingWeights.from_inputs(model.input_weights))
     for key, value in request.picks().items():
         values[key] = max(values.get(key, 0.0), value)
     device = request.device_type or features.device_type
