@@ -385,13 +385,14 @@ def input_vector(
 
 
 def excluded_items(request: Request, features: UserFeatures) -> set[str]:
-    """Never recommended in this answer: what the child is picking now and the child's own stories."""
+    """Never recommended in this answer: what the child is picking now, the child's own stories
+    and finished ones (read-again picks aside: with_reading) and stories it abandoned early."""
     excluded = set(request.picks())
     excluded.update(
         i.key
         for interactions in features.events.values()
         for i in interactions
-        if i.key.startswith("story:") and i.event_type in OWN_STORY_EVENTS
+        if i.key.startswith("story:") and (i.event_type in OWN_STORY_EVENTS or i.signal == "abandon")
     )
     return excluded
 
