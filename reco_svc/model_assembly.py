@@ -29,9 +29,9 @@ from reco_svc.age_rules import AGE_GROUPS
 from reco_svc.artifact import DEFAULT_INPUT_WEIGHTS, ModelArtifact
 from reco_svc.catalog import CatalogEntry
 from reco_svc.interactions import Interaction, decay
+from reco_svc.onnx_graph import padded_rows
 from reco_svc.reading import DEFAULT, ReadingWeights, weight_of
 from reco_svc.signal_matrix import SignalPairs, signal_pairs
-from reco_svc.onnx_graph import padded_rows
 from reco_svc.trending import TrendCounter
 
 CF_WEIGHT, COOC_WEIGHT, ATTR_WEIGHT = 1.0, 0.5, 0.3

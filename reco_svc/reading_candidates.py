@@ -1,10 +1,10 @@
 """Candidates from how the child read: "continue where you stopped" and "read again".
 
-| candidate                    | a story the child...                                       | reason |
-|------------------------------|------------------------------------------------------------|--------|
-| continue where you stopped   | viewed in the last CONTINUE_DAYS, never finished, and left | "continue where you stopped (40 % read)" |
-|                              | at or after ABANDON_EARLY % (an early abandon is a dislike)|        |
-| read again                   | finished, and read again since or loved (4-5 stars, shared) | "read again: you read it 3 times" / "read again: you loved it" |
+- continue where you stopped: a story the child viewed in the last CONTINUE_DAYS, never
+  finished, and left at or after ABANDON_EARLY % (an early abandon is a dislike);
+  "continue where you stopped (40 % read)";
+- read again: a story the child finished, and read again since or loved (4-5 stars, shared);
+  "read again: you read it 3 times" / "read again: you loved it".
 
 From the child's own recent interactions (the feature store: live from the bus, history from
 reco_interactions), so erasure of those erases these too. Only in story lists; at most
@@ -52,7 +52,9 @@ def reading_picks(features: UserFeatures, now: datetime) -> list[ReadingPick]:
                 views.setdefault(i.key, []).append(i)
             elif i.signal == "complete":
                 completed[i.key] = min(i.ts, completed.get(i.key, i.ts))
-            elif (i.event_type == RATED and i.weight >= LOVED_RATING_WEIGHT) or i.event_type == "story_shared":
+            elif (
+                i.event_type == RATED and i.weight >= LOVED_RATING_WEIGHT
+            ) or i.event_type == "story_shared":
                 loved.add(i.key)
     resume, again = [], []
     for key, seen in views.items():
@@ -63,7 +65,9 @@ def reading_picks(features: UserFeatures, now: datetime) -> list[ReadingPick]:
                 and last.position is not None
                 and ABANDON_EARLY <= last.position < 100
             ):
-                resume.append(ReadingPick(key, f"continue where you stopped ({last.position:.0f} % read)", last.ts))
+                resume.append(
+                    ReadingPick(key, f"continue where you stopped ({last.position:.0f} % read)", last.ts)
+                )
             continue
         rereads = sum(1 for i in seen if i.ts > completed[key])  # reading.with_rereads' rule
         if rereads:

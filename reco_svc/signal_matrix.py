@@ -69,7 +69,11 @@ class SignalPairs:
         where[users] = np.arange(len(users))
         keep = where[self.rows] >= 0
         return SignalPairs(
-            where[self.rows[keep]], self.cols[keep], self.base[keep], self.amounts[keep], (len(users), self.shape[1])
+            where[self.rows[keep]],
+            self.cols[keep],
+            self.base[keep],
+            self.amounts[keep],
+            (len(users), self.shape[1]),
         )
 
     def _csr(self, values: np.ndarray, mask: np.ndarray | None) -> sp.csr_matrix:

@@ -456,14 +456,10 @@ class _SessionWriter:
                 if not fresh:
                     continue
                 prefs = self.user.preferences
-                weights = [
-                    0.5 + prefs.affinity(s.universes, s.theme, s.moral_lesson) for s in fresh
-                ]
+                weights = [0.5 + prefs.affinity(s.universes, s.theme, s.moral_lesson) for s in fresh]
                 self._read(rng, rng.choices(fresh, weights=weights)[0], mine)
 
-    def _read(
-        self, rng: random.Random, story: Story, mine: dict, again: bool = False
-    ) -> None:
+    def _read(self, rng: random.Random, story: Story, mine: dict, again: bool = False) -> None:
         """One reading of a library story: how far the child gets follows the hidden taste."""
         affinity = self.user.preferences.affinity(story.universes, story.theme, story.moral_lesson)
         done, start, _ = mine.get(story.story_id, (False, 0.0, affinity))

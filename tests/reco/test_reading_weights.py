@@ -36,10 +36,16 @@ def generated(users: int = 240, stories: int = 60, seed: int = 3) -> list[Intera
             found += [
                 Interaction(f"u{u}", key, 1.0, t, f"e{u}-{s}-v", "story_view", "view", 100.0),
                 Interaction(f"u{u}", key, 1.0, t, f"e{u}-{s}-t", "story_view", "time", None),
-                Interaction(f"u{u}", key, 1.0, t + timedelta(seconds=1), f"e{u}-{s}-c", "story_completed", "complete"),
+                Interaction(
+                    f"u{u}", key, 1.0, t + timedelta(seconds=1), f"e{u}-{s}-c", "story_completed", "complete"
+                ),
             ]
             if n % 2 == 0:  # read again a day later
-                found.append(Interaction(f"u{u}", key, 1.0, t + timedelta(days=1), f"e{u}-{s}-r", "story_view", "view", 100.0))
+                found.append(
+                    Interaction(
+                        f"u{u}", key, 1.0, t + timedelta(days=1), f"e{u}-{s}-r", "story_view", "view", 100.0
+                    )
+                )
         for s in rng.choice(other, 9, replace=False):
             key, t = f"story:s{s}", t + timedelta(minutes=5)
             found += [
