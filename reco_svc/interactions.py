@@ -8,11 +8,16 @@ live bus subscription (live.py) turn events into the same `Interaction`s.
 | story_creation         | each universe, each character picked     | 3.0    |
 | story_creation         | the theme, the moral lesson              | 2.0    |
 | story_creation         | the story itself (creator)               | 1.0    |
-| story_view             | the story                                | 1.0    |
-| story_completed        | the story                                | 2.0    |
+| story_view             | the story: reading signals (reading.py)  | chosen by training |
+| story_completed        | the story: reading signal `complete`     | chosen by training |
 | story_shared           | the story                                | 2.5    |
 | recommendation_clicked | the clicked item (recommendation_type)   | 1.5    |
 | story_rated (feedback) | the story, by rating: 5, 4, 3 stars      | 3.0, 2.0, 0.5 |
+
+Reading signals (view, reading time, completion, re-read, early abandon; reco_svc/reading.py)
+carry an amount and their signal; their weights are the model's (chosen by training's tuning),
+applied where a user's vector is built (reading.weight_of). Popularity and trending count them
+with reading.DEFAULT (a view 1, a completion 2), the weights they had before.
 
 Decay: weight × 0.5 ** (age_days / HALF_LIFE_DAYS), half-life 30 days, age measured from the
 event's own timestamp. A user's value for an item is log1p(sum of decayed weights), so the
@@ -33,15 +38,19 @@ from datetime import UTC, datetime
 from storyverse.analytics.v1 import events_pb2
 
 from reco_svc.catalog import key_of
+from reco_svc.reading import view_signals
 
 HALF_LIFE_DAYS = 30.0
 HISTORY_DAYS = 180  # older events weigh < 2 % and are not read
 PICK_WEIGHTS = {"universe": 3.0, "character": 3.0, "theme": 2.0, "moral_lesson": 2.0}
-STORY_WEIGHTS = {"story_creation": 1.0, "story_view": 1.0, "story_completed": 2.0, "story_shared": 2.5}
+STORY_WEIGHTS = {"story_creation": 1.0, "story_shared": 2.5}
+READING_EVENTS = frozenset({"story_view", "story_completed"})
 CLICK_WEIGHT = 1.5
 RATED = "story_rated"  # not an analytics event type: a feedback row seen as an interaction
 RATING_WEIGHTS = {5: 3.0, 4: 2.0, 3: 0.5}
-INTERACTION_EVENT_TYPES = frozenset({"story_creation", *STORY_WEIGHTS, "recommendation_clicked"})
+INTERACTION_EVENT_TYPES = frozenset(
+    {"story_creation", *STORY_WEIGHTS, *READING_EVENTS, "recommendation_clicked"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,8 @@ class EventFacts:
     recommendation_type: str = ""
     item_id: str = ""
     rating: int = 0  # story_rated only
+    duration: float | None = None  # story_view: seconds read
+    position: float | None = None  # story_view: how far, in percent of the story
 
     @classmethod
     def from_row(cls, row) -> EventFacts:  # asyncpg.Record of an event or of a rating
@@ -80,6 +91,8 @@ class EventFacts:
             recommendation_type=row["recommendation_type"] or "",
             item_id=row["item_id"] or "",
             rating=row.get("rating") or 0,
+            duration=row.get("duration"),
+            position=row.get("position"),
         )
 
     @classmethod
@@ -99,6 +112,8 @@ class EventFacts:
             device_type=p.device_type,
             recommendation_type=p.recommendation_type,
             item_id=p.item_id,
+            duration=p.duration if p.HasField("duration") else None,
+            position=float(p.position) if p.HasField("position") else None,
         )
 
 
@@ -110,6 +125,8 @@ class Interaction:
     ts: datetime
     event_id: str
     event_type: str = ""
+    signal: str = ""  # a reading signal (reading.SIGNALS): weight is its amount
+    position: float | None = None  # a view's reading position (percent)
 
 
 def parse_ts(value: str) -> datetime:
@@ -118,9 +135,16 @@ def parse_ts(value: str) -> datetime:
 
 
 def interactions_of(facts: EventFacts) -> list[Interaction]:
-    def one(kind: str, item_id: str, weight: float) -> Interaction:
+    def one(kind: str, item_id: str, weight: float, signal: str = "") -> Interaction:
         return Interaction(
-            facts.user_id, key_of(kind, item_id), weight, facts.ts, facts.event_id, facts.event_type
+            facts.user_id,
+            key_of(kind, item_id),
+            weight,
+            facts.ts,
+            facts.event_id,
+            facts.event_type,
+            signal,
+            facts.position if signal == "view" else None,
         )
 
     kind = facts.event_type
@@ -134,6 +158,10 @@ def interactions_of(facts: EventFacts) -> list[Interaction]:
             found.append(one("moral_lesson", facts.moral_lesson, PICK_WEIGHTS["moral_lesson"]))
         if facts.story_id:
             found.append(one("story", facts.story_id, STORY_WEIGHTS[kind]))
+    elif kind == "story_view" and facts.story_id:
+        found += [one("story", facts.story_id, a, s) for s, a in view_signals(facts.duration, facts.position)]
+    elif kind == "story_completed" and facts.story_id:
+        found.append(one("story", facts.story_id, 1.0, "complete"))
     elif kind in STORY_WEIGHTS and facts.story_id:
         found.append(one("story", facts.story_id, STORY_WEIGHTS[kind]))
     elif kind == "recommendation_clicked" and facts.recommendation_type and facts.item_id:
@@ -149,5 +177,6 @@ def decay(weight: float, ts: datetime, now: datetime) -> float:
 
 
 def compress(total: float) -> float:
-    """A user's value for an item from the sum of its decayed weights."""
-    return math.log1p(total)
+    """A user's value for an item from the sum of its decayed weights (0 when it is not above
+    0: a negative reading weight, an early abandon, can cancel a view but never go below)."""
+    return math.log1p(max(total, 0.0))

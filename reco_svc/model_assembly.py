@@ -28,8 +28,10 @@ from reco_svc import attributes
 from reco_svc.age_rules import AGE_GROUPS
 from reco_svc.artifact import DEFAULT_INPUT_WEIGHTS, ModelArtifact
 from reco_svc.catalog import CatalogEntry
-from reco_svc.interactions import Interaction, compress, decay
+from reco_svc.interactions import Interaction, decay
 from reco_svc.onnx_graph import padded_rows
+from reco_svc.reading import DEFAULT, ReadingWeights, weight_of
+from reco_svc.signal_matrix import SignalPairs, signal_pairs
 from reco_svc.trending import TrendCounter
 
 CF_WEIGHT, COOC_WEIGHT, ATTR_WEIGHT = 1.0, 0.5, 0.3
@@ -64,6 +66,10 @@ class Learner(Protocol):
         ...
 
     def cooccurrence(self, matrix: sp.csr_matrix, sparse: bool) -> object: ...
+
+    def reading_weights(self, pairs: SignalPairs, step: Step) -> ReadingWeights:
+        """The weights of the reading signals (reading.py), chosen on the pairs; called first."""
+        ...
 
     def metrics(self, matrix: sp.csr_matrix, step: Step) -> dict[str, float]:
         """Offline evaluation figures for the registry ({} when there is too little data)."""
@@ -104,20 +110,14 @@ def _scaled(matrix: np.ndarray) -> np.ndarray:
 
 
 def user_item_matrix(
-    interactions: Iterable[Interaction], index: dict[str, int], now: datetime
+    interactions: Iterable[Interaction],
+    index: dict[str, int],
+    now: datetime,
+    weights: ReadingWeights = DEFAULT,
 ) -> tuple[sp.csr_matrix, list[str]]:
-    totals: dict[tuple[str, int], float] = defaultdict(float)
-    for i in interactions:
-        j = index.get(i.key)
-        if j is not None:
-            totals[(i.user_id, j)] += decay(i.weight, i.ts, now)
-    users = sorted({u for u, _ in totals})
-    user_index = {u: n for n, u in enumerate(users)}
-    rows = np.fromiter((user_index[u] for u, _ in totals), dtype=np.int64, count=len(totals))
-    cols = np.fromiter((j for _, j in totals), dtype=np.int64, count=len(totals))
-    vals = np.fromiter((compress(v) for v in totals.values()), dtype=np.float32, count=len(totals))
-    matrix = sp.csr_matrix((vals, (rows, cols)), shape=(len(users), len(index)), dtype=np.float32)
-    return matrix, users
+    """log1p of each (user, item)'s decayed weights, reading signals weighted by `weights`."""
+    pairs, users = signal_pairs(interactions, index, now)
+    return pairs.matrix(weights), users
 
 
 def build_artifact(
@@ -136,17 +136,21 @@ def build_artifact(
     story_weight: dict[str, float] = defaultdict(float)
     for i in interactions:
         if i.key.startswith("story:"):
-            story_weight[i.key] += decay(i.weight, i.ts, now)
+            story_weight[i.key] += decay(weight_of(i, DEFAULT), i.ts, now)
     items = select_items(entries, story_weight)
     index = {e.key: n for n, e in enumerate(items)}
     n_items = len(items)
     step(f"{n_items} items in the model ({sum(e.kind == 'story' for e in items)} stories)")
 
-    matrix, users = user_item_matrix(interactions, index, now)
+    pairs, users = signal_pairs(interactions, index, now)
+    reading = learner.reading_weights(pairs, step) if learner is not None else DEFAULT
+    matrix = pairs.matrix(reading)
     step(f"user x item matrix: {matrix.shape[0]} users, {matrix.nnz} non-zero")
 
     context_rows = context_rows_of(interactions, index, age_groups, devices, now)
-    return assemble(items, matrix, context_rows, version, learner, step, started)
+    artifact = assemble(items, matrix, context_rows, version, learner, step, started)
+    artifact.input_weights.update(reading.inputs())
+    return artifact
 
 
 def context_rows_of(
@@ -164,7 +168,7 @@ def context_rows_of(
             trends.add(i, age_groups.get(i.user_id, ""))
             device = devices.get(i.user_id)
             if device:
-                by_device[device][i.key] += decay(i.weight, i.ts, now)
+                by_device[device][i.key] += decay(weight_of(i, DEFAULT), i.ts, now)
     rows: dict[str, dict[int, float]] = {}
     for group in AGE_GROUPS:
         rows[f"pop:{group}"] = {index[key]: value for key, value in trends.popularity(group).items()}

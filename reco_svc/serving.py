@@ -14,7 +14,9 @@ For each request:
 4. a final filter applies the same rules again to whatever came out (the age rule is
    checked against the live catalog, not the model's copy of it);
 5. the lean toward the child's educational goals (goals.py: themes, moral lessons, stories),
-   then diversity (diversity.py), then reasons (reasons.py; goals.py for items the lean moved).
+   then diversity (diversity.py), then reasons (reasons.py; goals.py for items the lean moved);
+6. story lists: "continue where you stopped" and "read again" from how the child read
+   (reading_candidates.py), a small share of the list, through the same final filter.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ from reco_svc.goals import LEANING_KINDS, Goal, GoalBook, lean
 from reco_svc.interactions import HISTORY_DAYS, PICK_WEIGHTS, EventFacts, interactions_of
 from reco_svc.model_assembly import ATTR_WEIGHT
 from reco_svc.model_watch import ModelHolder
+from reco_svc.reading import ReadingWeights
+from reco_svc.reading_candidates import cap as reading_cap
+from reco_svc.reading_candidates import reading_picks
 
 DEFAULT_LIMIT = 5
 SCORE_DECIMALS = 6  # scores in answers are rounded to this many places
@@ -255,6 +260,8 @@ class Recommender:
                 if id(item) in moved:
                     item.reason = moved[id(item)].reason()
                 self._explain(item, model, x, inputs, snapshot)
+            if requested == "story":
+                chosen = with_reading(request, chosen, features, snapshot)
             lists.append(
                 RecList(requested, chosen, model.version, choice.variant, request_id, choice.experiment_key)
             )
@@ -357,7 +364,7 @@ def input_vector(
 ) -> tuple[dict[str, float], np.ndarray]:
     """The user's values per item (decayed history, raised to the request's picks) and the
     model's input vector x: those values plus the age group's and the device's context inputs."""
-    values = features.vector(datetime.now(UTC))
+    values = features.vector(datetime.now(UTC), ReadingWeights.from_inputs(model.input_weights))
     for key, value in request.picks().items():
         values[key] = max(values.get(key, 0.0), value)
     device = request.device_type or features.device_type
@@ -378,15 +385,38 @@ def input_vector(
 
 
 def excluded_items(request: Request, features: UserFeatures) -> set[str]:
-    """Never recommended in this answer: what the child is picking now and the child's own stories."""
+    """Never recommended in this answer: what the child is picking now, the child's own stories
+    and finished ones (read-again picks aside: with_reading) and stories it abandoned early."""
     excluded = set(request.picks())
     excluded.update(
         i.key
         for interactions in features.events.values()
         for i in interactions
-        if i.key.startswith("story:") and i.event_type in OWN_STORY_EVENTS
+        if i.key.startswith("story:") and (i.event_type in OWN_STORY_EVENTS or i.signal == "abandon")
     )
     return excluded
+
+
+def with_reading(
+    request: Request, chosen: list[Scored], features: UserFeatures, snapshot: CatalogSnapshot
+) -> list[Scored]:
+    """The story list with the child's continue / read-again picks first (at most
+    reading_candidates.cap(limit)), each through the final filter (the age rule included)."""
+    now = datetime.now(UTC)
+    current = set(request.picks())
+    found: list[Scored] = []
+    top = max((s.score for s in chosen), default=0.0)
+    for pick in reading_picks(features, now):
+        if len(found) >= reading_cap(request.limit):
+            break
+        kind, _, story_id = pick.key.partition(":")
+        entry = snapshot.get(kind, story_id)
+        if passes(entry, "story", request.age_group, current):
+            found.append(Scored(entry, top, pick.reason))
+    if not found:
+        return chosen
+    keys = {s.entry.key for s in found}
+    return (found + [s for s in chosen if s.entry.key not in keys])[: request.limit]
 
 
 def toward_goals(ranked: dict[str, list[Scored]], goals: list[Goal], limit: int) -> dict[int, Goal]:

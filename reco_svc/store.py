@@ -180,7 +180,7 @@ async def unhide(pool: asyncpg.Pool, kind: str, item_id: str) -> None:
 INTERACTION_TYPES = sorted(INTERACTION_EVENT_TYPES)
 _COLUMNS_READ = (
     "event_id, user_id, event_type, ts, story_id, universes, characters, theme, moral_lesson, "
-    "age_group, device_type, recommendation_type, item_id, rating"
+    "age_group, device_type, recommendation_type, item_id, rating, duration, position"
 )
 # What counts as an interaction: the interaction events, and ratings of RATING_WEIGHTS.
 _COUNTS = f"(event_type = ANY($2::text[]) OR (event_type = '{RATED}' AND rating = ANY($3::smallint[])))"
@@ -198,18 +198,19 @@ async def record_interactions(pool: asyncpg.Pool, facts: Sequence[EventFacts]) -
     status = await pool.execute(
         """INSERT INTO reco_interactions (event_id, user_id, event_type, ts, story_id, universes,
                                           characters, theme, moral_lesson, age_group, device_type,
-                                          recommendation_type, item_id, rating)
+                                          recommendation_type, item_id, rating, duration, position)
            SELECT x.event_id, x.user_id, x.event_type, x.ts, nullif(x.story_id, ''),
                   ARRAY(SELECT jsonb_array_elements_text(x.universes::jsonb)),
                   ARRAY(SELECT jsonb_array_elements_text(x.characters::jsonb)),
                   nullif(x.theme, ''), nullif(x.moral_lesson, ''), nullif(x.age_group, ''),
                   nullif(x.device_type, ''), nullif(x.recommendation_type, ''), nullif(x.item_id, ''),
-                  nullif(x.rating, 0)
+                  nullif(x.rating, 0), x.duration, x.position
              FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
                          $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                         $13::text[], $14::smallint[])
+                         $13::text[], $14::smallint[], $15::float8[], $16::real[])
                   AS x(event_id, user_id, event_type, ts, story_id, universes, characters, theme,
-                       moral_lesson, age_group, device_type, recommendation_type, item_id, rating)
+                       moral_lesson, age_group, device_type, recommendation_type, item_id, rating,
+                       duration, position)
            ON CONFLICT (event_id) DO NOTHING""",
         [f.event_id for f in facts],
         [f.user_id for f in facts],
@@ -225,6 +226,8 @@ async def record_interactions(pool: asyncpg.Pool, facts: Sequence[EventFacts]) -
         [f.recommendation_type for f in facts],
         [f.item_id for f in facts],
         [f.rating for f in facts],
+        [f.duration for f in facts],
+        [f.position for f in facts],
     )
     return int(status.rsplit(" ", 1)[1])
 

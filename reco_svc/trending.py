@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reco_svc.interactions import Interaction, decay
+from reco_svc.reading import DEFAULT, weight_of
 
 RECENT_DAYS = 3.0
 BASELINE_DAYS = 14.0
@@ -51,11 +52,11 @@ class TrendCounter:
         if not group:
             return
         counts = self.groups[group]
-        counts.popularity[interaction.key] += decay(interaction.weight, interaction.ts, self.now)
+        counts.popularity[interaction.key] += decay(weight_of(interaction, DEFAULT), interaction.ts, self.now)
         if self.recent_start < interaction.ts <= self.now:
-            counts.recent[interaction.key] += interaction.weight
+            counts.recent[interaction.key] += weight_of(interaction, DEFAULT)
         elif self.baseline_start < interaction.ts <= self.recent_start:
-            counts.baseline[interaction.key] += interaction.weight
+            counts.baseline[interaction.key] += weight_of(interaction, DEFAULT)
 
     def popularity(self, group: str) -> dict[str, float]:
         return _normalized(self.groups[group].popularity) if group in self.groups else {}

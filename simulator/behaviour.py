@@ -6,7 +6,12 @@ sessions, and in each session may go down the story funnel
 
     session_start -> story_started -> story_creation -> story_view -> story_completed -> story_shared
 
-with a drop-off at each step. Content is drawn from the user's hidden
+with a drop-off at each step. With `library_reads` above 0, children also read stories other
+children of their age group made (the library), and how they read them follows their hidden
+taste: a story they like is read to the end and, later, read again; one they do not is abandoned
+early (a low `position`, the percent read); one in between is left halfway and may be continued
+in a later session. These readings draw from a stream of their own, so a run without them is
+unchanged. Content is drawn from the user's hidden
 preferences (population.py), so the events carry a learnable signal. All the
 randomness comes from per-user `random.Random` streams keyed by the seed: the
 same seed, start date and `now` give the same events; the population (users and
@@ -115,6 +120,9 @@ class SimConfig:
     weekend_boost: float = 1.15
     exploration: float = 0.15  # share of choices made outside the user's tastes
     goal_pull: float = 0.0  # a story's moral lesson is one of the parent's hidden goals (goals.py)
+    library_reads: float = 0.0  # mean readings of other children's stories per session (Poisson)
+    reread: float = 0.3  # a library reading is a re-read of a story loved before (when there is one)
+    resume: float = 0.5  # ... else the continuation of a story left halfway (when there is one)
     experiments: tuple[Experiment, ...] = ()
 
 
@@ -176,6 +184,13 @@ class Simulation:
         # Parents' hidden educational goals, per user index (simulator/goals.py).
         self.goals = {u.index: hidden_goals(seed, u, self.catalog) for u in self.population}
         self._names = self.catalog.by_id()
+        # The library: stories made so far, per age group (read when library_reads > 0), and each
+        # child's readings of them: story id -> (completed, percent read, affinity).
+        self.library: dict[str, list[Story]] = {}
+        self.readings: dict[int, dict[str, tuple[bool, float, float]]] = {}
+        self._library_rngs = {
+            u.index: random.Random(f"{seed}:{self.start_date}:library:{u.index}") for u in self.population
+        }
         self._exposed: set[tuple[str, str]] = set()
         self._variants: dict[tuple[str, str], str] = {}
         self._ran = False
@@ -312,6 +327,8 @@ class _SessionWriter:
             self._story(picked)
             while self.p(self.cfg.another_story, "story_started"):
                 self._story(None)
+        if self.cfg.library_reads > 0:
+            self._library()
         self.tick(3, 30)
         self.emit("session_end", duration=round((self.clock - start).total_seconds(), 1))
 
@@ -388,6 +405,8 @@ class _SessionWriter:
             self.tick(20, 240)  # gave up while creating
             return
         story = self._compose(story_id, forced_universe)
+        if self.cfg.library_reads > 0:
+            self.sim.library.setdefault(self.user.age_group.key, []).append(story)
         self.clock += timedelta(seconds=story.creation_time)
         self.emit(
             "story_creation",
@@ -403,9 +422,11 @@ class _SessionWriter:
             return
         affinity = self.user.preferences.affinity(story.universes, story.theme, story.moral_lesson)
         completes = self.p(cfg.completion * (0.75 + 0.25 * min(affinity, 1.6)), "story_completed")
-        reading = rng.lognormvariate(math.log(240), 0.4) * (1.0 if completes else rng.uniform(0.1, 0.6))
+        full = rng.lognormvariate(math.log(240), 0.4)
+        share = 1.0 if completes else rng.uniform(0.1, 0.6)
+        reading = full * share
         self.tick(1, 5)
-        self.emit("story_view", story_id=story_id, duration=round(reading, 1))
+        self.emit("story_view", story_id=story_id, duration=round(reading, 1), position=round(100 * share))
         self.clock += timedelta(seconds=reading)
         if completes:
             self.emit("story_completed", story_id=story_id)
@@ -415,6 +436,48 @@ class _SessionWriter:
         fb_chance = cfg.feedback if completes else cfg.feedback * 0.4
         if self.p(fb_chance, "feedback_submitted"):
             self._feedback(story, completes, affinity)
+
+    # -- the library: other children's stories --------------------------------------------
+
+    def _library(self) -> None:
+        rng = self.sim._library_rngs[self.user.index]
+        mine = self.sim.readings.setdefault(self.user.index, {})
+        shelf = self.sim.library.get(self.user.age_group.key, [])
+        by_id = {s.story_id: s for s in shelf}
+        for _ in range(poisson(rng, self.cfg.library_reads)):
+            loved = [i for i, (done, _, a) in mine.items() if done and a > 1.0]
+            halfway = [i for i, (done, at, _) in mine.items() if not done and at >= 25]
+            if loved and rng.random() < self.cfg.reread:
+                self._read(rng, by_id[rng.choice(sorted(loved))], mine, again=True)
+            elif halfway and rng.random() < self.cfg.resume:
+                self._read(rng, by_id[rng.choice(sorted(halfway))], mine)
+            else:
+                fresh = [s for s in rng.sample(shelf, min(len(shelf), 12)) if s.story_id not in mine]
+                if not fresh:
+                    continue
+                prefs = self.user.preferences
+                weights = [0.5 + prefs.affinity(s.universes, s.theme, s.moral_lesson) for s in fresh]
+                self._read(rng, rng.choices(fresh, weights=weights)[0], mine)
+
+    def _read(self, rng: random.Random, story: Story, mine: dict, again: bool = False) -> None:
+        """One reading of a library story: how far the child gets follows the hidden taste."""
+        affinity = self.user.preferences.affinity(story.universes, story.theme, story.moral_lesson)
+        done, start, _ = mine.get(story.story_id, (False, 0.0, affinity))
+        start = 0.0 if again or done else start
+        if again or rng.random() < min(0.95, max(0.05, 0.55 * affinity - 0.05)):
+            position = 100
+        elif rng.random() < min(0.9, max(0.1, 1.15 - 0.6 * affinity)):
+            position = round(rng.uniform(max(start, 2.0), max(start, 2.0) + 20.0))
+        else:
+            position = round(rng.uniform(max(start, 30.0), 90.0))
+        position = min(position, 100)
+        reading = rng.lognormvariate(math.log(240), 0.4) * max(position - start, 2.0) / 100.0
+        self.tick(5, 40)
+        self.emit("story_view", story_id=story.story_id, duration=round(reading, 1), position=position)
+        self.clock += timedelta(seconds=reading)
+        if position >= 100:
+            self.emit("story_completed", story_id=story.story_id)
+        mine[story.story_id] = (done or position >= 100, float(position), affinity)
 
     def _pick(self, weights: dict[str, float], k: int = 1, first: str | None = None) -> list[str]:
         """k distinct items by taste, with some exploration; `first` is taken first when given."""

@@ -91,7 +91,7 @@ class SharedFeatures:
             "t": facts.ts.isoformat(),
             "a": facts.age_group,
             "d": facts.device_type,
-            "i": [[i.key, i.weight, i.event_type] for i in interactions],
+            "i": [_interaction(i) for i in interactions],
         }
         await self.store.push_recent(_recent(facts.user_id), json.dumps(payload, separators=(",", ":")))
 
@@ -123,13 +123,19 @@ def _entry(event_id: str, interactions: tuple[Interaction, ...]) -> dict:
         "t": interactions[0].ts.isoformat(),
         "a": "",
         "d": "",
-        "i": [[i.key, i.weight, i.event_type] for i in interactions],
+        "i": [_interaction(i) for i in interactions],
     }
+
+
+def _interaction(i: Interaction) -> list:
+    """[key, weight, event type] and, for a reading signal, [.., signal, position]."""
+    found = [i.key, i.weight, i.event_type]
+    return [*found, i.signal, i.position] if i.signal else found
 
 
 def _decode(raw: str | dict, user_id: str) -> tuple[EventFacts, list[Interaction]]:
     data = json.loads(raw) if isinstance(raw, str) else raw
     ts = datetime.fromisoformat(data["t"])
     facts = EventFacts(data["e"], user_id, "", ts, age_group=data["a"], device_type=data["d"])
-    interactions = [Interaction(user_id, key, weight, ts, data["e"], kind) for key, weight, kind in data["i"]]
+    interactions = [Interaction(user_id, *entry[:2], ts, data["e"], *entry[2:]) for entry in data["i"]]
     return facts, interactions

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from reco_svc.interactions import EventFacts, Interaction, compress, decay
+from reco_svc.reading import DEFAULT, ReadingWeights, weight_of, with_rereads
 
 MAX_EVENTS_PER_USER = 200
 
@@ -52,12 +53,13 @@ class UserFeatures:
         }
         return kept
 
-    def vector(self, now: datetime) -> dict[str, float]:
-        """item key -> log1p(sum of decayed weights)."""
+    def vector(self, now: datetime, weights: ReadingWeights = DEFAULT) -> dict[str, float]:
+        """item key -> log1p(sum of decayed weights); reading signals (re-reads derived from the
+        whole history) weighted by `weights`, the scoring model's."""
         totals: dict[str, float] = {}
-        for interactions in self.events.values():
-            for i in interactions:
-                totals[i.key] = totals.get(i.key, 0.0) + decay(i.weight, i.ts, now)
+        flat = [i for interactions in self.events.values() for i in interactions]
+        for i in with_rereads(flat):
+            totals[i.key] = totals.get(i.key, 0.0) + decay(weight_of(i, weights), i.ts, now)
         return {key: compress(total) for key, total in totals.items()}
 
     def latest_picks(self) -> list[Interaction]:

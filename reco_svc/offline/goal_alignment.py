@@ -61,6 +61,8 @@ def facts_of(event: dict) -> EventFacts:
         age_group=p.get("age_group", ""),
         recommendation_type=p.get("recommendation_type", ""),
         item_id=p.get("item_id", ""),
+        duration=p.get("duration"),
+        position=p.get("position"),
     )
 
 

@@ -7,7 +7,9 @@ reco_svc.model_assembly puts them beside the attribute part and the context rows
 
 Tuned (model "auto", the default): the user x item pairs are split per item 75/25 (seed 42);
 tuning.py chooses family and hyper-parameters on a validation split of the 75% part, within the
-budget; that model's scores on the 25% part are the registry's offline metrics (beside
+budget, with the reading weights (reading.py) when the pairs carry reading signals
+(`reading_weights`, called first: the matrix depends on them); that model's scores on the 25%
+part (its pairs that show taste, signal_matrix.py) are the registry's offline metrics (beside
 popularity's); then the chosen configuration is fitted on all pairs and served. With fewer
 than MIN_USERS_FOR_METRICS users there is nothing to hold out: tuning runs on all pairs.
 """
@@ -24,6 +26,8 @@ from reco_svc.offline.models.cooccurrence import CooccurrenceModel
 from reco_svc.offline.models.popularity import PopularityModel
 from reco_svc.offline.splits import per_item_split
 from reco_svc.offline.tuning import DEFAULT_BUDGET_SECONDS, tune
+from reco_svc.reading import DEFAULT, ReadingWeights
+from reco_svc.signal_matrix import SignalPairs
 from reco_svc.similarity import top_k_similar
 
 COOC_NEIGHBOURS = 50
@@ -40,6 +44,22 @@ class Learned:
         self.budget_seconds = budget_seconds
         self.tuning: dict[str, object] = {}
         self._metrics: dict[str, float] | None = None
+        self._tuned: tuple | None = None  # (model, choice, train mask, pairs) of reading_weights
+
+    def reading_weights(self, pairs: SignalPairs, step: Step) -> ReadingWeights:
+        """Tuned: the whole tuning runs here, on the training part of the pairs, and chooses the
+        reading weights with the rest; a fixed model keeps reading.DEFAULT."""
+        if self.model_name != AUTO or pairs.shape[0] < MIN_USERS_FOR_CF or pairs.nnz == 0:
+            return DEFAULT
+        if pairs.shape[0] >= MIN_USERS_FOR_METRICS:
+            train_mask, _ = per_item_split(pairs.cols)
+        else:
+            train_mask = np.ones(pairs.nnz, dtype=bool)
+        tuned, choice = tune(pairs.take(train_mask), self.budget_seconds)
+        self._tuned = (tuned, choice, train_mask, pairs)
+        weights = choice.reading or DEFAULT
+        step(f"reading weights: {weights.as_dict()}")
+        return weights
 
     def collaborative(self, matrix: sp.csr_matrix, sparse: bool = False) -> tuple[object, str]:
         """Dense B, or with `sparse` B as (sparse part, left, right): B = sparse + left @ right."""
@@ -56,7 +76,28 @@ class Learned:
             name, model = make_model(self.model_name, n_items)
             model.fit(matrix)  # type: ignore[attr-defined]
             return _served(model, sparse), name
-        if matrix.shape[0] >= MIN_USERS_FOR_METRICS:
+        if self._tuned is not None and self._tuned[3].shape == matrix.shape:
+            tuned, choice, train_mask, pairs = self._tuned
+            weights = choice.reading or DEFAULT
+            if pairs.shape[0] >= MIN_USERS_FOR_METRICS:
+                train, test = pairs.matrix(weights, train_mask), pairs.relevant(~train_mask)
+                found, _ = ranking_metrics(tuned, train, test, K)
+                self._metrics = {
+                    **{f"collaborative_{k}": round(v, 5) for k, v in found.items()},
+                    **_popularity_metrics(train, test),
+                }
+                family = FAMILIES[choice.family]
+                params = dict(choice.params)
+                if "l2" in params:
+                    params["l2"] = round(
+                        params["l2"] * (matrix.nnz / train.nnz) ** (1 - 2 * params["alpha"]), 3
+                    )
+                model = family.build(params).fit(matrix)
+                self.tuning = {**choice.record(), "served_params": params}
+            else:
+                model = tuned
+                self.tuning = choice.record()
+        elif matrix.shape[0] >= MIN_USERS_FOR_METRICS:
             train, test = metrics_split(matrix)
             tuned, choice = tune(train, self.budget_seconds)
             found, _ = ranking_metrics(tuned, train, test, K)

@@ -20,6 +20,15 @@
 4. **Final fit.** The chosen configuration is fitted on the whole training part, its l2 scaled
    to the larger data (the normalized Gram grows as data^(1 - 2 alpha)).
 
+5. **Reading weights.** Given reco_svc.signal_matrix.SignalPairs with reading signals, the
+   weight of each (reading.SIGNALS: view, reading time, completion, re-read, early abandon) is
+   chosen between the family scoring and the refinement: DEFAULT and UNIFORM are scored with the
+   best family at its prior, then one coordinate pass over reading.GRID from the better of the
+   two, under the same budget and folds (a weight changes the input matrix, so every candidate
+   refits). Validation targets are the held-out pairs that show taste whatever the weights
+   (signal_matrix: picks, completions, re-reads...), so no weight can make targets of its own.
+   The hyper-parameters are then refined on the matrix of the chosen weights.
+
 `choice.record()` is what the registry keeps and `python -m reco_svc.evaluate` prints.
 """
 
@@ -36,6 +45,8 @@ from reco_svc.offline.models import FAMILIES, Family
 from reco_svc.offline.models.base import ItemItemModel
 from reco_svc.offline.models.ease import MAX_DENSE_ITEMS
 from reco_svc.offline.splits import per_item_split
+from reco_svc.reading import DEFAULT, GRID, SIGNALS, UNIFORM, ReadingWeights
+from reco_svc.signal_matrix import SignalPairs
 
 DEFAULT_BUDGET_SECONDS = 60.0
 VALIDATION_SEEDS = (1, 2)
@@ -83,6 +94,8 @@ class Choice:
     sampled_users: int | None = None
     stopped: str = ""
     folds: int = len(VALIDATION_SEEDS)
+    reading: ReadingWeights | None = None  # None: no reading signal in the data
+    reading_ndcg: dict[str, float] = field(default_factory=dict)  # default, uniform, chosen
 
     def reason(self) -> str:
         gain = self.validation_ndcg - self.prior_ndcg
@@ -97,7 +110,14 @@ class Choice:
 
     def record(self) -> dict[str, object]:
         """JSON for the registry row and the evaluation output."""
+        reading = {}
+        if self.reading is not None:
+            reading = {
+                "reading_weights": self.reading.as_dict(),
+                "reading_validation_ndcg@10": {k: round(v, 5) for k, v in self.reading_ndcg.items()},
+            }
         return {
+            **reading,
             "family": self.family,
             "params": self.params,
             "validation_ndcg@10": round(self.validation_ndcg, 5),
@@ -147,16 +167,12 @@ class _Composed:
 class _Search:
     """Candidates scored on every validation fold (mean nDCG@K), fitted parts cached per fold."""
 
-    def __init__(
-        self, folds: list[tuple[sp.csr_matrix, sp.csr_matrix]], budget: float, started: float
-    ) -> None:
-        self.folds = []
-        for fit, valid in folds:
-            rows = fit.shape[0]
-            pick = np.sort(
-                np.random.default_rng(0).choice(rows, min(rows, SCALE_SAMPLE_USERS), replace=False)
-            )
-            self.folds.append((fit, valid, fit[pick]))
+    def __init__(self, folds_of, weights: ReadingWeights | None, budget: float, started: float) -> None:
+        # The folds of the input matrix made with given reading weights (None: no reading signal).
+        self.folds_of = folds_of
+        self._folds: dict[ReadingWeights | None, list] = {}
+        self.weights = weights
+        self.n_folds = len(VALIDATION_SEEDS)
         self.budget, self.started = budget, started
         self.parts: dict[tuple, tuple[ItemItemModel, float]] = {}  # fitted part, its mean |score|
         self.part_seconds: dict[str, float] = {}  # one fit of a part kind on one fold
@@ -164,15 +180,29 @@ class _Search:
         self.trials: list[Trial] = []
         self.seen: dict[tuple, float] = {}
 
+    @property
+    def folds(self) -> list[tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]]:
+        found = self._folds.get(self.weights)
+        if found is None:
+            found = []
+            for fit, valid in self.folds_of(self.weights):
+                rows = fit.shape[0]
+                pick = np.sort(
+                    np.random.default_rng(0).choice(rows, min(rows, SCALE_SAMPLE_USERS), replace=False)
+                )
+                found.append((fit, valid, fit[pick]))
+            self._folds[self.weights] = found
+        return found[: self.n_folds]
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
     def cost(self, family: Family, params: dict[str, float]) -> float:
         """Seconds a candidate needs: the fits of parts not cached, plus scoring."""
         seconds = self.score_seconds
-        for fold in range(len(self.folds)):
+        for fold in range(self.n_folds):
             for key in family.part_params(params):
-                if (fold, key) not in self.parts:
+                if (self.weights, fold, key) not in self.parts:
                     seconds += self.part_seconds.get(key[0], 0.0)
         return seconds
 
@@ -180,7 +210,7 @@ class _Search:
         return sum(self.part_seconds.get(part, 0.0) for part, _ in family.part_params(params)) * ratio
 
     def _part(self, fold: int, key: tuple) -> tuple[ItemItemModel, float]:
-        found = self.parts.get((fold, key))
+        found = self.parts.get((self.weights, fold, key))
         if found is None:
             from reco_svc.offline.models import PARTS
 
@@ -189,18 +219,18 @@ class _Search:
             model = PARTS[key[0]](*key[1]).fit(fit)
             self.part_seconds[key[0]] = time.perf_counter() - started
             scale = float(np.abs(model.score(sample)).mean()) or 1.0
-            found = self.parts[(fold, key)] = (model, scale)
+            found = self.parts[(self.weights, fold, key)] = (model, scale)
         return found
 
     def score(self, family: Family, params: dict[str, float]) -> float:
-        key = (family.name, tuple(sorted(params.items())))
+        key = (self.weights, family.name, tuple(sorted(params.items())))
         if key in self.seen:
             return self.seen[key]
         started = time.perf_counter()
         found = []
         for fold, (fit, valid, _) in enumerate(self.folds):
             if fold > 0 and not self.seen and self.elapsed() > self.budget * SECOND_FOLD_SHARE:
-                self.folds = self.folds[:1]  # one fold is all this budget affords on this data
+                self.n_folds = 1  # one fold is all this budget affords on this data
                 break
             fitted = [self._part(fold, part) for part in family.part_params(params)]
             if len(fitted) == 1:
@@ -219,19 +249,38 @@ class _Search:
         return ndcg
 
 
+def sample_pairs(pairs: SignalPairs, max_pairs: int, seed: int = 0) -> tuple[SignalPairs, int | None]:
+    """sample_users for SignalPairs."""
+    if pairs.nnz <= max_pairs:
+        return pairs, None
+    order = np.random.default_rng(seed).permutation(pairs.shape[0])
+    counts = np.bincount(pairs.rows, minlength=pairs.shape[0])[order]
+    chosen = np.sort(order[: int(np.searchsorted(np.cumsum(counts), max_pairs)) + 1])
+    return pairs.take_rows(chosen), len(chosen)
+
+
 def tune(
-    train: sp.csr_matrix,
+    train: sp.csr_matrix | SignalPairs,
     budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     families: list[str] | None = None,
+    reading: bool = True,
 ) -> tuple[ItemItemModel, Choice]:
-    """Choose on a validation split of `train`, then fit the choice on all of `train`."""
+    """Choose on a validation split of `train`, then fit the choice on all of `train`.
+
+    `train`: a matrix, or SignalPairs whose reading weights are chosen too (unless `reading` is
+    False: then DEFAULT)."""
     started = time.perf_counter()
-    train = sp.csr_matrix(train, dtype=np.float32)
-    n_items = train.shape[1]
-    sampled, sampled_users = sample_users(train, SAMPLE_PAIRS)
-    folds = [validation_split(sampled, seed) for seed in VALIDATION_SEEDS]
-    search = _Search(folds, budget_seconds, started)
-    ratio = train.nnz / max(folds[0][0].nnz, 1)
+    pairs = train if isinstance(train, SignalPairs) else SignalPairs.from_matrix(train)
+    weights: ReadingWeights | None = DEFAULT if pairs.has_reading() else None
+    n_items = pairs.shape[1]
+    sampled, sampled_users = sample_pairs(pairs, SAMPLE_PAIRS)
+    masks = [per_item_split(sampled.cols, seed=seed) for seed in VALIDATION_SEEDS]
+
+    def folds_of(w: ReadingWeights | None) -> list[tuple[sp.csr_matrix, sp.csr_matrix]]:
+        return [(sampled.matrix(w or DEFAULT, fit), sampled.relevant(valid)) for fit, valid in masks]
+
+    search = _Search(folds_of, weights, budget_seconds, started)
+    ratio = pairs.nnz / max(int(masks[0][0].sum()), 1)
 
     considered: dict[str, str] = {}
     scored: dict[str, float] = {}
@@ -250,6 +299,12 @@ def tune(
     best = dict(best_family.prior)
     best_ndcg = prior_ndcg = scored[best_family.name]
     stopped = "converged"
+    reading_ndcg: dict[str, float] = {}
+    if weights is not None and reading:
+        weights, best_ndcg, reading_ndcg, stopped = _choose_reading(
+            search, best_family, best, best_ndcg, ratio
+        )
+        search.weights = weights
     improved = True
     while improved and stopped == "converged":
         improved = False
@@ -281,7 +336,7 @@ def tune(
     if "l2" in final:
         final["l2"] = round(final["l2"] * ratio ** (1.0 - 2.0 * final.get("alpha", 0.0)), 3)
     fitting = time.perf_counter()
-    model = best_family.build(final).fit(train)
+    model = best_family.build(final).fit(pairs.matrix(weights or DEFAULT))
     choice = Choice(
         family=best_family.name,
         params=final,
@@ -294,9 +349,53 @@ def tune(
         fit_seconds=time.perf_counter() - fitting,
         sampled_users=sampled_users,
         stopped=stopped,
-        folds=len(search.folds),
+        folds=search.n_folds,
+        reading=weights,
+        reading_ndcg=reading_ndcg,
     )
     return model, choice
+
+
+def _choose_reading(
+    search: _Search, family: Family, params: dict[str, float], default_ndcg: float, ratio: float
+) -> tuple[ReadingWeights, float, dict[str, float], str]:
+    """The reading weights, scored with `family` at `params`: DEFAULT (scored already), UNIFORM,
+    then one coordinate pass over GRID from the better. (weights, nDCG, figures, stopped)."""
+
+    def affordable(w: ReadingWeights) -> bool:
+        search.weights = w
+        need = search.cost(family, params) + search.final_fit(family, params, ratio)
+        return search.elapsed() + need <= search.budget
+
+    def score(w: ReadingWeights) -> float:
+        search.weights = w
+        return search.score(family, params)
+
+    figures = {"default": default_ndcg}
+    best, best_ndcg = DEFAULT, default_ndcg
+    if not affordable(UNIFORM):
+        search.weights = best
+        return best, best_ndcg, figures, "stopped by the budget"
+    figures["uniform"] = score(UNIFORM)
+    if figures["uniform"] > best_ndcg:
+        best, best_ndcg = UNIFORM, figures["uniform"]
+    stopped = "converged"
+    for signal in SIGNALS:
+        for value in GRID[signal]:
+            candidate = best.with_(signal, value)
+            if candidate == best:
+                continue
+            if not affordable(candidate):
+                stopped = "stopped by the budget"
+                break
+            ndcg = score(candidate)
+            if ndcg >= best_ndcg + MIN_GAIN:
+                best, best_ndcg = candidate, ndcg
+        if stopped != "converged":
+            break
+    figures["chosen"] = best_ndcg
+    search.weights = best
+    return best, best_ndcg, figures, stopped
 
 
 def _grid_position(grid: tuple[float, ...], value: float) -> int:
