@@ -34,6 +34,7 @@ MAIN_TOPICS = (
     Topic("feedback.submitted", 6),  # keyed by story
     Topic("feedback.alerts", 3),
     Topic("privacy.erasure", 3, tombstone_retention=True),  # keyed by the user's salted hash
+    Topic("privacy.erasure.progress", 3),  # keyed by audit id or service; no user id (peers.py)
 )
 DLQ_PARTITIONS = 3
 

@@ -13,7 +13,7 @@ from storyverse.admin.v1 import admin_service_pb2_grpc as pb_grpc
 
 from common.auth import current_principal
 from common.errors import NotFound
-from common.privacy import jobs
+from common.privacy import jobs, peers
 from common.privacy.erasure import request_erasure, wait_while_erasing
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AdminService"].full_name
@@ -40,7 +40,10 @@ class AdminServicer(pb_grpc.AdminServiceServicer):
         )
 
     async def GetErasureStatus(self, request: pb.GetErasureStatusRequest, context: grpc.aio.ServicerContext):
-        status = await jobs.status(self.runtime.pool, request.audit_id)
+        # This database's job, with the progress the services on other databases reported.
+        status = await peers.with_peers(
+            self.runtime.pool, await jobs.status(self.runtime.pool, request.audit_id)
+        )
         if status is None:
             raise NotFound(f"no erasure job {request.audit_id}")
         return pb.GetErasureStatusResponse(

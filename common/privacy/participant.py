@@ -27,7 +27,7 @@ from common import metrics
 from common.bus.base import BusMessage, EventBus
 from common.bus.inprocess import InProcessBus
 from common.periodic import Periodic
-from common.privacy import jobs
+from common.privacy import jobs, peers
 from common.privacy.erasure import ERASURE_TOPIC, adopt, read_announcements
 from common.privacy.steps import ErasureStep
 from common.privacy.tombstones import Tombstones
@@ -59,6 +59,8 @@ class ErasureParticipant:
         # Every replica needs every announcement (its own memory), hence a group of its own.
         self.group = f"{service}-erasure-{uuid.uuid4().hex[:10]}"
         self.jobs_group = f"{service}-erasure-jobs"
+        self.peers_group = f"{service}-erasure-peers"
+        self._reported: dict[int, peers.Signature] = {}  # what this process last said of each job
         # At once, then every poll; an announcement wakes it (steps start at once).
         self._poll = Periodic(f"erasure poll ({service})", self._poll_once, self.poll_seconds, first_after=0)
 
@@ -69,10 +71,12 @@ class ErasureParticipant:
 
     async def start(self) -> None:
         if self.steps:
-            await jobs.register_steps(
-                self.pool, self.service, [(s.name, s.store) for s in self.steps.values()]
-            )
+            registered = [(s.name, s.store) for s in self.steps.values()]
+            await jobs.register_steps(self.pool, self.service, registered)
+            await peers.publish_steps(self.bus, self.service, registered)
         await self.refresh()
+        # The other services' progress, so that a job's status here covers them (peers.py).
+        self.bus.subscribe(peers.PROGRESS_TOPIC, self.peers_group, self._on_progress)
         self.bus.subscribe(ERASURE_TOPIC, self.group, self._on_announced, from_end=True)
         if not isinstance(self.bus, InProcessBus):
             # A database of the service's own learns of erasures only from the topic: one group
@@ -116,6 +120,7 @@ class ErasureParticipant:
             while await self.run_due():
                 pass
             await jobs.advance_stalled(self.pool, self.verify_after)
+            await peers.publish_changes(self.pool, self.bus, self.service, self._reported)
 
     async def _on_announced(self, messages: list[BusMessage]) -> None:
         for announced in read_announcements(messages):
@@ -132,6 +137,9 @@ class ErasureParticipant:
                 await adopt(self.pool, announced)
         self._poll.wake()
 
+    async def _on_progress(self, messages: list[BusMessage]) -> None:
+        await peers.record(self.pool, messages, self.service)
+
     async def _forget(self, user_id: str) -> None:
         for forget in self.forget:
             try:
@@ -140,6 +148,7 @@ class ErasureParticipant:
                 log.exception("forgetting an erased user failed", extra={"fields": {"service": self.service}})
 
     async def aclose(self) -> None:
+        self.bus.unsubscribe(peers.PROGRESS_TOPIC, self.peers_group)
         self.bus.unsubscribe(ERASURE_TOPIC, self.group)
         if not isinstance(self.bus, InProcessBus):
             self.bus.unsubscribe(ERASURE_TOPIC, self.jobs_group)

@@ -152,7 +152,7 @@ async def _erasure_reaches_every_database(channels, pools, child: str) -> None:
     for name, pool in pools.items():
         assert await tables_naming(pool, child), f"nothing of the child in {name}'s database to erase"
     admin = admin_grpc.AdminServiceStub(channels["analytics"])
-    await admin.DeleteUserData(admin_pb.DeleteUserDataRequest(user_id=child), timeout=30)
+    reply = await admin.DeleteUserData(admin_pb.DeleteUserDataRequest(user_id=child), timeout=30)
 
     async def gone_everywhere():
         found = {name: await tables_naming(pool, child) for name, pool in pools.items()}
@@ -164,6 +164,26 @@ async def _erasure_reaches_every_database(channels, pools, child: str) -> None:
     # Each database ran its own copy of the job to the end.
     for pool in pools.values():
         assert await pool.fetchval("SELECT count(*) FROM erasure_jobs WHERE state <> 'completed'") == 0
+    # And the requester's status covers all three: the others reported on the bus (peers.py).
+    request = admin_pb.GetErasureStatusRequest(audit_id=reply.audit_id)
+
+    async def completed_everywhere():
+        status = await admin.GetErasureStatus(request, timeout=10)
+        services = {s.service for s in status.steps}
+        return (
+            status.state == "completed" and services == {"analytics", "recommendation", "feedback"} and status
+        )
+
+    try:
+        status = await eventually(completed_everywhere, timeout=30)
+    except AssertionError:
+        raise AssertionError(await admin.GetErasureStatus(request, timeout=10)) from None
+    assert all(step.done for step in status.steps), status
+    steps = {step.step: step for step in status.steps}
+    assert (
+        steps["reco_interactions"].service == "recommendation" and steps["reco_interactions"].removed > 0
+    ), status
+    assert any(step.service == "feedback" and step.removed > 0 for step in status.steps), status
     assert not personal(await reasons(channels, child))
 
 
