@@ -61,6 +61,7 @@ class ErasureParticipant:
         self.jobs_group = f"{service}-erasure-jobs"
         self.peers_group = f"{service}-erasure-peers"
         self._reported: dict[int, peers.Signature] = {}  # what this process last said of each job
+        self._steps_reported = False
         # At once, then every poll; an announcement wakes it (steps start at once).
         self._poll = Periodic(f"erasure poll ({service})", self._poll_once, self.poll_seconds, first_after=0)
 
@@ -71,9 +72,9 @@ class ErasureParticipant:
 
     async def start(self) -> None:
         if self.steps:
-            registered = [(s.name, s.store) for s in self.steps.values()]
-            await jobs.register_steps(self.pool, self.service, registered)
-            await peers.publish_steps(self.bus, self.service, registered)
+            await jobs.register_steps(
+                self.pool, self.service, [(s.name, s.store) for s in self.steps.values()]
+            )
         await self.refresh()
         # The other services' progress, so that a job's status here covers them (peers.py).
         self.bus.subscribe(peers.PROGRESS_TOPIC, self.peers_group, self._on_progress)
@@ -120,7 +121,21 @@ class ErasureParticipant:
             while await self.run_due():
                 pass
             await jobs.advance_stalled(self.pool, self.verify_after)
+            await self._report()
+
+    async def _report(self) -> None:
+        """This service's steps (once) and the jobs' changes, to the other services (peers.py).
+        From the poll: the bus may start after this participant does."""
+        try:
+            if not self._steps_reported:
+                registered = [(s.name, s.store) for s in self.steps.values()]
+                await peers.publish_steps(self.bus, self.service, registered)
+                self._steps_reported = True
             await peers.publish_changes(self.pool, self.bus, self.service, self._reported)
+        except Exception as exc:  # noqa: BLE001 - reported again at the next poll
+            log.info(
+                "erasure progress not reported yet: %r", exc, extra={"fields": {"service": self.service}}
+            )
 
     async def _on_announced(self, messages: list[BusMessage]) -> None:
         for announced in read_announcements(messages):

@@ -50,7 +50,7 @@ async def publish_changes(
         " WHERE state <> 'completed' OR completed_at > now() - make_interval(secs => $1)",
         RECENT_SECONDS,
     )
-    messages = []
+    messages, changed = [], {}
     for row in ids:
         status = await jobs.status(pool, row["audit_id"])
         if status is None:
@@ -63,7 +63,7 @@ async def publish_changes(
         )
         if reported.get(status.audit_id) == signature:
             continue
-        reported[status.audit_id] = signature
+        changed[status.audit_id] = signature
         body = {
             "kind": "job",
             "service": service,
@@ -88,6 +88,7 @@ async def publish_changes(
         messages.append(BusMessage(str(status.audit_id).encode(), json.dumps(body).encode()))
     if messages:
         await bus.publish(PROGRESS_TOPIC, messages)
+        reported.update(changed)  # only once sent: a failed publish is retried next time
 
 
 async def record(pool: asyncpg.Pool, messages: Iterable[BusMessage], own_service: str) -> None:
