@@ -50,7 +50,7 @@ NUMERIC = {
     "clicks_per_session": "recommendation clicks per session, last 28 days",
     # By visit rather than by calendar day: each active day counts VISIT_MEMORY times as much
     # as the next one, however many days lie between them (the last few visits' experience).
-    "visits_completed": "stories completed over the last visits (each visit weighing VISIT_MEMORY x the next)",
+    "visits_completed": "stories completed over the last visits (a visit weighs VISIT_MEMORY x the next)",
     "visits_shared": "stories shared over the last visits",
     "visits_abandoned": "stories started but not created over the last visits",
     "visits_unfinished": "stories created but not read to the end over the last visits",
@@ -215,7 +215,9 @@ def _visit_features(cols: dict[str, np.ndarray], counts: np.ndarray, active: np.
     cols["visits_completed"] = per_visit(c("stories_completed"), active)
     cols["visits_shared"] = per_visit(c("stories_shared"), active)
     cols["visits_abandoned"] = per_visit(c("stories_started") - c("stories_created"), active)
-    cols["visits_unfinished"] = per_visit(np.maximum(c("stories_created") - c("stories_completed"), 0), active)
+    cols["visits_unfinished"] = per_visit(
+        np.maximum(c("stories_created") - c("stories_completed"), 0), active
+    )
     cols["visits_clicks"] = per_visit(c("recommendation_clicks"), active)
     cols["visits_evening"] = per_visit(c("evening_sessions"), active)
     cols["visits_rating"] = per_visit(c("rating_sum") - 3.0 * c("ratings"), active)

@@ -18,6 +18,7 @@ import numpy as np
 from analytics_svc.churn.activity import CH, CHANNELS, UNKNOWN, DailyActivity
 from analytics_svc.churn.evaluation import RetentionModel, train
 from analytics_svc.churn.features import FEATURES, snapshot
+from analytics_svc.churn.logistic import TWO_PART_L2
 
 HISTORY_DAYS = 70  # the activity the job reads: 10 weeks (a 28-day label needs 28 + 14 days at least)
 _EVENT_CHANNELS = [
@@ -71,7 +72,7 @@ class Scores:
     factors: np.ndarray  # [users, FEATURES]
 
 
-def score(activity: DailyActivity, l2: float = 1.0) -> Scores:
+def score(activity: DailyActivity, l2: float = TWO_PART_L2) -> Scores:
     """Trains both horizons on all the activity and scores the children active before its end.
     ValueError when the history does not hold both outcomes (too short, or too few children)."""
     model = train(activity, activity.days, l2=l2)
