@@ -3,12 +3,12 @@ children at risk, and the strongest factors of each segment.
 
 - A child is **at risk** when their predicted probability of returning within 7 days is below
   AT_RISK_BELOW (0.5): likelier to stay away next week than to come back.
-- A segment's **factors** are the features with the largest mean push on the logit of P(return
-  within 7 days), against the average child the model was trained on: for a logistic model on
-  standardised features that mean is coef_j x (segment mean of feature j - training mean) /
-  training scale, i.e. the standardised coefficient times the segment's standardised feature
-  mean. Negative: it lowers the segment's chance of coming back. TOP_FACTORS per segment, by
-  absolute value.
+- A segment's **factors** are the features with the largest mean push on the 7-day model's two
+  logits (its "still around" gate and its "comes back" part, logistic.TwoPartModel) against the
+  average child the model was trained on: (gate coef_j + pace coef_j) x (segment mean of
+  feature j - training mean) / training scale, i.e. the standardised coefficients times the
+  segment's standardised feature mean. Negative: it lowers the segment's chance of coming back.
+  TOP_FACTORS per segment, by absolute value.
 
 Tables (every one with the same figures): `by_age_group`, `by_platform`, `by_cohort` (the
 Monday of the week of the child's first event), `segments` (the three together), and
