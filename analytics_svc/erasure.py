@@ -3,10 +3,11 @@
 Raw events, rejected events (whatever their payload held; a dead-lettered Kafka message
 is keyed by its user), the per-user rollups that funnels and retention cohorts read
 (daily activity, first events, per-day event sequences, activity), the real-time active
-users and the experiment assignments. Rollups that only hold counts (daily_event_counts,
-daily_content, ...) are kept. What the process holds in memory (real-time counters not yet
-flushed) is forgotten by RealtimeCounters.forget; data still in flight is dropped on
-arrival (erased.py).
+users, the experiment assignments and the predicted retention (churn_predictions). Rollups
+that only hold counts (daily_event_counts, daily_content, ...) and the retention models
+(churn_models: coefficients, no user ids) are kept. What the process holds in memory
+(real-time counters not yet flushed) is forgotten by RealtimeCounters.forget; data still
+in flight is dropped on arrival (erased.py).
 """
 
 from __future__ import annotations
@@ -36,4 +37,5 @@ def erasure_steps(pool: asyncpg.Pool, events: EventStore | None = None) -> list[
         table_step(pool, "user_activity", "user_id = $1"),
         table_step(pool, "realtime_minute_users", "user_id = $1"),
         table_step(pool, "experiment_assignments", "user_id = $1"),
+        table_step(pool, "churn_predictions", "user_id = $1"),
     ]

@@ -9,6 +9,8 @@ from google.api import httpbody_pb2
 from google.protobuf import struct_pb2
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
+from analytics_svc.churn.risk import AT_RISK_BELOW
+from analytics_svc.churn.store import AtRisk
 from analytics_svc.figures import Distribution, Ranked, Report, Series
 from analytics_svc.reports import csv_export
 from analytics_svc.reports.click_through import ClickThrough, ClickThroughReport
@@ -91,6 +93,24 @@ def dashboard(board: Dashboard) -> pb.GetDashboardResponse:
         else None,
         generated_at=now_text(),
         source=board.source,
+        churn_risk=churn_risk(board.churn_risk),
+    )
+
+
+def churn_risk(figures: AtRisk) -> pb.ChurnRisk:
+    n = figures.active_children
+    return pb.ChurnRisk(
+        active_children=n,
+        at_risk=figures.at_risk,
+        at_risk_share=figures.at_risk / n if n else 0.0,
+        mean_p_return_7d=figures.mean_7d,
+        mean_p_return_28d=figures.mean_28d,
+        at_risk_below=AT_RISK_BELOW,
+        trained_at=scalar(figures.trained_at) or "",
+        at_risk_by_age_group=[
+            pb.RankedItem(key=age, value=risk, share=risk / children if children else 0.0)
+            for age, children, risk in figures.by_age_group
+        ],
     )
 
 

@@ -82,6 +82,8 @@ class ReportParams:
     start_event: str = ""
     return_event: str = ""
     experiment_key: str = ""
+    # start_date or end_date was given (churn_risk: only then do the dates select cohorts)
+    explicit_dates: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ def report_params(request) -> ReportParams:
             violations.append(
                 FieldViolation("breakdown", "content splits by age_group, platform or device_type")
             )
+    if kind == "churn_risk":
+        _churn_risk_checks(request, granularity, violations)
     if kind == "experiment" and not request.experiment_key:
         violations.append(FieldViolation("experiment_key", "is required for the experiment report"))
     if violations:
@@ -168,7 +172,21 @@ def report_params(request) -> ReportParams:
         start_event=request.start_event,
         return_event=request.return_event,
         experiment_key=request.experiment_key,
+        explicit_dates=bool(request.start_date or request.end_date),
     )
+
+
+def _churn_risk_checks(request, granularity: str, violations: list[FieldViolation]) -> None:
+    """churn_risk: the latest predictions in weekly cohorts, split by every key at once."""
+    if granularity != "week" and request.granularity:
+        violations.append(FieldViolation("granularity", "churn_risk cohorts are weekly"))
+    if request.breakdown:
+        violations.append(
+            FieldViolation("breakdown", "churn_risk splits by age group, platform and cohort in its tables")
+        )
+    for name in ("start_event", "return_event", "experiment_key"):
+        if getattr(request, name):
+            violations.append(FieldViolation(name, "churn_risk does not take this parameter"))
 
 
 def parse_step(text: str) -> Step:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import grpc
 from storyverse.analytics.v1 import (
@@ -12,6 +13,7 @@ from storyverse.analytics.v1 import (
     experiments_pb2_grpc,
 )
 
+from analytics_svc.churn.job import ChurnJob
 from analytics_svc.erasure import erasure_steps
 from analytics_svc.eventstore.base import EventStore
 from analytics_svc.eventstore.choose import open_event_store
@@ -41,6 +43,7 @@ class AnalyticsComponent:
     privacy: ErasureParticipant
     storage: Periodic | None
     events: EventStore
+    churn: ChurnJob | None = None
     service_names: list[str] = field(default_factory=lambda: [SERVICE_NAME, EXPERIMENT_SERVICE_NAME])
 
     @property
@@ -50,6 +53,8 @@ class AnalyticsComponent:
     async def aclose(self) -> None:
         if self.storage is not None:
             await self.storage.stop()
+        if self.churn is not None:
+            await self.churn.stop()
         await self.privacy.aclose()
         await self.writer.aclose()
         await self.realtime.aclose()
@@ -96,6 +101,14 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
     rpc_stats.start()
     await privacy.start()
     storage = start_sampler(runtime.pool, runtime.settings)  # the size of the tables it owns
+    # Predicted retention, retrained on the schedule from the events kept in PostgreSQL.
+    churn = None
+    if events.name == "postgres":
+        churn = ChurnJob(
+            runtime.pool, privacy.tombstones, timedelta(hours=runtime.settings.churn_train_every_hours or 24)
+        )
+        if runtime.settings.churn_train_every_hours > 0:
+            churn.start()
     return AnalyticsComponent(
         writer,
         realtime,
@@ -103,6 +116,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
         privacy,
         storage,
         events,
+        churn,
         [SERVICE_NAME, EXPERIMENT_SERVICE_NAME, admin_name],
     )
 

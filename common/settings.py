@@ -134,6 +134,9 @@ class Settings:
     # `./storyverse run` trains the recommendation model when the newest version is this old
     # (reco_svc/schedule.py; Kubernetes runs the CronJob instead); 0 turns that off.
     reco_train_every_hours: float = 24.0
+    # Predicted retention (analytics_svc/churn/job.py): the analytics service retrains the model
+    # and rescores the active children when the newest model is this old; 0 turns that off.
+    churn_train_every_hours: float = 24.0
     # Seconds every recommendation training may spend choosing its model (reco_svc/offline/tuning.py).
     reco_tuning_budget_seconds: float = 60.0
     # Where trained models are written (common/artifacts): s3://bucket/prefix, postgresql, a

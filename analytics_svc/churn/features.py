@@ -17,6 +17,7 @@ from analytics_svc.churn.activity import CH, DailyActivity
 LOOKBACK = 28
 MIN_BGNBD = 20  # users with history needed to fit BG/NBD at a cut-off
 HALF_LIFE = 7.0  # days, for the recency-weighted sums
+VISIT_MEMORY = 0.7  # weight of a visit relative to the next, for the per-visit sums
 AGE_GROUPS = ("3-5", "6-8", "9-12", "13-17")
 DEVICES = ("tablet", "phone", "desktop", "tv")
 PLATFORMS = ("ios", "android", "web")
@@ -47,6 +48,23 @@ NUMERIC = {
     "sentiment": "mean feedback sentiment, last 28 days (0 without)",
     "evening_share": "share of sessions started in the evening, last 28 days",
     "clicks_per_session": "recommendation clicks per session, last 28 days",
+    # By visit rather than by calendar day: each active day counts VISIT_MEMORY times as much
+    # as the next one, however many days lie between them (the last few visits' experience).
+    "visits_completed": "stories completed over the last visits (a visit weighs VISIT_MEMORY x the next)",
+    "visits_shared": "stories shared over the last visits",
+    "visits_abandoned": "stories started but not created over the last visits",
+    "visits_unfinished": "stories created but not read to the end over the last visits",
+    "visits_clicks": "recommendation clicks over the last visits",
+    "visits_evening": "evening sessions over the last visits",
+    "visits_rating": "sum of (rating - 3) over the last visits",
+    "visits_sentiment": "sum of feedback sentiment over the last visits",
+    # How the gaps between visits move: widening gaps before a stop.
+    "last_gap": "log(1 + days between the last two active days); 0 with one active day",
+    "gap_trend": "last gap - mean gap between active days before it (days, 0 without two gaps)",
+    # The silence since the last visit measured against the child's own pace.
+    "pace": "visits after the first / days from the first to the last visit (0 with one visit)",
+    "missed_visits": "days since the last visit x pace: visits the child's pace expected meanwhile",
+    "silence_surprise": "log P(no visit since the last one) at the child's pace, each day alike",
 }
 # BG/NBD fitted on everyone's history before the cut-off (bgnbd.py), as two more inputs
 BGNBD = {
@@ -162,6 +180,13 @@ def snapshot(activity: DailyActivity, cutoff: int, lookback: int = LOOKBACK) -> 
     cols["sentiment"] = np.where(sentiments > 0, ch("sentiment_sum") / np.maximum(sentiments, 1), 0.0)
     cols["evening_share"] = ch("evening_sessions") / np.maximum(ch("sessions"), 1)
     cols["clicks_per_session"] = ch("recommendation_clicks") / np.maximum(ch("sessions"), 1)
+    visits = active.sum(axis=1)
+    rate = np.where(visits > 1, (visits - 1) / np.maximum(last - first, 1), 0.0)
+    cols["pace"] = rate
+    cols["missed_visits"] = (recency - 1) * rate
+    cols["silence_surprise"] = (recency - 1) * np.log(1.0 - np.clip(rate, 0.0, 0.95))
+    _visit_features(cols, counts, active)
+    _gap_features(cols, active)
     for name in CATEGORICAL:
         attr, value = name.split("=")
         sources = {"age_group": activity.age_group, "device": activity.device_type}
@@ -173,6 +198,46 @@ def snapshot(activity: DailyActivity, cutoff: int, lookback: int = LOOKBACK) -> 
     params = bgnbd.fit(x, t_x, T) if len(everyone) >= MIN_BGNBD else None
     pick = np.searchsorted(everyone, users)  # every eligible user is in `everyone` (sorted)
     return Snapshot(cutoff, users, X, (x[pick], t_x[pick], T[pick]), params)
+
+
+def per_visit(values: np.ndarray, active: np.ndarray, memory: float = VISIT_MEMORY) -> np.ndarray:
+    """[n] sum over active days of values x memory ** (active days after it)."""
+    total = np.zeros(values.shape[0])
+    for d in range(values.shape[1]):
+        total = np.where(active[:, d], memory * total + values[:, d], total)
+    return total
+
+
+def _visit_features(cols: dict[str, np.ndarray], counts: np.ndarray, active: np.ndarray) -> None:
+    def c(name: str) -> np.ndarray:
+        return counts[:, :, CH[name]]
+
+    cols["visits_completed"] = per_visit(c("stories_completed"), active)
+    cols["visits_shared"] = per_visit(c("stories_shared"), active)
+    cols["visits_abandoned"] = per_visit(c("stories_started") - c("stories_created"), active)
+    cols["visits_unfinished"] = per_visit(
+        np.maximum(c("stories_created") - c("stories_completed"), 0), active
+    )
+    cols["visits_clicks"] = per_visit(c("recommendation_clicks"), active)
+    cols["visits_evening"] = per_visit(c("evening_sessions"), active)
+    cols["visits_rating"] = per_visit(c("rating_sum") - 3.0 * c("ratings"), active)
+    cols["visits_sentiment"] = per_visit(c("sentiment_sum"), active)
+
+
+def _gap_features(cols: dict[str, np.ndarray], active: np.ndarray) -> None:
+    """The last gap between active days, and how it compares with the earlier ones."""
+    n = active.shape[0]
+    last_gap = np.zeros(n)
+    trend = np.zeros(n)
+    for i in range(n):
+        days = np.flatnonzero(active[i])
+        if len(days) >= 2:
+            gaps = np.diff(days)
+            last_gap[i] = np.log1p(gaps[-1])
+            if len(gaps) >= 2:
+                trend[i] = gaps[-1] - gaps[:-1].mean()
+    cols["last_gap"] = last_gap
+    cols["gap_trend"] = trend
 
 
 def returned(activity: DailyActivity, users: np.ndarray, cutoff: int, horizon: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
+from analytics_svc.churn import risk as churn_risk
 from analytics_svc.eventstore.base import EventStore
 from analytics_svc.eventstore.postgres import PostgresEventStore
 from analytics_svc.experiments import overview as experiments
@@ -182,4 +183,5 @@ BUILDERS = {
     "content": content,
     "performance": performance.report,
     "experiment": experiments.report,
+    "churn_risk": churn_risk.report,
 }

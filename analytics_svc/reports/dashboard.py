@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from analytics_svc.churn import risk as churn_risk
+from analytics_svc.churn.store import AtRisk
 from analytics_svc.eventstore.base import EventStore
 from analytics_svc.eventstore.postgres import PostgresEventStore
 from analytics_svc.experiments import overview as experiments
@@ -67,6 +69,7 @@ class Dashboard:
     running_experiments: list[experiments.RunningExperiment] = field(default_factory=list)
     realtime: Realtime | None = None
     source: str = "raw"
+    churn_risk: AtRisk = field(default_factory=AtRisk)
 
 
 async def build(
@@ -81,12 +84,13 @@ async def build(
     activity_from = min(start, end - timedelta(days=29))
     minutes = params.realtime_minutes
     since = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
-    rows, (stored, lag), failed, (per_minute, rt_users), running = await asyncio.gather(
+    rows, (stored, lag), failed, (per_minute, rt_users), running, at_risk = await asyncio.gather(
         events.dashboard(params, activity_from),
         events.ingestion(now - timedelta(minutes=minutes)),
         sql.failed(pool, day_start(start), day_start(end + timedelta(days=1))),
         sql.realtime(pool, since),
         experiments.running(pool, events),
+        churn_risk.dashboard_figures(pool, params.filters),
     )
     sources = set(rows.sources)
     board = Dashboard(str(start), str(end), source=sources.pop() if len(sources) == 1 else "rollups+raw")
@@ -105,6 +109,7 @@ async def build(
         total_events=sum(r["events"] for r in rows.counts),
     )
     board.running_experiments = running
+    board.churn_risk = at_risk
     board.realtime = _realtime(minutes, since, per_minute, rt_users)
     return board
 

@@ -11,6 +11,7 @@ export const REPORTS = [
   { type: "content", title: "Content", about: "Universes, characters, themes, lessons and trends" },
   { type: "performance", title: "Performance", about: "RPC latency, errors and ingestion lag" },
   { type: "experiment", title: "Experiment", about: "Variants of one A/B experiment" },
+  { type: "churn_risk", title: "Churn risk", about: "Predicted return, children at risk and why, by age, platform and cohort" },
 ];
 
 // Filters as query parameters; empty values are left out (the API's defaults apply).
@@ -30,6 +31,10 @@ export function reportParams(type, filters, extra = {}) {
   const params = { ...filters, ...extra };
   if (type === "funnel") params.steps = FUNNEL_STEPS;
   if (type === "retention") params.granularity = extra.granularity || "week";
+  if (type === "churn_risk") { // the latest predictions: dates would select cohorts, not a period
+    delete params.start_date;
+    delete params.end_date;
+  }
   return params;
 }
 

@@ -2,6 +2,7 @@
 // summary, the moderation queue, recommendation click-through and the experiments, draws them.
 import * as api from "./api.js";
 import { dayLabel } from "./charts.js";
+import { renderChurn } from "./churn.js";
 import * as experiments from "./experiments.js";
 import { renderFeedback } from "./feedback.js";
 import { renderRecommendations } from "./recommendations.js";
@@ -92,6 +93,7 @@ async function load() {
     sections.renderActivity(board);
     sections.renderContent(board);
     sections.renderHealth(board);
+    renderChurn(board, api.reportUrl("churn_risk", api.reportParams("churn_risk", resolved)));
     document.getElementById("chart-funnel").dataset.url = funnelUrl;
     document.getElementById("chart-retention").dataset.url = retentionUrl;
     sections.renderFunnel(funnel);

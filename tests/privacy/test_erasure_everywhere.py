@@ -38,6 +38,7 @@ from storyverse.feedback.v1 import feedback_service_pb2_grpc as fpb_grpc
 from storyverse.recommendation.v1 import recommendation_service_pb2 as rpb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as rpb_grpc
 
+from analytics_svc.churn.job import ChurnJob
 from analytics_svc.rollups import rebuild as rollups
 from analytics_svc.service import SPEC as ANALYTICS
 from common.bus.inprocess import InProcessBus
@@ -46,6 +47,7 @@ from feedback_svc.service import SPEC as FEEDBACK
 from gateway.app import create_app
 from reco_svc.service import SPEC as RECO
 from tests.analytics.test_durability import wait_until_stored
+from tests.churn.history import history as churn_history
 from tests.cluster.fleet import Fleet, KafkaMockProcess
 from tests.common.redis_fixtures import NO_REDIS_SERVER, RedisServer, keys_naming
 from tests.conftest import free_ports, service_env, wait_serving
@@ -259,6 +261,17 @@ async def seed(channels: dict[str, grpc.aio.Channel], pool: asyncpg.Pool, child:
 
     feedback = fpb_grpc.FeedbackServiceStub(channels["feedback"])
     await feedback.SubmitFeedback(fpb.SubmitFeedbackRequest(feedback=entry(user_id=child)))
+
+    # Predicted retention: the child seen three days ago among a few dozen children with weeks
+    # of history, and a training run (the job the analytics service runs on its schedule).
+    past, _ = churn_history(datetime.now(UTC).date(), users=40, seed=11)
+    before = event(user_id=child, timestamp=_ago(3 * 86400))
+    history = [json_format.ParseDict(e, apb_events.Event()) for e in past] + [before]
+    for i in range(0, len(history), 1000):
+        assert (await record(channels, history[i : i + 1000])).rejected == 0
+    assert await wait_until_stored(pool, [e.event_id for e in history], timeout=120) == len(history)
+    assert await ChurnJob(pool, None, timedelta(days=1)).run_once(force=True) is not None
+    assert await pool.fetchval("SELECT count(*) FROM churn_predictions WHERE user_id = $1", child) == 1
 
     async def everywhere():
         return (

@@ -78,7 +78,7 @@ class GetDashboardRequest(_message.Message):
     def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., age_group: _Optional[str] = ..., platform: _Optional[str] = ..., device_type: _Optional[str] = ..., realtime_minutes: _Optional[int] = ...) -> None: ...
 
 class GetDashboardResponse(_message.Message):
-    __slots__ = ("start_date", "end_date", "active_users", "events_by_type", "story_creations", "top_universes", "top_characters", "top_themes", "top_moral_lessons", "top_universe_pairs", "creation_time", "device_split", "platform_split", "ingestion", "running_experiments", "realtime", "generated_at", "source")
+    __slots__ = ("start_date", "end_date", "active_users", "events_by_type", "story_creations", "top_universes", "top_characters", "top_themes", "top_moral_lessons", "top_universe_pairs", "creation_time", "device_split", "platform_split", "ingestion", "running_experiments", "realtime", "generated_at", "source", "churn_risk")
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_USERS_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,7 @@ class GetDashboardResponse(_message.Message):
     REALTIME_FIELD_NUMBER: _ClassVar[int]
     GENERATED_AT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CHURN_RISK_FIELD_NUMBER: _ClassVar[int]
     start_date: str
     end_date: str
     active_users: ActiveUsers
@@ -115,7 +116,28 @@ class GetDashboardResponse(_message.Message):
     realtime: Realtime
     generated_at: str
     source: str
-    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., active_users: _Optional[_Union[ActiveUsers, _Mapping]] = ..., events_by_type: _Optional[_Iterable[_Union[Series, _Mapping]]] = ..., story_creations: _Optional[_Union[Series, _Mapping]] = ..., top_universes: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_characters: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_themes: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_moral_lessons: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_universe_pairs: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., creation_time: _Optional[_Union[Distribution, _Mapping]] = ..., device_split: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., platform_split: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., ingestion: _Optional[_Union[IngestionHealth, _Mapping]] = ..., running_experiments: _Optional[_Iterable[_Union[RunningExperiment, _Mapping]]] = ..., realtime: _Optional[_Union[Realtime, _Mapping]] = ..., generated_at: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+    churn_risk: ChurnRisk
+    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., active_users: _Optional[_Union[ActiveUsers, _Mapping]] = ..., events_by_type: _Optional[_Iterable[_Union[Series, _Mapping]]] = ..., story_creations: _Optional[_Union[Series, _Mapping]] = ..., top_universes: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_characters: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_themes: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_moral_lessons: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., top_universe_pairs: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., creation_time: _Optional[_Union[Distribution, _Mapping]] = ..., device_split: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., platform_split: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ..., ingestion: _Optional[_Union[IngestionHealth, _Mapping]] = ..., running_experiments: _Optional[_Iterable[_Union[RunningExperiment, _Mapping]]] = ..., realtime: _Optional[_Union[Realtime, _Mapping]] = ..., generated_at: _Optional[str] = ..., source: _Optional[str] = ..., churn_risk: _Optional[_Union[ChurnRisk, _Mapping]] = ...) -> None: ...
+
+class ChurnRisk(_message.Message):
+    __slots__ = ("active_children", "at_risk", "at_risk_share", "mean_p_return_7d", "mean_p_return_28d", "at_risk_below", "trained_at", "at_risk_by_age_group")
+    ACTIVE_CHILDREN_FIELD_NUMBER: _ClassVar[int]
+    AT_RISK_FIELD_NUMBER: _ClassVar[int]
+    AT_RISK_SHARE_FIELD_NUMBER: _ClassVar[int]
+    MEAN_P_RETURN_7D_FIELD_NUMBER: _ClassVar[int]
+    MEAN_P_RETURN_28D_FIELD_NUMBER: _ClassVar[int]
+    AT_RISK_BELOW_FIELD_NUMBER: _ClassVar[int]
+    TRAINED_AT_FIELD_NUMBER: _ClassVar[int]
+    AT_RISK_BY_AGE_GROUP_FIELD_NUMBER: _ClassVar[int]
+    active_children: int
+    at_risk: int
+    at_risk_share: float
+    mean_p_return_7d: float
+    mean_p_return_28d: float
+    at_risk_below: float
+    trained_at: str
+    at_risk_by_age_group: _containers.RepeatedCompositeFieldContainer[RankedItem]
+    def __init__(self, active_children: _Optional[int] = ..., at_risk: _Optional[int] = ..., at_risk_share: _Optional[float] = ..., mean_p_return_7d: _Optional[float] = ..., mean_p_return_28d: _Optional[float] = ..., at_risk_below: _Optional[float] = ..., trained_at: _Optional[str] = ..., at_risk_by_age_group: _Optional[_Iterable[_Union[RankedItem, _Mapping]]] = ...) -> None: ...
 
 class ActiveUsers(_message.Message):
     __slots__ = ("dau", "wau", "mau", "stickiness", "daily")
