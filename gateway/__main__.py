@@ -10,6 +10,7 @@ module with --worker; with SV_METRICS_PORT, worker i also serves /metrics on tha
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -44,7 +45,12 @@ async def serve(settings: Settings, worker: bool = False) -> None:
     await runner.setup()
     # Instead of web.TCPSite: the same listener, with a deadline on request headers.
     listener = await listen(runner, settings, reuse_port=worker)
-    print(f"gateway listening on http://{settings.host}:{settings.gateway_port}", flush=True)
+    # One write(2) of the whole line: workers share stdout, and print's separate writes of the
+    # text and its newline interleave between them.
+    sys.stdout.flush()
+    os.write(
+        sys.stdout.fileno(), f"gateway listening on http://{settings.host}:{settings.gateway_port}\n".encode()
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
