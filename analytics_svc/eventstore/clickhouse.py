@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics_svc.eventstore.base import DashboardRows
+from analytics_svc.experiments.model import Metric
 from analytics_svc.figures import distribution_of
 from analytics_svc.ingestion.prepare import COLUMNS
 from analytics_svc.requests import STEP_PROPERTIES, DashboardParams, Filters, ReportParams, Step, day_start
@@ -158,10 +159,29 @@ def step_predicate(step: Step, params: Params) -> str:
         elif kind == "array":
             parts.append(f"has({_ARRAYS[name]}, {placeholder})")
         else:
-            parts.append(
-                f"JSONExtractString(ifNull(props, '{{}}'), {params.add(name, 'String')}) = {placeholder}"
-            )
+            parts.append(f"ifNull({prop_text(params.add(name, 'String'))} = {placeholder}, 0)")
     return "(" + " AND ".join(parts) + ")"
+
+
+def prop_text(name: str) -> str:
+    """PostgreSQL's props->>name: a string's value, another value's JSON text (a number's
+    digits), NULL when the key is missing or null. `name`: a literal or a placeholder."""
+    doc = "ifNull(props, '{}')"
+    kind = f"JSONType({doc}, {name})"
+    return (
+        f"multiIf({kind} = 'String', JSONExtractString({doc}, {name}),"
+        f" {kind} = 'Null', NULL, JSONExtractRaw({doc}, {name}))"
+    )
+
+
+_VARIANT, _EXPERIMENT_KEY = prop_text("'variant'"), prop_text("'experiment_key'")
+_REC_TYPE, _MODEL_VERSION = prop_text("'recommendation_type'"), prop_text("'model_version'")
+# Numeric properties of an event (experiments/queries.py PROPERTY_SQL).
+PROPERTY_SQL = {
+    "creation_time": "toFloat64(creation_time)",
+    "duration": "toFloat64OrNull(" + prop_text("'duration'") + ")",
+    "position": "toFloat64OrNull(" + prop_text("'position'") + ")",
+}
 
 
 def _number(value: Any) -> float | None:
@@ -611,6 +631,103 @@ class ClickHouseEventStore:
             )
             out[key] = int(rows[0]["n"])
         return out
+
+    # --- experiments --------------------------------------------------------------------
+
+    def _exposed(self, p: Params, key: str, lo: datetime, hi: datetime, filters: Filters) -> str:
+        """experiments/queries.py's `exposed`: per user, the first exposure to `key` in
+        [lo, hi), the (smallest) variant and how many variants they saw."""
+        variant = _VARIANT
+        return f"""
+            SELECT user_id, min(ts) AS first_ts, min({variant}) AS variant, uniqExact({variant}) AS variants
+            FROM {self._events()}
+            WHERE event_type = 'experiment_exposure' AND {self._range(p, lo, hi)}
+              AND {dims_filter(p, filters)} AND {_EXPERIMENT_KEY} = {p.add(key, "String")}
+            GROUP BY user_id"""
+
+    async def experiment_exposures(
+        self, key: str, lo: datetime, hi: datetime, filters: Filters, since: datetime | None
+    ) -> tuple[dict[str, int], dict[str, int], int]:
+        p = Params()
+        exposed = self._exposed(p, key, lo, hi, filters)
+        recent = "1" if since is None else f"first_ts >= {p.time(since)}"
+        rows = await self.fetch(
+            f"""SELECT variant, variants > 1 AS mixed, count() AS users, countIf({recent}) AS users_since
+                FROM ({exposed}) GROUP BY variant, mixed""",
+            p,
+        )
+        users = {r["variant"]: int(r["users"]) for r in rows if not r["mixed"]}
+        since_users = {r["variant"]: int(r["users_since"]) for r in rows if not r["mixed"]}
+        return users, since_users, sum(int(r["users"]) for r in rows if r["mixed"])
+
+    async def experiment_moments(
+        self, metric: Metric, key: str, lo: datetime, hi: datetime, filters: Filters
+    ) -> dict[str, dict]:
+        """As experiments/queries.py: each exposed user's events within ± the metric window
+        of the first exposure give y and x; n, Σy, Σy², Σx, Σx², Σxy per variant. Users
+        without such events keep a row (LEFT JOIN: default columns, outside every window)."""
+        p = Params()
+        exposed = self._exposed(p, key, lo, hi, filters)
+        window = p.add(metric.window_hours * 3_600_000_000, "Int64")
+        num = step_predicate(metric.step(), p)
+        value = PROPERTY_SQL.get(metric.property, "toNullable(1.0)")
+        den, den_value, match = "0", "toNullable(1.0)", num
+        if metric.kind == "ratio":
+            den = step_predicate(metric.denominator_step(), p)
+            den_value = PROPERTY_SQL.get(metric.denominator_property, "toNullable(1.0)")
+            match = f"({num} OR {den})"
+        d = "(ev.t - toUnixTimestamp64Micro(u.first_ts))"
+        post, pre = f"{d} >= 0 AND {d} < {window}", f"{d} < 0 AND {d} >= -{window}"
+
+        def mean(when: str) -> str:
+            some = f"{when} AND ev.is_num AND ev.value IS NOT NULL"
+            return f"if(countIf({some}) = 0, NULL, sumIf(assumeNotNull(ev.value), {some}) / countIf({some}))"
+
+        if metric.kind == "conversion":
+            y = f"toFloat64(countIf({post} AND ev.is_num) > 0)"
+            x = f"toFloat64(countIf({pre} AND ev.is_num) > 0)"
+        elif metric.kind == "mean":
+            y, x = mean(post), f"ifNull({mean(pre)}, 0)"
+        else:
+            y = f"sumIf(ifNull(ev.value, 0), {post} AND ev.is_num)"
+            x = f"sumIf(ifNull(ev.den_value, 0), {post} AND ev.is_den)"
+        lo_w = p.add(_micros(lo) - metric.window_hours * 3_600_000_000, "Int64")
+        hi_w = p.add(_micros(hi) + metric.window_hours * 3_600_000_000, "Int64")
+        sql = f"""
+            WITH exposed AS ({exposed})
+            SELECT variant, count() AS n, sum(y) AS sy, sum(y * y) AS syy,
+                   sum(x) AS sx, sum(x * x) AS sxx, sum(x * y) AS sxy
+            FROM (
+                SELECT u.user_id, u.variant AS variant, {y} AS y, {x} AS x
+                FROM (SELECT user_id, variant, first_ts FROM exposed WHERE variants = 1) AS u
+                LEFT JOIN (
+                    SELECT user_id, toUnixTimestamp64Micro(ts) AS t, {num} AS is_num, {den} AS is_den,
+                           {value} AS value, {den_value} AS den_value
+                    FROM {self._events()}
+                    WHERE {match} AND ts >= fromUnixTimestamp64Micro({lo_w}, 'UTC')
+                      AND ts < fromUnixTimestamp64Micro({hi_w}, 'UTC')
+                      AND user_id IN (SELECT user_id FROM exposed)
+                ) AS ev ON ev.user_id = u.user_id
+                GROUP BY u.user_id, u.variant
+            )
+            WHERE y IS NOT NULL GROUP BY variant"""
+        return {r["variant"]: r for r in await self.fetch(sql, p)}
+
+    async def recommendation_clicks(self, params: DashboardParams) -> tuple[list, str]:
+        p = Params()
+        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
+        rows = await self.fetch(
+            f"""SELECT ifNull({_REC_TYPE}, '') AS recommendation_type,
+                       ifNull({_MODEL_VERSION}, '') AS model_version,
+                       countIf(event_type = 'recommendation_shown') AS shown,
+                       countIf(event_type = 'recommendation_clicked') AS clicked
+                FROM {self._events()}
+                WHERE event_type IN ('recommendation_shown', 'recommendation_clicked')
+                  AND {self._range(p, lo, hi)} AND {dims_filter(p, params.filters)}
+                GROUP BY recommendation_type, model_version""",
+            p,
+        )
+        return rows, "raw"
 
     async def close(self) -> None:
         client = self.client

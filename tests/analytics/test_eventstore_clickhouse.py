@@ -2,7 +2,7 @@
 dashboard and the funnels/retention give the same answers on both backends, over random
 streams with ties (quarter-hour times), repeated steps and out-of-order, repeated arrival.
 
-Runs on the embedded chDB engine (one per process, a fixture of the session)."""
+Runs on the embedded chDB engine (one per process: the `clickhouse` fixture of conftest.py)."""
 
 from __future__ import annotations
 
@@ -40,17 +40,6 @@ raw_event = st.tuples(
     st.sampled_from([None, 120.0, 300.5, 450.0]),
     st.sampled_from([None, "s1", "s2"]),
 )
-
-
-@pytest.fixture(scope="session")
-async def clickhouse(tmp_path_factory):
-    from analytics_svc.eventstore.clickhouse import ClickHouseEventStore
-
-    events = await ClickHouseEventStore.open(
-        path=tmp_path_factory.mktemp("clickhouse"), database="equivalence"
-    )
-    yield events
-    await events.close()
 
 
 def _events(raw, first_day: date) -> list[Ev]:
