@@ -343,16 +343,16 @@ class ClickHouseEventStore:
         return int(rows[0]["n"])
 
     async def bytes_on_disk(self) -> int:
+        """The database's storage: events and the aggregates kept beside them."""
         rows = await self.fetch(
-            "SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE active AND database = {d:String}"
-            " AND table = 'events'",
+            "SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE active AND database = {d:String}",
             _params(d=(self.db, "String")),
         )
         return int(rows[0]["b"] or 0)
 
     async def optimize(self) -> None:
         """Merge every table's parts (what background merges do over time; after a bulk load)."""
-        for table in USER_TABLES:
+        for table in ("events", *AGGREGATES):
             await self._call(lambda t=table: self.client.command(f"OPTIMIZE TABLE {self.db}.{t} FINAL"))
 
     # --- dashboard ----------------------------------------------------------------------
@@ -436,45 +436,56 @@ class ClickHouseEventStore:
         where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
         if params.funnel_order == "ordered":
             types = p.add(sorted({s.event_type for s in steps}), "Array(String)")
-            where += f" AND toString(event_type) IN {types}"
+            where += f" AND event_type IN {types}"
         lo_us, hi_us = p.add(_micros(lo), "Int64"), p.add(_micros(hi), "Int64")
         window_us = p.add(window_seconds * 1_000_000, "Int64")
         arrays = _ordered_chains(n) if params.funnel_order == "ordered" else _strict_chains(n, window_us)
-        later = ", ".join(f"c2_{k}" for k in range(2, n + 1))
-        # Step k counts when it exists and is within the window of step 1 (chains are prefix-closed).
-        valid = [f"(a.{3 + k} != {_NONE} AND a.{3 + k} - a.3 <= {window_us})" for k in range(2, n + 1)]
-        times = ", ".join(["a.3", *(f"a.{3 + k}" for k in range(2, n + 1))])
+        later = [f"c2_{k}" for k in range(2, n + 1)]
+        # Per position: 0, or for an attempt (a step-1 event of the range) the steps it
+        # reaches: step k counts when it exists and is within the window of step 1 (chains
+        # are prefix-closed).
+        valid = [f"(v{k} != {_NONE} AND v{k} - tt <= {window_us})" for k in range(2, n + 1)]
+        reach = (
+            f"arrayMap((mm, tt, {', '.join(f'v{k}' for k in range(2, n + 1))}) ->"
+            f" if(bitTest(mm, 0) AND tt >= {lo_us} AND tt < {hi_us}, 1 + {' + '.join(valid)}, 0),"
+            f" m, t, {', '.join(later)})"
+        )
+        # Each user's (and group's) best attempt: the most steps, then the earliest, as one
+        # number (steps << 32 | ~position): no second grouping, no tuple aggregate state.
+        if params.breakdown:
+            groups_of = "ARRAY JOIN arrayDistinct(arrayFilter((gg, rr) -> rr > 0, g, rs)) AS grp"
+            in_group = "rr > 0 AND gg = grp"
+        else:
+            groups_of, in_group = "", "rr > 0"
+        score = f"rr * {_SHIFT} + ({_SHIFT} - 1 - i)"
+        best = f"arrayMax(arrayMap((rr, gg, i) -> if({in_group}, {score}, 0), rs, g, idx))"
+        times = ["t", *later]
         per_step = []
         for k in range(1, n + 1):
             per_step.append(f"countIf(reached >= {k}) AS users{k}")
             if k > 1:
-                for name, since in (("prev", f"best.{k}"), ("first", "best.2")):
+                for name, since in (("prev", f"t{k - 1}"), ("first", "t1")):
                     per_step.append(
-                        f"quantileExactInclusiveIf(0.5)((best.{k + 1} - {since}) / 1e6, reached >= {k})"
-                        f" AS {name}{k}"
+                        f"quantileExactInclusiveIf(0.5)((t{k} - {since}) / 1e6, reached >= {k}) AS {name}{k}"
                     )
         sql = f"""
             SELECT grp, {", ".join(per_step)}
             FROM (
-                SELECT user_id, grp, argMax(tuple(r, {", ".join(f"t{k}" for k in range(1, n + 1))}),
-                                            (r, -pos)) AS best, best.1 AS reached
+                SELECT {"grp" if params.breakdown else "''"} AS grp, {best} AS score,
+                       intDiv(score, {_SHIFT}) AS reached, {_SHIFT} - 1 - (score % {_SHIFT}) AS pos,
+                       {", ".join(f"{a}[pos] AS t{k}" for k, a in enumerate(times, start=1))}
                 FROM (
-                    SELECT user_id, a.1 AS pos, a.4 AS grp, 1 + {" + ".join(valid) or "0"} AS r,
-                           {", ".join(f"{t} AS t{k}" for k, t in enumerate(times.split(", "), start=1))}
-                    FROM (
-                        SELECT user_id,
-                               arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
-                                         toUInt32({mask}), {BREAKDOWN[params.breakdown]}))) AS ev,
-                               arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
-                               arrayMap(x -> x.4, ev) AS g, arrayEnumerate(ev) AS idx,
-                               {", ".join(arrays)}
-                        FROM {self._events()} WHERE {where}
-                        GROUP BY user_id
-                    )
-                    ARRAY JOIN arrayFilter(x -> bitTest(x.2, 0) AND x.3 >= {lo_us} AND x.3 < {hi_us},
-                                           arrayZip(idx, m, t, g, {later})) AS a
+                    SELECT user_id,
+                           arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
+                                     toUInt32({mask}), {BREAKDOWN[params.breakdown]}))) AS ev,
+                           arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
+                           arrayMap(x -> x.4, ev) AS g, arrayEnumerate(ev) AS idx,
+                           {", ".join(arrays)}, {reach} AS rs
+                    FROM {self._events()} WHERE {where}
+                    GROUP BY user_id
                 )
-                GROUP BY user_id, grp
+                {groups_of}
+                WHERE score > 0
             )
             GROUP BY grp ORDER BY grp
         """
@@ -771,6 +782,7 @@ class ClickHouseEventStore:
 
 
 _NONE = "toInt64(9223372036854775807)"  # no such step
+_SHIFT = "toUInt64(4294967296)"
 
 
 def _day(row: dict) -> date:
