@@ -245,21 +245,7 @@ class ClickHouseEventStore:
                 client = clickhouse_connect.get_client(dsn=url)
             else:
                 client = clickhouse_connect.get_client(interface="chdb", path=str(path))
-            client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-            client.command(SCHEMA.format(db=database))
-            for table in _OLD_AGGREGATES:
-                client.command(f"DROP VIEW IF EXISTS {database}.{table}_mv")
-                client.command(f"DROP TABLE IF EXISTS {database}.{table}")
-            for table, (create, select) in AGGREGATES.items():
-                fresh = not client.command(f"EXISTS TABLE {database}.{table}")
-                select = _aggregate_select(select, database)
-                client.command(create.format(db=database))
-                client.command(
-                    f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{table}_mv"
-                    f" TO {database}.{table} AS {select}"
-                )
-                if fresh:  # events stored before the view existed: counted once, now
-                    client.command(f"INSERT INTO {database}.{table} {select}")
+            create_schema(client, database)
             return client
 
         store = cls(None, database, threads=1 if not url else 4)
@@ -821,6 +807,26 @@ def _strict_chains(n: int, window: str) -> list[str]:
         )
         arrays.append(f"arrayMap((o, tt) -> if(o, tt, {_NONE}), ok{k}, {shifted_t}) AS c2_{k}")
     return [ok + " AS ok1", *arrays]
+
+
+def create_schema(client: Any, database: str) -> None:
+    """The database, the events table and each aggregate with its view; an aggregate that is
+    new to a database holding events is filled from them once. Aggregates of earlier
+    versions are dropped."""
+    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+    client.command(SCHEMA.format(db=database))
+    for table in _OLD_AGGREGATES:
+        client.command(f"DROP VIEW IF EXISTS {database}.{table}_mv")
+        client.command(f"DROP TABLE IF EXISTS {database}.{table}")
+    for table, (create, select) in AGGREGATES.items():
+        fresh = not client.command(f"EXISTS TABLE {database}.{table}")
+        select = _aggregate_select(select, database)
+        client.command(create.format(db=database))
+        client.command(
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{table}_mv TO {database}.{table} AS {select}"
+        )
+        if fresh:  # events stored before the view existed: counted once, now
+            client.command(f"INSERT INTO {database}.{table} {select}")
 
 
 def _aggregate_select(select: str, database: str) -> str:

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from analytics_svc.eventstore.clickhouse import _params as _ch_params
 from analytics_svc.eventstore.postgres import PostgresEventStore
 from analytics_svc.ingestion import store
 from analytics_svc.reports import by_type, dashboard
@@ -226,6 +227,46 @@ async def test_erasure_removes_a_users_events(clickhouse):
         await clickhouse.active_users(day_start(date(2016, 6, 1)), day_start(date(2016, 6, 2)), Filters())
         == 1
     )
+    # Nor do the aggregates that name users (retention, active users) keep them.
+    for table in ("user_type_activity", "daily_users"):
+        found = await clickhouse.fetch(
+            f"SELECT count() AS n FROM {clickhouse.db}.{table} WHERE user_id = {{u:String}}",
+            _ch_params(u=(events[0].user_id, "String")),
+        )
+        assert found[0]["n"] == 0, table
+    board = await clickhouse.dashboard(DashboardParams(date(2016, 6, 1), date(2016, 6, 1)), date(2016, 6, 1))
+    assert board.active[0]["dau"] == 1
+
+
+async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(clickhouse):
+    """An aggregate added by a new version (or dropped) is created and filled from the events
+    already stored, exactly once: the dashboard and retention answer as before."""
+    from analytics_svc.eventstore.clickhouse import create_schema
+
+    first = date(2016, 9, 5)
+    kinds = [("session_start", 1), ("story_creation", 2), ("story_creation", 30), ("page_view", 200)]
+    raw = [(u, t, q * 3600, "space", ["frozen"], "ios", 120.0, "s1") for u in range(3) for t, q in kinds]
+    events = _events(raw, first)
+    await clickhouse.append(rows(events))
+    board_params = DashboardParams(first, first + timedelta(days=9))
+    retention = ReportParams("retention", first, first + timedelta(days=9), periods=3)
+
+    async def answers():
+        board = await clickhouse.dashboard(board_params, first)
+        return (
+            board.active,
+            sorted(map(dict, board.counts), key=str),
+            board.content,
+            await clickhouse.retention(retention),
+        )
+
+    before = await answers()
+    assert before[0][0]["mau"] == 3 and before[3][0]
+    for table in ("daily_users", "daily_event_counts", "daily_content", "user_type_activity"):
+        await clickhouse._call(clickhouse.client.command, f"DROP VIEW {clickhouse.db}.{table}_mv")
+        await clickhouse._call(clickhouse.client.command, f"DROP TABLE {clickhouse.db}.{table}")
+    await clickhouse._call(create_schema, clickhouse.client, clickhouse.db)
+    assert await answers() == before
 
 
 def test_the_cluster_ddl_has_the_columns_of_the_schema():
