@@ -284,3 +284,18 @@ def test_the_cluster_ddl_has_the_columns_of_the_schema():
     assert columns(cluster, "storyverse.events_local ON CLUSTER") == columns(ch.SCHEMA, "{db}.events")
     assert "ORDER BY (user_id, ts, event_id)" in cluster and "PARTITION BY toYYYYMM(ts)" in cluster
     assert "cityHash64(user_id)" in cluster and "TO VOLUME 'cold'" in cluster
+    # Each aggregate: the same columns on every shard, kept by the same SELECT over events_local.
+
+    def aggregate_columns(sql: str, table: str) -> str:
+        body = sql[sql.index(table) :]
+        return " ".join(body[body.index("(") + 1 : body.index(") ENGINE")].split())
+
+    flat = " ".join(cluster.split())
+    for table, (create, select) in ch.AGGREGATES.items():
+        local = f"storyverse.{table}_local ON CLUSTER"
+        assert aggregate_columns(cluster, local) == aggregate_columns(create, "{db}." + table), table
+        view = ch._aggregate_select(select, "storyverse").replace(
+            "storyverse.events", "storyverse.events_local"
+        )
+        assert f"TO storyverse.{table}_local AS {' '.join(view.split())};" in flat, table
+        assert f"storyverse.{table} ON CLUSTER storyverse AS storyverse.{table}_local" in flat, table
