@@ -2,16 +2,24 @@
 or the embedded chDB engine (`interface='chdb'`, data under SV_DATA_DIR/clickhouse).
 
 Schema (`SCHEMA`): one ReplacingMergeTree table partitioned by month and ordered by
-(user_id, ts, event_id), so a user's events are contiguous and in stream order. The
-dashboard, the reports, funnels, retention and experiment exposures are ClickHouse SQL
-over it, with the semantics of docs/analytics.md (tests/analytics/test_eventstore_*.py
-compares every answer with PostgreSQL and the reference fold):
+(user_id, ts, event_id), so a user's events are contiguous and in stream order, and the
+aggregates of `AGGREGATES`, kept by materialized views as events are inserted. The
+dashboard, the reports, funnels, retention, the experiment report and click-through are
+ClickHouse SQL, with the semantics of docs/analytics.md (tests/analytics/
+test_eventstore_clickhouse*.py compare every answer with PostgreSQL and the reference fold):
 
+- the dashboard reads the daily aggregates (active users per day and properties, event
+  counts, content uses, creation times) in one query;
 - funnels walk each user's stream (sorted by ts, then event_id) with array functions:
   ClickHouse's windowFunnel orders ties by time only and keeps one chain per user, which
   is not the documented "every step-1 event starts an attempt, ties by event_id";
-- retention takes each user's first start event with argMin over (ts, event_id) and the
-  set of periods with a return event (uniqExact for every distinct count).
+- retention reads one row per user and event type: the first event (a String that sorts
+  as (ts, event_id)) and the days with such events;
+- the experiment report and click-through read raw events (exposures, the events within
+  a metric's window of each user's first exposure; shown and clicked events).
+
+Erasure deletes a user's rows from the events and the aggregates that name users; the
+count aggregates name nobody and are kept, as PostgreSQL keeps its count rollups.
 
 Idempotent by event_id: `append` drops the ids the table already holds for the batch's
 users (read through the primary key), and the table replaces rows of the same
