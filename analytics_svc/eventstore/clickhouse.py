@@ -80,23 +80,28 @@ ORDER BY (user_id, ts, event_id)
 # dashboard filters by, '' for none (filter values are never empty).
 _DIMS = ", ".join(f"ifNull({d}, '') AS {d}" for d in ("age_group", "platform", "device_type"))
 AGGREGATES = {
-    # Retention, one row per user and event type: the first event (ties by event_id) as one
-    # string that sorts like (ts, event_id): 20 digits of micros, the id, then \0 and the
-    # cohort's properties; and the days with such events. A String min and an array union
-    # merge fast (argMin over a tuple state was 10x slower); duplicates change neither.
-    "user_type_activity": (
-        """CREATE TABLE IF NOT EXISTS {db}.user_type_activity (
-            user_id    String,
+    # Retention, one row per event type and user, and one for any type ('*'): the first
+    # event (ties by event_id) as one string that sorts like (ts, event_id): 20 digits of
+    # micros, the id, then \0 and the cohort's properties; and the days with such events.
+    # Ordered by type: a report reads the rows of its start and return types only. A String
+    # min and an array union merge fast (argMin over a tuple state was 10x slower);
+    # duplicates change neither.
+    "retention_users": (
+        """CREATE TABLE IF NOT EXISTS {db}.retention_users (
             event_type LowCardinality(String),
+            user_id    String,
             first      SimpleAggregateFunction(min, String),
             days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date))
-        ) ENGINE = AggregatingMergeTree ORDER BY (user_id, event_type)""",
-        """SELECT user_id, event_type,
-               min(concat(leftPad(toString(toUnixTimestamp64Micro(ts)), 20, '0'), event_id,
+        ) ENGINE = AggregatingMergeTree ORDER BY (event_type, user_id)""",
+        """SELECT kind AS event_type, user_id, min(first) AS first, groupUniqArray(day) AS days
+        FROM (
+            SELECT user_id, toString(event_type) AS type, toDate(ts) AS day,
+                   concat(leftPad(toString(toUnixTimestamp64Micro(ts)), 20, '0'), event_id,
                           '\\0', ifNull(age_group, ''), '\\0', ifNull(platform, ''),
-                          '\\0', ifNull(device_type, ''))) AS first,
-               groupUniqArray(toDate(ts)) AS days
-        FROM {db}.events GROUP BY user_id, event_type""",
+                          '\\0', ifNull(device_type, '')) AS first
+            FROM {db}.events
+        ) ARRAY JOIN [type, '*'] AS kind
+        GROUP BY kind, user_id""",
     ),
     # The dashboard's active users: who was active on a day, under which properties.
     "daily_users": (
@@ -135,9 +140,9 @@ AGGREGATES = {
     ),
 }
 # Aggregates of earlier versions, dropped on open.
-_OLD_AGGREGATES = ("user_first_events", "user_days")
+_OLD_AGGREGATES = ("user_first_events", "user_days", "user_type_activity")
 # The tables that hold a user's data (erasure).
-USER_TABLES = ("events", "user_type_activity", "daily_users")
+USER_TABLES = ("events", "retention_users", "daily_users")
 
 # The breakdown property of an event (fixed expressions, never user text).
 BREAKDOWN = {
@@ -506,8 +511,8 @@ class ClickHouseEventStore:
         period = "toMonday({})" if unit == "week" else "toDate({})"
         n = params.periods
         p = Params()
-        start_cond = f"event_type = {p.add(params.start_event, 'String')}" if params.start_event else "1"
-        return_cond = f"event_type = {p.add(params.return_event, 'String')}" if params.return_event else "1"
+        start_type = p.add(params.start_event or "*", "String")
+        return_type = p.add(params.return_event or "*", "String")
         first_filters = "".join(
             f" AND f[{i + 2}] = {p.add(value, 'String')}"
             for i, column in enumerate(("age_group", "platform", "device_type"))
@@ -520,7 +525,7 @@ class ClickHouseEventStore:
         lo_us = p.add(_micros(day_start(params.start)), "Int64")
         hi_us = p.add(_micros(day_start(params.end + timedelta(days=1))), "Int64")
         first_day = "toDate(fromUnixTimestamp64Micro(first_us, 'UTC'))"
-        # One pass over the per-user, per-type aggregate: each user's first start event
+        # One pass over the per-type, per-user aggregate: each user's first start event
         # (the smallest `first` string: ties by event_id) and the days of return events.
         sql = f"""
             SELECT grp, cohort, count() AS size, {", ".join(columns)}
@@ -529,17 +534,17 @@ class ClickHouseEventStore:
                        arrayFilter(x -> x >= 0,
                                    arrayMap(d -> intDiv(toInt32(d - cohort), {length}), {periods})) AS ks
                 FROM (
-                    SELECT user_id, minIf(first, {start_cond}) AS fs,
-                           groupUniqArrayArrayIf(days, {return_cond}) AS days,
+                    SELECT user_id, minIf(first, event_type = {start_type}) AS fs,
+                           groupUniqArrayArrayIf(days, event_type = {return_type}) AS days,
                            toInt64OrZero(substring(fs, 1, 20)) AS first_us, splitByChar('\\0', fs) AS f
-                    FROM {self.db}.user_type_activity
+                    FROM {self.db}.retention_users WHERE event_type IN ({start_type}, {return_type})
                     GROUP BY user_id
                     HAVING fs != '' AND first_us >= {lo_us} AND first_us < {hi_us} {first_filters}
                 )
             )
             GROUP BY grp, cohort ORDER BY grp, cohort
         """
-        rows = await self.fetch(sql, p, in_order=True)
+        rows = await self.fetch(sql, p)
         cohorts = {
             (r["grp"], r["cohort"]): {
                 "size": int(r["size"]),

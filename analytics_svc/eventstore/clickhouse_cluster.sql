@@ -43,22 +43,24 @@ SETTINGS storage_policy = 'hot_to_s3';
 CREATE TABLE IF NOT EXISTS storyverse.events ON CLUSTER storyverse AS storyverse.events_local
 ENGINE = Distributed(storyverse, storyverse, events_local, cityHash64(user_id));
 
+
+
 -- The aggregates the dashboard and retention read (clickhouse.py AGGREGATES), one per shard,
 -- kept by views over events_local, read through Distributed tables. A test keeps the
 -- columns and the views' SELECTs equal to clickhouse.py's.
 
-CREATE TABLE IF NOT EXISTS storyverse.user_type_activity_local ON CLUSTER storyverse (
-    user_id    String,
+CREATE TABLE IF NOT EXISTS storyverse.retention_users_local ON CLUSTER storyverse (
     event_type LowCardinality(String),
+    user_id    String,
     first      SimpleAggregateFunction(min, String),
     days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date))
-) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/storyverse/user_type_activity', '{replica}')
-    ORDER BY (user_id, event_type);
-CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.user_type_activity_mv ON CLUSTER storyverse
-TO storyverse.user_type_activity_local AS
-SELECT user_id, event_type, min(concat(leftPad(toString(toUnixTimestamp64Micro(ts)), 20, '0'), event_id, '\0', ifNull(age_group, ''), '\0', ifNull(platform, ''), '\0', ifNull(device_type, ''))) AS first, groupUniqArray(toDate(ts)) AS days FROM storyverse.events_local GROUP BY user_id, event_type;
-CREATE TABLE IF NOT EXISTS storyverse.user_type_activity ON CLUSTER storyverse AS storyverse.user_type_activity_local
-ENGINE = Distributed(storyverse, storyverse, user_type_activity_local, cityHash64(user_id));
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/storyverse/retention_users', '{replica}')
+    ORDER BY (event_type, user_id);
+CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.retention_users_mv ON CLUSTER storyverse
+TO storyverse.retention_users_local AS
+SELECT kind AS event_type, user_id, min(first) AS first, groupUniqArray(day) AS days FROM ( SELECT user_id, toString(event_type) AS type, toDate(ts) AS day, concat(leftPad(toString(toUnixTimestamp64Micro(ts)), 20, '0'), event_id, '\0', ifNull(age_group, ''), '\0', ifNull(platform, ''), '\0', ifNull(device_type, '')) AS first FROM storyverse.events_local ) ARRAY JOIN [type, '*'] AS kind GROUP BY kind, user_id;
+CREATE TABLE IF NOT EXISTS storyverse.retention_users ON CLUSTER storyverse AS storyverse.retention_users_local
+ENGINE = Distributed(storyverse, storyverse, retention_users_local, cityHash64(user_id));
 
 CREATE TABLE IF NOT EXISTS storyverse.daily_users_local ON CLUSTER storyverse (
     day Date, age_group LowCardinality(String), platform LowCardinality(String),

@@ -228,7 +228,7 @@ async def test_erasure_removes_a_users_events(clickhouse):
         == 1
     )
     # Nor do the aggregates that name users (retention, active users) keep them.
-    for table in ("user_type_activity", "daily_users"):
+    for table in ("retention_users", "daily_users"):
         found = await clickhouse.fetch(
             f"SELECT count() AS n FROM {clickhouse.db}.{table} WHERE user_id = {{u:String}}",
             _ch_params(u=(events[0].user_id, "String")),
@@ -262,7 +262,7 @@ async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(cli
 
     before = await answers()
     assert before[0][0]["mau"] == 3 and before[3][0]
-    for table in ("daily_users", "daily_event_counts", "daily_content", "user_type_activity"):
+    for table in ("daily_users", "daily_event_counts", "daily_content", "retention_users"):
         await clickhouse._call(clickhouse.client.command, f"DROP VIEW {clickhouse.db}.{table}_mv")
         await clickhouse._call(clickhouse.client.command, f"DROP TABLE {clickhouse.db}.{table}")
     await clickhouse._call(create_schema, clickhouse.client, clickhouse.db)
