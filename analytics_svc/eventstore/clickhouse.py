@@ -89,9 +89,9 @@ AGGREGATES = {
     "retention_users": (
         """CREATE TABLE IF NOT EXISTS {db}.retention_users (
             event_type LowCardinality(String),
-            user_id    String,
-            first      SimpleAggregateFunction(min, String),
-            days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date))
+            user_id    String CODEC(ZSTD(3)),
+            first      SimpleAggregateFunction(min, String) CODEC(ZSTD(3)),
+            days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date)) CODEC(ZSTD(3))
         ) ENGINE = AggregatingMergeTree ORDER BY (event_type, user_id)""",
         """SELECT kind AS event_type, user_id, min(first) AS first, groupUniqArray(day) AS days
         FROM (
@@ -107,7 +107,7 @@ AGGREGATES = {
     "daily_users": (
         """CREATE TABLE IF NOT EXISTS {db}.daily_users (
             day Date, age_group LowCardinality(String), platform LowCardinality(String),
-            device_type LowCardinality(String), user_id String
+            device_type LowCardinality(String), user_id String CODEC(ZSTD(3))
         ) ENGINE = ReplacingMergeTree ORDER BY (day, age_group, platform, device_type, user_id)""",
         "SELECT DISTINCT toDate(ts) AS day, {dims}, user_id FROM {db}.events",
     ),
@@ -122,8 +122,9 @@ AGGREGATES = {
     ),
     "daily_content": (
         """CREATE TABLE IF NOT EXISTS {db}.daily_content (
-            day Date, kind LowCardinality(String), key String, age_group LowCardinality(String),
-            platform LowCardinality(String), device_type LowCardinality(String), uses UInt64
+            day Date, kind LowCardinality(String), key String CODEC(ZSTD(3)),
+            age_group LowCardinality(String), platform LowCardinality(String),
+            device_type LowCardinality(String), uses UInt64
         ) ENGINE = SummingMergeTree ORDER BY (day, kind, key, age_group, platform, device_type)""",
         """SELECT toDate(ts) AS day, item.1 AS kind, item.2 AS key, {dims}, count() AS uses
         FROM {db}.events ARRAY JOIN {items} AS item WHERE event_type = 'story_creation'

@@ -45,15 +45,17 @@ ENGINE = Distributed(storyverse, storyverse, events_local, cityHash64(user_id));
 
 
 
+
+
 -- The aggregates the dashboard and retention read (clickhouse.py AGGREGATES), one per shard,
 -- kept by views over events_local, read through Distributed tables. A test keeps the
 -- columns and the views' SELECTs equal to clickhouse.py's.
 
 CREATE TABLE IF NOT EXISTS storyverse.retention_users_local ON CLUSTER storyverse (
     event_type LowCardinality(String),
-    user_id    String,
-    first      SimpleAggregateFunction(min, String),
-    days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date))
+    user_id    String CODEC(ZSTD(3)),
+    first      SimpleAggregateFunction(min, String) CODEC(ZSTD(3)),
+    days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date)) CODEC(ZSTD(3))
 ) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/storyverse/retention_users', '{replica}')
     ORDER BY (event_type, user_id);
 CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.retention_users_mv ON CLUSTER storyverse
@@ -64,7 +66,7 @@ ENGINE = Distributed(storyverse, storyverse, retention_users_local, cityHash64(u
 
 CREATE TABLE IF NOT EXISTS storyverse.daily_users_local ON CLUSTER storyverse (
     day Date, age_group LowCardinality(String), platform LowCardinality(String),
-    device_type LowCardinality(String), user_id String
+    device_type LowCardinality(String), user_id String CODEC(ZSTD(3))
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/storyverse/daily_users', '{replica}')
     ORDER BY (day, age_group, platform, device_type, user_id);
 CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.daily_users_mv ON CLUSTER storyverse
@@ -85,8 +87,9 @@ CREATE TABLE IF NOT EXISTS storyverse.daily_event_counts ON CLUSTER storyverse A
 ENGINE = Distributed(storyverse, storyverse, daily_event_counts_local, rand());
 
 CREATE TABLE IF NOT EXISTS storyverse.daily_content_local ON CLUSTER storyverse (
-    day Date, kind LowCardinality(String), key String, age_group LowCardinality(String),
-    platform LowCardinality(String), device_type LowCardinality(String), uses UInt64
+    day Date, kind LowCardinality(String), key String CODEC(ZSTD(3)),
+    age_group LowCardinality(String), platform LowCardinality(String),
+    device_type LowCardinality(String), uses UInt64
 ) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/storyverse/daily_content', '{replica}')
     ORDER BY (day, kind, key, age_group, platform, device_type);
 CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.daily_content_mv ON CLUSTER storyverse
