@@ -12,7 +12,7 @@ from analytics_svc.ingestion.recorder import EventRecorder, Outcome
 from analytics_svc.reports import by_type as reports
 from analytics_svc.reports import click_through, dashboard
 from analytics_svc.requests import dashboard_params, report_params
-from common.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from common.errors import FieldViolation, InvalidArgument
 
 
 class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
@@ -45,11 +45,7 @@ class AnalyticsServicer(pb_grpc.AnalyticsServiceServicer):
     async def GetRecommendationClickThrough(
         self, request: pb.GetRecommendationClickThroughRequest, context
     ) -> pb.GetRecommendationClickThroughResponse:
-        if self.events.name != "postgres":
-            raise FailedPrecondition(
-                f"click-through is not available on the {self.events.name} event store yet"
-            )
-        return messages.click_through(await click_through.build(self.pool, dashboard_params(request)))
+        return messages.click_through(await click_through.build(self.events, dashboard_params(request)))
 
     async def ExportReport(self, request: pb.ExportReportRequest, context) -> pb.ExportReportResponse:
         return messages.export(await reports.build(self.pool, report_params(request), self.events))

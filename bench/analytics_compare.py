@@ -201,9 +201,11 @@ async def measure(settings: Settings, last_day: date, repeats: int) -> tuple[dic
                     await call(request)
                     seconds.append(time.perf_counter() - t0)
                 times[name] = statistics.median(seconds) * 1000
+                p95 = statistics.quantiles(seconds, n=20, method="inclusive")[-1] * 1000
                 load = os.getloadavg()[0]
                 print(
-                    f"{settings.analytics_store} {name}: p50 {times[name]:.0f} ms (load {load:.2f})",
+                    f"{settings.analytics_store} {name}: p50 {times[name]:.0f} ms, p95 {p95:.0f} ms"
+                    f" (load {load:.2f})",
                     flush=True,
                 )
     finally:

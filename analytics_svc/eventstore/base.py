@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from analytics_svc.experiments.model import Metric
 from analytics_svc.figures import Distribution
 from analytics_svc.requests import DashboardParams, Filters, ReportParams
 
@@ -65,5 +66,19 @@ class EventStore(Protocol):
     async def ingestion_lag(self, lo, hi, granularity: str) -> list: ...
 
     async def exposed_users(self, keys: list[str], since: list[datetime]) -> dict[str, int]: ...
+
+    async def experiment_exposures(
+        self, key: str, lo: datetime, hi: datetime, filters: Filters, since: datetime | None
+    ) -> tuple[dict[str, int], dict[str, int], int]:
+        """Users per variant first exposed in [lo, hi), those first exposed at or after
+        `since` (SRM), and the users left out for having seen several variants."""
+
+    async def experiment_moments(
+        self, metric: Metric, key: str, lo: datetime, hi: datetime, filters: Filters
+    ) -> dict[str, Mapping]:
+        """Per variant {"n", "sy", "syy", "sx", "sxx", "sxy"} (experiments/queries.py)."""
+
+    async def recommendation_clicks(self, params: DashboardParams) -> tuple[list[Mapping], str]:
+        """{"recommendation_type", "model_version", "shown", "clicked"} cells and the source."""
 
     async def close(self) -> None: ...

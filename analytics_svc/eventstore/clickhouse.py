@@ -2,16 +2,24 @@
 or the embedded chDB engine (`interface='chdb'`, data under SV_DATA_DIR/clickhouse).
 
 Schema (`SCHEMA`): one ReplacingMergeTree table partitioned by month and ordered by
-(user_id, ts, event_id), so a user's events are contiguous and in stream order. The
-dashboard, the reports, funnels, retention and experiment exposures are ClickHouse SQL
-over it, with the semantics of docs/analytics.md (tests/analytics/test_eventstore_*.py
-compares every answer with PostgreSQL and the reference fold):
+(user_id, ts, event_id), so a user's events are contiguous and in stream order, and the
+aggregates of `AGGREGATES`, kept by materialized views as events are inserted. The
+dashboard, the reports, funnels, retention, the experiment report and click-through are
+ClickHouse SQL, with the semantics of docs/analytics.md (tests/analytics/
+test_eventstore_clickhouse*.py compare every answer with PostgreSQL and the reference fold):
 
+- the dashboard reads the daily aggregates (active users per day and properties, event
+  counts, content uses, creation times) in one query;
 - funnels walk each user's stream (sorted by ts, then event_id) with array functions:
   ClickHouse's windowFunnel orders ties by time only and keeps one chain per user, which
   is not the documented "every step-1 event starts an attempt, ties by event_id";
-- retention takes each user's first start event with argMin over (ts, event_id) and the
-  set of periods with a return event (uniqExact for every distinct count).
+- retention reads one row per user and event type: the first event (a String that sorts
+  as (ts, event_id)) and the days with such events;
+- the experiment report and click-through read raw events (exposures, the events within
+  a metric's window of each user's first exposure; shown and clicked events).
+
+Erasure deletes a user's rows from the events and the aggregates that name users; the
+count aggregates name nobody and are kept, as PostgreSQL keeps its count rollups.
 
 Idempotent by event_id: `append` drops the ids the table already holds for the batch's
 users (read through the primary key), and the table replaces rows of the same
@@ -36,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics_svc.eventstore.base import DashboardRows
+from analytics_svc.experiments.model import Metric
 from analytics_svc.figures import distribution_of
 from analytics_svc.ingestion.prepare import COLUMNS
 from analytics_svc.requests import STEP_PROPERTIES, DashboardParams, Filters, ReportParams, Step, day_start
@@ -66,37 +75,75 @@ PARTITION BY toYYYYMM(ts)
 ORDER BY (user_id, ts, event_id)
 """
 
-# Per-user aggregates kept by materialized views as events arrive (retention reads these,
-# one row per user and event type, instead of every event): the first event of each type
-# (ties by event_id) with the properties cohorts are filtered and split by, and the days of
-# each type. Duplicates cannot change either (argMin, a set of days).
-AGGREGATES = """
-CREATE TABLE IF NOT EXISTS {db}.user_first_events (
-    user_id    String,
-    event_type LowCardinality(String),
-    first      AggregateFunction(argMin,
-                   Tuple(DateTime64(6, 'UTC'), Nullable(String), Nullable(String), Nullable(String)),
-                   Tuple(DateTime64(6, 'UTC'), String))
-) ENGINE = AggregatingMergeTree ORDER BY (user_id, event_type);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.user_first_events_mv TO {db}.user_first_events AS
-SELECT user_id, event_type,
-       argMinState((ts, toNullable(toString(age_group)), toNullable(toString(platform)),
-                    toNullable(toString(device_type))), (ts, event_id)) AS first
-FROM {db}.events GROUP BY user_id, event_type;
-
-CREATE TABLE IF NOT EXISTS {db}.user_days (
-    user_id    String,
-    event_type LowCardinality(String),
-    days       AggregateFunction(groupUniqArray, Date)
-) ENGINE = AggregatingMergeTree ORDER BY (user_id, event_type);
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.user_days_mv TO {db}.user_days AS
-SELECT user_id, event_type, groupUniqArrayState(toDate(ts)) AS days
-FROM {db}.events GROUP BY user_id, event_type
-"""
+# Aggregates kept by materialized views as events arrive, one (table, view) pair each; the
+# dashboard and retention read these instead of every event. `{dims}`: the properties the
+# dashboard filters by, '' for none (filter values are never empty).
+_DIMS = ", ".join(f"ifNull({d}, '') AS {d}" for d in ("age_group", "platform", "device_type"))
+AGGREGATES = {
+    # Retention, one row per event type and user, and one for any type ('*'): the first
+    # event (ties by event_id) as one string that sorts like (ts, event_id): 20 digits of
+    # micros, the id, then \0 and the cohort's properties; and the days with such events.
+    # Ordered by type: a report reads the rows of its start and return types only. A String
+    # min and an array union merge fast (argMin over a tuple state was 10x slower);
+    # duplicates change neither.
+    "retention_users": (
+        """CREATE TABLE IF NOT EXISTS {db}.retention_users (
+            event_type LowCardinality(String),
+            user_id    String CODEC(ZSTD(3)),
+            first      SimpleAggregateFunction(min, String) CODEC(ZSTD(3)),
+            days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date)) CODEC(ZSTD(3))
+        ) ENGINE = AggregatingMergeTree ORDER BY (event_type, user_id)""",
+        """SELECT kind AS event_type, user_id, min(first) AS first, groupUniqArray(day) AS days
+        FROM (
+            SELECT user_id, toString(event_type) AS type, toDate(ts) AS day,
+                   concat(leftPad(toString(toUnixTimestamp64Micro(ts)), 20, '0'), event_id,
+                          '\\0', ifNull(age_group, ''), '\\0', ifNull(platform, ''),
+                          '\\0', ifNull(device_type, '')) AS first
+            FROM {db}.events
+        ) ARRAY JOIN [type, '*'] AS kind
+        GROUP BY kind, user_id""",
+    ),
+    # The dashboard's active users: who was active on a day, under which properties.
+    "daily_users": (
+        """CREATE TABLE IF NOT EXISTS {db}.daily_users (
+            day Date, age_group LowCardinality(String), platform LowCardinality(String),
+            device_type LowCardinality(String), user_id String CODEC(ZSTD(3))
+        ) ENGINE = ReplacingMergeTree ORDER BY (day, age_group, platform, device_type, user_id)""",
+        "SELECT DISTINCT toDate(ts) AS day, {dims}, user_id FROM {db}.events",
+    ),
+    # Counts that name nobody (kept on erasure, as PostgreSQL keeps its count rollups).
+    "daily_event_counts": (
+        """CREATE TABLE IF NOT EXISTS {db}.daily_event_counts (
+            day Date, event_type LowCardinality(String), age_group LowCardinality(String),
+            platform LowCardinality(String), device_type LowCardinality(String), events UInt64
+        ) ENGINE = SummingMergeTree ORDER BY (day, event_type, age_group, platform, device_type)""",
+        """SELECT toDate(ts) AS day, event_type, {dims}, count() AS events FROM {db}.events
+        GROUP BY day, event_type, age_group, platform, device_type""",
+    ),
+    "daily_content": (
+        """CREATE TABLE IF NOT EXISTS {db}.daily_content (
+            day Date, kind LowCardinality(String), key String CODEC(ZSTD(3)),
+            age_group LowCardinality(String), platform LowCardinality(String),
+            device_type LowCardinality(String), uses UInt64
+        ) ENGINE = SummingMergeTree ORDER BY (day, kind, key, age_group, platform, device_type)""",
+        """SELECT toDate(ts) AS day, item.1 AS kind, item.2 AS key, {dims}, count() AS uses
+        FROM {db}.events ARRAY JOIN {items} AS item WHERE event_type = 'story_creation'
+        GROUP BY day, kind, key, age_group, platform, device_type""",
+    ),
+    "daily_creation_times": (
+        """CREATE TABLE IF NOT EXISTS {db}.daily_creation_times (
+            day Date, age_group LowCardinality(String), platform LowCardinality(String),
+            device_type LowCardinality(String), value Float64, n UInt64
+        ) ENGINE = SummingMergeTree ORDER BY (day, age_group, platform, device_type, value)""",
+        """SELECT toDate(ts) AS day, {dims}, toFloat64(creation_time) AS value, count() AS n
+        FROM {db}.events WHERE event_type = 'story_creation' AND creation_time IS NOT NULL
+        GROUP BY day, age_group, platform, device_type, value""",
+    ),
+}
+# Aggregates of earlier versions, dropped on open.
+_OLD_AGGREGATES = ("user_first_events", "user_days", "user_type_activity")
 # The tables that hold a user's data (erasure).
-USER_TABLES = ("events", "user_first_events", "user_days")
+USER_TABLES = ("events", "retention_users", "daily_users")
 
 # The breakdown property of an event (fixed expressions, never user text).
 BREAKDOWN = {
@@ -158,10 +205,29 @@ def step_predicate(step: Step, params: Params) -> str:
         elif kind == "array":
             parts.append(f"has({_ARRAYS[name]}, {placeholder})")
         else:
-            parts.append(
-                f"JSONExtractString(ifNull(props, '{{}}'), {params.add(name, 'String')}) = {placeholder}"
-            )
+            parts.append(f"ifNull({prop_text(params.add(name, 'String'))} = {placeholder}, 0)")
     return "(" + " AND ".join(parts) + ")"
+
+
+def prop_text(name: str) -> str:
+    """PostgreSQL's props->>name: a string's value, another value's JSON text (a number's
+    digits), NULL when the key is missing or null. `name`: a literal or a placeholder."""
+    doc = "ifNull(props, '{}')"
+    kind = f"JSONType({doc}, {name})"
+    return (
+        f"multiIf({kind} = 'String', JSONExtractString({doc}, {name}),"
+        f" {kind} = 'Null', NULL, JSONExtractRaw({doc}, {name}))"
+    )
+
+
+_VARIANT, _EXPERIMENT_KEY = prop_text("'variant'"), prop_text("'experiment_key'")
+_REC_TYPE, _MODEL_VERSION = prop_text("'recommendation_type'"), prop_text("'model_version'")
+# Numeric properties of an event (experiments/queries.py PROPERTY_SQL).
+PROPERTY_SQL = {
+    "creation_time": "toFloat64(creation_time)",
+    "duration": "toFloat64OrNull(" + prop_text("'duration'") + ")",
+    "position": "toFloat64OrNull(" + prop_text("'position'") + ")",
+}
 
 
 def _number(value: Any) -> float | None:
@@ -193,18 +259,7 @@ class ClickHouseEventStore:
                 client = clickhouse_connect.get_client(dsn=url)
             else:
                 client = clickhouse_connect.get_client(interface="chdb", path=str(path))
-            client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-            client.command(SCHEMA.format(db=database))
-            fresh = not client.command(f"EXISTS TABLE {database}.user_first_events")
-            for statement in AGGREGATES.format(db=database).split(";"):
-                client.command(statement)
-            if fresh:  # a table that held events before the views existed: fill them once
-                for view in ("user_first_events_mv", "user_days_mv"):
-                    select = client.command(
-                        f"SELECT as_select FROM system.tables WHERE database = '{database}'"
-                        f" AND name = '{view}'"
-                    )
-                    client.command(f"INSERT INTO {database}.{view.removesuffix('_mv')} {select}")
+            create_schema(client, database)
             return client
 
         store = cls(None, database, threads=1 if not url else 4)
@@ -288,70 +343,72 @@ class ClickHouseEventStore:
         return int(rows[0]["n"])
 
     async def bytes_on_disk(self) -> int:
+        """The database's storage: events and the aggregates kept beside them."""
         rows = await self.fetch(
-            "SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE active AND database = {d:String}"
-            " AND table = 'events'",
+            "SELECT sum(bytes_on_disk) AS b FROM system.parts WHERE active AND database = {d:String}",
             _params(d=(self.db, "String")),
         )
         return int(rows[0]["b"] or 0)
 
     async def optimize(self) -> None:
         """Merge every table's parts (what background merges do over time; after a bulk load)."""
-        for table in USER_TABLES:
+        for table in ("events", *AGGREGATES):
             await self._call(lambda t=table: self.client.command(f"OPTIMIZE TABLE {self.db}.{t} FINAL"))
 
     # --- dashboard ----------------------------------------------------------------------
 
     async def dashboard(self, params: DashboardParams, activity_from: date) -> DashboardRows:
+        """From the daily aggregates, in one query (one round trip, one plan): rows tagged by
+        what they are (active users over the range, per day; counts; content; times)."""
         start, end, filters = params.start, params.end, params.filters
-        lo, hi = day_start(start), day_start(end + timedelta(days=1))
         p = Params()
         f = dims_filter(p, filters)
-        a_lo, lo_p, hi_p = p.time(day_start(activity_from)), p.time(lo), p.time(hi)
-        end_p, week_p = p.time(day_start(end)), p.time(day_start(end - timedelta(days=6)))
-        month_p = p.time(day_start(end - timedelta(days=29)))
-        events = self._events()
-        totals = await self.fetch(
-            f"""SELECT uniqExactIf(user_id, ts >= {end_p}) AS dau,
-                       uniqExactIf(user_id, ts >= {week_p}) AS wau,
-                       uniqExactIf(user_id, ts >= {month_p}) AS mau
-                FROM {events} WHERE ts >= {a_lo} AND ts < {hi_p} AND {f}""",
+        lo, hi = p.add(start, "Date"), p.add(end, "Date")
+        a_lo, week = p.add(activity_from, "Date"), p.add(end - timedelta(days=6), "Date")
+        month = p.add(end - timedelta(days=29), "Date")
+        db = self.db
+        # One column set for every part: (part, d, a, b, c, n1, n2, n3, x); no alias may
+        # name a column (ClickHouse would read the alias in WHERE).
+        rows = await self.fetch(
+            f"""
+            SELECT 'totals' AS part, toDate(0) AS d, '' AS a, '' AS b, '' AS c,
+                   uniqExactIf(user_id, day = {hi}) AS n1, uniqExactIf(user_id, day >= {week}) AS n2,
+                   uniqExactIf(user_id, day >= {month}) AS n3, 0.0 AS x
+            FROM {db}.daily_users WHERE day >= {a_lo} AND day <= {hi} AND {f}
+            UNION ALL
+            SELECT 'day', day, '', '', '', uniqExact(user_id), 0, 0, 0.0
+            FROM {db}.daily_users WHERE day >= {lo} AND day <= {hi} AND {f} GROUP BY day
+            UNION ALL
+            SELECT 'counts', day, toString(event_type), device_type, platform, sum(events), 0, 0, 0.0
+            FROM {db}.daily_event_counts WHERE day >= {lo} AND day <= {hi} AND {f}
+            GROUP BY day, event_type, device_type, platform
+            UNION ALL
+            SELECT 'content', toDate(0), toString(kind), key, '', sum(uses), 0, 0, 0.0
+            FROM {db}.daily_content WHERE day >= {lo} AND day <= {hi} AND {f} GROUP BY kind, key
+            UNION ALL
+            SELECT 'times', toDate(0), '', '', '', sum(n), 0, 0, value
+            FROM {db}.daily_creation_times WHERE day >= {lo} AND day <= {hi} AND {f} GROUP BY value
+            """,
             p,
         )
-        per_day = await self.fetch(
-            f"""SELECT toDate(ts) AS day, uniqExact(user_id) AS dau FROM {events}
-                WHERE ts >= {lo_p} AND ts < {hi_p} AND {f} GROUP BY day ORDER BY day""",
-            p,
-        )
-        counts = await self.fetch(
-            f"""SELECT toDate(ts) AS day, toString(event_type) AS event_type, device_type, platform,
-                       count() AS events
-                FROM {events} WHERE ts >= {lo_p} AND ts < {hi_p} AND {f}
-                GROUP BY day, event_type, device_type, platform""",
-            p,
-        )
-        content = await self.fetch(
-            f"""SELECT item.1 AS kind, item.2 AS key, count() AS uses
-                FROM {events} ARRAY JOIN {_CONTENT_ITEMS.format(pairs=_PAIRS)} AS item
-                WHERE event_type = 'story_creation' AND ts >= {lo_p} AND ts < {hi_p} AND {f}
-                GROUP BY kind, key""",
-            p,
-        )
-        values = await self.fetch(
-            f"""SELECT toFloat64(creation_time) AS value, count() AS n FROM {events}
-                WHERE event_type = 'story_creation' AND creation_time IS NOT NULL
-                  AND ts >= {lo_p} AND ts < {hi_p} AND {f}
-                GROUP BY value""",
-            p,
-        )
-        t = totals[0]
-        active = [{"kind": "totals", "day": None, "dau": t["dau"], "wau": t["wau"], "mau": t["mau"]}]
-        active += [{"kind": "day", "day": r["day"], "dau": r["dau"]} for r in per_day]
+        parts: dict[str, list[dict]] = {"totals": [], "day": [], "counts": [], "content": [], "times": []}
+        for r in rows:
+            parts[r["part"]].append(r)
+        t = parts["totals"][0]
+        active = [{"kind": "totals", "day": None, "dau": t["n1"], "wau": t["n2"], "mau": t["n3"]}]
+        active += [{"kind": "day", "day": r["d"], "dau": r["n1"]} for r in sorted(parts["day"], key=_day)]
+        counts = [
+            {"day": r["d"], "event_type": r["a"], "device_type": r["b"] or None, "platform": r["c"] or None,
+             "events": r["n1"]}
+            for r in parts["counts"]
+        ]  # fmt: skip
+        content = [{"kind": r["a"], "key": r["b"], "uses": r["n1"]} for r in parts["content"]]
+        times = parts["times"]
         return DashboardRows(
             active,
             counts,
             content,
-            distribution_of([r["value"] for r in values], [r["n"] for r in values]),
+            distribution_of([r["x"] for r in times], [r["n1"] for r in times]),
             {"raw"},
         )
 
@@ -379,45 +436,56 @@ class ClickHouseEventStore:
         where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
         if params.funnel_order == "ordered":
             types = p.add(sorted({s.event_type for s in steps}), "Array(String)")
-            where += f" AND toString(event_type) IN {types}"
+            where += f" AND event_type IN {types}"
         lo_us, hi_us = p.add(_micros(lo), "Int64"), p.add(_micros(hi), "Int64")
         window_us = p.add(window_seconds * 1_000_000, "Int64")
         arrays = _ordered_chains(n) if params.funnel_order == "ordered" else _strict_chains(n, window_us)
-        later = ", ".join(f"c2_{k}" for k in range(2, n + 1))
-        # Step k counts when it exists and is within the window of step 1 (chains are prefix-closed).
-        valid = [f"(a.{3 + k} != {_NONE} AND a.{3 + k} - a.3 <= {window_us})" for k in range(2, n + 1)]
-        times = ", ".join(["a.3", *(f"a.{3 + k}" for k in range(2, n + 1))])
+        later = [f"c2_{k}" for k in range(2, n + 1)]
+        # Per position: 0, or for an attempt (a step-1 event of the range) the steps it
+        # reaches: step k counts when it exists and is within the window of step 1 (chains
+        # are prefix-closed).
+        valid = [f"(v{k} != {_NONE} AND v{k} - tt <= {window_us})" for k in range(2, n + 1)]
+        reach = (
+            f"arrayMap((mm, tt, {', '.join(f'v{k}' for k in range(2, n + 1))}) ->"
+            f" if(bitTest(mm, 0) AND tt >= {lo_us} AND tt < {hi_us}, 1 + {' + '.join(valid)}, 0),"
+            f" m, t, {', '.join(later)})"
+        )
+        # Each user's (and group's) best attempt: the most steps, then the earliest, as one
+        # number (steps << 32 | ~position): no second grouping, no tuple aggregate state.
+        if params.breakdown:
+            groups_of = "ARRAY JOIN arrayDistinct(arrayFilter((gg, rr) -> rr > 0, g, rs)) AS grp"
+            in_group = "rr > 0 AND gg = grp"
+        else:
+            groups_of, in_group = "", "rr > 0"
+        score = f"rr * {_SHIFT} + ({_SHIFT} - 1 - i)"
+        best = f"arrayMax(arrayMap((rr, gg, i) -> if({in_group}, {score}, 0), rs, g, idx))"
+        times = ["t", *later]
         per_step = []
         for k in range(1, n + 1):
             per_step.append(f"countIf(reached >= {k}) AS users{k}")
             if k > 1:
-                for name, since in (("prev", f"best.{k}"), ("first", "best.2")):
+                for name, since in (("prev", f"t{k - 1}"), ("first", "t1")):
                     per_step.append(
-                        f"quantileExactInclusiveIf(0.5)((best.{k + 1} - {since}) / 1e6, reached >= {k})"
-                        f" AS {name}{k}"
+                        f"quantileExactInclusiveIf(0.5)((t{k} - {since}) / 1e6, reached >= {k}) AS {name}{k}"
                     )
         sql = f"""
             SELECT grp, {", ".join(per_step)}
             FROM (
-                SELECT user_id, grp, argMax(tuple(r, {", ".join(f"t{k}" for k in range(1, n + 1))}),
-                                            (r, -pos)) AS best, best.1 AS reached
+                SELECT {"grp" if params.breakdown else "''"} AS grp, {best} AS score,
+                       intDiv(score, {_SHIFT}) AS reached, {_SHIFT} - 1 - (score % {_SHIFT}) AS pos,
+                       {", ".join(f"{a}[pos] AS t{k}" for k, a in enumerate(times, start=1))}
                 FROM (
-                    SELECT user_id, a.1 AS pos, a.4 AS grp, 1 + {" + ".join(valid) or "0"} AS r,
-                           {", ".join(f"{t} AS t{k}" for k, t in enumerate(times.split(", "), start=1))}
-                    FROM (
-                        SELECT user_id,
-                               arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
-                                         toUInt32({mask}), {BREAKDOWN[params.breakdown]}))) AS ev,
-                               arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
-                               arrayMap(x -> x.4, ev) AS g, arrayEnumerate(ev) AS idx,
-                               {", ".join(arrays)}
-                        FROM {self._events()} WHERE {where}
-                        GROUP BY user_id
-                    )
-                    ARRAY JOIN arrayFilter(x -> bitTest(x.2, 0) AND x.3 >= {lo_us} AND x.3 < {hi_us},
-                                           arrayZip(idx, m, t, g, {later})) AS a
+                    SELECT user_id,
+                           arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
+                                     toUInt32({mask}), {BREAKDOWN[params.breakdown]}))) AS ev,
+                           arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
+                           arrayMap(x -> x.4, ev) AS g, arrayEnumerate(ev) AS idx,
+                           {", ".join(arrays)}, {reach} AS rs
+                    FROM {self._events()} WHERE {where}
+                    GROUP BY user_id
                 )
-                GROUP BY user_id, grp
+                {groups_of}
+                WHERE score > 0
             )
             GROUP BY grp ORDER BY grp
         """
@@ -444,39 +512,36 @@ class ClickHouseEventStore:
         period = "toMonday({})" if unit == "week" else "toDate({})"
         n = params.periods
         p = Params()
-        lo, hi = p.time(day_start(params.start)), p.time(day_start(params.end + timedelta(days=1)))
-        start_cond = f"event_type = {p.add(params.start_event, 'String')}" if params.start_event else "1"
-        return_cond = f"event_type = {p.add(params.return_event, 'String')}" if params.return_event else "1"
+        start_type = p.add(params.start_event or "*", "String")
+        return_type = p.add(params.return_event or "*", "String")
         first_filters = "".join(
-            f" AND ifNull(f.{i + 2} = {p.add(value, 'String')}, 0)"
+            f" AND f[{i + 2}] = {p.add(value, 'String')}"
             for i, column in enumerate(("age_group", "platform", "device_type"))
             if (value := getattr(params.filters, column))
         )
         columns = [f"countIf(has(ks, {k})) AS in{k}" for k in range(n + 1)]
         columns += [f"countIf(notEmpty(ks) AND arrayMax(ks) >= {k}) AS later{k}" for k in range(n + 1)]
-        group = {"age_group": "f.2", "platform": "f.3", "device_type": "f.4"}.get(params.breakdown)
-        group = f"ifNull({group}, '')" if group else "''"
+        group = {"age_group": "f[2]", "platform": "f[3]", "device_type": "f[4]"}.get(params.breakdown, "''")
         periods = "arrayDistinct(arrayMap(d -> toMonday(d), days))" if unit == "week" else "days"
-        db = self.db
-        # From the per-user aggregates: each user's first start event (ties by event_id) and
-        # the days of their return events.
+        lo_us = p.add(_micros(day_start(params.start)), "Int64")
+        hi_us = p.add(_micros(day_start(params.end + timedelta(days=1))), "Int64")
+        first_day = "toDate(fromUnixTimestamp64Micro(first_us, 'UTC'))"
+        # One pass over the per-type, per-user aggregate: each user's first start event
+        # (the smallest `first` string: ties by event_id) and the days of return events.
         sql = f"""
-            WITH cohort_users AS (
-                SELECT user_id, argMinMerge(first) AS f
-                FROM {db}.user_first_events WHERE {start_cond} GROUP BY user_id
-                HAVING f.1 >= {lo} AND f.1 < {hi} {first_filters}
-            )
             SELECT grp, cohort, count() AS size, {", ".join(columns)}
             FROM (
-                SELECT {group} AS grp, {period.format("f.1")} AS cohort,
+                SELECT {group} AS grp, {period.format(first_day)} AS cohort,
                        arrayFilter(x -> x >= 0,
                                    arrayMap(d -> intDiv(toInt32(d - cohort), {length}), {periods})) AS ks
-                FROM cohort_users AS c
-                LEFT JOIN (
-                    SELECT user_id, groupUniqArrayMerge(days) AS days FROM {db}.user_days
-                    WHERE {return_cond} AND user_id IN (SELECT user_id FROM cohort_users)
+                FROM (
+                    SELECT user_id, minIf(first, event_type = {start_type}) AS fs,
+                           groupUniqArrayArrayIf(days, event_type = {return_type}) AS days,
+                           toInt64OrZero(substring(fs, 1, 20)) AS first_us, splitByChar('\\0', fs) AS f
+                    FROM {self.db}.retention_users WHERE event_type IN ({start_type}, {return_type})
                     GROUP BY user_id
-                ) AS r ON c.user_id = r.user_id
+                    HAVING fs != '' AND first_us >= {lo_us} AND first_us < {hi_us} {first_filters}
+                )
             )
             GROUP BY grp, cohort ORDER BY grp, cohort
         """
@@ -612,6 +677,103 @@ class ClickHouseEventStore:
             out[key] = int(rows[0]["n"])
         return out
 
+    # --- experiments --------------------------------------------------------------------
+
+    def _exposed(self, p: Params, key: str, lo: datetime, hi: datetime, filters: Filters) -> str:
+        """experiments/queries.py's `exposed`: per user, the first exposure to `key` in
+        [lo, hi), the (smallest) variant and how many variants they saw."""
+        variant = _VARIANT
+        return f"""
+            SELECT user_id, min(ts) AS first_ts, min({variant}) AS variant, uniqExact({variant}) AS variants
+            FROM {self._events()}
+            WHERE event_type = 'experiment_exposure' AND {self._range(p, lo, hi)}
+              AND {dims_filter(p, filters)} AND {_EXPERIMENT_KEY} = {p.add(key, "String")}
+            GROUP BY user_id"""
+
+    async def experiment_exposures(
+        self, key: str, lo: datetime, hi: datetime, filters: Filters, since: datetime | None
+    ) -> tuple[dict[str, int], dict[str, int], int]:
+        p = Params()
+        exposed = self._exposed(p, key, lo, hi, filters)
+        recent = "1" if since is None else f"first_ts >= {p.time(since)}"
+        rows = await self.fetch(
+            f"""SELECT variant, variants > 1 AS mixed, count() AS users, countIf({recent}) AS users_since
+                FROM ({exposed}) GROUP BY variant, mixed""",
+            p,
+        )
+        users = {r["variant"]: int(r["users"]) for r in rows if not r["mixed"]}
+        since_users = {r["variant"]: int(r["users_since"]) for r in rows if not r["mixed"]}
+        return users, since_users, sum(int(r["users"]) for r in rows if r["mixed"])
+
+    async def experiment_moments(
+        self, metric: Metric, key: str, lo: datetime, hi: datetime, filters: Filters
+    ) -> dict[str, dict]:
+        """As experiments/queries.py: each exposed user's events within ± the metric window
+        of the first exposure give y and x; n, Σy, Σy², Σx, Σx², Σxy per variant. Users
+        without such events keep a row (LEFT JOIN: default columns, outside every window)."""
+        p = Params()
+        exposed = self._exposed(p, key, lo, hi, filters)
+        window = p.add(metric.window_hours * 3_600_000_000, "Int64")
+        num = step_predicate(metric.step(), p)
+        value = PROPERTY_SQL.get(metric.property, "toNullable(1.0)")
+        den, den_value, match = "0", "toNullable(1.0)", num
+        if metric.kind == "ratio":
+            den = step_predicate(metric.denominator_step(), p)
+            den_value = PROPERTY_SQL.get(metric.denominator_property, "toNullable(1.0)")
+            match = f"({num} OR {den})"
+        d = "(ev.t - toUnixTimestamp64Micro(u.first_ts))"
+        post, pre = f"{d} >= 0 AND {d} < {window}", f"{d} < 0 AND {d} >= -{window}"
+
+        def mean(when: str) -> str:
+            some = f"{when} AND ev.is_num AND ev.value IS NOT NULL"
+            return f"if(countIf({some}) = 0, NULL, sumIf(assumeNotNull(ev.value), {some}) / countIf({some}))"
+
+        if metric.kind == "conversion":
+            y = f"toFloat64(countIf({post} AND ev.is_num) > 0)"
+            x = f"toFloat64(countIf({pre} AND ev.is_num) > 0)"
+        elif metric.kind == "mean":
+            y, x = mean(post), f"ifNull({mean(pre)}, 0)"
+        else:
+            y = f"sumIf(ifNull(ev.value, 0), {post} AND ev.is_num)"
+            x = f"sumIf(ifNull(ev.den_value, 0), {post} AND ev.is_den)"
+        lo_w = p.add(_micros(lo) - metric.window_hours * 3_600_000_000, "Int64")
+        hi_w = p.add(_micros(hi) + metric.window_hours * 3_600_000_000, "Int64")
+        sql = f"""
+            WITH exposed AS ({exposed})
+            SELECT variant, count() AS n, sum(y) AS sy, sum(y * y) AS syy,
+                   sum(x) AS sx, sum(x * x) AS sxx, sum(x * y) AS sxy
+            FROM (
+                SELECT u.user_id, u.variant AS variant, {y} AS y, {x} AS x
+                FROM (SELECT user_id, variant, first_ts FROM exposed WHERE variants = 1) AS u
+                LEFT JOIN (
+                    SELECT user_id, toUnixTimestamp64Micro(ts) AS t, {num} AS is_num, {den} AS is_den,
+                           {value} AS value, {den_value} AS den_value
+                    FROM {self._events()}
+                    WHERE {match} AND ts >= fromUnixTimestamp64Micro({lo_w}, 'UTC')
+                      AND ts < fromUnixTimestamp64Micro({hi_w}, 'UTC')
+                      AND user_id IN (SELECT user_id FROM exposed)
+                ) AS ev ON ev.user_id = u.user_id
+                GROUP BY u.user_id, u.variant
+            )
+            WHERE y IS NOT NULL GROUP BY variant"""
+        return {r["variant"]: r for r in await self.fetch(sql, p)}
+
+    async def recommendation_clicks(self, params: DashboardParams) -> tuple[list, str]:
+        p = Params()
+        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
+        rows = await self.fetch(
+            f"""SELECT ifNull({_REC_TYPE}, '') AS recommendation_type,
+                       ifNull({_MODEL_VERSION}, '') AS model_version,
+                       countIf(event_type = 'recommendation_shown') AS shown,
+                       countIf(event_type = 'recommendation_clicked') AS clicked
+                FROM {self._events()}
+                WHERE event_type IN ('recommendation_shown', 'recommendation_clicked')
+                  AND {self._range(p, lo, hi)} AND {dims_filter(p, params.filters)}
+                GROUP BY recommendation_type, model_version""",
+            p,
+        )
+        return rows, "raw"
+
     async def close(self) -> None:
         client = self.client
         if client is not None:
@@ -620,6 +782,11 @@ class ClickHouseEventStore:
 
 
 _NONE = "toInt64(9223372036854775807)"  # no such step
+_SHIFT = "toUInt64(4294967296)"
+
+
+def _day(row: dict) -> date:
+    return row["d"]
 
 
 def _micros(at: datetime) -> int:
@@ -654,6 +821,30 @@ def _strict_chains(n: int, window: str) -> list[str]:
         )
         arrays.append(f"arrayMap((o, tt) -> if(o, tt, {_NONE}), ok{k}, {shifted_t}) AS c2_{k}")
     return [ok + " AS ok1", *arrays]
+
+
+def create_schema(client: Any, database: str) -> None:
+    """The database, the events table and each aggregate with its view; an aggregate that is
+    new to a database holding events is filled from them once. Aggregates of earlier
+    versions are dropped."""
+    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+    client.command(SCHEMA.format(db=database))
+    for table in _OLD_AGGREGATES:
+        client.command(f"DROP VIEW IF EXISTS {database}.{table}_mv")
+        client.command(f"DROP TABLE IF EXISTS {database}.{table}")
+    for table, (create, select) in AGGREGATES.items():
+        fresh = not client.command(f"EXISTS TABLE {database}.{table}")
+        select = _aggregate_select(select, database)
+        client.command(create.format(db=database))
+        client.command(
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{table}_mv TO {database}.{table} AS {select}"
+        )
+        if fresh:  # events stored before the view existed: counted once, now
+            client.command(f"INSERT INTO {database}.{table} {select}")
+
+
+def _aggregate_select(select: str, database: str) -> str:
+    return select.format(db=database, dims=_DIMS, items=_CONTENT_ITEMS.format(pairs=_PAIRS))
 
 
 def _params(**values: tuple[Any, str]) -> Params:

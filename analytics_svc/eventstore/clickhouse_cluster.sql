@@ -42,3 +42,69 @@ SETTINGS storage_policy = 'hot_to_s3';
 -- retention, sessions) lives on one shard and is folded there.
 CREATE TABLE IF NOT EXISTS storyverse.events ON CLUSTER storyverse AS storyverse.events_local
 ENGINE = Distributed(storyverse, storyverse, events_local, cityHash64(user_id));
+
+
+
+
+
+-- The aggregates the dashboard and retention read (clickhouse.py AGGREGATES), one per shard,
+-- kept by views over events_local, read through Distributed tables. A test keeps the
+-- columns and the views' SELECTs equal to clickhouse.py's.
+
+CREATE TABLE IF NOT EXISTS storyverse.retention_users_local ON CLUSTER storyverse (
+    event_type LowCardinality(String),
+    user_id    String CODEC(ZSTD(3)),
+    first      SimpleAggregateFunction(min, String) CODEC(ZSTD(3)),
+    days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date)) CODEC(ZSTD(3))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/storyverse/retention_users', '{replica}')
+    ORDER BY (event_type, user_id);
+CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.retention_users_mv ON CLUSTER storyverse
+TO storyverse.retention_users_local AS
+SELECT kind AS event_type, user_id, min(first) AS first, groupUniqArray(day) AS days FROM ( SELECT user_id, toString(event_type) AS type, toDate(ts) AS day, concat(leftPad(toString(toUnixTimestamp64Micro(ts)), 20, '0'), event_id, '\0', ifNull(age_group, ''), '\0', ifNull(platform, ''), '\0', ifNull(device_type, '')) AS first FROM storyverse.events_local ) ARRAY JOIN [type, '*'] AS kind GROUP BY kind, user_id;
+CREATE TABLE IF NOT EXISTS storyverse.retention_users ON CLUSTER storyverse AS storyverse.retention_users_local
+ENGINE = Distributed(storyverse, storyverse, retention_users_local, cityHash64(user_id));
+
+CREATE TABLE IF NOT EXISTS storyverse.daily_users_local ON CLUSTER storyverse (
+    day Date, age_group LowCardinality(String), platform LowCardinality(String),
+    device_type LowCardinality(String), user_id String CODEC(ZSTD(3))
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/storyverse/daily_users', '{replica}')
+    ORDER BY (day, age_group, platform, device_type, user_id);
+CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.daily_users_mv ON CLUSTER storyverse
+TO storyverse.daily_users_local AS
+SELECT DISTINCT toDate(ts) AS day, ifNull(age_group, '') AS age_group, ifNull(platform, '') AS platform, ifNull(device_type, '') AS device_type, user_id FROM storyverse.events_local;
+CREATE TABLE IF NOT EXISTS storyverse.daily_users ON CLUSTER storyverse AS storyverse.daily_users_local
+ENGINE = Distributed(storyverse, storyverse, daily_users_local, cityHash64(user_id));
+
+CREATE TABLE IF NOT EXISTS storyverse.daily_event_counts_local ON CLUSTER storyverse (
+    day Date, event_type LowCardinality(String), age_group LowCardinality(String),
+    platform LowCardinality(String), device_type LowCardinality(String), events UInt64
+) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/storyverse/daily_event_counts', '{replica}')
+    ORDER BY (day, event_type, age_group, platform, device_type);
+CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.daily_event_counts_mv ON CLUSTER storyverse
+TO storyverse.daily_event_counts_local AS
+SELECT toDate(ts) AS day, event_type, ifNull(age_group, '') AS age_group, ifNull(platform, '') AS platform, ifNull(device_type, '') AS device_type, count() AS events FROM storyverse.events_local GROUP BY day, event_type, age_group, platform, device_type;
+CREATE TABLE IF NOT EXISTS storyverse.daily_event_counts ON CLUSTER storyverse AS storyverse.daily_event_counts_local
+ENGINE = Distributed(storyverse, storyverse, daily_event_counts_local, rand());
+
+CREATE TABLE IF NOT EXISTS storyverse.daily_content_local ON CLUSTER storyverse (
+    day Date, kind LowCardinality(String), key String CODEC(ZSTD(3)),
+    age_group LowCardinality(String), platform LowCardinality(String),
+    device_type LowCardinality(String), uses UInt64
+) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/storyverse/daily_content', '{replica}')
+    ORDER BY (day, kind, key, age_group, platform, device_type);
+CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.daily_content_mv ON CLUSTER storyverse
+TO storyverse.daily_content_local AS
+SELECT toDate(ts) AS day, item.1 AS kind, item.2 AS key, ifNull(age_group, '') AS age_group, ifNull(platform, '') AS platform, ifNull(device_type, '') AS device_type, count() AS uses FROM storyverse.events_local ARRAY JOIN arrayConcat( arrayMap(u -> ('universe', toString(u)), arrayDistinct(universes)), arrayMap(c -> ('character', toString(c)), arrayDistinct(characters)), if(ifNull(theme, '') != '', [('theme', ifNull(theme, ''))], []), if(ifNull(moral_lesson, '') != '', [('moral_lesson', ifNull(moral_lesson, ''))], []) , arrayMap(p -> ('universe_pair', concat(p.1, '+', p.2)), arrayFilter(p -> p.1 < p.2, arrayFlatten(arrayMap(a -> arrayMap(b -> (toString(a), toString(b)), arrayDistinct(universes)), arrayDistinct(universes)))))) AS item WHERE event_type = 'story_creation' GROUP BY day, kind, key, age_group, platform, device_type;
+CREATE TABLE IF NOT EXISTS storyverse.daily_content ON CLUSTER storyverse AS storyverse.daily_content_local
+ENGINE = Distributed(storyverse, storyverse, daily_content_local, rand());
+
+CREATE TABLE IF NOT EXISTS storyverse.daily_creation_times_local ON CLUSTER storyverse (
+    day Date, age_group LowCardinality(String), platform LowCardinality(String),
+    device_type LowCardinality(String), value Float64, n UInt64
+) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/storyverse/daily_creation_times', '{replica}')
+    ORDER BY (day, age_group, platform, device_type, value);
+CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.daily_creation_times_mv ON CLUSTER storyverse
+TO storyverse.daily_creation_times_local AS
+SELECT toDate(ts) AS day, ifNull(age_group, '') AS age_group, ifNull(platform, '') AS platform, ifNull(device_type, '') AS device_type, toFloat64(creation_time) AS value, count() AS n FROM storyverse.events_local WHERE event_type = 'story_creation' AND creation_time IS NOT NULL GROUP BY day, age_group, platform, device_type, value;
+CREATE TABLE IF NOT EXISTS storyverse.daily_creation_times ON CLUSTER storyverse AS storyverse.daily_creation_times_local
+ENGINE = Distributed(storyverse, storyverse, daily_creation_times_local, rand());

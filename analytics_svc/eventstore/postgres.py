@@ -12,14 +12,17 @@ from datetime import date, datetime
 import asyncpg
 
 from analytics_svc.eventstore.base import DashboardRows
+from analytics_svc.experiments import queries as experiment_sql
 from analytics_svc.experiments import store as experiment_store
+from analytics_svc.experiments.model import Metric
 from analytics_svc.ingestion import store
 from analytics_svc.queries import daily
 from analytics_svc.queries import dashboard as dashboard_sql
 from analytics_svc.queries import performance as performance_sql
+from analytics_svc.queries import recommendations as recommendations_sql
 from analytics_svc.queries import reports as reports_sql
 from analytics_svc.reports import creation_times, funnels, retention
-from analytics_svc.requests import DashboardParams, ReportParams
+from analytics_svc.requests import DashboardParams, Filters, ReportParams
 
 
 class PostgresEventStore:
@@ -77,6 +80,20 @@ class PostgresEventStore:
 
     async def exposed_users(self, keys: list[str], since: list[datetime]) -> dict[str, int]:
         return await experiment_store.exposed_users(self.pool, keys, since)
+
+    async def experiment_exposures(
+        self, key: str, lo: datetime, hi: datetime, filters: Filters, since: datetime | None
+    ) -> tuple[dict[str, int], dict[str, int], int]:
+        return await experiment_sql.exposures(self.pool, key, lo, hi, filters, since)
+
+    async def experiment_moments(
+        self, metric: Metric, key: str, lo: datetime, hi: datetime, filters: Filters
+    ) -> dict:
+        return await experiment_sql.moments(self.pool, metric, key, lo, hi, filters)
+
+    async def recommendation_clicks(self, params: DashboardParams) -> tuple[list, str]:
+        cov = await daily.coverage(self.pool, params.start, params.end, daily.RECOMMENDATION_CLICKS_VERSION)
+        return await recommendations_sql.clicks(self.pool, cov, params.filters), cov.source
 
     async def close(self) -> None:
         return None

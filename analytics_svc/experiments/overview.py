@@ -16,7 +16,7 @@ from analytics_svc.experiments import report as experiment_report
 from analytics_svc.experiments import store as experiment_store
 from analytics_svc.figures import Report
 from analytics_svc.requests import ReportParams
-from common.errors import FailedPrecondition, FieldViolation, NotFound
+from common.errors import FieldViolation, NotFound
 
 
 @dataclass
@@ -49,15 +49,16 @@ async def running(pool: asyncpg.Pool, events: EventStore | None = None) -> list[
 
 
 async def report(pool: asyncpg.Pool, params: ReportParams, events: EventStore | None = None) -> Report:
-    if events is not None and events.name != "postgres":
-        # The sufficient statistics are PostgreSQL SQL over its events table (queries.py).
-        raise FailedPrecondition(
-            f"the experiment report is not available on the {events.name} event store yet"
-        )
+    """The experiment report; definitions from PostgreSQL, sufficient statistics from
+    `events` (default: the events table of the same PostgreSQL database)."""
+    if events is None:
+        from analytics_svc.eventstore.postgres import PostgresEventStore  # it imports experiments
+
+        events = PostgresEventStore(pool)
     exp = await experiment_store.get(pool, params.experiment_key)
     if exp is None:
         raise NotFound(
             f"no such experiment: {params.experiment_key!r}",
             [FieldViolation("experiment_key", "no such experiment")],
         )
-    return await experiment_report.build(pool, exp, params)
+    return await experiment_report.build(events, exp, params)

@@ -1,4 +1,4 @@
-"""The experiment report: sufficient statistics from SQL, statistics from stats.py,
+"""The experiment report: sufficient statistics from the event store (eventstore/), statistics from stats.py,
 shaped as report tables (definitions in docs/experiments.md).
 
 Tables: `variants` (users, shares, SRM expectation), `results` (one row per metric and
@@ -14,9 +14,7 @@ import asyncio
 import math
 from datetime import datetime, timedelta
 
-import asyncpg
-
-from analytics_svc.experiments import queries as sql
+from analytics_svc.eventstore.base import EventStore
 from analytics_svc.experiments import stats as st
 from analytics_svc.experiments.model import Experiment, Metric
 from analytics_svc.figures import Report, Table
@@ -118,13 +116,14 @@ def _good(metric: Metric, c: st.Comparison) -> bool:
     return (c.diff > 0) == (metric.goal == "increase")
 
 
-async def build(pool: asyncpg.Pool, exp: Experiment, params: ReportParams) -> Report:
+async def build(events: EventStore, exp: Experiment, params: ReportParams) -> Report:
+    """Sufficient statistics from the event store (the same rows on every backend)."""
     lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
     since = datetime.fromisoformat(exp.weights_changed_at) if exp.weights_changed_at else None
     variants = [v.key for v in exp.variants]
     (users, users_since, mixed), *metric_results = await asyncio.gather(
-        sql.exposures(pool, exp.key, lo, hi, params.filters, since),
-        *(sql.moments(pool, m, exp.key, lo, hi, params.filters) for m in exp.metrics),
+        events.experiment_exposures(exp.key, lo, hi, params.filters, since),
+        *(events.experiment_moments(m, exp.key, lo, hi, params.filters) for m in exp.metrics),
     )
     counts = [users.get(v, 0) for v in variants]
     srm = st.srm([users_since.get(v, 0) for v in variants], exp.weights)

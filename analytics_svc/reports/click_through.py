@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import asyncpg
-
-from analytics_svc.queries import daily
-from analytics_svc.queries import recommendations as sql
+from analytics_svc.eventstore.base import EventStore
 from analytics_svc.requests import DashboardParams
 
 
@@ -42,14 +39,14 @@ class ClickThroughReport:
     source: str = "raw"
 
 
-async def build(pool: asyncpg.Pool, params: DashboardParams) -> ClickThroughReport:
-    cov = await daily.coverage(pool, params.start, params.end, daily.RECOMMENDATION_CLICKS_VERSION)
-    rows = await sql.clicks(pool, cov, params.filters)
+async def build(events: EventStore, params: DashboardParams) -> ClickThroughReport:
+    """`events`: the event store (PostgreSQL: rollup + raw days; ClickHouse: raw events)."""
+    rows, source = await events.recommendation_clicks(params)
     cells = [
         ClickThrough(r["recommendation_type"], r["model_version"], r["shown"], r["clicked"]) for r in rows
     ]
     report = summarize(cells)
-    report.start, report.end, report.source = str(params.start), str(params.end), cov.source
+    report.start, report.end, report.source = str(params.start), str(params.end), source
     return report
 
 

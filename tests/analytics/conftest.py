@@ -1,4 +1,5 @@
-"""Fixtures of the report tests: a stub on loopback and a way to record a stream."""
+"""Fixtures of the report tests: a stub on loopback, the ClickHouse store and a way to
+record a stream."""
 
 from __future__ import annotations
 
@@ -7,6 +8,19 @@ from storyverse.analytics.v1 import analytics_service_pb2 as pb
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as pb_grpc
 
 from tests.analytics.builder import Ev
+
+
+@pytest.fixture(scope="session")
+async def clickhouse(tmp_path_factory):
+    """The ClickHouse event store on the embedded chDB engine: one engine per process, so
+    one store for the session (tests keep to their own users and days)."""
+    from analytics_svc.eventstore.clickhouse import ClickHouseEventStore
+
+    events = await ClickHouseEventStore.open(
+        path=tmp_path_factory.mktemp("clickhouse"), database="equivalence"
+    )
+    yield events
+    await events.close()
 
 
 @pytest.fixture

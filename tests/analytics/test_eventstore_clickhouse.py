@@ -2,7 +2,7 @@
 dashboard and the funnels/retention give the same answers on both backends, over random
 streams with ties (quarter-hour times), repeated steps and out-of-order, repeated arrival.
 
-Runs on the embedded chDB engine (one per process, a fixture of the session)."""
+Runs on the embedded chDB engine (one per process: the `clickhouse` fixture of conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from analytics_svc.eventstore.clickhouse import _params as _ch_params
 from analytics_svc.eventstore.postgres import PostgresEventStore
 from analytics_svc.ingestion import store
 from analytics_svc.reports import by_type, dashboard
@@ -40,17 +41,6 @@ raw_event = st.tuples(
     st.sampled_from([None, 120.0, 300.5, 450.0]),
     st.sampled_from([None, "s1", "s2"]),
 )
-
-
-@pytest.fixture(scope="session")
-async def clickhouse(tmp_path_factory):
-    from analytics_svc.eventstore.clickhouse import ClickHouseEventStore
-
-    events = await ClickHouseEventStore.open(
-        path=tmp_path_factory.mktemp("clickhouse"), database="equivalence"
-    )
-    yield events
-    await events.close()
 
 
 def _events(raw, first_day: date) -> list[Ev]:
@@ -237,6 +227,46 @@ async def test_erasure_removes_a_users_events(clickhouse):
         await clickhouse.active_users(day_start(date(2016, 6, 1)), day_start(date(2016, 6, 2)), Filters())
         == 1
     )
+    # Nor do the aggregates that name users (retention, active users) keep them.
+    for table in ("retention_users", "daily_users"):
+        found = await clickhouse.fetch(
+            f"SELECT count() AS n FROM {clickhouse.db}.{table} WHERE user_id = {{u:String}}",
+            _ch_params(u=(events[0].user_id, "String")),
+        )
+        assert found[0]["n"] == 0, table
+    board = await clickhouse.dashboard(DashboardParams(date(2016, 6, 1), date(2016, 6, 1)), date(2016, 6, 1))
+    assert board.active[0]["dau"] == 1
+
+
+async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(clickhouse):
+    """An aggregate added by a new version (or dropped) is created and filled from the events
+    already stored, exactly once: the dashboard and retention answer as before."""
+    from analytics_svc.eventstore.clickhouse import create_schema
+
+    first = date(2016, 9, 5)
+    kinds = [("session_start", 1), ("story_creation", 2), ("story_creation", 30), ("page_view", 200)]
+    raw = [(u, t, q * 3600, "space", ["frozen"], "ios", 120.0, "s1") for u in range(3) for t, q in kinds]
+    events = _events(raw, first)
+    await clickhouse.append(rows(events))
+    board_params = DashboardParams(first, first + timedelta(days=9))
+    retention = ReportParams("retention", first, first + timedelta(days=9), periods=3)
+
+    async def answers():
+        board = await clickhouse.dashboard(board_params, first)
+        return (
+            board.active,
+            sorted(map(dict, board.counts), key=str),
+            board.content,
+            await clickhouse.retention(retention),
+        )
+
+    before = await answers()
+    assert before[0][0]["mau"] == 3 and before[3][0]
+    for table in ("daily_users", "daily_event_counts", "daily_content", "retention_users"):
+        await clickhouse._call(clickhouse.client.command, f"DROP VIEW {clickhouse.db}.{table}_mv")
+        await clickhouse._call(clickhouse.client.command, f"DROP TABLE {clickhouse.db}.{table}")
+    await clickhouse._call(create_schema, clickhouse.client, clickhouse.db)
+    assert await answers() == before
 
 
 def test_the_cluster_ddl_has_the_columns_of_the_schema():
@@ -254,3 +284,18 @@ def test_the_cluster_ddl_has_the_columns_of_the_schema():
     assert columns(cluster, "storyverse.events_local ON CLUSTER") == columns(ch.SCHEMA, "{db}.events")
     assert "ORDER BY (user_id, ts, event_id)" in cluster and "PARTITION BY toYYYYMM(ts)" in cluster
     assert "cityHash64(user_id)" in cluster and "TO VOLUME 'cold'" in cluster
+    # Each aggregate: the same columns on every shard, kept by the same SELECT over events_local.
+
+    def aggregate_columns(sql: str, table: str) -> str:
+        body = sql[sql.index(table) :]
+        return " ".join(body[body.index("(") + 1 : body.index(") ENGINE")].split())
+
+    flat = " ".join(cluster.split())
+    for table, (create, select) in ch.AGGREGATES.items():
+        local = f"storyverse.{table}_local ON CLUSTER"
+        assert aggregate_columns(cluster, local) == aggregate_columns(create, "{db}." + table), table
+        view = ch._aggregate_select(select, "storyverse").replace(
+            "storyverse.events", "storyverse.events_local"
+        )
+        assert f"TO storyverse.{table}_local AS {' '.join(view.split())};" in flat, table
+        assert f"storyverse.{table} ON CLUSTER storyverse AS storyverse.{table}_local" in flat, table
