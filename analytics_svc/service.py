@@ -101,14 +101,15 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> AnalyticsComponent
     rpc_stats.start()
     await privacy.start()
     storage = start_sampler(runtime.pool, runtime.settings)  # the size of the tables it owns
-    # Predicted retention, retrained on the schedule from the events kept in PostgreSQL.
-    churn = None
-    if events.name == "postgres":
-        churn = ChurnJob(
-            runtime.pool, privacy.tombstones, timedelta(hours=runtime.settings.churn_train_every_hours or 24)
-        )
-        if runtime.settings.churn_train_every_hours > 0:
-            churn.start()
+    # Predicted retention, retrained on the schedule from the event store's daily activity.
+    churn = ChurnJob(
+        runtime.pool,
+        events,
+        privacy.tombstones,
+        timedelta(hours=runtime.settings.churn_train_every_hours or 24),
+    )
+    if runtime.settings.churn_train_every_hours > 0:
+        churn.start()
     return AnalyticsComponent(
         writer,
         realtime,

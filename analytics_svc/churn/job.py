@@ -1,18 +1,18 @@
 """The scheduled training of predicted retention, inside the analytics service.
 
-    job = ChurnJob(pool, tombstones, every=timedelta(hours=24))
+    job = ChurnJob(pool, events, tombstones, every=timedelta(hours=24))   # events: the EventStore
     job.start()                 # checks every CHECK_SECONDS (common/periodic.py)
     await job.run_once()        # trains now when due (force=True: regardless); the model id
     await job.stop()
 
-A run reads the last HISTORY_DAYS days of events up to the start of today (UTC) from the
-service's own `events` table (store.py), trains both horizons (scoring.py; in a thread, so the
-service keeps answering), scores the children active in the 28 days before today, and
-replaces the predictions in one transaction. A run is due when the newest model is older than
-`every`; a PostgreSQL advisory lock keeps two replicas (worker processes, pods) from training
-at once: the one that does not get it skips its turn. A child erased meanwhile (a tombstone
-later than their last event) is left out of the predictions; the erasure job's verifying pass
-removes any row written after its first pass.
+A run reads the last HISTORY_DAYS days of events up to the start of today (UTC) as daily
+activity from the service's event store (PostgreSQL or ClickHouse, eventstore/), trains both
+horizons (scoring.py; in a thread, so the service keeps answering), scores the children active
+in the 28 days before today, and replaces the predictions in one transaction. A run is due when
+the newest model is older than `every`; a PostgreSQL advisory lock keeps two replicas (worker
+processes, pods) from training at once: the one that does not get it skips its turn. A child
+erased meanwhile (a tombstone later than their last event) is left out of the predictions; the
+erasure job's verifying pass removes any row written after its first pass.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from analytics_svc.churn import scoring, store
+from analytics_svc.eventstore.base import EventStore
 from common.periodic import Periodic
 from common.privacy.tombstones import Tombstones
 
@@ -37,11 +38,13 @@ class ChurnJob:
     def __init__(
         self,
         pool: asyncpg.Pool,
+        events: EventStore,
         tombstones: Tombstones | None,
         every: timedelta,
         check_seconds: float = CHECK_SECONDS,
     ) -> None:
         self.pool = pool
+        self.events = events  # where raw events are kept: PostgreSQL or ClickHouse
         self.tombstones = tombstones
         self.every = every
         self.periodic = Periodic("retention training", self.run_once, check_seconds)
@@ -78,7 +81,7 @@ class ChurnJob:
         start = end - timedelta(days=scoring.HISTORY_DAYS)
         lo = datetime(start.year, start.month, start.day, tzinfo=UTC)
         hi = datetime(end.year, end.month, end.day, tzinfo=UTC)
-        rows = await store.daily_activity(self.pool, lo, hi)
+        rows = await self.events.daily_activity(lo, hi)
         activity, last_event = await asyncio.to_thread(
             scoring.activity_from_rows, rows, start, scoring.HISTORY_DAYS
         )
@@ -89,7 +92,7 @@ class ChurnJob:
                 "retention model not trained: %s", exc, extra={"fields": {"children": len(activity.user_ids)}}
             )
             return None
-        first = await store.first_seen(self.pool, scores.users)
+        first = await self.events.first_seen(scores.users)
         weeks = scoring.cohort_weeks(activity, scores.index, first)
         predictions = []
         for k, u in enumerate(scores.index):

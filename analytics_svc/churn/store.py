@@ -2,8 +2,8 @@
 `events` table, the models and predictions written by the training job, and what the
 churn_risk report and the dashboard read of them. Parameterized throughout.
 
-Raw events are read from PostgreSQL: the job runs where the events are kept there (the
-default store); with ClickHouse (SV_ANALYTICS_STORE) it does not run (job.py says so).
+The daily activity and first events are PostgreSQL's side of the event store protocol
+(eventstore/postgres.py); the ClickHouse store answers the same from its events table.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ STATEMENT_TIMEOUT = "10min"
 CLIENT_TIMEOUT_SECONDS = 10 * 60 + 5
 
 # Per user and day: every event, each channel of activity.CHANNELS that events feed, the last
-# known context that day, and the time of the user's last event of the day.
+# known context that day (ties by event_id), and the time of the user's last event of the day.
 _CHANNELS_SQL = ",\n       ".join(
     f"count(*) FILTER (WHERE event_type = '{event_type}') AS {channel}"
     for event_type, channel in EVENT_CHANNELS.items()
@@ -35,9 +35,12 @@ SELECT user_id, (ts AT TIME ZONE 'UTC')::date AS day,
        {_CHANNELS_SQL},
        count(*) FILTER (WHERE event_type = 'session_start'
                         AND extract(hour FROM ts AT TIME ZONE 'UTC') >= {EVENING_HOUR}) AS evening_sessions,
-       (array_agg(age_group ORDER BY ts DESC) FILTER (WHERE age_group IS NOT NULL))[1] AS age_group,
-       (array_agg(device_type ORDER BY ts DESC) FILTER (WHERE device_type IS NOT NULL))[1] AS device_type,
-       (array_agg(platform ORDER BY ts DESC) FILTER (WHERE platform IS NOT NULL))[1] AS platform,
+       (array_agg(age_group ORDER BY ts DESC, event_id DESC)
+          FILTER (WHERE age_group IS NOT NULL))[1] AS age_group,
+       (array_agg(device_type ORDER BY ts DESC, event_id DESC)
+          FILTER (WHERE device_type IS NOT NULL))[1] AS device_type,
+       (array_agg(platform ORDER BY ts DESC, event_id DESC)
+          FILTER (WHERE platform IS NOT NULL))[1] AS platform,
        max(ts) AS last_ts
 FROM events
 WHERE ts >= $1 AND ts < $2

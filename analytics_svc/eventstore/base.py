@@ -67,6 +67,14 @@ class EventStore(Protocol):
 
     async def exposed_users(self, keys: list[str], since: list[datetime]) -> dict[str, int]: ...
 
+    async def daily_activity(self, lo: datetime, hi: datetime) -> list[Mapping]:
+        """Per user and UTC day in [lo, hi), by day: "events", each channel of churn/activity.py,
+        "evening_sessions", the day's last known "age_group"/"device_type"/"platform" (empty when
+        none), "last_ts" (the predicted-retention model's input)."""
+
+    async def first_seen(self, user_ids: Sequence[str]) -> dict[str, datetime]:
+        """The time of each user's first event ever stored."""
+
     async def experiment_exposures(
         self, key: str, lo: datetime, hi: datetime, filters: Filters, since: datetime | None
     ) -> tuple[dict[str, int], dict[str, int], int]:

@@ -43,6 +43,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from analytics_svc.churn.activity import EVENING_HOUR, EVENT_CHANNELS
 from analytics_svc.eventstore.base import DashboardRows
 from analytics_svc.experiments.model import Metric
 from analytics_svc.figures import distribution_of
@@ -600,6 +601,40 @@ class ClickHouseEventStore:
         rows.append({**total[0], "bucket": None, "feature": None, "grp": None})
         return rows
 
+    async def daily_activity(self, lo: datetime, hi: datetime) -> list:
+        p = Params()
+        channels = "".join(
+            f", countIf(event_type = {p.add(t, 'String')}) AS {c}" for t, c in EVENT_CHANNELS.items()
+        )
+        start = p.add("session_start", "String")
+        last = ", ".join(
+            f"argMaxIf({d}, (ts, event_id), {d} IS NOT NULL) AS {d}"
+            for d in ("age_group", "device_type", "platform")
+        )
+        rows = await self.fetch(
+            f"""SELECT user_id, toDate(ts) AS day, count() AS events{channels},
+                       countIf(event_type = {start} AND toHour(ts) >= {EVENING_HOUR}) AS evening_sessions,
+                       {last}, max(ts) AS last_ts
+                FROM {self._events()} WHERE {self._range(p, lo, hi)}
+                GROUP BY user_id, day ORDER BY day""",
+            p,
+        )
+        for row in rows:
+            row["last_ts"] = _utc(row["last_ts"])
+        return rows
+
+    async def first_seen(self, user_ids: Sequence[str]) -> dict[str, datetime]:
+        if not user_ids:
+            return {}
+        p = Params()
+        ids = p.add(list(user_ids), "Array(String)")
+        rows = await self.fetch(
+            f"SELECT user_id, min(ts) AS first_ts FROM {self._events()}"
+            f" WHERE has({ids}, user_id) GROUP BY user_id",
+            p,
+        )
+        return {r["user_id"]: _utc(r["first_ts"]) for r in rows}
+
     async def active_users(self, lo, hi, filters) -> int:
         p = Params()
         rows = await self.fetch(
@@ -787,6 +822,11 @@ _SHIFT = "toUInt64(4294967296)"
 
 def _day(row: dict) -> date:
     return row["d"]
+
+
+def _utc(at: datetime) -> datetime:
+    """chDB hands DateTime64('UTC') back without its zone; PostgreSQL's timestamptz has it."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 def _micros(at: datetime) -> int:

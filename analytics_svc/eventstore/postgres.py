@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 import asyncpg
 
+from analytics_svc.churn import store as churn_sql
 from analytics_svc.eventstore.base import DashboardRows
 from analytics_svc.experiments import queries as experiment_sql
 from analytics_svc.experiments import store as experiment_store
@@ -64,6 +65,12 @@ class PostgresEventStore:
 
     async def feature_usage(self, lo, hi, granularity, filters, breakdown) -> list:
         return await reports_sql.feature_usage(self.pool, lo, hi, granularity, filters, breakdown)
+
+    async def daily_activity(self, lo: datetime, hi: datetime) -> list:
+        return await churn_sql.daily_activity(self.pool, lo, hi)
+
+    async def first_seen(self, user_ids: Sequence[str]) -> dict[str, datetime]:
+        return await churn_sql.first_seen(self.pool, user_ids)
 
     async def active_users(self, lo, hi, filters) -> int:
         return await reports_sql.active_users(self.pool, lo, hi, filters)

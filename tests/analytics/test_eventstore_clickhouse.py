@@ -299,3 +299,33 @@ def test_the_cluster_ddl_has_the_columns_of_the_schema():
         )
         assert f"TO storyverse.{table}_local AS {' '.join(view.split())};" in flat, table
         assert f"storyverse.{table} ON CLUSTER storyverse AS storyverse.{table}_local" in flat, table
+
+
+async def test_the_retention_models_daily_activity_is_the_same_on_both_backends(analytics, db, clickhouse):
+    """The churn job's input (analytics_svc/churn): per user and day, channels, evening
+    sessions, the day's last known context, and each user's first event."""
+    rng = random.Random(5)
+    kinds = [*TYPES, "story_view", "story_completed", "story_shared"]
+    raw = [
+        (rng.randrange(6), rng.choice(kinds), rng.randrange(0, 6 * 96) * 900, rng.choice([None, "space"]),
+         [], rng.choice([None, "ios", "web"]), None, rng.choice([None, "s1"]))
+        for _ in range(300)
+    ]  # fmt: skip
+    first_day = date(2015, 3, 2)  # no other test uses 2015
+    events = _events(raw, first_day)
+    await _load(db, clickhouse, events, 0, first_day, seed=5)
+    lo, hi = day_start(first_day), day_start(first_day + timedelta(days=6))
+    postgres = PostgresEventStore(db)
+
+    def normal(rows) -> list[dict]:
+        context = ("age_group", "device_type", "platform")
+        out = [{k: (v or "") if k in context else v for k, v in dict(r).items()} for r in rows]
+        return sorted(out, key=lambda r: (r["day"], r["user_id"]))
+
+    expected = normal(await postgres.daily_activity(lo, hi))
+    got = normal(await clickhouse.daily_activity(lo, hi))
+    assert len(expected) >= 20 and any(r["evening_sessions"] for r in expected)
+    assert got == expected
+    users = sorted({e.user_id for e in events})
+    assert await clickhouse.first_seen(users) == await postgres.first_seen(users)
+    assert await clickhouse.first_seen([]) == {}

@@ -39,6 +39,7 @@ from storyverse.recommendation.v1 import recommendation_service_pb2 as rpb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as rpb_grpc
 
 from analytics_svc.churn.job import ChurnJob
+from analytics_svc.eventstore.postgres import PostgresEventStore
 from analytics_svc.rollups import rebuild as rollups
 from analytics_svc.service import SPEC as ANALYTICS
 from common.bus.inprocess import InProcessBus
@@ -270,7 +271,8 @@ async def seed(channels: dict[str, grpc.aio.Channel], pool: asyncpg.Pool, child:
     for i in range(0, len(history), 1000):
         assert (await record(channels, history[i : i + 1000])).rejected == 0
     assert await wait_until_stored(pool, [e.event_id for e in history], timeout=120) == len(history)
-    assert await ChurnJob(pool, None, timedelta(days=1)).run_once(force=True) is not None
+    job = ChurnJob(pool, PostgresEventStore(pool), None, timedelta(days=1))
+    assert await job.run_once(force=True) is not None
     assert await pool.fetchval("SELECT count(*) FROM churn_predictions WHERE user_id = $1", child) == 1
 
     async def everywhere():
