@@ -62,7 +62,7 @@ def test_model_recovers_the_hidden_propensity_better_than_the_baselines(history,
 
 def test_command_prints_the_figures_as_its_last_line():
     out = subprocess.run(
-        [sys.executable, "-m", "analytics_svc.churn.evaluate", "--users", "600", "--train-weeks", "5"],
+        [sys.executable, "-m", "simulator.evaluate_retention", "--users", "600", "--train-weeks", "5"],
         check=True,
         capture_output=True,
         text=True,

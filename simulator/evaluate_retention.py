@@ -1,4 +1,4 @@
-"""python -m analytics_svc.churn.evaluate: predicted retention on a time split of simulated history.
+"""python -m simulator.evaluate_retention: predicted retention on a time split of simulated history.
 
     ./storyverse evaluate-retention [--users 4000] [--train-weeks 8] [--seed 7]
 
