@@ -25,43 +25,60 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from reco_svc.offline.models._blas import single_threaded_blas
 from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
-from reco_svc.similarity import top_k_similar
+from reco_svc.similarity import NeighbourGraph, top_k_similar
 
-BATCH_COLUMNS = 32
+BATCH_COLUMNS = 8
+# Above EXACT_ITEMS items (known="auto") the solves use the Gram entries kept by the neighbour
+# pass, KNOWN_FACTOR x k per item, instead of each batch's Gram from X: a batch's columns of X
+# hold the popular items' users, read again by every batch, which grows with the pairs.
+EXACT_ITEMS = 5000
+KNOWN_FACTOR = 4
+AUTO = "auto"
 
 
 class SparseEaseModel(ItemItemModel):
     def __init__(
-        self, l2: float = 40.0, item_alpha: float = 0.3, neighbours: int = 128, known: int | None = None
+        self,
+        l2: float = 40.0,
+        item_alpha: float = 0.3,
+        neighbours: int = 128,
+        known: int | str | None = AUTO,
     ) -> None:
         self.l2 = l2
         self.item_alpha = item_alpha
         self.neighbours = neighbours
-        # Gram entries kept per item for the solves; None: exact (each batch's Gram from X).
+        # Gram entries kept per item for the solves; None: exact (each batch's Gram from X);
+        # "auto": exact up to EXACT_ITEMS items, KNOWN_FACTOR x neighbours above.
         self.known = known
+        self.graph: NeighbourGraph | None = None  # the neighbour pass (cosine, best first)
 
     def fit(self, interactions: sp.csr_matrix) -> SparseEaseModel:
         x = as_binary_csr(interactions)
         n_items = x.shape[1]
-        graph = top_k_similar(x, max(self.neighbours, self.known or 0))
+        known = self.known
+        if known == AUTO:
+            known = None if n_items <= EXACT_ITEMS else KNOWN_FACTOR * self.neighbours
+        graph = top_k_similar(x, max(self.neighbours, known or 0))
+        self.graph = graph
         k = min(self.neighbours, graph.index.shape[1])
         scale = np.power(np.maximum(graph.diagonal, 1.0), -self.item_alpha)
         kept = graph.as_csr(graph.gram)
         symmetric = sp.csr_matrix(kept.maximum(kept.T), dtype=np.float64)
         order = reverse_cuthill_mckee(symmetric, symmetric_mode=True)
-        if self.known is None:
+        if known is None:
             by_item = sp.csc_matrix(x, dtype=np.float64)
         else:
             symmetric.setdiag(graph.diagonal)
             by_item = sp.csr_matrix(sp.diags(scale) @ symmetric @ sp.diags(scale))
         position = np.full(n_items, -1, dtype=np.int64)
-        rows = np.empty((n_items, k), dtype=np.int64)
+        rows = np.full((n_items, k), -1, dtype=np.int64)
         values = np.zeros((n_items, k), dtype=np.float64)
+        order = order[graph.index[order, 0] >= 0] if k else order[:0]  # items without neighbours: 0
         with single_threaded_blas():
-            for start in range(0, n_items, BATCH_COLUMNS):
+            for start in range(0, order.size, BATCH_COLUMNS):
                 columns = order[start : start + BATCH_COLUMNS]
                 rows[columns], values[columns] = self._solve(
-                    by_item, scale, graph.index[columns, :k], columns, position, k
+                    by_item, scale, graph.index[columns, :k], columns, position, k, known is None
                 )
         valid = rows >= 0
         cols = np.repeat(np.arange(n_items), k)[valid.ravel()]
@@ -80,13 +97,14 @@ class SparseEaseModel(ItemItemModel):
         columns: np.ndarray,
         position: np.ndarray,
         k: int,
+        exact: bool,
     ) -> tuple[np.ndarray, np.ndarray]:
         """b_j for a batch of columns: (rows, values), -1 rows where an item has fewer than k."""
         neighbours = neighbours.astype(np.int64)
         pad = neighbours < 0
         union = np.unique(np.concatenate([neighbours[~pad], columns]))
         position[union] = np.arange(union.size)
-        if self.known is None:  # exact: the batch's Gram from the interactions
+        if exact:  # the batch's Gram from the interactions
             part = by_item[:, union]
             sub = (part.T @ part).toarray()
             sub *= scale[union][:, np.newaxis]
