@@ -19,13 +19,15 @@ items (docs/recommendation-models.md has the measurements).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from reco_svc.offline.models._blas import single_threaded_blas
 from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
-from reco_svc.similarity import NeighbourGraph, top_k_similar
+from reco_svc.similarity import THREADS, NeighbourGraph, top_k_similar
 
 BATCH_COLUMNS = 8
 # Above EXACT_ITEMS items (known="auto") the solves use the Gram entries kept by the neighbour
@@ -70,16 +72,27 @@ class SparseEaseModel(ItemItemModel):
         else:
             symmetric.setdiag(graph.diagonal)
             by_item = sp.csr_matrix(sp.diags(scale) @ symmetric @ sp.diags(scale))
-        position = np.full(n_items, -1, dtype=np.int64)
         rows = np.full((n_items, k), -1, dtype=np.int64)
         values = np.zeros((n_items, k), dtype=np.float64)
         order = order[graph.index[order, 0] >= 0] if k else order[:0]  # items without neighbours: 0
-        with single_threaded_blas():
-            for start in range(0, order.size, BATCH_COLUMNS):
-                columns = order[start : start + BATCH_COLUMNS]
+
+        def solve_range(span: np.ndarray) -> None:
+            position = np.full(n_items, -1, dtype=np.int64)  # scratch, one per thread
+            for start in range(0, span.size, BATCH_COLUMNS):
+                columns = span[start : start + BATCH_COLUMNS]
                 rows[columns], values[columns] = self._solve(
                     by_item, scale, graph.index[columns, :k], columns, position, k, known is None
                 )
+
+        # Columns are independent: THREADS contiguous runs of the order (numpy's solves and
+        # scipy's slicing release the GIL for most of their time).
+        spans = np.array_split(order, THREADS if order.size > 64 * BATCH_COLUMNS else 1)
+        with single_threaded_blas():
+            if len(spans) > 1:
+                with ThreadPoolExecutor(len(spans)) as pool:
+                    list(pool.map(solve_range, spans))
+            else:
+                solve_range(order)
         valid = rows >= 0
         cols = np.repeat(np.arange(n_items), k)[valid.ravel()]
         rows_kept = rows[valid]
