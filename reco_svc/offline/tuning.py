@@ -15,11 +15,11 @@
    the other part's setting does not refit a part.
 3. **Budget.** Before each candidate the time it needs (from the fits so far) and the final fit
    are added to the time spent; when that would pass the budget the search stops. Above
-   PROBE_PAIRS training pairs the search runs on a sample of users sized to the budget, so the
+   PROBE_ABOVE training pairs the search runs on a sample of users sized to the budget, so the
    first candidate fits in it too: the first family's prior is scored on one fold of a probe
    sample of PROBE_PAIRS pairs, timed; the search moves to the sample that FIRST_SHARE of the
    budget buys for every family's prior on every fold at the probe's seconds per pair (an
-   overestimate: part of a fit's time does not grow with the pairs) when that is at least twice
+   overestimate: part of a fit's time does not grow with the pairs) when that is more than
    the probe, else stays on the probe (one fold). The final fit of a sampled search is
    not counted in the budget (on such data it cannot be). Validation scores at most
    VALIDATION_CELLS user x item cells (a fixed sample of the validation users).
@@ -61,6 +61,7 @@ VALIDATION_SEEDS = (1, 2)
 MIN_GAIN = 0.001
 # When the first candidate's first fold has used this share of the budget, one fold is used.
 SECOND_FOLD_SHARE = 0.3
+PROBE_ABOVE = 500_000
 PROBE_PAIRS = 100_000
 FIRST_SHARE = 0.5
 VALIDATION_CELLS = 300_000_000
@@ -295,7 +296,7 @@ def tune(
         ratio = pairs.nnz / max(int(masks[0][0].sum()), 1)
         return _Search(folds_of, weights, budget_seconds, started), users, ratio
 
-    if pairs.nnz <= PROBE_PAIRS or not candidates:
+    if pairs.nnz <= PROBE_ABOVE or not candidates:
         search, sampled_users, ratio = search_on(pairs.nnz)
     else:
         # The probe: the first family's prior on one fold of PROBE_PAIRS pairs, timed. It stays
@@ -308,7 +309,7 @@ def tune(
         seconds_per_pair = (time.perf_counter() - probing) / PROBE_PAIRS
         left = budget_seconds * FIRST_SHARE - search.elapsed()
         affordable = int(left / (seconds_per_pair * len(candidates) * len(VALIDATION_SEEDS)))
-        if affordable >= 2 * PROBE_PAIRS:
+        if affordable > PROBE_PAIRS:
             search, sampled_users, ratio = search_on(min(affordable, pairs.nnz))
     final_ratio = ratio if sampled_users is None else 0.0  # a sampled search: final fit not budgeted
 
