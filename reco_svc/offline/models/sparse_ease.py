@@ -30,10 +30,10 @@ from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
 from reco_svc.similarity import THREADS, NeighbourGraph, top_k_similar
 
 BATCH_COLUMNS = 8
-# Above EXACT_ITEMS items (known="auto") the solves use the Gram entries kept by the neighbour
+# Above EXACT_PAIRS pairs (known="auto") the solves use the Gram entries kept by the neighbour
 # pass, KNOWN_FACTOR x k per item, instead of each batch's Gram from X: a batch's columns of X
 # hold the popular items' users, read again by every batch, which grows with the pairs.
-EXACT_ITEMS = 5000
+EXACT_PAIRS = 1_000_000
 KNOWN_FACTOR = 4
 AUTO = "auto"
 
@@ -50,7 +50,7 @@ class SparseEaseModel(ItemItemModel):
         self.item_alpha = item_alpha
         self.neighbours = neighbours
         # Gram entries kept per item for the solves; None: exact (each batch's Gram from X);
-        # "auto": exact up to EXACT_ITEMS items, KNOWN_FACTOR x neighbours above.
+        # "auto": exact up to EXACT_PAIRS pairs, KNOWN_FACTOR x neighbours above.
         self.known = known
         self.graph: NeighbourGraph | None = None  # the neighbour pass (cosine, best first)
 
@@ -59,7 +59,7 @@ class SparseEaseModel(ItemItemModel):
         n_items = x.shape[1]
         known = self.known
         if known == AUTO:
-            known = None if n_items <= EXACT_ITEMS else KNOWN_FACTOR * self.neighbours
+            known = None if x.nnz <= EXACT_PAIRS else KNOWN_FACTOR * self.neighbours
         graph = top_k_similar(x, max(self.neighbours, known or 0))
         self.graph = graph
         k = min(self.neighbours, graph.index.shape[1])
