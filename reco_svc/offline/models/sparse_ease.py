@@ -29,7 +29,10 @@ from reco_svc.offline.models._blas import single_threaded_blas
 from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
 from reco_svc.similarity import THREADS, NeighbourGraph, top_k_similar
 
-BATCH_COLUMNS = 8
+# Columns solved together: the exact path shares each batch's Gram from X among more columns;
+# the kept-Gram path's batch block costs union², so it takes fewer.
+BATCH_COLUMNS = 32
+KNOWN_BATCH_COLUMNS = 8
 # Above EXACT_PAIRS pairs (known="auto") the solves use the Gram entries kept by the neighbour
 # pass, KNOWN_FACTOR x k per item, instead of each batch's Gram from X: a batch's columns of X
 # hold the popular items' users, read again by every batch, which grows with the pairs.
@@ -76,17 +79,19 @@ class SparseEaseModel(ItemItemModel):
         values = np.zeros((n_items, k), dtype=np.float64)
         order = order[graph.index[order, 0] >= 0] if k else order[:0]  # items without neighbours: 0
 
+        batch = BATCH_COLUMNS if known is None else KNOWN_BATCH_COLUMNS
+
         def solve_range(span: np.ndarray) -> None:
             position = np.full(n_items, -1, dtype=np.int64)  # scratch, one per thread
-            for start in range(0, span.size, BATCH_COLUMNS):
-                columns = span[start : start + BATCH_COLUMNS]
+            for start in range(0, span.size, batch):
+                columns = span[start : start + batch]
                 rows[columns], values[columns] = self._solve(
                     by_item, scale, graph.index[columns, :k], columns, position, k, known is None
                 )
 
         # Columns are independent: THREADS contiguous runs of the order (numpy's solves and
         # scipy's slicing release the GIL for most of their time).
-        spans = np.array_split(order, THREADS if order.size > 64 * BATCH_COLUMNS else 1)
+        spans = np.array_split(order, THREADS if order.size > 64 * batch else 1)
         with single_threaded_blas():
             if len(spans) > 1:
                 with ThreadPoolExecutor(len(spans)) as pool:
