@@ -5,19 +5,22 @@
 Similarity is the cosine of the item columns; `graph.gram` keeps the raw inner products
 (co-occurrence counts for a 0/1 matrix) beside it. Work is the number of item pairs that share
 a row (sum over rows of nnz²), done a block of items at a time, each block sized so that its
-pairs stay under BLOCK_PAIRS; only the k best of every item are kept. Used by the sparse
-co-occurrence and attribute parts of big catalogs (model_assembly.py) and by sparse EASE
-(offline/models/sparse_ease.py).
+pairs stay under BLOCK_PAIRS, THREADS blocks at once; only the k best of every item are kept.
+Used by the sparse co-occurrence and attribute parts of big catalogs (model_assembly.py) and by
+sparse EASE (offline/models/sparse_ease.py).
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
-BLOCK_PAIRS = 20_000_000
+BLOCK_PAIRS = 10_000_000
+THREADS = min(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -56,14 +59,26 @@ def top_k_similar(matrix: sp.spmatrix, k: int) -> NeighbourGraph:
     gram = np.zeros((n_items, k), dtype=np.float32)
     if k == 0:
         return NeighbourGraph(index, cosine, gram, diagonal)
+    blocks = []
     start = 0
     cumulative = np.cumsum(cost)
     while start < n_items:
         before = cumulative[start - 1] if start else 0.0
         stop = int(np.searchsorted(cumulative, before + BLOCK_PAIRS, side="right"))
         stop = min(max(stop, start + 1), n_items)
-        _fill_block(xt[start:stop] @ x, start, norms, index, cosine, gram, k)
+        blocks.append((start, stop))
         start = stop
+
+    def fill(block: tuple[int, int]) -> None:
+        _fill_block(xt[block[0] : block[1]] @ x, block[0], norms, index, cosine, gram, k)
+
+    # Blocks write disjoint rows; scipy's sparse product and numpy's sorts release the GIL.
+    if len(blocks) > 1 and THREADS > 1:
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(fill, blocks))
+    else:
+        for block in blocks:
+            fill(block)
     return NeighbourGraph(index, cosine, gram, diagonal)
 
 

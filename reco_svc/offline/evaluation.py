@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from reco_svc.offline import ranking_metrics as metrics
 
 SCORE_CELLS_PER_BATCH = 4_000_000
+MIN_SAMPLED_USERS = 1000
 
 
 class Model(Protocol):
@@ -56,10 +57,22 @@ def evaluate(model: Model, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 1
 
 
 def ranking_metrics(
-    model: Model, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 10
+    model: Model,
+    train: sp.csr_matrix,
+    test: sp.csr_matrix,
+    k: int = 10,
+    max_cells: int | None = None,
 ) -> tuple[dict[str, float], int]:
-    """A fitted model's top-k metrics on `test` for the users present in both sets, and how many."""
+    """A fitted model's top-k metrics on `test` for the users present in both sets, and how many.
+
+    `max_cells`: score at most that many user x item cells (a fixed random sample of the users,
+    seed 0, at least MIN_SAMPLED_USERS), so metrics on a big catalog cost what a few thousand
+    users cost, not users x items."""
     users = np.flatnonzero((train.getnnz(axis=1) > 0) & (test.getnnz(axis=1) > 0))
+    if max_cells is not None:
+        most = max(MIN_SAMPLED_USERS, max_cells // max(train.shape[1], 1))
+        if users.size > most:
+            users = np.sort(np.random.default_rng(0).choice(users, most, replace=False))
     batch = max(64, SCORE_CELLS_PER_BATCH // max(train.shape[1], 1))  # bounded memory on big catalogs
     recommendations: dict[int, list[int]] = {}
     for offset in range(0, len(users), batch):
@@ -68,7 +81,11 @@ def ranking_metrics(
         best = top_k(model.score(rows), k, exclude=rows)
         for user, items in zip(chunk, best, strict=True):
             recommendations[int(user)] = [int(i) for i in items if i >= 0]
-    relevant = {int(u): set(test[u].indices.tolist()) for u in users}
+    test_rows = sp.csr_matrix(test[users])
+    relevant = {
+        int(u): set(test_rows.indices[test_rows.indptr[n] : test_rows.indptr[n + 1]].tolist())
+        for n, u in enumerate(users)
+    }
     result = metrics.mean_ranking_metrics(recommendations, relevant, k)
     result["coverage"] = metrics.catalog_coverage(recommendations.values(), train.shape[1])
     return result, len(users)

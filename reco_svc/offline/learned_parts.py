@@ -22,18 +22,23 @@ import scipy.sparse as sp
 from reco_svc.model_assembly import Step
 from reco_svc.offline.evaluation import evaluate, ranking_metrics
 from reco_svc.offline.models import AUTO, DEFAULT_MODEL, FAMILIES, make_model
+from reco_svc.offline.models.blend import BlendModel
 from reco_svc.offline.models.cooccurrence import CooccurrenceModel
 from reco_svc.offline.models.popularity import PopularityModel
+from reco_svc.offline.models.sparse_ease import SparseEaseModel
 from reco_svc.offline.splits import per_item_split
 from reco_svc.offline.tuning import DEFAULT_BUDGET_SECONDS, tune
 from reco_svc.reading import DEFAULT, ReadingWeights
 from reco_svc.signal_matrix import SignalPairs
-from reco_svc.similarity import top_k_similar
+from reco_svc.similarity import NeighbourGraph, top_k_similar
 
 COOC_NEIGHBOURS = 50
 MIN_USERS_FOR_CF = 3
 MIN_USERS_FOR_METRICS = 20
 K = 10
+# The offline metrics of a tuned model score at most this many user x item cells (a fixed
+# sample of the test users on big catalogs; every user below it).
+METRIC_CELLS = 500_000_000
 
 
 class Learned:
@@ -45,6 +50,8 @@ class Learned:
         self.tuning: dict[str, object] = {}
         self._metrics: dict[str, float] | None = None
         self._tuned: tuple | None = None  # (model, choice, train mask, pairs) of reading_weights
+        # (matrix, the fitted collaborative model's neighbour graph or None): reused by cooccurrence
+        self._graph: tuple[object, NeighbourGraph | None] = (None, None)
 
     def reading_weights(self, pairs: SignalPairs, step: Step) -> ReadingWeights:
         """Tuned: the whole tuning runs here, on the training part of the pairs, and chooses the
@@ -81,7 +88,7 @@ class Learned:
             weights = choice.reading or DEFAULT
             if pairs.shape[0] >= MIN_USERS_FOR_METRICS:
                 train, test = pairs.matrix(weights, train_mask), pairs.relevant(~train_mask)
-                found, _ = ranking_metrics(tuned, train, test, K)
+                found, _ = ranking_metrics(tuned, train, test, K, METRIC_CELLS)
                 self._metrics = {
                     **{f"collaborative_{k}": round(v, 5) for k, v in found.items()},
                     **_popularity_metrics(train, test),
@@ -100,7 +107,7 @@ class Learned:
         elif matrix.shape[0] >= MIN_USERS_FOR_METRICS:
             train, test = metrics_split(matrix)
             tuned, choice = tune(train, self.budget_seconds)
-            found, _ = ranking_metrics(tuned, train, test, K)
+            found, _ = ranking_metrics(tuned, train, test, K, METRIC_CELLS)
             self._metrics = {
                 **{f"collaborative_{k}": round(v, 5) for k, v in found.items()},
                 **_popularity_metrics(train, test),
@@ -114,12 +121,22 @@ class Learned:
         else:
             model, choice = tune(matrix, self.budget_seconds)
             self.tuning = choice.record()
+        self._graph = (matrix, _neighbour_graph(model))
         return _served(model, sparse), f"{choice.family} (tuned)"
 
     def cooccurrence(self, matrix: sp.csr_matrix, sparse: bool = False) -> object:
         """Cosine of the items' users: dense, or with `sparse` each item's COOC_NEIGHBOURS best."""
         n_items = matrix.shape[1]
         if sparse:
+            seen, graph = self._graph
+            if seen is matrix and graph is not None and graph.index.shape[1] >= COOC_NEIGHBOURS:
+                # The collaborative model's neighbour pass on the same pairs: its best first.
+                return NeighbourGraph(
+                    graph.index[:, :COOC_NEIGHBOURS],
+                    graph.cosine[:, :COOC_NEIGHBOURS],
+                    graph.gram[:, :COOC_NEIGHBOURS],
+                    graph.diagonal,
+                ).as_csr()
             return top_k_similar(sp.csr_matrix(matrix > 0, dtype=np.float32), COOC_NEIGHBOURS).as_csr()
         if matrix.nnz == 0:
             return np.zeros((n_items, n_items), dtype=np.float32)
@@ -133,6 +150,13 @@ class Learned:
         else:
             step(f"offline metrics: skipped (fewer than {MIN_USERS_FOR_METRICS} users)")
         return dict(found)
+
+
+def _neighbour_graph(model: object) -> NeighbourGraph | None:
+    """The neighbour pass of a fitted sparse EASE (alone or in a blend), else None."""
+    parts = [m for _, m in model.parts] if isinstance(model, BlendModel) else [model]
+    graphs = [m.graph for m in parts if isinstance(m, SparseEaseModel) and m.graph is not None]
+    return graphs[0] if graphs else None
 
 
 def _served(model: object, sparse: bool) -> object:
@@ -151,8 +175,9 @@ def metrics_split(matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
 
 
 def _popularity_metrics(train: sp.csr_matrix, test: sp.csr_matrix) -> dict[str, float]:
-    result = evaluate(PopularityModel(), train, test, k=K)  # type: ignore[arg-type]
-    return {f"popularity_{name}": round(value, 5) for name, value in result.metrics.items()}
+    model = PopularityModel().fit(train)
+    found, _ = ranking_metrics(model, train, test, K, METRIC_CELLS)  # type: ignore[arg-type]
+    return {f"popularity_{name}": round(value, 5) for name, value in found.items()}
 
 
 def offline_metrics(matrix: sp.csr_matrix, model_name: str, k: int = K) -> dict[str, float]:

@@ -15,8 +15,14 @@
    the other part's setting does not refit a part.
 3. **Budget.** Before each candidate the time it needs (from the fits so far) and the final fit
    are added to the time spent; when that would pass the budget the search stops. Above
-   SAMPLE_PAIRS training pairs the search runs on a sample of users (a fit must not eat the
-   budget); the first candidate is always scored.
+   PROBE_ABOVE training pairs the search runs on a sample of users sized to the budget, so the
+   first candidate fits in it too: the first family's prior is scored on one fold of a probe
+   sample of PROBE_PAIRS pairs, timed; the search moves to the sample that FIRST_SHARE of the
+   budget buys for every family's prior on every fold at the probe's seconds per pair (an
+   overestimate: part of a fit's time does not grow with the pairs) when that is more than
+   the probe, else stays on the probe (one fold). The final fit of a sampled search is
+   not counted in the budget (on such data it cannot be). Validation scores at most
+   VALIDATION_CELLS user x item cells (a fixed sample of the validation users).
 4. **Final fit.** The chosen configuration is fitted on the whole training part, its l2 scaled
    to the larger data (the normalized Gram grows as data^(1 - 2 alpha)).
 
@@ -55,7 +61,10 @@ VALIDATION_SEEDS = (1, 2)
 MIN_GAIN = 0.001
 # When the first candidate's first fold has used this share of the budget, one fold is used.
 SECOND_FOLD_SHARE = 0.3
-SAMPLE_PAIRS = 3_000_000
+PROBE_ABOVE = 500_000
+PROBE_PAIRS = 100_000
+FIRST_SHARE = 0.5
+VALIDATION_CELLS = 300_000_000
 SCALE_SAMPLE_USERS = 1000
 K = 10
 # Hyper-parameters visited first: the cheap ones (no refit of the costly part) lead.
@@ -200,10 +209,12 @@ class _Search:
     def cost(self, family: Family, params: dict[str, float]) -> float:
         """Seconds a candidate needs: the fits of parts not cached, plus scoring."""
         seconds = self.score_seconds
+        # A part kind not fitted yet is guessed to cost as much as the costliest one fitted.
+        unknown = max(self.part_seconds.values(), default=0.0)
         for fold in range(self.n_folds):
             for key in family.part_params(params):
                 if (self.weights, fold, key) not in self.parts:
-                    seconds += self.part_seconds.get(key[0], 0.0)
+                    seconds += self.part_seconds.get(key[0], unknown)
         return seconds
 
     def final_fit(self, family: Family, params: dict[str, float], ratio: float) -> float:
@@ -241,7 +252,7 @@ class _Search:
                     [(w / scale, part) for w, (part, scale) in zip(weights, fitted, strict=True)]
                 )
             scoring = time.perf_counter()
-            found.append(ranking_metrics(model, fit, valid, K)[0][f"ndcg@{K}"])
+            found.append(ranking_metrics(model, fit, valid, K, VALIDATION_CELLS)[0][f"ndcg@{K}"])
             self.score_seconds = time.perf_counter() - scoring
         ndcg = float(np.mean(found))
         self.seen[key] = ndcg
@@ -273,14 +284,34 @@ def tune(
     pairs = train if isinstance(train, SignalPairs) else SignalPairs.from_matrix(train)
     weights: ReadingWeights | None = DEFAULT if pairs.has_reading() else None
     n_items = pairs.shape[1]
-    sampled, sampled_users = sample_pairs(pairs, SAMPLE_PAIRS)
-    masks = [per_item_split(sampled.cols, seed=seed) for seed in VALIDATION_SEEDS]
+    candidates = [FAMILIES[name] for name in families or list(FAMILIES) if FAMILIES[name].fits(n_items)]
 
-    def folds_of(w: ReadingWeights | None) -> list[tuple[sp.csr_matrix, sp.csr_matrix]]:
-        return [(sampled.matrix(w or DEFAULT, fit), sampled.relevant(valid)) for fit, valid in masks]
+    def search_on(size: int) -> tuple[_Search, int | None, float]:
+        sampled, users = sample_pairs(pairs, size)
+        masks = [per_item_split(sampled.cols, seed=seed) for seed in VALIDATION_SEEDS]
 
-    search = _Search(folds_of, weights, budget_seconds, started)
-    ratio = pairs.nnz / max(int(masks[0][0].sum()), 1)
+        def folds_of(w: ReadingWeights | None) -> list[tuple[sp.csr_matrix, sp.csr_matrix]]:
+            return [(sampled.matrix(w or DEFAULT, fit), sampled.relevant(valid)) for fit, valid in masks]
+
+        ratio = pairs.nnz / max(int(masks[0][0].sum()), 1)
+        return _Search(folds_of, weights, budget_seconds, started), users, ratio
+
+    if pairs.nnz <= PROBE_ABOVE or not candidates:
+        search, sampled_users, ratio = search_on(pairs.nnz)
+    else:
+        # The probe: the first family's prior on one fold of PROBE_PAIRS pairs, timed. It stays
+        # the search when a bigger sample is not affordable (so the first candidate's cost is
+        # what the budget allows), else the search moves to the sample the budget buys.
+        search, sampled_users, ratio = search_on(PROBE_PAIRS)
+        search.n_folds = 1
+        probing = time.perf_counter()
+        search.score(candidates[0], candidates[0].prior)
+        seconds_per_pair = (time.perf_counter() - probing) / PROBE_PAIRS
+        left = budget_seconds * FIRST_SHARE - search.elapsed()
+        affordable = int(left / (seconds_per_pair * len(candidates) * len(VALIDATION_SEEDS)))
+        if affordable > PROBE_PAIRS:
+            search, sampled_users, ratio = search_on(min(affordable, pairs.nnz))
+    final_ratio = ratio if sampled_users is None else 0.0  # a sampled search: final fit not budgeted
 
     considered: dict[str, str] = {}
     scored: dict[str, float] = {}
@@ -289,7 +320,7 @@ def tune(
         if not family.fits(n_items):
             considered[name] = f"skipped: a dense {n_items}x{n_items} inverse (limit {MAX_DENSE_ITEMS} items)"
             continue
-        need = search.cost(family, family.prior) + search.final_fit(family, family.prior, ratio)
+        need = search.cost(family, family.prior) + search.final_fit(family, family.prior, final_ratio)
         if scored and search.elapsed() + need > budget_seconds:
             considered[name] = "skipped: budget"
             continue
@@ -302,7 +333,7 @@ def tune(
     reading_ndcg: dict[str, float] = {}
     if weights is not None and reading:
         weights, best_ndcg, reading_ndcg, stopped = _choose_reading(
-            search, best_family, best, best_ndcg, ratio
+            search, best_family, best, best_ndcg, final_ratio
         )
         search.weights = weights
     improved = True
@@ -317,7 +348,7 @@ def tune(
                         break
                     candidate = {**best, param: grid[at]}
                     need = search.cost(best_family, candidate) + search.final_fit(
-                        best_family, candidate, ratio
+                        best_family, candidate, final_ratio
                     )
                     if search.elapsed() + need > budget_seconds:
                         stopped = "stopped by the budget"

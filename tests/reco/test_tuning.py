@@ -11,7 +11,7 @@ from reco_svc.offline.data import read_interactions
 from reco_svc.offline.file_evaluation import run
 from reco_svc.offline.models.ease import MAX_DENSE_ITEMS
 from reco_svc.offline.splits import per_item_split
-from reco_svc.offline.tuning import tune, validation_split
+from reco_svc.offline.tuning import PROBE_ABOVE, tune, validation_split
 
 
 def _taste_events(seed: int = 3, users: int = 120, items: int = 40) -> list[tuple[str, str]]:
@@ -91,3 +91,18 @@ def test_dense_families_are_not_considered_above_the_dense_limit():
     _, choice = tune(train, budget_seconds=600, families=["ease_lowpass", "sparse_ease_lowpass"])
     assert choice.considered["ease_lowpass"].startswith("skipped: a dense")
     assert choice.family == "sparse_ease_lowpass"
+
+
+def test_above_the_probe_size_the_first_candidate_runs_on_a_sample_the_budget_buys():
+    rng = np.random.default_rng(5)
+    train = sp.csr_matrix((rng.random((3000, 400)) < 0.45).astype(np.float32))
+    assert train.nnz > PROBE_ABOVE
+    # A spent budget: the probe (the first family's prior, one fold of a PROBE_PAIRS sample)
+    # is the whole search, never a fit of all the pairs.
+    _, spent = tune(train, budget_seconds=0.0)
+    assert spent.sampled_users is not None and spent.sampled_users < train.shape[0]
+    assert len(spent.trials) == 1 and spent.folds == 1
+    assert spent.stopped == "stopped by the budget"
+    # A budget that buys every pair: no sample.
+    _, ample = tune(train, budget_seconds=1e6, families=["ease_lowpass"])
+    assert ample.sampled_users is None and ample.folds == 2
