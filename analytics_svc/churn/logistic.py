@@ -40,23 +40,32 @@ class LogisticModel:
         return self.standardise(X) * self.coef
 
     def to_dict(self) -> dict:
-        return {
-            "features": list(self.features),
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
-        }
+        return _standardised_logit_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> LogisticModel:
-        return cls(
-            tuple(d["features"]),
-            np.asarray(d["mean"], dtype=float),
-            np.asarray(d["scale"], dtype=float),
-            np.asarray(d["coef"], dtype=float),
-            float(d["intercept"]),
-        )
+        return cls(*_standardised_logit_args(d))
+
+
+def _standardised_logit_dict(model: LogisticModel | TwoPartModel) -> dict:
+    """The fields both models share: the standardisation and one logit."""
+    return {
+        "features": list(model.features),
+        "mean": model.mean.tolist(),
+        "scale": model.scale.tolist(),
+        "coef": model.coef.tolist(),
+        "intercept": model.intercept,
+    }
+
+
+def _standardised_logit_args(d: dict) -> tuple:
+    return (
+        tuple(d["features"]),
+        np.asarray(d["mean"], dtype=float),
+        np.asarray(d["scale"], dtype=float),
+        np.asarray(d["coef"], dtype=float),
+        float(d["intercept"]),
+    )
 
 
 def fit(X: np.ndarray, y: np.ndarray, features: tuple[str, ...], l2: float = 1.0) -> LogisticModel:
@@ -118,26 +127,15 @@ class TwoPartModel:
     def to_dict(self) -> dict:
         return {
             "kind": "two_part",
-            "features": list(self.features),
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
+            **_standardised_logit_dict(self),
             "coef_pace": self.coef_pace.tolist(),
             "intercept_pace": self.intercept_pace,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> TwoPartModel:
-        return cls(
-            tuple(d["features"]),
-            np.asarray(d["mean"], dtype=float),
-            np.asarray(d["scale"], dtype=float),
-            np.asarray(d["coef"], dtype=float),
-            float(d["intercept"]),
-            np.asarray(d["coef_pace"], dtype=float),
-            float(d["intercept_pace"]),
-        )
+        pace = np.asarray(d["coef_pace"], dtype=float)
+        return cls(*_standardised_logit_args(d), pace, float(d["intercept_pace"]))
 
 
 def from_dict(d: dict) -> LogisticModel | TwoPartModel:
