@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 
 from storyverse.analytics.v1 import events_pb2
 
-from reco_svc.catalog import key_of
+from reco_svc.catalog import CatalogEntry, CatalogSnapshot, key_of, story_from_event
 from reco_svc.reading import view_signals
 
 HALF_LIFE_DAYS = 30.0
@@ -115,6 +115,16 @@ class EventFacts:
             duration=p.duration if p.HasField("duration") else None,
             position=float(p.position) if p.HasField("position") else None,
         )
+
+
+def created_story(facts: EventFacts, snapshot: CatalogSnapshot) -> CatalogEntry | None:
+    """The story a story_creation event describes (its ages from its parts); None otherwise."""
+    if facts.event_type != "story_creation" or not facts.story_id:
+        return None
+    return story_from_event(
+        facts.story_id, facts.user_id, facts.universes, facts.characters, facts.theme,
+        facts.moral_lesson, facts.age_group, snapshot,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

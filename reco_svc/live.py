@@ -36,10 +36,9 @@ from common.bus import BusMessage, EventBus
 from common.bus.inprocess import InProcessBus
 from common.privacy.tombstones import Tombstones
 from reco_svc import store
-from reco_svc.catalog import story_from_event
 from reco_svc.catalog_state import CatalogState
 from reco_svc.features.shared import SharedFeatures
-from reco_svc.interactions import INTERACTION_EVENT_TYPES, RATED, EventFacts, interactions_of
+from reco_svc.interactions import INTERACTION_EVENT_TYPES, RATED, EventFacts, created_story, interactions_of
 
 log = logging.getLogger(__name__)
 EVENTS_TOPIC = "analytics.events"
@@ -130,17 +129,8 @@ class LiveFollower:
                 continue
             await self.features.add(facts, interactions_of(facts))
             self.interactions_seen += 1
-            if facts.event_type == "story_creation" and facts.story_id:
-                stories[facts.story_id] = story_from_event(
-                    facts.story_id,
-                    facts.user_id,
-                    facts.universes,
-                    facts.characters,
-                    facts.theme,
-                    facts.moral_lesson,
-                    facts.age_group,
-                    self.catalog.snapshot,
-                )
+            if (story := created_story(facts, self.catalog.snapshot)) is not None:
+                stories[story.id] = story
         new = [s for s in stories.values() if self.catalog.snapshot.get("story", s.id) is None]
         if new:
             await store.upsert_stories(self.pool, new)

@@ -28,9 +28,9 @@ from common.migrations import apply_migrations
 from common.settings import Settings
 from reco_svc import store
 from reco_svc.artifact import ModelArtifact
-from reco_svc.catalog import CatalogSnapshot, demo_entries, story_from_event
+from reco_svc.catalog import CatalogSnapshot, demo_entries
 from reco_svc.config import RecoConfig
-from reco_svc.interactions import HISTORY_DAYS, EventFacts, Interaction, interactions_of
+from reco_svc.interactions import HISTORY_DAYS, EventFacts, Interaction, created_story, interactions_of
 from reco_svc.model_assembly import build_artifact
 from reco_svc.offline.learned_parts import Learned
 
@@ -86,17 +86,8 @@ async def read_training_data(
             if facts.device_type:
                 devices[facts.user_id] = facts.device_type
             latest = facts.ts if latest is None or facts.ts > latest else latest
-            if facts.event_type == "story_creation" and facts.story_id:
-                stories[facts.story_id] = story_from_event(
-                    facts.story_id,
-                    facts.user_id,
-                    facts.universes,
-                    facts.characters,
-                    facts.theme,
-                    facts.moral_lesson,
-                    facts.age_group,
-                    snapshot,
-                )
+            if (story := created_story(facts, snapshot)) is not None:
+                stories[story.id] = story
         if progress:
             progress.counter(f"{len(interactions)} interactions read")
     await store.upsert_stories(pool, list(stories.values()))
