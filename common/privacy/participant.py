@@ -76,8 +76,11 @@ class ErasureParticipant:
                 self.pool, self.service, [(s.name, s.store) for s in self.steps.values()]
             )
         await self.refresh()
-        # The other services' progress, so that a job's status here covers them (peers.py).
-        self.bus.subscribe(peers.PROGRESS_TOPIC, self.peers_group, self._on_progress)
+        if self.steps:
+            # The other services' progress, so that a job's status here covers them (peers.py).
+            # A process without steps (the analytics processor) shares a database with one that
+            # has them, which keeps the reports: no consumer of its own.
+            self.bus.subscribe(peers.PROGRESS_TOPIC, self.peers_group, self._on_progress)
         self.bus.subscribe(ERASURE_TOPIC, self.group, self._on_announced, from_end=True)
         if not isinstance(self.bus, InProcessBus):
             # A database of the service's own learns of erasures only from the topic: one group
@@ -163,7 +166,8 @@ class ErasureParticipant:
                 log.exception("forgetting an erased user failed", extra={"fields": {"service": self.service}})
 
     async def aclose(self) -> None:
-        self.bus.unsubscribe(peers.PROGRESS_TOPIC, self.peers_group)
+        if self.steps:
+            self.bus.unsubscribe(peers.PROGRESS_TOPIC, self.peers_group)
         self.bus.unsubscribe(ERASURE_TOPIC, self.group)
         if not isinstance(self.bus, InProcessBus):
             self.bus.unsubscribe(ERASURE_TOPIC, self.jobs_group)
