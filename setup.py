@@ -1,9 +1,10 @@
-"""The compiled parts of the package: ingestion's wire reader (analytics_svc/ingestion/_event_rows.c)
-and the binary COPY encoder of bulk loads (common/_pg_copy.c).
+"""The compiled parts of the package: ingestion's wire reader (analytics_svc/ingestion/_event_rows.c),
+the binary COPY encoder of bulk loads (common/_pg_copy.c) and the gateway's JSON -> protobuf wire
+encoder of the hot routes (gateway/_json_wire.c).
 
-Everything else is in pyproject.toml. Both extensions are optional: without a C compiler the
+Everything else is in pyproject.toml. The extensions are optional: without a C compiler the
 install goes on and the same work is done in Python (analytics_svc/ingestion/event_rows.py,
-common/pg_copy.py).
+common/pg_copy.py, gateway/fast_transcode.py).
 """
 
 from setuptools import Extension, setup
@@ -25,5 +26,6 @@ setup(
     ext_modules=[
         optional_extension("analytics_svc.ingestion._event_rows", "analytics_svc/ingestion/_event_rows.c"),
         optional_extension("common._pg_copy", "common/_pg_copy.c"),
+        optional_extension("gateway._json_wire", "gateway/_json_wire.c"),
     ]
 )

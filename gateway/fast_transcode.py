@@ -27,12 +27,13 @@ import math
 from collections.abc import Mapping
 
 import orjson
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from gateway.json_types import INTEGER_RANGES
+from gateway.json_plan import BOOL, DOUBLE, EXACT_INT, INTEGER, MESSAGE, STRING, STRUCT, Plan
 from gateway.routes import Route
 from gateway.transcode import message_class
+from gateway.wire_plan import WirePlan
 
 # The hot routes, by gRPC method.
 HOT_METHODS = frozenset(
@@ -44,60 +45,9 @@ HOT_METHODS = frozenset(
     }
 )
 
-_F = FieldDescriptor
-STRING, BOOL, INTEGER, DOUBLE, MESSAGE, STRUCT, UNPLANNED = range(7)
-# Integers beyond this are left to build_request (json_format's float conversion and errors).
-_EXACT_INT = 2**53
-
 
 class _Fallback(Exception):
     """The body is not one the plan covers: build_request answers it."""
-
-
-class Plan:
-    """JSON key -> (field name, kind, repeated, detail) for one message type."""
-
-    __slots__ = ("fields", "name")
-
-    def __init__(self, descriptor: Descriptor, plans: dict[str, Plan]) -> None:
-        plans[descriptor.full_name] = self
-        self.name = descriptor.full_name
-        self.fields: dict[str, tuple[str, int, bool, object]] = {}
-        real_oneofs = {o.name for o in descriptor.oneofs if not _synthetic(o)}
-        for field in descriptor.fields:
-            entry = (field.name, *_kind(field, real_oneofs, plans))
-            self.fields[field.name] = entry
-            self.fields.setdefault(field.json_name, entry)
-
-
-def _synthetic(oneof) -> bool:  # an `optional` field's oneof
-    return len(oneof.fields) == 1 and oneof.fields[0].has_presence and oneof.name.startswith("_")
-
-
-def _kind(field: FieldDescriptor, real_oneofs: set[str], plans: dict[str, Plan]) -> tuple[int, bool, object]:
-    repeated = field.is_repeated
-    if field.containing_oneof is not None and field.containing_oneof.name in real_oneofs:
-        return UNPLANNED, repeated, None
-    kind = field.type
-    if kind == _F.TYPE_STRING:
-        return STRING, repeated, None
-    if kind == _F.TYPE_BOOL:
-        return BOOL, repeated, None
-    if kind in INTEGER_RANGES:
-        return INTEGER, repeated, INTEGER_RANGES[kind]
-    if kind == _F.TYPE_DOUBLE:
-        return DOUBLE, repeated, None
-    if kind == _F.TYPE_MESSAGE:
-        message = field.message_type
-        if message.GetOptions().map_entry:
-            return UNPLANNED, repeated, None
-        if message.full_name == "google.protobuf.Struct":
-            return (STRUCT, repeated, None) if not repeated else (UNPLANNED, repeated, None)
-        if message.full_name.startswith("google."):
-            return UNPLANNED, repeated, None
-        plan = plans.get(message.full_name) or Plan(message, plans)
-        return MESSAGE, repeated, plan
-    return UNPLANNED, repeated, None  # float (json_format's own rounding), enum, bytes
 
 
 def _convert(data: dict, plan: Plan, count: list[int]) -> dict:
@@ -143,7 +93,7 @@ def _value(value: object, kind: int, detail: object, count: list[int]) -> object
             if not math.isfinite(value):  # type: ignore[arg-type]
                 raise _Fallback
             return value
-        if t is not int or not -_EXACT_INT < value < _EXACT_INT:  # type: ignore[operator]
+        if t is not int or not -EXACT_INT < value < EXACT_INT:  # type: ignore[operator]
             raise _Fallback
         return value
     if kind == BOOL:
@@ -177,7 +127,7 @@ def _check_json(value: object, count: list[int]) -> None:
         if not math.isfinite(value):  # type: ignore[arg-type]
             raise _Fallback
     elif t is int:
-        if not -_EXACT_INT < value < _EXACT_INT:  # type: ignore[operator]
+        if not -EXACT_INT < value < EXACT_INT:  # type: ignore[operator]
             raise _Fallback
     elif value is not None and t is not bool:
         raise _Fallback
@@ -187,21 +137,23 @@ class FastTranscoder:
     """Plans for the hot routes of a router; `request(...)` is the message or None."""
 
     def __init__(self, routes: list[Route]) -> None:
-        self._routes: dict[Route, tuple[type[Message], Plan, str]] = {}
+        self._routes: dict[Route, tuple[type[Message], Plan, str, WirePlan | None]] = {}
         plans: dict[str, Plan] = {}
         for route in routes:
             if route.method.full_name not in HOT_METHODS or not route.body:
                 continue
             request_type = route.method.input_type
             if route.body == "*":
-                target = request_type
+                target, wrapper = request_type, 0
             else:
                 field = request_type.fields_by_name[route.body]
-                if field.type != _F.TYPE_MESSAGE or field.is_repeated:
+                if field.type != FieldDescriptor.TYPE_MESSAGE or field.is_repeated:
                     continue
-                target = field.message_type
+                target, wrapper = field.message_type, field.number
             plan = plans.get(target.full_name) or Plan(target, plans)
-            self._routes[route] = (message_class(request_type), plan, "" if route.body == "*" else route.body)
+            body_field = "" if route.body == "*" else route.body
+            wire_plan = WirePlan.build(plan, wrapper)
+            self._routes[route] = (message_class(request_type), plan, body_field, wire_plan)
 
     def covers(self, route: Route) -> bool:
         return route in self._routes
@@ -212,7 +164,16 @@ class FastTranscoder:
         planned = self._routes.get(route)
         if planned is None or path_params or query or not raw_body:
             return None
-        cls, plan, body_field = planned
+        cls, plan, body_field, wire_plan = planned
+        if wire_plan is not None:  # the compiled encoder first; "not sure": the Python path below
+            wire = wire_plan.encode(raw_body)
+            if wire is not None:
+                return cls.FromString(wire)
+        return self.python_request(route, raw_body)
+
+    def python_request(self, route: Route, raw_body: bytes) -> Message | None:
+        """The Python path alone (orjson, kwargs, one constructor call)."""
+        cls, plan, body_field, _ = self._routes[route]
         try:
             data = orjson.loads(raw_body)
         except orjson.JSONDecodeError:
@@ -233,3 +194,8 @@ class FastTranscoder:
             return cls(**kwargs)
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
+
+    def wire(self, route: Route, raw_body: bytes) -> bytes | None:
+        """The compiled encoder alone: the request's wire bytes, or None (not sure, or not built)."""
+        wire_plan = self._routes[route][3]
+        return None if wire_plan is None else wire_plan.encode(raw_body)

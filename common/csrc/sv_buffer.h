@@ -1,4 +1,5 @@
-/* Helpers shared by the project's C modules (analytics_svc/ingestion/_event_rows.c, common/_pg_copy.c):
+/* Helpers shared by the project's C modules (analytics_svc/ingestion/_event_rows.c, common/_pg_copy.c,
+ * gateway/_json_wire.c):
  * a growable byte buffer and civil dates as day numbers. Include after Python.h. */
 #ifndef SV_BUFFER_H
 #define SV_BUFFER_H
@@ -11,8 +12,8 @@ typedef struct {
     Py_ssize_t len, cap;
 } Buffer;
 
-/* Append n bytes: 0, or -1 with MemoryError set. Free b->data with PyMem_Free when done. */
-static int buffer_add(Buffer *b, const void *data, Py_ssize_t n) {
+/* Room for n more bytes at b->data + b->len: 0, or -1 with MemoryError set. */
+static inline int buffer_reserve(Buffer *b, Py_ssize_t n) {
     if (b->len + n > b->cap) {
         Py_ssize_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n) cap *= 2;
@@ -24,13 +25,19 @@ static int buffer_add(Buffer *b, const void *data, Py_ssize_t n) {
         b->data = grown;
         b->cap = cap;
     }
+    return 0;
+}
+
+/* Append n bytes: 0, or -1 with MemoryError set. Free b->data with PyMem_Free when done. */
+static inline int buffer_add(Buffer *b, const void *data, Py_ssize_t n) {
+    if (buffer_reserve(b, n)) return -1;
     memcpy(b->data + b->len, data, n);
     b->len += n;
     return 0;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int y, int m, int d) {
+static inline int64_t days_from_civil(int y, int m, int d) {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
     int64_t yoe = y - era * 400;
