@@ -46,6 +46,11 @@ HOT_METHODS = frozenset(
 )
 
 
+# Objects and lists nested in a Struct: json_format refuses ~48 levels (its recursion limit of
+# 100 counts each level's Value and Struct/ListValue); the plan stops well before.
+_MAX_STRUCT_DEPTH = 24
+
+
 class _Fallback(Exception):
     """The body is not one the plan covers: build_request answers it."""
 
@@ -108,18 +113,20 @@ def _value(value: object, kind: int, detail: object, count: list[int]) -> object
     raise _Fallback
 
 
-def _check_json(value: object, count: list[int]) -> None:
+def _check_json(value: object, count: list[int], depth: int = 0) -> None:
     """A google.protobuf.Value's JSON: anything, null included; counts keys and ':' in strings."""
+    if depth > _MAX_STRUCT_DEPTH:
+        raise _Fallback
     t = type(value)
     if t is dict:
         count[0] += len(value)  # type: ignore[arg-type]
         for key, item in value.items():  # type: ignore[attr-defined]
             if ":" in key:
                 count[0] += key.count(":")
-            _check_json(item, count)
+            _check_json(item, count, depth + 1)
     elif t is list:
         for item in value:  # type: ignore[attr-defined]
-            _check_json(item, count)
+            _check_json(item, count, depth + 1)
     elif t is str:
         if ":" in value:  # type: ignore[operator]
             count[0] += value.count(":")  # type: ignore[attr-defined]

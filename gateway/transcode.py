@@ -167,6 +167,8 @@ def parse_json(raw: bytes) -> object:
     def no_duplicates(pairs: list[tuple[str, object]]) -> dict:
         result: dict = {}
         for key, value in pairs:
+            if not key.isascii() and not _is_text(key):
+                raise GatewayError.bad_request(f"malformed JSON body: key {key!r} holds a lone surrogate")
             if key in result:
                 raise GatewayError.bad_request(
                     f"malformed JSON body: duplicate key {key!r}", key, "duplicate key"
@@ -184,6 +186,16 @@ def parse_json(raw: bytes) -> object:
         ) from None
     except RecursionError:
         raise GatewayError.bad_request("malformed JSON body: nested too deeply") from None
+
+
+def _is_text(key: str) -> bool:
+    """False for a str no UTF-8 can hold (a lone surrogate, from a \\ud800 escape): upb's lookups
+    of such a key fail with a SystemError."""
+    try:
+        key.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _PARSE_PREFIX = re.compile(r"Failed to parse (\w+) field: ")
