@@ -15,6 +15,7 @@ import json
 import math
 import shutil
 import sysconfig
+import uuid
 
 import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -450,3 +451,69 @@ def test_what_the_plan_does_not_cover_goes_to_build_request(body):
     assert FAST.wire(HOT["event"], body) is None
     assert FAST.request(HOT["event"], {}, {}, body) is None
     outcome(HOT["event"], body)  # build_request answers it (an error other than GatewayError fails)
+
+
+# ---------------------------------------------------------------- over HTTP
+
+
+def escaped_twin(body: bytes) -> bytes:
+    """The same JSON with its first "user_id" key escaped: the encoder declines escaped keys,
+    the Python path reads it as the same body."""
+    assert b'"user_id"' in body
+    return body.replace(b'"user_id"', b'"user\\u005fid"', 1)
+
+
+def bad_event(event_id: str) -> dict:
+    return event_dict(event_id=event_id, timestamp="yesterday")
+
+
+@pytest.mark.parametrize(
+    "case", ["batch", "batch-invalid", "event-invalid", "feedback-reserved", "feedback-rating"]
+)
+async def test_the_gateway_answers_the_same_whichever_path_transcodes(http, gateway_url, case):
+    """Each body is sent as it is (the encoder takes it) and as its escaped twin (the Python
+    path takes it): the answers are the same, rejections and their words included."""
+    run = uuid.uuid4().hex[:10]
+    path, route, body, twin = {
+        "batch": lambda: (
+            "/api/analytics/events:batch",
+            HOT["batch"],
+            json.dumps({"events": [event_dict(event_id=f"evt-a{i}-{run}") for i in range(3)]}).encode(),
+            json.dumps({"events": [event_dict(event_id=f"evt-b{i}-{run}") for i in range(3)]}).encode(),
+        ),
+        "batch-invalid": lambda: (
+            "/api/analytics/events:batch",
+            HOT["batch"],
+            json.dumps({"events": [bad_event(f"evt-c-{run}"), bad_event(f"evt-d-{run}")]}).encode(),
+            None,
+        ),
+        "event-invalid": lambda: (
+            "/api/analytics/events",
+            HOT["event"],
+            json.dumps(bad_event(run)).encode(),
+            None,
+        ),
+        "feedback-reserved": lambda: (
+            "/api/feedback",
+            HOT["feedback"],
+            json.dumps({**FEEDBACK, "feedback_id": f"fb-{run}", "story_id": "summary"}).encode(),
+            None,
+        ),
+        "feedback-rating": lambda: (
+            "/api/feedback",
+            HOT["feedback"],
+            json.dumps({**FEEDBACK, "feedback_id": f"fb-{run}", "rating": 9}).encode(),
+            None,
+        ),
+    }[case]()
+    twin = escaped_twin(twin or body)
+    assert (FAST.wire(route, body) is not None) == BUILT
+    assert FAST.wire(route, twin) is None and FAST.python_request(route, twin) is not None
+    answers = []
+    for sent in (body, twin):
+        async with http.post(
+            gateway_url + path, data=sent, headers={"Content-Type": "application/json"}
+        ) as resp:
+            answers.append((resp.status, await resp.json()))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == (200 if case.startswith("batch") else 400), answers[0]
