@@ -1,10 +1,12 @@
 """JSON -> protobuf for the hot routes, planned once from the descriptors at start-up.
 
 The hot routes (recording events one by one or in batches, recommendations, feedback) take
-most of the gateway's traffic. For them, a body is parsed with orjson and turned into the
-constructor's keyword arguments by a plan built from the request message's descriptor: per
-JSON key (proto name or json_name), the field and what its value must be. The message is then
-built in one constructor call (upb, in C).
+most of the gateway's traffic. For them, a plan is built from the request message's descriptor
+(json_plan.py: per JSON key, proto name or json_name, the field and what its value must be).
+Where the C extension is built, the compiled encoder (wire_plan.py) turns the body into the
+request's wire bytes, parsed with upb; when it is not sure, the body is parsed with orjson and
+turned into the constructor's keyword arguments by the plan, and the message built in one
+constructor call (upb, in C).
 
 The plan covers the common, well-formed body exactly and nothing else. Whatever it does not
 cover -- a parser error, an unknown key, a null, a value of another JSON type than its field's
