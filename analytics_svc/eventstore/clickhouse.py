@@ -429,68 +429,27 @@ class ClickHouseEventStore:
     # --- funnels ------------------------------------------------------------------------
 
     async def funnel(self, params: ReportParams, window_seconds: int) -> tuple[list[dict], str]:
-        steps, n = params.steps, len(params.steps)
-        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
-        horizon = hi + timedelta(seconds=window_seconds)
-        p = Params()
-        mask = " + ".join(f"bitShiftLeft(toUInt32({step_predicate(s, p)}), {i})" for i, s in enumerate(steps))
-        where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
-        if params.funnel_order == "ordered":
-            types = p.add(sorted({s.event_type for s in steps}), "Array(String)")
-            where += f" AND event_type IN {types}"
-        lo_us, hi_us = p.add(_micros(lo), "Int64"), p.add(_micros(hi), "Int64")
-        window_us = p.add(window_seconds * 1_000_000, "Int64")
-        arrays = _ordered_chains(n) if params.funnel_order == "ordered" else _strict_chains(n, window_us)
-        later = [f"c2_{k}" for k in range(2, n + 1)]
-        # Per position: 0, or for an attempt (a step-1 event of the range) the steps it
-        # reaches: step k counts when it exists and is within the window of step 1 (chains
-        # are prefix-closed).
-        valid = [f"(v{k} != {_NONE} AND v{k} - tt <= {window_us})" for k in range(2, n + 1)]
-        reach = (
-            f"arrayMap((mm, tt, {', '.join(f'v{k}' for k in range(2, n + 1))}) ->"
-            f" if(bitTest(mm, 0) AND tt >= {lo_us} AND tt < {hi_us}, 1 + {' + '.join(valid)}, 0),"
-            f" m, t, {', '.join(later)})"
+        """Each user's stream sorted by ts alone (event_id is read only for the few users
+        whose events tie on ts; see `_funnel_streams`). Those users' answers are checked
+        against an exact pass over their own events (a primary-key read); when one differs,
+        the figures are computed again from the fast rows of the other users and the exact
+        rows of these, under one aggregate (medians do not merge)."""
+        query = _FunnelQuery(params, window_seconds, self._events())
+        rows = await self.fetch(
+            query.figures(query.attempts(exact=False), with_ties=True), query.p, in_order=True
         )
-        # Each user's (and group's) best attempt: the most steps, then the earliest, as one
-        # number (steps << 32 | ~position): no second grouping, no tuple aggregate state.
-        if params.breakdown:
-            groups_of = "ARRAY JOIN arrayDistinct(arrayFilter((gg, rr) -> rr > 0, g, rs)) AS grp"
-            in_group = "rr > 0 AND gg = grp"
-        else:
-            groups_of, in_group = "", "rr > 0"
-        score = f"rr * {_SHIFT} + ({_SHIFT} - 1 - i)"
-        best = f"arrayMax(arrayMap((rr, gg, i) -> if({in_group}, {score}, 0), rs, g, idx))"
-        times = ["t", *later]
-        per_step = []
-        for k in range(1, n + 1):
-            per_step.append(f"countIf(reached >= {k}) AS users{k}")
-            if k > 1:
-                for name, since in (("prev", f"t{k - 1}"), ("first", "t1")):
-                    per_step.append(
-                        f"quantileExactInclusiveIf(0.5)((t{k} - {since}) / 1e6, reached >= {k}) AS {name}{k}"
-                    )
-        sql = f"""
-            SELECT grp, {", ".join(per_step)}
-            FROM (
-                SELECT {"grp" if params.breakdown else "''"} AS grp, {best} AS score,
-                       intDiv(score, {_SHIFT}) AS reached, {_SHIFT} - 1 - (score % {_SHIFT}) AS pos,
-                       {", ".join(f"{a}[pos] AS t{k}" for k, a in enumerate(times, start=1))}
-                FROM (
-                    SELECT user_id,
-                           arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
-                                     toUInt32({mask}), {BREAKDOWN[params.breakdown]}))) AS ev,
-                           arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
-                           arrayMap(x -> x.4, ev) AS g, arrayEnumerate(ev) AS idx,
-                           {", ".join(arrays)}, {reach} AS rs
-                    FROM {self._events()} WHERE {where}
-                    GROUP BY user_id
+        tied = sorted({t[0] for r in rows for t in r["ties"]})
+        if tied:
+            answers = {tuple(t) for r in rows for t in r["ties"]}
+            users = query.p.add(tied, "Array(String)")
+            exact_rows = await self.fetch(query.attempts(exact=True, users=f"user_id IN {users}"), query.p)
+            if {tuple(r[c] for c in query.row) for r in exact_rows} != answers:
+                both = (
+                    f"{query.attempts(exact=False, users=f'user_id NOT IN {users}')}"
+                    f" UNION ALL {query.attempts(exact=True, users=f'user_id IN {users}')}"
                 )
-                {groups_of}
-                WHERE score > 0
-            )
-            GROUP BY grp ORDER BY grp
-        """
-        rows = await self.fetch(sql, p, in_order=True)
+                rows = await self.fetch(query.figures(both, with_ties=False), query.p, in_order=True)
+        n = len(params.steps)
         groups = []
         for r in rows:
             steps_out = []
@@ -831,6 +790,110 @@ def _utc(at: datetime) -> datetime:
 
 def _micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+class _FunnelQuery:
+    """The SQL of one funnel (docs/analytics.md "funnel"): per user, the stream as arrays
+    (times t, step masks m, breakdown values g), the chains from every position, the best
+    attempt per group; then the figures per group. One Params for all of its queries."""
+
+    def __init__(self, params: ReportParams, window_seconds: int, events: str) -> None:
+        self.params, self.n, self.events = params, len(params.steps), events
+        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
+        horizon = hi + timedelta(seconds=window_seconds)
+        p = self.p = Params()
+        bits = " + ".join(
+            f"bitShiftLeft(toUInt32({step_predicate(s, p)}), {i})" for i, s in enumerate(params.steps)
+        )
+        width = 8 if self.n <= 8 else 16 if self.n <= 16 else 32
+        self.mask = f"toUInt{width}({bits})"
+        self.where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
+        if params.funnel_order == "ordered":
+            types = p.add(sorted({s.event_type for s in params.steps}), "Array(String)")
+            self.where += f" AND event_type IN {types}"
+        self.lo_us, self.hi_us = p.add(_micros(lo), "Int64"), p.add(_micros(hi), "Int64")
+        self.window_us = p.add(window_seconds * 1_000_000, "Int64")
+        # An attempt's row (a user's answer in a group), as `attempts` gives it.
+        self.row = ["user_id", "grp", "reached", *(f"t{k}" for k in range(1, self.n + 1))]
+
+    def streams(self, exact: bool, users: str) -> str:
+        """One row per user: t, m (and g) in stream order, and whether two of the events
+        share a ts. Fast: sorted by ts alone, without reading event_id (a String read for
+        every event in the range costs as much as the rest of the funnel); among events
+        that share a ts that order is arbitrary, so these users are `tied`. Exact: sorted
+        by (ts, event_id), for a few users (`users` reads them by the primary key)."""
+        group = BREAKDOWN[self.params.breakdown] if self.params.breakdown else None
+        where = f"{self.where} AND {users}"
+        if exact:
+            value = f"(toUnixTimestamp64Micro(ts), event_id, {self.mask}, {group or 0})"
+            arrays = (
+                f"arraySort(x -> (x.1, x.2), groupArray({value})) AS ev, arrayMap(x -> x.1, ev) AS t,"
+                f" arrayMap(x -> x.3, ev) AS m, {'arrayMap(x -> x.4, ev) AS g, ' if group else ''}0 AS tied"
+            )
+        else:
+            g = f"groupArray({group}) AS g0, arraySort((x, k) -> k, g0, t0) AS g, " if group else ""
+            arrays = (
+                f"groupArray(toUnixTimestamp64Micro(ts)) AS t0, groupArray({self.mask}) AS m0, {g}"
+                "arraySort(t0) AS t, arraySort((x, k) -> k, m0, t0) AS m,"
+                " arrayExists((a, b) -> a = b, arrayPopBack(t), arrayPopFront(t)) AS tied"
+            )
+        return f"SELECT user_id, {arrays} FROM {self.events} WHERE {where} GROUP BY user_id"
+
+    def attempts(self, exact: bool, users: str = "1") -> str:
+        """One row per user and group with an attempt: user_id, grp, reached, t1..tn (the
+        times of the counted attempt's steps, 0 past `reached`), tied."""
+        n, window_us = self.n, self.window_us
+        ordered = self.params.funnel_order == "ordered"
+        arrays = _ordered_chains(n) if ordered else _strict_chains(n, window_us)
+        later = [f"c2_{k}" for k in range(2, n + 1)]
+        # Per position: 0, or for an attempt (a step-1 event of the range) the steps it
+        # reaches (step k counts when it exists and is within the window of step 1: chains
+        # are prefix-closed) and the position, as one number (steps << 32 | ~position):
+        # each group's best attempt, the most steps then the earliest, is the largest.
+        valid = [f"(v{k} != {_NONE} AND v{k} - tt <= {window_us})" for k in range(2, n + 1)]
+        scores = (
+            f"arrayMap((mm, tt, {', '.join(f'v{k}' for k in range(2, n + 1))}, i) ->"
+            f" if(bitTest(mm, 0) AND tt >= {self.lo_us} AND tt < {self.hi_us},"
+            f" (1 + {' + '.join(valid)}) * {_SHIFT} + ({_SHIFT} - 1 - i), 0),"
+            f" m, t, {', '.join(later)}, arrayEnumerate(m))"
+        )
+        if self.params.breakdown:
+            groups_of = "ARRAY JOIN arrayDistinct(arrayFilter((gg, s) -> s > 0, g, sc)) AS grp"
+            best = "arrayMax(arrayMap((s, gg) -> if(gg = grp, s, 0), sc, g))"
+        else:
+            groups_of, best = "", "arrayMax(sc)"
+        times = ", ".join(
+            f"if(reached >= {k}, {a}[pos], 0) AS t{k}" for k, a in enumerate(["t", *later], start=1)
+        )
+        return f"""
+            SELECT {", ".join(self.row)}, tied
+            FROM (
+                SELECT user_id, {"grp" if self.params.breakdown else "''"} AS grp, {best} AS score,
+                       intDiv(score, {_SHIFT}) AS reached, {_SHIFT} - 1 - (score % {_SHIFT}) AS pos,
+                       {times}, tied
+                FROM (
+                    SELECT user_id, t, m, {"g, " if self.params.breakdown else ""}tied, {", ".join(arrays)},
+                           {scores} AS sc
+                    FROM ({self.streams(exact, users)})
+                )
+                {groups_of}
+                WHERE score > 0
+            )"""
+
+    def figures(self, attempts: str, with_ties: bool) -> str:
+        """Per group: users per step, the medians from the previous and the first step;
+        `with_ties`: also the rows of the tied users (user_id, grp, reached, t1..tn)."""
+        per_step = []
+        for k in range(1, self.n + 1):
+            per_step.append(f"countIf(reached >= {k}) AS users{k}")
+            if k > 1:
+                for name, since in (("prev", f"t{k - 1}"), ("first", "t1")):
+                    per_step.append(
+                        f"quantileExactInclusiveIf(0.5)((t{k} - {since}) / 1e6, reached >= {k}) AS {name}{k}"
+                    )
+        if with_ties:
+            per_step.append(f"groupArrayIf(({', '.join(self.row)}), tied) AS ties")
+        return f"SELECT grp, {', '.join(per_step)} FROM ({attempts}) GROUP BY grp ORDER BY grp"
 
 
 def _ordered_chains(n: int) -> list[str]:
