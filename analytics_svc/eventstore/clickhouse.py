@@ -10,9 +10,13 @@ test_eventstore_clickhouse*.py compare every answer with PostgreSQL and the refe
 
 - the dashboard reads the daily aggregates (active users per day and properties, event
   counts, content uses, creation times) in one query;
-- funnels walk each user's stream (sorted by ts, then event_id) with array functions:
-  ClickHouse's windowFunnel orders ties by time only and keeps one chain per user, which
-  is not the documented "every step-1 event starts an attempt, ties by event_id";
+- funnels walk each user's stream with array functions (ClickHouse's windowFunnel orders
+  ties by time only and keeps one chain per user, which is not the documented "every
+  step-1 event starts an attempt, ties by event_id"). The stream is sorted by ts alone,
+  without reading event_id (that String read costs as much as the rest); the few users
+  whose events of one ts differ in step or group are read again through the primary key
+  in (ts, event_id) order and folded in Python, and if any answer changes, the figures
+  are recomputed with their exact rows in the same aggregate (medians do not merge);
 - retention reads one row per user and event type: the first event (a String that sorts
   as (ts, event_id)) and the days with such events;
 - the experiment report and click-through read raw events (exposures, the events within
@@ -429,24 +433,26 @@ class ClickHouseEventStore:
     # --- funnels ------------------------------------------------------------------------
 
     async def funnel(self, params: ReportParams, window_seconds: int) -> tuple[list[dict], str]:
-        """Each user's stream sorted by ts alone (event_id is read only for the few users
-        whose events tie on ts; see `_funnel_streams`). Those users' answers are checked
-        against an exact pass over their own events (a primary-key read); when one differs,
-        the figures are computed again from the fast rows of the other users and the exact
-        rows of these, under one aggregate (medians do not merge)."""
+        """One pass over each user's stream sorted by ts alone (`_FunnelQuery.streams`). The
+        users whose order is in doubt (`tied`: a few in a million events) are read again
+        through the primary key in stream order and folded here (`_exact_attempts`); when
+        an answer differs from the pass's, the figures are computed again from the pass's
+        rows of the other users and these exact rows under one aggregate (medians do not
+        merge)."""
         query = _FunnelQuery(params, window_seconds, self._events())
-        rows = await self.fetch(
-            query.figures(query.attempts(exact=False), with_ties=True), query.p, in_order=True
-        )
+        rows = await self.fetch(query.figures(query.attempts(), with_ties=True), query.p, in_order=True)
         tied = sorted({t[0] for r in rows for t in r["ties"]})
         if tied:
-            answers = {tuple(t) for r in rows for t in r["ties"]}
             users = query.p.add(tied, "Array(String)")
-            exact_rows = await self.fetch(query.attempts(exact=True, users=f"user_id IN {users}"), query.p)
-            if {tuple(r[c] for c in query.row) for r in exact_rows} != answers:
+            events = await self.fetch(query.events_of(users), query.p)
+            exact = _exact_attempts(events, params.funnel_order, query)
+            if set(exact) != {tuple(t) for r in rows for t in r["ties"]}:
+                kinds = ", ".join(["String", "String", "UInt64", *["Int64"] * query.n])
+                fixed = query.p.add(exact, f"Array(Tuple({kinds}))")
+                columns = ", ".join(f"a.{i} AS {c}" for i, c in enumerate(query.row, start=1))
                 both = (
-                    f"{query.attempts(exact=False, users=f'user_id NOT IN {users}')}"
-                    f" UNION ALL {query.attempts(exact=True, users=f'user_id IN {users}')}"
+                    f"{query.attempts(users=f'user_id NOT IN {users}')}"
+                    f" UNION ALL SELECT {columns}, 0 AS tied FROM (SELECT arrayJoin({fixed}) AS a)"
                 )
                 rows = await self.fetch(query.figures(both, with_ties=False), query.p, in_order=True)
         n = len(params.steps)
@@ -811,35 +817,42 @@ class _FunnelQuery:
         if params.funnel_order == "ordered":
             types = p.add(sorted({s.event_type for s in params.steps}), "Array(String)")
             self.where += f" AND event_type IN {types}"
-        self.lo_us, self.hi_us = p.add(_micros(lo), "Int64"), p.add(_micros(hi), "Int64")
-        self.window_us = p.add(window_seconds * 1_000_000, "Int64")
+        self.range = (_micros(lo), _micros(hi))  # attempts start in [lo, hi), µs
+        self.window = window_seconds * 1_000_000
+        self.lo_us, self.hi_us = p.add(self.range[0], "Int64"), p.add(self.range[1], "Int64")
+        self.window_us = p.add(self.window, "Int64")
         # An attempt's row (a user's answer in a group), as `attempts` gives it.
         self.row = ["user_id", "grp", "reached", *(f"t{k}" for k in range(1, self.n + 1))]
 
-    def streams(self, exact: bool, users: str) -> str:
-        """One row per user: t, m (and g) in stream order, and whether two of the events
-        share a ts. Fast: sorted by ts alone, without reading event_id (a String read for
-        every event in the range costs as much as the rest of the funnel); among events
-        that share a ts that order is arbitrary, so these users are `tied`. Exact: sorted
-        by (ts, event_id), for a few users (`users` reads them by the primary key)."""
+    def streams(self, users: str) -> str:
+        """One row per user: t, m (and g) sorted by ts alone, without reading event_id
+        (reading that String for every event of the range costs as much as the rest of
+        the funnel), and whether that order is in doubt (`tied`): events of the same ts
+        come in any order, which matters only when they differ in mask or group."""
         group = BREAKDOWN[self.params.breakdown] if self.params.breakdown else None
-        where = f"{self.where} AND {users}"
-        if exact:
-            value = f"(toUnixTimestamp64Micro(ts), event_id, {self.mask}, {group or 0})"
-            arrays = (
-                f"arraySort(x -> (x.1, x.2), groupArray({value})) AS ev, arrayMap(x -> x.1, ev) AS t,"
-                f" arrayMap(x -> x.3, ev) AS m, {'arrayMap(x -> x.4, ev) AS g, ' if group else ''}0 AS tied"
-            )
-        else:
-            g = f"groupArray({group}) AS g0, arraySort((x, k) -> k, g0, t0) AS g, " if group else ""
-            arrays = (
-                f"groupArray(toUnixTimestamp64Micro(ts)) AS t0, groupArray({self.mask}) AS m0, {g}"
-                "arraySort(t0) AS t, arraySort((x, k) -> k, m0, t0) AS m,"
-                " arrayExists((a, b) -> a = b, arrayPopBack(t), arrayPopFront(t)) AS tied"
-            )
-        return f"SELECT user_id, {arrays} FROM {self.events} WHERE {where} GROUP BY user_id"
+        g = f"groupArray({group}) AS g0, arraySort((x, k) -> k, g0, t0) AS g, " if group else ""
+        # A run of equal times whose (mask, group) are all the same reads alike in any
+        # order; otherwise two neighbours in it differ.
+        pairs = ["t", "m", *(["g"] if group else [])]
+        differ = " OR ".join(f"{c}_a != {c}_b" for c in pairs[1:])
+        tied = (
+            f"arrayExists(({', '.join(f'{c}_a, {c}_b' for c in pairs)}) -> t_a = t_b AND ({differ}),"
+            f" {', '.join(f'arrayPopBack({c}), arrayPopFront({c})' for c in pairs)}) AS tied"
+        )
+        return f"""SELECT user_id, groupArray(toUnixTimestamp64Micro(ts)) AS t0,
+                   groupArray({self.mask}) AS m0, {g} arraySort(t0) AS t, arraySort((x, k) -> k, m0, t0) AS m,
+                   {tied}
+            FROM {self.events} WHERE {self.where} AND {users} GROUP BY user_id"""
 
-    def attempts(self, exact: bool, users: str = "1") -> str:
+    def events_of(self, users: str) -> str:
+        """The events of a few users (`users`: a placeholder of their ids, read through
+        the primary key) in stream order: user_id, t, m, g."""
+        group = BREAKDOWN[self.params.breakdown] if self.params.breakdown else "''"
+        return f"""SELECT user_id, toUnixTimestamp64Micro(ts) AS t, {self.mask} AS m, {group} AS g
+            FROM {self.events} WHERE {self.where} AND user_id IN {users}
+            ORDER BY user_id, ts, event_id"""
+
+    def attempts(self, users: str = "1") -> str:
         """One row per user and group with an attempt: user_id, grp, reached, t1..tn (the
         times of the counted attempt's steps, 0 past `reached`), tied."""
         n, window_us = self.n, self.window_us
@@ -874,7 +887,7 @@ class _FunnelQuery:
                 FROM (
                     SELECT user_id, t, m, {"g, " if self.params.breakdown else ""}tied, {", ".join(arrays)},
                            {scores} AS sc
-                    FROM ({self.streams(exact, users)})
+                    FROM ({self.streams(users)})
                 )
                 {groups_of}
                 WHERE score > 0
@@ -894,6 +907,36 @@ class _FunnelQuery:
         if with_ties:
             per_step.append(f"groupArrayIf(({', '.join(self.row)}), tied) AS ties")
         return f"SELECT grp, {', '.join(per_step)} FROM ({attempts}) GROUP BY grp ORDER BY grp"
+
+
+def _exact_attempts(events: list[dict], order: str, query: _FunnelQuery) -> list[tuple]:
+    """The attempt rows of `_FunnelQuery.attempts` from events in stream order, folded as
+    docs/analytics.md says: every step-1 event of the range starts an attempt; the next
+    step is the first later event matching it (ordered) or the very next event (strict),
+    within the window of step 1; per user and group, the most steps, then the earliest."""
+    n, (lo, hi), window = query.n, query.range, query.window
+    streams: dict[str, list[tuple[int, int, str]]] = {}
+    for e in events:
+        if order == "strict" or e["m"]:  # ordered: other events are never a step
+            streams.setdefault(e["user_id"], []).append((e["t"], e["m"], e["g"]))
+    best: dict[tuple[str, str], list[int]] = {}
+    for user, stream in streams.items():
+        for i, (t, m, g) in enumerate(stream):
+            if not (m & 1 and lo <= t < hi):
+                continue
+            times, pos = [t], i
+            for k in range(1, n):
+                if order == "strict":
+                    nxt = pos + 1 if pos + 1 < len(stream) and stream[pos + 1][1] >> k & 1 else None
+                else:
+                    nxt = next((j for j in range(pos + 1, len(stream)) if stream[j][1] >> k & 1), None)
+                if nxt is None or stream[nxt][0] - t > window:
+                    break
+                times.append(stream[nxt][0])
+                pos = nxt
+            if len(times) > len(best.get((user, g), ())):
+                best[(user, g)] = times
+    return [(u, g, len(ts), *ts, *[0] * (n - len(ts))) for (u, g), ts in best.items()]
 
 
 def _ordered_chains(n: int) -> list[str]:
