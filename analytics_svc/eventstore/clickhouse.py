@@ -10,9 +10,13 @@ test_eventstore_clickhouse*.py compare every answer with PostgreSQL and the refe
 
 - the dashboard reads the daily aggregates (active users per day and properties, event
   counts, content uses, creation times) in one query;
-- funnels walk each user's stream (sorted by ts, then event_id) with array functions:
-  ClickHouse's windowFunnel orders ties by time only and keeps one chain per user, which
-  is not the documented "every step-1 event starts an attempt, ties by event_id";
+- funnels walk each user's stream with array functions (ClickHouse's windowFunnel orders
+  ties by time only and keeps one chain per user, which is not the documented "every
+  step-1 event starts an attempt, ties by event_id"). The stream is sorted by ts alone,
+  without reading event_id (that String read costs as much as the rest); the few users
+  whose events of one ts differ in step or group are read again through the primary key
+  in (ts, event_id) order and folded in Python, and if any answer changes, the figures
+  are recomputed with their exact rows in the same aggregate (medians do not merge);
 - retention reads one row per user and event type: the first event (a String that sorts
   as (ts, event_id)) and the days with such events;
 - the experiment report and click-through read raw events (exposures, the events within
@@ -429,68 +433,29 @@ class ClickHouseEventStore:
     # --- funnels ------------------------------------------------------------------------
 
     async def funnel(self, params: ReportParams, window_seconds: int) -> tuple[list[dict], str]:
-        steps, n = params.steps, len(params.steps)
-        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
-        horizon = hi + timedelta(seconds=window_seconds)
-        p = Params()
-        mask = " + ".join(f"bitShiftLeft(toUInt32({step_predicate(s, p)}), {i})" for i, s in enumerate(steps))
-        where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
-        if params.funnel_order == "ordered":
-            types = p.add(sorted({s.event_type for s in steps}), "Array(String)")
-            where += f" AND event_type IN {types}"
-        lo_us, hi_us = p.add(_micros(lo), "Int64"), p.add(_micros(hi), "Int64")
-        window_us = p.add(window_seconds * 1_000_000, "Int64")
-        arrays = _ordered_chains(n) if params.funnel_order == "ordered" else _strict_chains(n, window_us)
-        later = [f"c2_{k}" for k in range(2, n + 1)]
-        # Per position: 0, or for an attempt (a step-1 event of the range) the steps it
-        # reaches: step k counts when it exists and is within the window of step 1 (chains
-        # are prefix-closed).
-        valid = [f"(v{k} != {_NONE} AND v{k} - tt <= {window_us})" for k in range(2, n + 1)]
-        reach = (
-            f"arrayMap((mm, tt, {', '.join(f'v{k}' for k in range(2, n + 1))}) ->"
-            f" if(bitTest(mm, 0) AND tt >= {lo_us} AND tt < {hi_us}, 1 + {' + '.join(valid)}, 0),"
-            f" m, t, {', '.join(later)})"
-        )
-        # Each user's (and group's) best attempt: the most steps, then the earliest, as one
-        # number (steps << 32 | ~position): no second grouping, no tuple aggregate state.
-        if params.breakdown:
-            groups_of = "ARRAY JOIN arrayDistinct(arrayFilter((gg, rr) -> rr > 0, g, rs)) AS grp"
-            in_group = "rr > 0 AND gg = grp"
-        else:
-            groups_of, in_group = "", "rr > 0"
-        score = f"rr * {_SHIFT} + ({_SHIFT} - 1 - i)"
-        best = f"arrayMax(arrayMap((rr, gg, i) -> if({in_group}, {score}, 0), rs, g, idx))"
-        times = ["t", *later]
-        per_step = []
-        for k in range(1, n + 1):
-            per_step.append(f"countIf(reached >= {k}) AS users{k}")
-            if k > 1:
-                for name, since in (("prev", f"t{k - 1}"), ("first", "t1")):
-                    per_step.append(
-                        f"quantileExactInclusiveIf(0.5)((t{k} - {since}) / 1e6, reached >= {k}) AS {name}{k}"
-                    )
-        sql = f"""
-            SELECT grp, {", ".join(per_step)}
-            FROM (
-                SELECT {"grp" if params.breakdown else "''"} AS grp, {best} AS score,
-                       intDiv(score, {_SHIFT}) AS reached, {_SHIFT} - 1 - (score % {_SHIFT}) AS pos,
-                       {", ".join(f"{a}[pos] AS t{k}" for k, a in enumerate(times, start=1))}
-                FROM (
-                    SELECT user_id,
-                           arraySort(x -> (x.1, x.2), groupArray((toUnixTimestamp64Micro(ts), event_id,
-                                     toUInt32({mask}), {BREAKDOWN[params.breakdown]}))) AS ev,
-                           arrayMap(x -> x.1, ev) AS t, arrayMap(x -> x.3, ev) AS m,
-                           arrayMap(x -> x.4, ev) AS g, arrayEnumerate(ev) AS idx,
-                           {", ".join(arrays)}, {reach} AS rs
-                    FROM {self._events()} WHERE {where}
-                    GROUP BY user_id
+        """One pass over each user's stream sorted by ts alone (`_FunnelQuery.streams`).
+        The users whose order is in doubt (`tied`: 6 of 18,241 in the 2M-event benchmark)
+        are read again through the primary key in stream order and folded here
+        (`_exact_attempts`); when an answer differs from the pass's, the figures are
+        computed again from the pass's rows of the other users and these exact rows under
+        one aggregate (medians do not merge)."""
+        query = _FunnelQuery(params, window_seconds, self._events())
+        rows = await self.fetch(query.figures(query.attempts(), with_ties=True), query.p, in_order=True)
+        tied = sorted({t[0] for r in rows for t in r["ties"]})
+        if tied:
+            users = query.p.add(tied, "Array(String)")
+            events = await self.fetch(query.events_of(users), query.p)
+            exact = _exact_attempts(events, params.funnel_order, query)
+            if set(exact) != {tuple(t) for r in rows for t in r["ties"]}:
+                kinds = ", ".join(["String", "String", "UInt64", *["Int64"] * query.n])
+                fixed = query.p.add(exact, f"Array(Tuple({kinds}))")
+                columns = ", ".join(f"a.{i} AS {c}" for i, c in enumerate(query.row, start=1))
+                both = (
+                    f"{query.attempts(users=f'user_id NOT IN {users}')}"
+                    f" UNION ALL SELECT {columns}, 0 AS tied FROM (SELECT arrayJoin({fixed}) AS a)"
                 )
-                {groups_of}
-                WHERE score > 0
-            )
-            GROUP BY grp ORDER BY grp
-        """
-        rows = await self.fetch(sql, p, in_order=True)
+                rows = await self.fetch(query.figures(both, with_ties=False), query.p, in_order=True)
+        n = len(params.steps)
         groups = []
         for r in rows:
             steps_out = []
@@ -831,6 +796,147 @@ def _utc(at: datetime) -> datetime:
 
 def _micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
+
+
+class _FunnelQuery:
+    """The SQL of one funnel (docs/analytics.md "funnel"): per user, the stream as arrays
+    (times t, step masks m, breakdown values g), the chains from every position, the best
+    attempt per group; then the figures per group. One Params for all of its queries."""
+
+    def __init__(self, params: ReportParams, window_seconds: int, events: str) -> None:
+        self.params, self.n, self.events = params, len(params.steps), events
+        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
+        horizon = hi + timedelta(seconds=window_seconds)
+        p = self.p = Params()
+        bits = " + ".join(
+            f"bitShiftLeft(toUInt32({step_predicate(s, p)}), {i})" for i, s in enumerate(params.steps)
+        )
+        width = 8 if self.n <= 8 else 16 if self.n <= 16 else 32
+        self.mask = f"toUInt{width}({bits})"
+        self.where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
+        if params.funnel_order == "ordered":
+            types = p.add(sorted({s.event_type for s in params.steps}), "Array(String)")
+            self.where += f" AND event_type IN {types}"
+        self.range = (_micros(lo), _micros(hi))  # attempts start in [lo, hi), µs
+        self.window = window_seconds * 1_000_000
+        self.lo_us, self.hi_us = p.add(self.range[0], "Int64"), p.add(self.range[1], "Int64")
+        self.window_us = p.add(self.window, "Int64")
+        # An attempt's row (a user's answer in a group), as `attempts` gives it.
+        self.row = ["user_id", "grp", "reached", *(f"t{k}" for k in range(1, self.n + 1))]
+
+    def streams(self, users: str) -> str:
+        """One row per user: t, m (and g) sorted by ts alone, without reading event_id
+        (reading that String for every event of the range costs as much as the rest of
+        the funnel), and whether that order is in doubt (`tied`): events of the same ts
+        come in any order, which matters only when they differ in mask or group."""
+        group = BREAKDOWN[self.params.breakdown] if self.params.breakdown else None
+        g = f"groupArray({group}) AS g0, arraySort((x, k) -> k, g0, t0) AS g, " if group else ""
+        # A run of equal times whose (mask, group) are all the same reads alike in any
+        # order; otherwise two neighbours in it differ.
+        pairs = ["t", "m", *(["g"] if group else [])]
+        differ = " OR ".join(f"{c}_a != {c}_b" for c in pairs[1:])
+        tied = (
+            f"arrayExists(({', '.join(f'{c}_a, {c}_b' for c in pairs)}) -> t_a = t_b AND ({differ}),"
+            f" {', '.join(f'arrayPopBack({c}), arrayPopFront({c})' for c in pairs)}) AS tied"
+        )
+        return f"""SELECT user_id, groupArray(toUnixTimestamp64Micro(ts)) AS t0,
+                   groupArray({self.mask}) AS m0, {g} arraySort(t0) AS t, arraySort((x, k) -> k, m0, t0) AS m,
+                   {tied}
+            FROM {self.events} WHERE {self.where} AND {users} GROUP BY user_id"""
+
+    def events_of(self, users: str) -> str:
+        """The events of a few users (`users`: a placeholder of their ids, read through
+        the primary key) in stream order: user_id, t, m, g."""
+        group = BREAKDOWN[self.params.breakdown] if self.params.breakdown else "''"
+        return f"""SELECT user_id, toUnixTimestamp64Micro(ts) AS t, {self.mask} AS m, {group} AS g
+            FROM {self.events} WHERE {self.where} AND user_id IN {users}
+            ORDER BY user_id, ts, event_id"""
+
+    def attempts(self, users: str = "1") -> str:
+        """One row per user and group with an attempt: user_id, grp, reached, t1..tn (the
+        times of the counted attempt's steps, 0 past `reached`), tied."""
+        n, window_us = self.n, self.window_us
+        ordered = self.params.funnel_order == "ordered"
+        arrays = _ordered_chains(n) if ordered else _strict_chains(n, window_us)
+        later = [f"c2_{k}" for k in range(2, n + 1)]
+        # Per position: 0, or for an attempt (a step-1 event of the range) the steps it
+        # reaches (step k counts when it exists and is within the window of step 1: chains
+        # are prefix-closed) and the position, as one number (steps << 32 | ~position):
+        # each group's best attempt, the most steps then the earliest, is the largest.
+        valid = [f"(v{k} != {_NONE} AND v{k} - tt <= {window_us})" for k in range(2, n + 1)]
+        scores = (
+            f"arrayMap((mm, tt, {', '.join(f'v{k}' for k in range(2, n + 1))}, i) ->"
+            f" if(bitTest(mm, 0) AND tt >= {self.lo_us} AND tt < {self.hi_us},"
+            f" (1 + {' + '.join(valid)}) * {_SHIFT} + ({_SHIFT} - 1 - i), 0),"
+            f" m, t, {', '.join(later)}, arrayEnumerate(m))"
+        )
+        if self.params.breakdown:
+            groups_of = "ARRAY JOIN arrayDistinct(arrayFilter((gg, s) -> s > 0, g, sc)) AS grp"
+            best = "arrayMax(arrayMap((s, gg) -> if(gg = grp, s, 0), sc, g))"
+        else:
+            groups_of, best = "", "arrayMax(sc)"
+        times = ", ".join(
+            f"if(reached >= {k}, {a}[pos], 0) AS t{k}" for k, a in enumerate(["t", *later], start=1)
+        )
+        return f"""
+            SELECT {", ".join(self.row)}, tied
+            FROM (
+                SELECT user_id, {"grp" if self.params.breakdown else "''"} AS grp, {best} AS score,
+                       intDiv(score, {_SHIFT}) AS reached, {_SHIFT} - 1 - (score % {_SHIFT}) AS pos,
+                       {times}, tied
+                FROM (
+                    SELECT user_id, t, m, {"g, " if self.params.breakdown else ""}tied, {", ".join(arrays)},
+                           {scores} AS sc
+                    FROM ({self.streams(users)})
+                )
+                {groups_of}
+                WHERE score > 0
+            )"""
+
+    def figures(self, attempts: str, with_ties: bool) -> str:
+        """Per group: users per step, the medians from the previous and the first step;
+        `with_ties`: also the rows of the tied users (user_id, grp, reached, t1..tn)."""
+        per_step = []
+        for k in range(1, self.n + 1):
+            per_step.append(f"countIf(reached >= {k}) AS users{k}")
+            if k > 1:
+                for name, since in (("prev", f"t{k - 1}"), ("first", "t1")):
+                    per_step.append(
+                        f"quantileExactInclusiveIf(0.5)((t{k} - {since}) / 1e6, reached >= {k}) AS {name}{k}"
+                    )
+        if with_ties:
+            per_step.append(f"groupArrayIf(({', '.join(self.row)}), tied) AS ties")
+        return f"SELECT grp, {', '.join(per_step)} FROM ({attempts}) GROUP BY grp ORDER BY grp"
+
+
+def _exact_attempts(events: list[dict], order: str, query: _FunnelQuery) -> list[tuple]:
+    """The attempt rows of `_FunnelQuery.attempts` from events in stream order, folded as
+    docs/analytics.md says: every step-1 event of the range starts an attempt; the next
+    step is the first later event matching it (ordered) or the very next event (strict),
+    within the window of step 1; per user and group, the most steps, then the earliest."""
+    n, (lo, hi), window = query.n, query.range, query.window
+    streams: dict[str, list[tuple[int, int, str]]] = {}
+    for e in events:
+        if order == "strict" or e["m"]:  # ordered: other events are never a step
+            streams.setdefault(e["user_id"], []).append((e["t"], e["m"], e["g"]))
+    best: dict[tuple[str, str], list[int]] = {}
+    for user, stream in streams.items():
+        for i, (t, m, g) in enumerate(stream):
+            if not (m & 1 and lo <= t < hi):
+                continue
+            times, pos = [t], i
+            for k in range(1, n):
+                if order == "strict":
+                    nxt = pos + 1 if pos + 1 < len(stream) and stream[pos + 1][1] >> k & 1 else None
+                else:
+                    nxt = next((j for j in range(pos + 1, len(stream)) if stream[j][1] >> k & 1), None)
+                if nxt is None or stream[nxt][0] - t > window:
+                    break
+                times.append(stream[nxt][0])
+                pos = nxt
+            if len(times) > len(best.get((user, g), ())):
+                best[(user, g)] = times
+    return [(u, g, len(ts), *ts, *[0] * (n - len(ts))) for (u, g), ts in best.items()]
 
 
 def _ordered_chains(n: int) -> list[str]:
