@@ -138,14 +138,16 @@ class LoadedModel:
     cooc: np.ndarray | sp.csr_matrix
     session: object  # onnxruntime.InferenceSession
     index: dict[str, int] = field(default_factory=dict)
-    _by_column: sp.csc_matrix | None = field(default=None, repr=False)
+    # Sparse W only: row * n_columns + column of each stored entry, in storage order (sorted):
+    # the reasons find any set of W's entries with one search (weights_into_many).
+    _entry_keys: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for matrix in (self.weights, self.cooc):
             if sp.issparse(matrix):
                 matrix.sort_indices()  # weight() and weights_into() search the indices
         if sp.issparse(self.weights):
-            self._by_column = sp.csc_matrix(self.weights)  # the reasons read W by column
+            self._entry_keys = _entry_keys(self.weights)
         names = [*self.items, *self.contexts]
         self.index = {name: i for i, name in enumerate(names)}
 
@@ -177,20 +179,21 @@ class LoadedModel:
 
     def weights_into(self, inputs: np.ndarray, item: int) -> np.ndarray:
         """W[inputs, item]: how much each input gives the item (the reasons)."""
+        return self.weights_into_many(inputs, [item])[0]
+
+    def weights_into_many(self, inputs: np.ndarray, items: list[int]) -> np.ndarray:
+        """W[inputs, item] for each item, one row per item: [len(items), len(inputs)]."""
         if not self.sparse:
-            return self.weights[inputs, item]
-        if self._by_column is None:
-            self._by_column = sp.csc_matrix(self.weights)
-        start, end = self._by_column.indptr[item], self._by_column.indptr[item + 1]
-        rows, values = self._by_column.indices[start:end], self._by_column.data[start:end]
-        found = np.zeros(len(inputs), dtype=np.float32)
-        at = np.searchsorted(rows, inputs)
-        hit = (
-            (at < rows.size) & (rows[np.minimum(at, max(rows.size - 1, 0))] == inputs)
-            if rows.size
-            else at < 0
-        )
-        found[hit] = values[at[hit]]
+            return self.weights[np.ix_(inputs, items)].T
+        keys = self._entry_keys
+        wanted = (np.asarray(inputs, dtype=np.int64)[None, :] * self.weights.shape[1]) + np.asarray(
+            items, dtype=np.int64
+        )[:, None]
+        at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        found = np.zeros(wanted.shape, dtype=np.float32)
+        if keys.size:
+            hit = keys[at] == wanted
+            found[hit] = self.weights.data[at[hit]]
         return found
 
     def weight(self, source: int, item: int) -> float:
@@ -198,6 +201,11 @@ class LoadedModel:
 
     def cooc_weight(self, source: int, item: int) -> float:
         return _entry(self.cooc, source, item)
+
+
+def _entry_keys(matrix: sp.csr_matrix) -> np.ndarray:
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return rows * matrix.shape[1] + matrix.indices.astype(np.int64)
 
 
 def _entry(matrix: np.ndarray | sp.csr_matrix, row: int, column: int) -> float:

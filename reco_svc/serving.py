@@ -259,7 +259,7 @@ class Recommender:
             for item in chosen:
                 if id(item) in moved:
                     item.reason = moved[id(item)].reason()
-                self._explain(item, model, x, inputs, snapshot)
+            explain(chosen, model, x, inputs, snapshot)
             if requested == "story":
                 chosen = with_reading(request, chosen, features, snapshot)
             lists.append(
@@ -302,13 +302,14 @@ class Recommender:
         """The model's candidates that pass the final filter against the live catalog, plus the
         items newer than the model, best first."""
         found: list[Scored] = []
-        for value, index in zip(scores, indices, strict=True):
+        # Model items are catalog keys ("kind:id"): looked up as such in the live snapshot.
+        items, entries = scope.model.items, scope.snapshot.entries
+        for value, index in zip(scores.tolist(), indices.tolist(), strict=True):
             if index < 0:
                 continue
-            k_kind, _, item_id = scope.model.items[index].partition(":")
-            entry = scope.snapshot.get(k_kind, item_id)
+            entry = entries.get(items[index])
             if passes(entry, kind, scope.age_group, scope.excluded):
-                found.append(Scored(entry, float(value), index=int(index)))
+                found.append(Scored(entry, value, index=index))
         found += self._new_items(scope, kind, values)
         found.sort(key=lambda s: (-s.score, s.entry.id))
         return found
@@ -336,24 +337,32 @@ class Recommender:
             found.append(Scored(entry, score, reason))
         return found
 
-    def _explain(
-        self, item: Scored, model: LoadedModel, x: np.ndarray, inputs: np.ndarray, snapshot: CatalogSnapshot
-    ) -> None:
-        if item.index is None or item.reason:
-            return
+
+def explain(
+    chosen: list[Scored], model: LoadedModel, x: np.ndarray, inputs: np.ndarray, snapshot: CatalogSnapshot
+) -> None:
+    """The reason of each model-scored item without one yet: the input that contributed most
+    (x_i × W_ij), W read once for all of them."""
+    pending = [item for item in chosen if item.index is not None and not item.reason]
+    explained = []
+    for item in pending:
         if inputs.size == 0 or not has_signal(item.score):
             item.reason = reasons.FALLBACK  # nothing to name: the item only fills the list
-            return
-        contributions = x[inputs] * model.weights_into(inputs, item.index)
-        best = int(np.argmax(contributions))
-        if contributions[best] <= 0:
+        else:
+            explained.append(item)
+    if not explained:
+        return
+    weights = model.weights_into_many(inputs, [item.index for item in explained])
+    contributions = x[inputs] * weights
+    for item, row, into in zip(explained, contributions, weights, strict=True):
+        best = int(np.argmax(row))
+        if row[best] <= 0:
             item.reason = reasons.FALLBACK
-            return
+            continue
         source = int(inputs[best])
         name = model.contexts[source - model.n_items] if source >= model.n_items else model.items[source]
         mostly_cooc = (
-            source < model.n_items
-            and model.cooc_weight(source, item.index) >= 0.5 * model.weight(source, item.index) > 0
+            source < model.n_items and model.cooc_weight(source, item.index) >= 0.5 * float(into[best]) > 0
         )
         item.reason_input = name
         item.reason = reasons.from_input(name, item.entry, snapshot, mostly_cooc)
@@ -439,9 +448,7 @@ def requested_kinds(types: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 def explaining_inputs(model: LoadedModel, x: np.ndarray) -> np.ndarray:
     """The inputs switched on in x (items, then contexts): the candidates for a reason."""
-    active = np.flatnonzero(x[: model.n_items] > 0)
-    contexts = [i for i in range(model.n_items, model.n_inputs) if x[i] > 0]
-    return np.concatenate([active, np.asarray(contexts, dtype=np.int64)]).astype(np.int64)
+    return np.flatnonzero(x > 0).astype(np.int64)  # items come first in x, then contexts
 
 
 def diverse(request: Request, ranked: list[list[Scored]], spread: bool = True) -> list[Scored]:
