@@ -138,16 +138,11 @@ class LoadedModel:
     cooc: np.ndarray | sp.csr_matrix
     session: object  # onnxruntime.InferenceSession
     index: dict[str, int] = field(default_factory=dict)
-    # Sparse W only: row * n_columns + column of each stored entry, in storage order (sorted):
-    # the reasons find any set of W's entries with one search (weights_into_many).
-    _entry_keys: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for matrix in (self.weights, self.cooc):
             if sp.issparse(matrix):
                 matrix.sort_indices()  # weight() and weights_into() search the indices
-        if sp.issparse(self.weights):
-            self._entry_keys = _entry_keys(self.weights)
         names = [*self.items, *self.contexts]
         self.index = {name: i for i, name in enumerate(names)}
 
@@ -163,11 +158,14 @@ class LoadedModel:
     def sparse(self) -> bool:
         return sp.issparse(self.weights)
 
-    def topk(self, x: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores x @ W for one input vector x, masked by each row of `allowed`; the top k."""
+    def topk(
+        self, x: np.ndarray, allowed: np.ndarray, k: int, nonzero: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores x @ W for one input vector x, masked by each row of `allowed`; the top k.
+        nonzero: np.flatnonzero(x) when the caller knows it already (x is mostly zeros)."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float32))[0]
         if self.sparse:
-            inputs = np.flatnonzero(x)
+            inputs = np.flatnonzero(x) if nonzero is None else nonzero
             allowed = np.ascontiguousarray(allowed[:, : self.n_items])  # the graph scores items only
             feeds = {"inputs": inputs, "values": x[inputs].astype(np.float32), "allowed": allowed}
         else:
@@ -185,15 +183,21 @@ class LoadedModel:
         """W[inputs, item] for each item, one row per item: [len(items), len(inputs)]."""
         if not self.sparse:
             return self.weights[np.ix_(inputs, items)].T
-        keys = self._entry_keys
-        wanted = (np.asarray(inputs, dtype=np.int64)[None, :] * self.weights.shape[1]) + np.asarray(
-            items, dtype=np.int64
-        )[:, None]
-        at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        # The inputs' rows of the CSR matrix (each contiguous, its columns sorted) as one sorted
+        # array of (row among the inputs, column) keys: one search finds every wanted entry.
+        matrix, n_columns = self.weights, self.weights.shape[1]
+        inputs = np.asarray(inputs, dtype=np.int64)
+        starts = matrix.indptr[inputs].astype(np.int64)
+        lengths = matrix.indptr[inputs + 1] - starts
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        at = offsets + np.arange(offsets.size)
+        keys = np.repeat(np.arange(inputs.size), lengths) * n_columns + matrix.indices[at]
+        wanted = np.arange(inputs.size)[None, :] * n_columns + np.asarray(items, dtype=np.int64)[:, None]
         found = np.zeros(wanted.shape, dtype=np.float32)
         if keys.size:
-            hit = keys[at] == wanted
-            found[hit] = self.weights.data[at[hit]]
+            position = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+            hit = keys[position] == wanted
+            found[hit] = matrix.data[at[position[hit]]]
         return found
 
     def weight(self, source: int, item: int) -> float:
@@ -201,11 +205,6 @@ class LoadedModel:
 
     def cooc_weight(self, source: int, item: int) -> float:
         return _entry(self.cooc, source, item)
-
-
-def _entry_keys(matrix: sp.csr_matrix) -> np.ndarray:
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    return rows * matrix.shape[1] + matrix.indices.astype(np.int64)
 
 
 def _entry(matrix: np.ndarray | sp.csr_matrix, row: int, column: int) -> float:
