@@ -358,6 +358,7 @@ def explain(
             continue
         source = int(inputs[best])
         name = model.contexts[source - model.n_items] if source >= model.n_items else model.items[source]
+        # into[best] is W[source, item] (model.weight), already read
         mostly_cooc = (
             source < model.n_items and model.cooc_weight(source, item.index) >= 0.5 * float(into[best]) > 0
         )
