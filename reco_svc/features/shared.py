@@ -11,6 +11,9 @@ Two keys per user, both in the store (Redis: one list and one string):
 - `cache:reco:history:<user>`: the history read from PostgreSQL on first sight, for
   HISTORY_TTL; when it expires the next request reads it again.
 
+Each process keeps the features it last decoded per user with the stored values they came from
+(Decoded): a read whose values are unchanged skips the JSON decoding; any change is a miss.
+
 `degraded` is true while the Redis breaker is open: serving then answers from popularity
 and the request's own picks instead of reading every user's history from PostgreSQL on
 every call (the in-process fallback would not keep it across pods).
