@@ -138,14 +138,11 @@ class LoadedModel:
     cooc: np.ndarray | sp.csr_matrix
     session: object  # onnxruntime.InferenceSession
     index: dict[str, int] = field(default_factory=dict)
-    _by_column: sp.csc_matrix | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for matrix in (self.weights, self.cooc):
             if sp.issparse(matrix):
                 matrix.sort_indices()  # weight() and weights_into() search the indices
-        if sp.issparse(self.weights):
-            self._by_column = sp.csc_matrix(self.weights)  # the reasons read W by column
         names = [*self.items, *self.contexts]
         self.index = {name: i for i, name in enumerate(names)}
 
@@ -161,11 +158,14 @@ class LoadedModel:
     def sparse(self) -> bool:
         return sp.issparse(self.weights)
 
-    def topk(self, x: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Scores x @ W for one input vector x, masked by each row of `allowed`; the top k."""
+    def topk(
+        self, x: np.ndarray, allowed: np.ndarray, k: int, nonzero: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores x @ W for one input vector x, masked by each row of `allowed`; the top k.
+        nonzero: np.flatnonzero(x) when the caller knows it already (x is mostly zeros)."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float32))[0]
         if self.sparse:
-            inputs = np.flatnonzero(x)
+            inputs = np.flatnonzero(x) if nonzero is None else nonzero
             allowed = np.ascontiguousarray(allowed[:, : self.n_items])  # the graph scores items only
             feeds = {"inputs": inputs, "values": x[inputs].astype(np.float32), "allowed": allowed}
         else:
@@ -177,20 +177,27 @@ class LoadedModel:
 
     def weights_into(self, inputs: np.ndarray, item: int) -> np.ndarray:
         """W[inputs, item]: how much each input gives the item (the reasons)."""
+        return self.weights_into_many(inputs, [item])[0]
+
+    def weights_into_many(self, inputs: np.ndarray, items: list[int]) -> np.ndarray:
+        """W[inputs, item] for each item, one row per item: [len(items), len(inputs)]."""
         if not self.sparse:
-            return self.weights[inputs, item]
-        if self._by_column is None:
-            self._by_column = sp.csc_matrix(self.weights)
-        start, end = self._by_column.indptr[item], self._by_column.indptr[item + 1]
-        rows, values = self._by_column.indices[start:end], self._by_column.data[start:end]
-        found = np.zeros(len(inputs), dtype=np.float32)
-        at = np.searchsorted(rows, inputs)
-        hit = (
-            (at < rows.size) & (rows[np.minimum(at, max(rows.size - 1, 0))] == inputs)
-            if rows.size
-            else at < 0
-        )
-        found[hit] = values[at[hit]]
+            return self.weights[np.ix_(inputs, items)].T
+        # The inputs' rows of the CSR matrix (each contiguous, its columns sorted) as one sorted
+        # array of (row among the inputs, column) keys: one search finds every wanted entry.
+        matrix, n_columns = self.weights, self.weights.shape[1]
+        inputs = np.asarray(inputs, dtype=np.int64)
+        starts = matrix.indptr[inputs].astype(np.int64)
+        lengths = matrix.indptr[inputs + 1] - starts
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        at = offsets + np.arange(offsets.size)
+        keys = np.repeat(np.arange(inputs.size), lengths) * n_columns + matrix.indices[at]
+        wanted = np.arange(inputs.size)[None, :] * n_columns + np.asarray(items, dtype=np.int64)[:, None]
+        found = np.zeros(wanted.shape, dtype=np.float32)
+        if keys.size:
+            position = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+            hit = keys[position] == wanted
+            found[hit] = matrix.data[at[position[hit]]]
         return found
 
     def weight(self, source: int, item: int) -> float:

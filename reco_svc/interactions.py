@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from storyverse.analytics.v1 import events_pb2
 
@@ -48,6 +48,8 @@ READING_EVENTS = frozenset({"story_view", "story_completed"})
 CLICK_WEIGHT = 1.5
 RATED = "story_rated"  # not an analytics event type: a feedback row seen as an interaction
 RATING_WEIGHTS = {5: 3.0, 4: 2.0, 3: 0.5}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 INTERACTION_EVENT_TYPES = frozenset(
     {"story_creation", *STORY_WEIGHTS, *READING_EVENTS, "recommendation_clicked"}
 )
@@ -182,8 +184,19 @@ def interactions_of(facts: EventFacts) -> list[Interaction]:
 
 
 def decay(weight: float, ts: datetime, now: datetime) -> float:
-    age_days = max((now - ts).total_seconds(), 0.0) / 86400.0
+    return decayed(weight, (now - ts) // MICROSECOND)
+
+
+def decayed(weight: float, age_us: int) -> float:
+    """decay() for an age in whole microseconds: the same float, as timedelta.total_seconds()
+    is that integer / 10**6 (serving keeps timestamps as such integers: no datetime per call)."""
+    age_days = max(age_us / 1_000_000, 0.0) / 86400.0
     return weight * math.pow(0.5, age_days / HALF_LIFE_DAYS)
+
+
+def microseconds(moment: datetime) -> int:
+    """An aware moment as whole microseconds since the epoch (differences are exact)."""
+    return (moment - EPOCH) // MICROSECOND
 
 
 def compress(total: float) -> float:

@@ -237,12 +237,12 @@ class Recommender:
         features = await self.features_for(request.user_id)
         snapshot, generation = self.catalog.snapshot, self.catalog.generation
 
-        values, x = input_vector(model, request, features)
+        values, x, written = input_vector(model, request, features)
         excluded = excluded_items(request, features)
         kinds = requested_kinds(request.types)
         flat = [k for group in kinds for k in group]
         scope = Scope(model, snapshot, generation, request.age_group, excluded)
-        scores, indices = self._top_k(model, x, self._masks(scope, flat), request.limit)
+        scores, indices = self._top_k(model, x, written, self._masks(scope, flat), request.limit)
         ranked = {
             kind: self._filtered(scope, kind, values, scores[row], indices[row])
             for row, kind in enumerate(flat)
@@ -252,14 +252,14 @@ class Recommender:
         moved = toward_goals(ranked, goals, request.limit)
 
         request_id = uuid.uuid4().hex
-        inputs = explaining_inputs(model, x)
+        inputs = explaining_inputs(x, written)
         lists = []
         for requested, group in zip(request.types, kinds, strict=True):
             chosen = diverse(request, [ranked[k] for k in group], choice.diversity)
             for item in chosen:
                 if id(item) in moved:
                     item.reason = moved[id(item)].reason()
-                self._explain(item, model, x, inputs, snapshot)
+            explain(chosen, model, x, inputs, snapshot)
             if requested == "story":
                 chosen = with_reading(request, chosen, features, snapshot)
             lists.append(
@@ -267,22 +267,19 @@ class Recommender:
             )
         return lists
 
-    def _masks(self, scope: Scope, kinds: list[str]) -> list[np.ndarray]:
-        """One `allowed` vector per kind: the kind's items that suit the age group and are not
+    def _masks(self, scope: Scope, kinds: list[str]) -> np.ndarray:
+        """One `allowed` row per kind: the kind's items that suit the age group and are not
         hidden, minus what is excluded for this request."""
         model = scope.model
-        masks = []
-        for kind in kinds:
-            mask = self.masks.base(model, scope.snapshot, scope.generation, kind, scope.age_group).copy()
-            for key in scope.excluded:
-                i = model.index.get(key)
-                if i is not None:
-                    mask[i] = 0.0
-            masks.append(mask)
+        masks = np.empty((len(kinds), model.n_inputs), dtype=np.float32)
+        excluded = [i for i in map(model.index.get, scope.excluded) if i is not None]
+        for row, kind in enumerate(kinds):
+            masks[row] = self.masks.base(model, scope.snapshot, scope.generation, kind, scope.age_group)
+            masks[row, excluded] = 0.0
         return masks
 
     def _top_k(
-        self, model: LoadedModel, x: np.ndarray, masks: list[np.ndarray], limit: int
+        self, model: LoadedModel, x: np.ndarray, written: np.ndarray, masks: np.ndarray, limit: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """One onnxruntime call for every kind: scores and item indices, best first (-1: none)."""
         k = min(model.n_items, max(limit * 6, 30))
@@ -290,7 +287,7 @@ class Recommender:
             empty = np.zeros((len(masks), 0))
             return empty, empty
         started = time.perf_counter()
-        scores, indices = model.topk(x, np.stack(masks), k)
+        scores, indices = model.topk(x, masks, k, nonzero=written[x[written] != 0])
         elapsed = time.perf_counter() - started
         self.timings.inference.append(elapsed)
         metrics.INFERENCE_LATENCY.record(elapsed, {"model": model.version})
@@ -302,13 +299,14 @@ class Recommender:
         """The model's candidates that pass the final filter against the live catalog, plus the
         items newer than the model, best first."""
         found: list[Scored] = []
-        for value, index in zip(scores, indices, strict=True):
+        # Model items are catalog keys ("kind:id"): looked up as such in the live snapshot.
+        items, entries = scope.model.items, scope.snapshot.entries
+        for value, index in zip(scores.tolist(), indices.tolist(), strict=True):
             if index < 0:
                 continue
-            k_kind, _, item_id = scope.model.items[index].partition(":")
-            entry = scope.snapshot.get(k_kind, item_id)
+            entry = entries.get(items[index])
             if passes(entry, kind, scope.age_group, scope.excluded):
-                found.append(Scored(entry, float(value), index=int(index)))
+                found.append(Scored(entry, value, index=index))
         found += self._new_items(scope, kind, values)
         found.sort(key=lambda s: (-s.score, s.entry.id))
         return found
@@ -336,24 +334,33 @@ class Recommender:
             found.append(Scored(entry, score, reason))
         return found
 
-    def _explain(
-        self, item: Scored, model: LoadedModel, x: np.ndarray, inputs: np.ndarray, snapshot: CatalogSnapshot
-    ) -> None:
-        if item.index is None or item.reason:
-            return
+
+def explain(
+    chosen: list[Scored], model: LoadedModel, x: np.ndarray, inputs: np.ndarray, snapshot: CatalogSnapshot
+) -> None:
+    """The reason of each model-scored item without one yet: the input that contributed most
+    (x_i × W_ij), W read once for all of them."""
+    pending = [item for item in chosen if item.index is not None and not item.reason]
+    explained = []
+    for item in pending:
         if inputs.size == 0 or not has_signal(item.score):
             item.reason = reasons.FALLBACK  # nothing to name: the item only fills the list
-            return
-        contributions = x[inputs] * model.weights_into(inputs, item.index)
-        best = int(np.argmax(contributions))
-        if contributions[best] <= 0:
+        else:
+            explained.append(item)
+    if not explained:
+        return
+    weights = model.weights_into_many(inputs, [item.index for item in explained])
+    contributions = x[inputs] * weights
+    for item, row, into in zip(explained, contributions, weights, strict=True):
+        best = int(np.argmax(row))
+        if row[best] <= 0:
             item.reason = reasons.FALLBACK
-            return
+            continue
         source = int(inputs[best])
         name = model.contexts[source - model.n_items] if source >= model.n_items else model.items[source]
+        # into[best] is W[source, item] (model.weight), already read
         mostly_cooc = (
-            source < model.n_items
-            and model.cooc_weight(source, item.index) >= 0.5 * model.weight(source, item.index) > 0
+            source < model.n_items and model.cooc_weight(source, item.index) >= 0.5 * float(into[best]) > 0
         )
         item.reason_input = name
         item.reason = reasons.from_input(name, item.entry, snapshot, mostly_cooc)
@@ -361,27 +368,32 @@ class Recommender:
 
 def input_vector(
     model: LoadedModel, request: Request, features: UserFeatures
-) -> tuple[dict[str, float], np.ndarray]:
-    """The user's values per item (decayed history, raised to the request's picks) and the
-    model's input vector x: those values plus the age group's and the device's context inputs."""
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """The user's values per item (decayed history, raised to the request's picks), the model's
+    input vector x (those values plus the age group's and the device's context inputs) and the
+    indices set in x, ascending (x is 0 elsewhere: no scan of x needed to find its inputs)."""
     values = features.vector(datetime.now(UTC), ReadingWeights.from_inputs(model.input_weights))
     for key, value in request.picks().items():
         values[key] = max(values.get(key, 0.0), value)
     device = request.device_type or features.device_type
     x = np.zeros(model.n_inputs, dtype=np.float32)
+    n_items, index = model.n_items, model.index
+    items: dict[int, float] = {}  # x's item inputs, set below in one assignment
     for key, value in values.items():
-        i = model.index.get(key)
-        if i is not None and i < model.n_items:
-            x[i] = value
+        i = index.get(key)
+        if i is not None and i < n_items:
+            items[i] = value
+    written = list(items)
+    x[written] = list(items.values())
     for name, weight_key in (
         (f"pop:{request.age_group}", "pop"),
         (f"trend:{request.age_group}", "trend"),
+        (f"device:{device}" if device else "", "device"),
     ):
-        if name in model.index:
-            x[model.index[name]] = model.input_weights.get(weight_key, 0.0)
-    if device and f"device:{device}" in model.index:
-        x[model.index[f"device:{device}"]] = model.input_weights.get("device", 0.0)
-    return values, x
+        if name in index:
+            x[index[name]] = model.input_weights.get(weight_key, 0.0)
+            written.append(index[name])
+    return values, x, np.unique(np.asarray(written, dtype=np.int64))
 
 
 def excluded_items(request: Request, features: UserFeatures) -> set[str]:
@@ -437,11 +449,10 @@ def requested_kinds(types: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [("theme", "moral_lesson") if t == "themes" else (t,) for t in types]
 
 
-def explaining_inputs(model: LoadedModel, x: np.ndarray) -> np.ndarray:
-    """The inputs switched on in x (items, then contexts): the candidates for a reason."""
-    active = np.flatnonzero(x[: model.n_items] > 0)
-    contexts = [i for i in range(model.n_items, model.n_inputs) if x[i] > 0]
-    return np.concatenate([active, np.asarray(contexts, dtype=np.int64)]).astype(np.int64)
+def explaining_inputs(x: np.ndarray, written: np.ndarray) -> np.ndarray:
+    """The inputs switched on in x (items, then contexts: ascending indices), among those
+    input_vector set: the candidates for a reason."""
+    return written[x[written] > 0]
 
 
 def diverse(request: Request, ranked: list[list[Scored]], spread: bool = True) -> list[Scored]:

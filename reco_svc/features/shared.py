@@ -11,6 +11,9 @@ Two keys per user, both in the store (Redis: one list and one string):
 - `cache:reco:history:<user>`: the history read from PostgreSQL on first sight, for
   HISTORY_TTL; when it expires the next request reads it again.
 
+Each process keeps the features it last decoded per user with the stored values they came from
+(Decoded): a read whose values are unchanged skips the JSON decoding; any change is a miss.
+
 `degraded` is true while the Redis breaker is open: serving then answers from popularity
 and the request's own picks instead of reading every user's history from PostgreSQL on
 every call (the in-process fallback would not keep it across pods).
@@ -24,6 +27,7 @@ user's erasure (the tombstones).
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from datetime import datetime
 
 from common.privacy.tombstones import Tombstones
@@ -43,6 +47,7 @@ class SharedFeatures:
     def __init__(self, store: FeatureStore, tombstones: Tombstones | None = None) -> None:
         self.store = store
         self.tombstones = tombstones
+        self.decoded = Decoded()
 
     def erased_at(self, user_id: str) -> datetime | None:
         return self.tombstones.erased_at(user_id) if self.tombstones else None
@@ -53,19 +58,16 @@ class SharedFeatures:
         return guard is not None and guard.breaker.is_open
 
     async def get(self, user_id: str) -> UserFeatures | None:
+        """The user's features; callers read them and never change them (they may be shared
+        with the next call: see Decoded)."""
         live = await self.store.recent(_recent(user_id), MAX_EVENTS_PER_USER)
         history = await self.store.get(_history(user_id))
         if history is None and not live:
             return None
-        features = UserFeatures(loaded=history is not None)
-        if history is not None:
-            blob = json.loads(history)
-            features.age_group, features.device_type = blob["a"], blob["d"]
-            features.last_ts = datetime.fromisoformat(blob["t"]) if blob["t"] else None
-            for entry in blob["events"]:
-                features.add(*_decode(entry, user_id))
-        for raw in reversed(live):  # oldest first, as they happened
-            features.add(*_decode(raw, user_id))
+        features = self.decoded.get(user_id, history, live)
+        if features is None:
+            features = _decoded(user_id, history, live)
+            self.decoded.put(user_id, history, live, features)
         erased_at = self.erased_at(user_id)
         return features if erased_at is None else features.after(erased_at)
 
@@ -98,15 +100,64 @@ class SharedFeatures:
     async def erase(self, user_id: str) -> int:
         """Erasure: the live list and the cached history go from the store (Redis: for every
         replica); raises when that is not confirmed. The number of keys that existed."""
+        self.decoded.forget(user_id)
         return await self.store.erase([_recent(user_id)], [_history(user_id)])
 
     async def forget_local(self, user_id: str) -> None:
         """Erasure, in this process: the in-process store, or Redis's in-process fallback."""
+        self.decoded.forget(user_id)
         local = getattr(self.store, "fallback", self.store)
         await local.erase([_recent(user_id)], [_history(user_id)])
 
     async def aclose(self) -> None:
         await self.store.aclose()
+
+
+class Decoded:
+    """The last features decoded per user, with the stored values they came from: a request
+    whose user's stored values are unchanged (equal bytes, equal list) reuses them instead of
+    decoding the JSON again. Any change in the store (a live event, a new history) is a
+    different key, so nothing is ever served stale. Bounded in events held (a user keeps up to
+    MAX_EVENTS_PER_USER), least recently used out."""
+
+    MAX_EVENTS = 100_000  # a few hundred bytes each, decoded
+
+    def __init__(self) -> None:
+        self._found: OrderedDict[str, tuple[bytes | None, list[str], UserFeatures]] = OrderedDict()
+        self.events = 0
+
+    def get(self, user_id: str, history: bytes | None, live: list[str]) -> UserFeatures | None:
+        found = self._found.get(user_id)
+        if found is None or found[0] != history or found[1] != live:
+            return None
+        self._found.move_to_end(user_id)
+        return found[2]
+
+    def put(self, user_id: str, history: bytes | None, live: list[str], features: UserFeatures) -> None:
+        self.forget(user_id)
+        self._found[user_id] = (history, list(live), features)
+        self.events += len(features.events)
+        while self.events > self.MAX_EVENTS and self._found:
+            self.events -= len(self._found.popitem(last=False)[1][2].events)
+
+    def forget(self, user_id: str) -> None:
+        found = self._found.pop(user_id, None)
+        if found is not None:
+            self.events -= len(found[2].events)
+
+
+def _decoded(user_id: str, history: bytes | None, live: list[str]) -> UserFeatures:
+    """The cached history (if any) and the live events, oldest first, merged by event id."""
+    features = UserFeatures(loaded=history is not None)
+    if history is not None:
+        blob = json.loads(history)
+        features.age_group, features.device_type = blob["a"], blob["d"]
+        features.last_ts = datetime.fromisoformat(blob["t"]) if blob["t"] else None
+        for entry in blob["events"]:
+            features.add(*_decode(entry, user_id))
+    for raw in reversed(live):  # oldest first, as they happened
+        features.add(*_decode(raw, user_id))
+    return features
 
 
 def _recent(user_id: str) -> str:

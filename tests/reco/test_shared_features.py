@@ -3,6 +3,7 @@ two engines on one Redis, redeliveries counted once, popularity only while Redis
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,8 @@ from reco_svc.features.memory import MemoryFeatureStore
 from reco_svc.features.redis import RedisFeatureStore
 from reco_svc.features.shared import SharedFeatures, limits
 from reco_svc.features.user import UserFeatures
-from reco_svc.interactions import EventFacts, interactions_of
+from reco_svc.interactions import EventFacts, decay, interactions_of
+from reco_svc.reading import UNIFORM, ReadingWeights, weight_of, with_rereads
 from reco_svc.serving import Recommender
 from tests.common.redis_fixtures import NO_REDIS, FreezableProxy, delete_prefix, local_redis_url
 
@@ -69,6 +71,62 @@ async def test_history_and_live_events_merge_and_redeliveries_count_once(backend
     )
     if other is not None:  # another replica on the same Redis sees the same features
         assert (await other.get(user)).vector(NOW) == pytest.approx(got.vector(NOW))
+
+
+async def test_features_decoded_once_follow_every_change_in_the_store(backends):
+    """get() reuses what it decoded while the stored values are the same; a live event or a new
+    history (here or from another replica on the same Redis) shows in the next get."""
+    features, other = backends
+    writer = other or features
+    user = f"user-{uuid.uuid4().hex[:8]}"
+    history = UserFeatures(loaded=True)
+    old = pick(user, "toy-story", days_ago=3)
+    history.add(old, interactions_of(old))
+    await features.put(user, history)
+    first = await features.get(user)
+    assert await features.get(user) is first  # unchanged: decoded once
+    live = pick(user, "dragon-ball")
+    await writer.add(live, interactions_of(live))
+    got = await features.get(user)
+    assert set(got.events) == {old.event_id, live.event_id}
+    assert set(got.vector(NOW)) == {"universe:toy-story", "universe:dragon-ball"}
+    newer = pick(user, "frozen", days_ago=1)
+    history.add(newer, interactions_of(newer))
+    await writer.put(user, history)
+    assert set((await features.get(user)).vector(NOW)) == {
+        "universe:toy-story", "universe:dragon-ball", "universe:frozen"
+    }  # fmt: skip
+
+
+def reading(user: str, kind: str, story: str, days_ago: float, **fields) -> EventFacts:
+    return EventFacts(f"evt-{uuid.uuid4().hex}", user, kind, NOW - timedelta(days=days_ago), story, **fields)
+
+
+def test_a_vector_is_the_decayed_sum_of_its_interactions_after_every_add():
+    """vector() keeps its per-interaction inputs between calls: the same floats as decaying every
+    interaction (re-reads included) at each call, and a new event counts from the next call."""
+
+    def expected(features: UserFeatures, now: datetime, weights: ReadingWeights) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        flat = [i for interactions in features.events.values() for i in interactions]
+        for i in with_rereads(flat):
+            totals[i.key] = totals.get(i.key, 0.0) + decay(weight_of(i, weights), i.ts, now)
+        return {key: math.log1p(max(total, 0.0)) for key, total in totals.items()}
+
+    user = "kid-vector"
+    features = UserFeatures(loaded=True)
+    events = [
+        pick(user, "toy-story", days_ago=40.123456),
+        reading(user, "story_view", "s1", 9.5, duration=120.0, position=60.0),
+        reading(user, "story_completed", "s1", 9.0),
+        reading(user, "story_view", "s1", 2.25, duration=30.0, position=10.0),  # a re-read
+    ]
+    for n, facts in enumerate(events):
+        features.add(facts, interactions_of(facts))
+        for weights in (ReadingWeights(), UNIFORM):
+            for now in (NOW, NOW + timedelta(hours=n, microseconds=7)):
+                assert features.vector(now, weights) == expected(features, now, weights)
+    assert "story:s1" in features.vector(NOW)
 
 
 async def test_while_redis_is_down_serving_answers_from_popularity_without_postgresql():

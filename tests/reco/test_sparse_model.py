@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc.artifact import from_bytes
+from reco_svc.artifact import LoadedModel, from_bytes
 from reco_svc.catalog import CatalogEntry
 from reco_svc.model_assembly import assemble, context_names
 from reco_svc.offline.learned_parts import Learned
@@ -76,3 +76,19 @@ def test_a_big_catalog_gets_a_sparse_w_whose_graph_scores_like_it():
     top = int(indices[0][0])
     contributions = x_in[[3, 9, 15]] * model.weights_into(np.array([3, 9, 15]), top)
     np.testing.assert_allclose(contributions, x_in[[3, 9, 15]] * artifact.weights.toarray()[[3, 9, 15], top])
+
+
+def test_reasons_read_any_entries_of_a_sparse_w_as_the_dense_matrix_holds_them():
+    """weights_into_many: W[inputs, item] per item from the CSR form, empty rows, absent entries
+    and inputs in any order included, equal to the dense matrix's."""
+    rng = np.random.default_rng(3)
+    dense = np.where(rng.random((40, 30)) < 0.2, rng.normal(size=(40, 30)), 0.0).astype(np.float32)
+    dense[[5, 17]] = 0.0  # rows without any entry
+    items, contexts = [f"story:{i}" for i in range(30)], [f"c{i}" for i in range(10)]
+    empty = sp.csr_matrix((30, 30), dtype=np.float32)
+    model = LoadedModel("v", items, contexts, {}, sp.csr_matrix(dense), empty, session=None)
+    for _ in range(20):
+        inputs = rng.choice(40, size=rng.integers(1, 12), replace=False)
+        items = [int(i) for i in rng.choice(30, size=rng.integers(1, 6))]
+        np.testing.assert_array_equal(model.weights_into_many(inputs, items), dense[np.ix_(inputs, items)].T)
+    assert model.weights_into_many(np.array([5, 17]), [0, 1]).tolist() == [[0.0, 0.0], [0.0, 0.0]]
