@@ -10,13 +10,14 @@ test_eventstore_clickhouse*.py compare every answer with PostgreSQL and the refe
 
 - the dashboard reads the daily aggregates (active users per day and properties, event
   counts, content uses, creation times) in one query;
-- funnels walk each user's stream with array functions (ClickHouse's windowFunnel orders
-  ties by time only and keeps one chain per user, which is not the documented "every
-  step-1 event starts an attempt, ties by event_id"). The stream is sorted by ts alone,
-  without reading event_id (that String read costs as much as the rest); the few users
-  whose events of one ts differ in step or group are read again through the primary key
-  in (ts, event_id) order and folded in Python, and if any answer changes, the figures
-  are recomputed with their exact rows in the same aggregate (medians do not merge);
+- funnels (clickhouse_funnel.py) walk each user's stream with array functions
+  (ClickHouse's windowFunnel orders ties by time only and keeps one chain per user, which
+  is not the documented "every step-1 event starts an attempt, ties by event_id"). The
+  stream is sorted by ts alone, without reading event_id (that String read costs as much
+  as the rest); the few users whose events of one ts differ in step or group are read
+  again through the primary key in (ts, event_id) order and folded in Python, and if any
+  answer changes, the figures are recomputed with their exact rows in the same aggregate
+  (medians do not merge);
 - retention reads one row per user and event type: the first event (a String that sorts
   as (ts, event_id)) and the days with such events;
 - the experiment report and click-through read raw events (exposures, the events within
@@ -49,10 +50,19 @@ from typing import Any
 
 from analytics_svc.churn.activity import EVENING_HOUR, EVENT_CHANNELS
 from analytics_svc.eventstore.base import DashboardRows
+from analytics_svc.eventstore.clickhouse_funnel import FunnelQuery, exact_attempts
+from analytics_svc.eventstore.clickhouse_sql import (
+    BREAKDOWN,
+    Params,
+    dims_filter,
+    micros,
+    prop_text,
+    step_predicate,
+)
 from analytics_svc.experiments.model import Metric
 from analytics_svc.figures import distribution_of
 from analytics_svc.ingestion.prepare import COLUMNS
-from analytics_svc.requests import STEP_PROPERTIES, DashboardParams, Filters, ReportParams, Step, day_start
+from analytics_svc.requests import DashboardParams, Filters, ReportParams, day_start
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS {db}.events (
@@ -150,20 +160,7 @@ _OLD_AGGREGATES = ("user_first_events", "user_days", "user_type_activity")
 # The tables that hold a user's data (erasure).
 USER_TABLES = ("events", "retention_users", "daily_users")
 
-# The breakdown property of an event (fixed expressions, never user text).
-BREAKDOWN = {
-    "": "''",
-    "age_group": "ifNull(age_group, '')",
-    "platform": "ifNull(platform, '')",
-    "device_type": "ifNull(device_type, '')",
-    "event_type": "toString(event_type)",
-    "feature": "ifNull(feature, '')",
-    "theme": "ifNull(theme, '')",
-    "universe": "toString(universes[1])",
-}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BUCKET = {"hour": "toStartOfHour(ts)", "day": "toDate(ts)", "week": "toMonday(ts)"}
-_ARRAYS = {"universe": "universes", "character": "characters"}
 # Every item a story creation uses, as (kind, key): each key once per event.
 _CONTENT_ITEMS = """arrayConcat(
     arrayMap(u -> ('universe', toString(u)), arrayDistinct(universes)),
@@ -174,55 +171,6 @@ _CONTENT_ITEMS = """arrayConcat(
 _PAIRS = """, arrayMap(p -> ('universe_pair', concat(p.1, '+', p.2)), arrayFilter(p -> p.1 < p.2,
         arrayFlatten(arrayMap(a -> arrayMap(b -> (toString(a), toString(b)), arrayDistinct(universes)),
                               arrayDistinct(universes)))))"""
-
-
-class Params:
-    """Collects bind values and hands out their server-side placeholders: {p3:String}."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def add(self, value: Any, kind: str) -> str:
-        name = f"p{len(self.values)}"
-        self.values[name] = value
-        return f"{{{name}:{kind}}}"
-
-    def time(self, value: datetime) -> str:
-        micros = (value - _EPOCH) // timedelta(microseconds=1)
-        return f"fromUnixTimestamp64Micro({self.add(micros, 'Int64')}, 'UTC')"
-
-
-def dims_filter(params: Params, filters: Filters) -> str:
-    parts = [
-        f"{column} = {params.add(value, 'String')}"
-        for column in ("age_group", "platform", "device_type")
-        if (value := getattr(filters, column))
-    ]
-    return " AND ".join(parts) if parts else "1"
-
-
-def step_predicate(step: Step, params: Params) -> str:
-    parts = [f"event_type = {params.add(step.event_type, 'String')}"]
-    for name, value in step.conditions:
-        kind, placeholder = STEP_PROPERTIES[name], params.add(value, "String")
-        if kind == "column":
-            parts.append(f"ifNull({name} = {placeholder}, 0)")
-        elif kind == "array":
-            parts.append(f"has({_ARRAYS[name]}, {placeholder})")
-        else:
-            parts.append(f"ifNull({prop_text(params.add(name, 'String'))} = {placeholder}, 0)")
-    return "(" + " AND ".join(parts) + ")"
-
-
-def prop_text(name: str) -> str:
-    """PostgreSQL's props->>name: a string's value, another value's JSON text (a number's
-    digits), NULL when the key is missing or null. `name`: a literal or a placeholder."""
-    doc = "ifNull(props, '{}')"
-    kind = f"JSONType({doc}, {name})"
-    return (
-        f"multiIf({kind} = 'String', JSONExtractString({doc}, {name}),"
-        f" {kind} = 'Null', NULL, JSONExtractRaw({doc}, {name}))"
-    )
 
 
 _VARIANT, _EXPERIMENT_KEY = prop_text("'variant'"), prop_text("'experiment_key'")
@@ -433,19 +381,19 @@ class ClickHouseEventStore:
     # --- funnels ------------------------------------------------------------------------
 
     async def funnel(self, params: ReportParams, window_seconds: int) -> tuple[list[dict], str]:
-        """One pass over each user's stream sorted by ts alone (`_FunnelQuery.streams`).
+        """One pass over each user's stream sorted by ts alone (`FunnelQuery.streams`, clickhouse_funnel.py).
         The users whose order is in doubt (`tied`: 6 of 18,241 in the 2M-event benchmark)
         are read again through the primary key in stream order and folded here
-        (`_exact_attempts`); when an answer differs from the pass's, the figures are
+        (`exact_attempts`); when an answer differs from the pass's, the figures are
         computed again from the pass's rows of the other users and these exact rows under
         one aggregate (medians do not merge)."""
-        query = _FunnelQuery(params, window_seconds, self._events())
+        query = FunnelQuery(params, window_seconds, self._events())
         rows = await self.fetch(query.figures(query.attempts(), with_ties=True), query.p, in_order=True)
         tied = sorted({t[0] for r in rows for t in r["ties"]})
         if tied:
             users = query.p.add(tied, "Array(String)")
             events = await self.fetch(query.events_of(users), query.p)
-            exact = _exact_attempts(events, params.funnel_order, query)
+            exact = exact_attempts(events, params.funnel_order, query)
             if set(exact) != {tuple(t) for r in rows for t in r["ties"]}:
                 kinds = ", ".join(["String", "String", "UInt64", *["Int64"] * query.n])
                 fixed = query.p.add(exact, f"Array(Tuple({kinds}))")
@@ -489,8 +437,8 @@ class ClickHouseEventStore:
         columns += [f"countIf(notEmpty(ks) AND arrayMax(ks) >= {k}) AS later{k}" for k in range(n + 1)]
         group = {"age_group": "f[2]", "platform": "f[3]", "device_type": "f[4]"}.get(params.breakdown, "''")
         periods = "arrayDistinct(arrayMap(d -> toMonday(d), days))" if unit == "week" else "days"
-        lo_us = p.add(_micros(day_start(params.start)), "Int64")
-        hi_us = p.add(_micros(day_start(params.end + timedelta(days=1))), "Int64")
+        lo_us = p.add(micros(day_start(params.start)), "Int64")
+        hi_us = p.add(micros(day_start(params.end + timedelta(days=1))), "Int64")
         first_day = "toDate(fromUnixTimestamp64Micro(first_us, 'UTC'))"
         # One pass over the per-type, per-user aggregate: each user's first start event
         # (the smallest `first` string: ties by event_id) and the days of return events.
@@ -736,8 +684,8 @@ class ClickHouseEventStore:
         else:
             y = f"sumIf(ifNull(ev.value, 0), {post} AND ev.is_num)"
             x = f"sumIf(ifNull(ev.den_value, 0), {post} AND ev.is_den)"
-        lo_w = p.add(_micros(lo) - metric.window_hours * 3_600_000_000, "Int64")
-        hi_w = p.add(_micros(hi) + metric.window_hours * 3_600_000_000, "Int64")
+        lo_w = p.add(micros(lo) - metric.window_hours * 3_600_000_000, "Int64")
+        hi_w = p.add(micros(hi) + metric.window_hours * 3_600_000_000, "Int64")
         sql = f"""
             WITH exposed AS ({exposed})
             SELECT variant, count() AS n, sum(y) AS sy, sum(y * y) AS syy,
@@ -781,10 +729,6 @@ class ClickHouseEventStore:
         self._thread.shutdown(wait=False)
 
 
-_NONE = "toInt64(9223372036854775807)"  # no such step
-_SHIFT = "toUInt64(4294967296)"
-
-
 def _day(row: dict) -> date:
     return row["d"]
 
@@ -792,181 +736,6 @@ def _day(row: dict) -> date:
 def _utc(at: datetime) -> datetime:
     """chDB hands DateTime64('UTC') back without its zone; PostgreSQL's timestamptz has it."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
-
-
-def _micros(at: datetime) -> int:
-    return (at - _EPOCH) // timedelta(microseconds=1)
-
-
-class _FunnelQuery:
-    """The SQL of one funnel (docs/analytics.md "funnel"): per user, the stream as arrays
-    (times t, step masks m, breakdown values g), the chains from every position, the best
-    attempt per group; then the figures per group. One Params for all of its queries."""
-
-    def __init__(self, params: ReportParams, window_seconds: int, events: str) -> None:
-        self.params, self.n, self.events = params, len(params.steps), events
-        lo, hi = day_start(params.start), day_start(params.end + timedelta(days=1))
-        horizon = hi + timedelta(seconds=window_seconds)
-        p = self.p = Params()
-        bits = " + ".join(
-            f"bitShiftLeft(toUInt32({step_predicate(s, p)}), {i})" for i, s in enumerate(params.steps)
-        )
-        width = 8 if self.n <= 8 else 16 if self.n <= 16 else 32
-        self.mask = f"toUInt{width}({bits})"
-        self.where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
-        if params.funnel_order == "ordered":
-            types = p.add(sorted({s.event_type for s in params.steps}), "Array(String)")
-            self.where += f" AND event_type IN {types}"
-        self.range = (_micros(lo), _micros(hi))  # attempts start in [lo, hi), µs
-        self.window = window_seconds * 1_000_000
-        self.lo_us, self.hi_us = p.add(self.range[0], "Int64"), p.add(self.range[1], "Int64")
-        self.window_us = p.add(self.window, "Int64")
-        # An attempt's row (a user's answer in a group), as `attempts` gives it.
-        self.row = ["user_id", "grp", "reached", *(f"t{k}" for k in range(1, self.n + 1))]
-
-    def streams(self, users: str) -> str:
-        """One row per user: t, m (and g) sorted by ts alone, without reading event_id
-        (reading that String for every event of the range costs as much as the rest of
-        the funnel), and whether that order is in doubt (`tied`): events of the same ts
-        come in any order, which matters only when they differ in mask or group."""
-        group = BREAKDOWN[self.params.breakdown] if self.params.breakdown else None
-        g = f"groupArray({group}) AS g0, arraySort((x, k) -> k, g0, t0) AS g, " if group else ""
-        # A run of equal times whose (mask, group) are all the same reads alike in any
-        # order; otherwise two neighbours in it differ.
-        pairs = ["t", "m", *(["g"] if group else [])]
-        differ = " OR ".join(f"{c}_a != {c}_b" for c in pairs[1:])
-        tied = (
-            f"arrayExists(({', '.join(f'{c}_a, {c}_b' for c in pairs)}) -> t_a = t_b AND ({differ}),"
-            f" {', '.join(f'arrayPopBack({c}), arrayPopFront({c})' for c in pairs)}) AS tied"
-        )
-        return f"""SELECT user_id, groupArray(toUnixTimestamp64Micro(ts)) AS t0,
-                   groupArray({self.mask}) AS m0, {g} arraySort(t0) AS t, arraySort((x, k) -> k, m0, t0) AS m,
-                   {tied}
-            FROM {self.events} WHERE {self.where} AND {users} GROUP BY user_id"""
-
-    def events_of(self, users: str) -> str:
-        """The events of a few users (`users`: a placeholder of their ids, read through
-        the primary key) in stream order: user_id, t, m, g."""
-        group = BREAKDOWN[self.params.breakdown] if self.params.breakdown else "''"
-        return f"""SELECT user_id, toUnixTimestamp64Micro(ts) AS t, {self.mask} AS m, {group} AS g
-            FROM {self.events} WHERE {self.where} AND user_id IN {users}
-            ORDER BY user_id, ts, event_id"""
-
-    def attempts(self, users: str = "1") -> str:
-        """One row per user and group with an attempt: user_id, grp, reached, t1..tn (the
-        times of the counted attempt's steps, 0 past `reached`), tied."""
-        n, window_us = self.n, self.window_us
-        ordered = self.params.funnel_order == "ordered"
-        arrays = _ordered_chains(n) if ordered else _strict_chains(n, window_us)
-        later = [f"c2_{k}" for k in range(2, n + 1)]
-        # Per position: 0, or for an attempt (a step-1 event of the range) the steps it
-        # reaches (step k counts when it exists and is within the window of step 1: chains
-        # are prefix-closed) and the position, as one number (steps << 32 | ~position):
-        # each group's best attempt, the most steps then the earliest, is the largest.
-        valid = [f"(v{k} != {_NONE} AND v{k} - tt <= {window_us})" for k in range(2, n + 1)]
-        scores = (
-            f"arrayMap((mm, tt, {', '.join(f'v{k}' for k in range(2, n + 1))}, i) ->"
-            f" if(bitTest(mm, 0) AND tt >= {self.lo_us} AND tt < {self.hi_us},"
-            f" (1 + {' + '.join(valid)}) * {_SHIFT} + ({_SHIFT} - 1 - i), 0),"
-            f" m, t, {', '.join(later)}, arrayEnumerate(m))"
-        )
-        if self.params.breakdown:
-            groups_of = "ARRAY JOIN arrayDistinct(arrayFilter((gg, s) -> s > 0, g, sc)) AS grp"
-            best = "arrayMax(arrayMap((s, gg) -> if(gg = grp, s, 0), sc, g))"
-        else:
-            groups_of, best = "", "arrayMax(sc)"
-        times = ", ".join(
-            f"if(reached >= {k}, {a}[pos], 0) AS t{k}" for k, a in enumerate(["t", *later], start=1)
-        )
-        return f"""
-            SELECT {", ".join(self.row)}, tied
-            FROM (
-                SELECT user_id, {"grp" if self.params.breakdown else "''"} AS grp, {best} AS score,
-                       intDiv(score, {_SHIFT}) AS reached, {_SHIFT} - 1 - (score % {_SHIFT}) AS pos,
-                       {times}, tied
-                FROM (
-                    SELECT user_id, t, m, {"g, " if self.params.breakdown else ""}tied, {", ".join(arrays)},
-                           {scores} AS sc
-                    FROM ({self.streams(users)})
-                )
-                {groups_of}
-                WHERE score > 0
-            )"""
-
-    def figures(self, attempts: str, with_ties: bool) -> str:
-        """Per group: users per step, the medians from the previous and the first step;
-        `with_ties`: also the rows of the tied users (user_id, grp, reached, t1..tn)."""
-        per_step = []
-        for k in range(1, self.n + 1):
-            per_step.append(f"countIf(reached >= {k}) AS users{k}")
-            if k > 1:
-                for name, since in (("prev", f"t{k - 1}"), ("first", "t1")):
-                    per_step.append(
-                        f"quantileExactInclusiveIf(0.5)((t{k} - {since}) / 1e6, reached >= {k}) AS {name}{k}"
-                    )
-        if with_ties:
-            per_step.append(f"groupArrayIf(({', '.join(self.row)}), tied) AS ties")
-        return f"SELECT grp, {', '.join(per_step)} FROM ({attempts}) GROUP BY grp ORDER BY grp"
-
-
-def _exact_attempts(events: list[dict], order: str, query: _FunnelQuery) -> list[tuple]:
-    """The attempt rows of `_FunnelQuery.attempts` from events in stream order, folded as
-    docs/analytics.md says: every step-1 event of the range starts an attempt; the next
-    step is the first later event matching it (ordered) or the very next event (strict),
-    within the window of step 1; per user and group, the most steps, then the earliest."""
-    n, (lo, hi), window = query.n, query.range, query.window
-    streams: dict[str, list[tuple[int, int, str]]] = {}
-    for e in events:
-        if order == "strict" or e["m"]:  # ordered: other events are never a step
-            streams.setdefault(e["user_id"], []).append((e["t"], e["m"], e["g"]))
-    best: dict[tuple[str, str], list[int]] = {}
-    for user, stream in streams.items():
-        for i, (t, m, g) in enumerate(stream):
-            if not (m & 1 and lo <= t < hi):
-                continue
-            times, pos = [t], i
-            for k in range(1, n):
-                if order == "strict":
-                    nxt = pos + 1 if pos + 1 < len(stream) and stream[pos + 1][1] >> k & 1 else None
-                else:
-                    nxt = next((j for j in range(pos + 1, len(stream)) if stream[j][1] >> k & 1), None)
-                if nxt is None or stream[nxt][0] - t > window:
-                    break
-                times.append(stream[nxt][0])
-                pos = nxt
-            if len(times) > len(best.get((user, g), ())):
-                best[(user, g)] = times
-    return [(u, g, len(ts), *ts, *[0] * (n - len(ts))) for (u, g), ts in best.items()]
-
-
-def _ordered_chains(n: int) -> list[str]:
-    """c2_k: for each position r, the time of step k in the greedy chain whose step 2 is the
-    first step-2 event after r (docs/analytics.md "Ordered"). As in the PostgreSQL query, the
-    chain at the first step-k event after r is the one to take (chains from later events
-    never end earlier), so each array is the next masked value, filled from the right: no
-    per-attempt loop, no captured arrays."""
-    arrays = []
-    for k in range(n, 1, -1):
-        for j in range(k, n + 1):
-            value = "t" if j == k else f"c{k + 1}_{j}"
-            masked = f"arrayMap((v, mm) -> if(bitTest(mm, {k - 1}), v, {_NONE}), {value}, m)"
-            filled = f"arrayReverseFill((v, mm) -> bitTest(mm, {k - 1}), {masked}, m)"
-            arrays.append(f"arrayShiftLeft({filled}, 1, {_NONE}) AS c{k}_{j}")
-    return arrays
-
-
-def _strict_chains(n: int, window: str) -> list[str]:
-    """c2_k: the time of step k when the events right after position r are steps 2..k,
-    each within the window of r (docs/analytics.md "Strict")."""
-    arrays, ok = [], "arrayMap(x -> 1, t)"
-    for k in range(2, n + 1):
-        shifted_m, shifted_t = f"arrayShiftLeft(m, {k - 1}, 0)", f"arrayShiftLeft(t, {k - 1}, {_NONE})"
-        arrays.append(
-            f"arrayMap((o, mm, tt, t0) -> o AND bitTest(mm, {k - 1}) AND tt - t0 <= {window},"
-            f" ok{k - 1}, {shifted_m}, {shifted_t}, t) AS ok{k}"
-        )
-        arrays.append(f"arrayMap((o, tt) -> if(o, tt, {_NONE}), ok{k}, {shifted_t}) AS c2_{k}")
-    return [ok + " AS ok1", *arrays]
 
 
 def create_schema(client: Any, database: str) -> None:
