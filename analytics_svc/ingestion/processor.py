@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import signal
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 
@@ -42,16 +44,38 @@ from common.privacy.tombstones import Tombstones
 from common.settings import Settings
 
 GROUP = "analytics-processor"
+log = logging.getLogger(__name__)
+
+
+# A batch is filtered with tombstones read since it was consumed: after a pause (a stopped
+# process, a rebalance) the poll may not have run yet, and the batch may hold events of a user
+# erased meanwhile. One indexed read of what is new per batch (hundreds of events); the erasure
+# job's verifying pass still removes anything that slips through.
+FRESH_TOMBSTONES_SECONDS = 0.0
 
 
 class EventProcessor:
     def __init__(
-        self, writer: GroupCommitWriter | EventStoreWriter, tombstones: Tombstones | None = None
+        self,
+        writer: GroupCommitWriter | EventStoreWriter,
+        tombstones: Tombstones | None = None,
+        refresh: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.writer = writer
         self.tombstones = tombstones
+        self._refresh = refresh  # reads new tombstones (ErasureParticipant.refresh)
+
+    async def _fresh_tombstones(self) -> None:
+        if self._refresh is None or self.tombstones is None:
+            return
+        if self.tombstones.age() > FRESH_TOMBSTONES_SECONDS:
+            try:
+                await self._refresh()
+            except Exception as exc:  # noqa: BLE001 - PostgreSQL away: the known ones, the job's pass
+                log.warning("tombstones not refreshed before a batch: %r", exc)
 
     async def handle_events(self, messages: list[BusMessage]) -> None:
+        await self._fresh_tombstones()
         # Group by arrival time so each row keeps the time the service received it.
         by_time: dict[datetime, tuple[list[events_pb2.Event], list[bytes]]] = {}
         for message in messages:
@@ -71,6 +95,7 @@ class EventProcessor:
         await self.writer.write(rows, rejections, source="kafka")
 
     async def handle_failed(self, messages: list[BusMessage]) -> None:
+        await self._fresh_tombstones()
         rejections = [decode_rejection(m.value, i) for i, m in enumerate(messages)]
         rejections = without_erased(Prepared(rejections=rejections), self.tombstones, "processor")[
             0
@@ -117,9 +142,12 @@ def _key(message: BusMessage) -> str:
 
 
 def attach(
-    bus: EventBus, writer: GroupCommitWriter | EventStoreWriter, tombstones: Tombstones | None = None
+    bus: EventBus,
+    writer: GroupCommitWriter | EventStoreWriter,
+    tombstones: Tombstones | None = None,
+    refresh: Callable[[], Awaitable[None]] | None = None,
 ) -> EventProcessor:
-    processor = EventProcessor(writer, tombstones)
+    processor = EventProcessor(writer, tombstones, refresh)
     bus.subscribe(EVENTS_TOPIC, GROUP, processor.handle_events)
     bus.subscribe(FAILED_TOPIC, GROUP, processor.handle_failed)
     bus.subscribe(f"{EVENTS_TOPIC}.dlq", GROUP, processor.handle_dead_letters)
@@ -153,7 +181,7 @@ async def main() -> None:
     # No erasure steps of its own (the analytics service erases the tables): the tombstones.
     privacy = ErasureParticipant(pool, bus, settings, "analytics-processor")
     await privacy.start()
-    attach(bus, writer, privacy.tombstones)
+    attach(bus, writer, privacy.tombstones, privacy.refresh)
     await bus.start()
     print("analytics processor consuming", flush=True)
     stop = asyncio.Event()

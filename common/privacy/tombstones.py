@@ -17,6 +17,7 @@ hashes the id once (~0.5 µs), and nothing at all while no tombstone is live.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,6 +43,11 @@ class Tombstones:
         # sha256 fed with "<salt>:", copied for each id (common.privacy.erasure.user_hash)
         self._prefix = None if salt is None else hashlib.sha256(f"{salt}:".encode())
         self._read_until: datetime | None = None  # the database's clock at the last refresh
+        self._refreshed = float("-inf")  # time.monotonic() of the last refresh
+
+    def age(self) -> float:
+        """Seconds since the last refresh (a process paused meanwhile: all of the pause)."""
+        return time.monotonic() - self._refreshed
 
     def __len__(self) -> int:
         return len(self._erased)
@@ -97,6 +103,7 @@ class Tombstones:
                 since,
             )
         self._read_until = now
+        self._refreshed = time.monotonic()
         horizon = now - timedelta(seconds=self.retention)
         for gone in [h for h, at in self._erased.items() if at <= horizon]:
             del self._erased[gone]
