@@ -277,7 +277,7 @@ async def seed(channels: dict[str, grpc.aio.Channel], pool: asyncpg.Pool, child:
 
     async def everywhere():
         return (
-            await reasons(channels, child)
+            personal(await reasons(channels, child))  # the engine has the child's picks, not only a list
             and await redis_has_both(redis_url, child)
             and await with_realtime(pool, child)
             and await pool.fetchval("SELECT count(*) FROM reco_story_shares WHERE user_id = $1", child)
