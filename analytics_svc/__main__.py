@@ -6,7 +6,6 @@ module with --worker.
 """
 
 import asyncio
-import socket
 import sys
 
 from analytics_svc.service import SPEC
@@ -14,31 +13,23 @@ from common.database import database_url
 from common.grpc_server import serve
 from common.logs import configure_logging
 from common.settings import Settings
-from common.workers import Supervisor, die_with_parent, worker_count
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+from common.workers import die_with_parent, supervise_module, worker_count
 
 
 def supervise(settings: Settings, workers: int) -> int:
-    # Resolved once for all: the embedded PostgreSQL starts here, not in every worker.
-    shared = {
-        "SV_DATABASE_URL": database_url(settings),
-        "SV_ANALYTICS_PORT": str(settings.analytics_port or _free_port(settings.host)),
-        "SV_ANALYTICS_WORKERS": "1",
-    }
-
-    def env_for(i: int) -> dict[str, str]:
-        # One /metrics endpoint per worker: each has its own counters.
-        metrics = {"SV_METRICS_PORT": str(settings.metrics_port + i)} if settings.metrics_port else {}
-        return {**shared, **metrics}
-
-    command = [sys.executable, "-m", "analytics_svc", "--worker"]
-    print(f"analytics: {workers} workers on {settings.host}:{shared['SV_ANALYTICS_PORT']}", flush=True)
-    return Supervisor(command, workers, env_for, settings.shutdown_grace_seconds).run()
+    return supervise_module(
+        "analytics_svc",
+        workers,
+        host=settings.host,
+        port_variable="SV_ANALYTICS_PORT",
+        port=settings.analytics_port,
+        workers_variable="SV_ANALYTICS_WORKERS",
+        metrics_port=settings.metrics_port,
+        grace=settings.shutdown_grace_seconds,
+        banner=f"analytics: {workers} workers on {{host}}:{{port}}",
+        # Resolved once for all: the embedded PostgreSQL starts here, not in every worker.
+        shared={"SV_DATABASE_URL": database_url(settings)},
+    )
 
 
 if __name__ == "__main__":

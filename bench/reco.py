@@ -10,8 +10,9 @@ What it does, all on loopback:
    stories each over 30 days, plus story views (straight into the engine's own
    reco_interactions and reco_user_age_groups: building the data set is not what is measured);
 2. trains a model (python -m reco_svc.train's code) and starts `python -m reco_svc` as a
-   separate process, plus `python -m gateway` when the gateway package is importable;
-3. warms every user's features once, then sends Recommend calls open-loop at --rate per
+   separate process (--reco-workers processes on its port, SV_RECO_WORKERS), plus
+   `python -m gateway` when the gateway package is importable (--gateway-workers);
+3. warms every user's features once on every connection (so in every worker), then sends Recommend calls open-loop at --rate per
    second for --duration seconds (each call is scheduled; latency counts from the scheduled
    time, so a stalled server cannot hide queueing), at most --max-in-flight outstanding;
 4. the same for GET /api/recommendations/characters through the gateway;
@@ -53,6 +54,8 @@ from reco_svc.catalog import demo_entries
 from reco_svc.config import RecoConfig
 
 DEVICES = ["tablet", "tablet", "phone", "desktop", "tv"]
+# gRPC connections the bench opens per engine worker (connections, not calls, are spread).
+CHANNELS_PER_WORKER = 4
 INTERACTION_COLUMNS = [
     "event_id", "user_id", "event_type", "ts", "story_id", "universes", "characters",
     "theme", "moral_lesson", "device_type", "age_group",
@@ -251,6 +254,8 @@ async def main_async(args: argparse.Namespace) -> None:
         "SV_RECO_TARGET": f"127.0.0.1:{reco_port}",
         "SV_GATEWAY_PORT": str(gateway_port),
         "SV_LOG_LEVEL": "WARNING",
+        "SV_RECO_WORKERS": str(args.reco_workers),
+        "SV_GATEWAY_WORKERS": str(args.gateway_workers),
     }
     processes = [start("reco_svc", env, data_dir / "reco.log")]
     with_gateway = importlib.util.find_spec("gateway") is not None and not args.no_gateway
@@ -262,19 +267,30 @@ async def main_async(args: argparse.Namespace) -> None:
 
         await asyncio.to_thread(wait_serving, f"127.0.0.1:{reco_port}", "", 60)
         rng = random.Random(args.seed)
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{reco_port}") as channel:
-            stub = pb_grpc.RecommendationServiceStub(channel)
-            for person in people:  # warm: every user's history read once
-                reply = await stub.Recommend(request_for(person, rng))
-            assert reply.lists[0].model_version == version, reply.lists[0].model_version
+        # Channels of their own connections: the engine's workers share the port and the
+        # kernel spreads connections, not calls (common/workers.py).
+        channels = [
+            grpc.aio.insecure_channel(
+                f"127.0.0.1:{reco_port}", options=[("grpc.use_local_subchannel_pool", 1)]
+            )
+            for _ in range(CHANNELS_PER_WORKER * args.reco_workers)
+        ]
+        try:
+            stubs = [pb_grpc.RecommendationServiceStub(channel) for channel in channels]
+            for person in people:  # warm: every user's history read once by every worker
+                request = request_for(person, rng)
+                replies = await asyncio.gather(*(stub.Recommend(request) for stub in stubs))
+            assert {r.lists[0].model_version for r in replies} == {version}, replies[0].lists[0].model_version
             requests = [request_for(people[rng.randrange(len(people))], rng) for _ in range(5000)]
 
             async def send(n: int) -> None:
-                await stub.Recommend(requests[n % len(requests)], timeout=5)
+                await stubs[n % len(stubs)].Recommend(requests[n % len(requests)], timeout=5)
 
             print(f"gRPC: {args.rate}/s for {args.duration} s ...", flush=True)
             latencies, errors, dropped = await open_loop(send, args.rate, args.duration, args.max_in_flight)
             results.append(summary("gRPC Recommend", latencies, errors, dropped, args.duration))
+        finally:
+            await asyncio.gather(*(channel.close() for channel in channels))
         if with_gateway:
             results.append(await gateway_run(args, people, rng, gateway_port))
         results.append(onnx_timing(artifact))
@@ -363,6 +379,10 @@ def main() -> None:
     parser.add_argument("--reco-port", type=int, default=50152)
     parser.add_argument("--gateway-port", type=int, default=8180)
     parser.add_argument("--no-gateway", action="store_true")
+    parser.add_argument(
+        "--reco-workers", type=int, default=1, help="SV_RECO_WORKERS: engine processes sharing the port"
+    )
+    parser.add_argument("--gateway-workers", type=int, default=1, help="SV_GATEWAY_WORKERS (0: one per core)")
     asyncio.run(main_async(parser.parse_args()))
 
 

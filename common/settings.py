@@ -43,6 +43,8 @@ class Settings:
     # Processes of `python -m analytics_svc` sharing its port (common/workers.py); 0: one per core.
     analytics_workers: int = 1
     reco_port: int = 50052
+    # Processes of `python -m reco_svc` sharing its port, as replicas would (reco_svc/__main__.py).
+    reco_workers: int = 1
     feedback_port: int = 50053
     gateway_port: int = 8080
     # Processes of `python -m gateway` sharing its port (gateway/__main__.py); 0: one per core.

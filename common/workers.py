@@ -27,10 +27,11 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 STARTUP_SECONDS = 10.0
 STARTUP_FAILURES = 3
@@ -132,3 +133,40 @@ class Supervisor:
             if worker in running and worker.returncode != 0:
                 code = 1
         return code
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def supervise_module(
+    module: str,
+    workers: int,
+    *,
+    host: str,
+    port_variable: str,
+    port: int,
+    workers_variable: str,
+    metrics_port: int,
+    grace: float,
+    banner: str,
+    shared: Mapping[str, str] | None = None,
+) -> int:
+    """Run `python -m module --worker` `workers` times on one port and supervise them.
+
+        sys.exit(supervise_module("reco_svc", 2, host="0.0.0.0", port_variable="SV_RECO_PORT", ...))
+
+    Each worker gets the port (`port_variable`; 0 picks a free one here, once for all),
+    `workers_variable`=1 (a worker never supervises), `shared` (values resolved once for
+    all, e.g. the embedded PostgreSQL's URL) and, with a metrics port, /metrics on that
+    port + i: each worker has its own counters. `banner` is printed with host and port filled in."""
+    port = port or free_port(host)
+    common = {**(shared or {}), port_variable: str(port), workers_variable: "1"}
+
+    def env_for(i: int) -> dict[str, str]:
+        return {**common, **({"SV_METRICS_PORT": str(metrics_port + i)} if metrics_port else {})}
+
+    print(banner.format(host=host, port=port), flush=True)
+    return Supervisor([sys.executable, "-m", module, "--worker"], workers, env_for, grace).run()

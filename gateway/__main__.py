@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ if _GEN.is_dir() and str(_GEN) not in sys.path:
 from common import telemetry  # noqa: E402
 from common.logs import configure_logging  # noqa: E402
 from common.settings import Settings  # noqa: E402
-from common.workers import Supervisor, die_with_parent, worker_count  # noqa: E402
+from common.workers import die_with_parent, supervise_module, worker_count  # noqa: E402
 from gateway.app import create_app  # noqa: E402
 from gateway.protocol import GatewayRunner  # noqa: E402
 from gateway.slow_clients import listen  # noqa: E402
@@ -63,21 +62,17 @@ async def serve(settings: Settings, worker: bool = False) -> None:
 
 
 def supervise(settings: Settings, workers: int) -> int:
-    port = settings.gateway_port
-    if not port:
-        with socket.socket() as s:
-            s.bind((settings.host, 0))
-            port = s.getsockname()[1]
-    shared = {"SV_GATEWAY_PORT": str(port), "SV_GATEWAY_WORKERS": "1"}
-
-    def env_for(i: int) -> dict[str, str]:
-        # One /metrics endpoint per worker: each has its own counters.
-        metrics = {"SV_METRICS_PORT": str(settings.metrics_port + i)} if settings.metrics_port else {}
-        return {**shared, **metrics}
-
-    command = [sys.executable, "-m", "gateway", "--worker"]
-    print(f"gateway: {workers} workers on http://{settings.host}:{port}", flush=True)
-    return Supervisor(command, workers, env_for, settings.shutdown_grace_seconds).run()
+    return supervise_module(
+        "gateway",
+        workers,
+        host=settings.host,
+        port_variable="SV_GATEWAY_PORT",
+        port=settings.gateway_port,
+        workers_variable="SV_GATEWAY_WORKERS",
+        metrics_port=settings.metrics_port,
+        grace=settings.shutdown_grace_seconds,
+        banner=f"gateway: {workers} workers on http://{{host}}:{{port}}",
+    )
 
 
 def main() -> None:

@@ -234,6 +234,21 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
+def two_free_ports() -> int:
+    """A port p with p + 1 free too (a supervisor's worker i serves /metrics on SV_METRICS_PORT + i)."""
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            with socket.socket() as b:
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no two consecutive free ports")
+
+
 def service_env(settings: Settings, **extra: str) -> dict[str, str]:
     """Environment for running one of our processes as a subprocess against the test database."""
     env = {**os.environ, "SV_DATABASE_URL": settings.database_url or "", "SV_LOG_LEVEL": "WARNING"}

@@ -7,30 +7,15 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 
+from tests.conftest import two_free_ports
 from tests.events import event_dict
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def two_free_ports() -> int:
-    """A port p with p + 1 free too (worker i's /metrics is on SV_METRICS_PORT + i)."""
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no two consecutive free ports")
 
 
 def children(pid: int) -> list[int]:
