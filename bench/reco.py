@@ -12,9 +12,10 @@ What it does, all on loopback:
 2. trains a model (python -m reco_svc.train's code) and starts `python -m reco_svc` as a
    separate process (--reco-workers processes on its port, SV_RECO_WORKERS), plus
    `python -m gateway` when the gateway package is importable (--gateway-workers);
-3. warms every user's features once on every connection (so in every worker), then sends Recommend calls open-loop at --rate per
-   second for --duration seconds (each call is scheduled; latency counts from the scheduled
-   time, so a stalled server cannot hide queueing), at most --max-in-flight outstanding;
+3. warms every user's features once on every connection (so in every worker), then sends
+   Recommend calls open-loop at --rate per second for --duration seconds (each call is
+   scheduled; latency counts from the scheduled time, so a stalled server cannot hide
+   queueing), at most --max-in-flight outstanding;
 4. the same for GET /api/recommendations/characters through the gateway;
 5. times onnxruntime alone on the served model with the same inputs (batch 1, k = 30).
 
@@ -60,6 +61,15 @@ INTERACTION_COLUMNS = [
     "event_id", "user_id", "event_type", "ts", "story_id", "universes", "characters",
     "theme", "moral_lesson", "device_type", "age_group",
 ]  # fmt: skip
+
+
+def engine_channels(port: int, workers: int) -> list[grpc.aio.Channel]:
+    """Channels with connections of their own, CHANNELS_PER_WORKER per worker: the engine's
+    workers share the port and the kernel spreads connections, not calls (common/workers.py)."""
+    return [
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
+        for _ in range(CHANNELS_PER_WORKER * workers)
+    ]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -267,14 +277,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
         await asyncio.to_thread(wait_serving, f"127.0.0.1:{reco_port}", "", 60)
         rng = random.Random(args.seed)
-        # Channels of their own connections: the engine's workers share the port and the
-        # kernel spreads connections, not calls (common/workers.py).
-        channels = [
-            grpc.aio.insecure_channel(
-                f"127.0.0.1:{reco_port}", options=[("grpc.use_local_subchannel_pool", 1)]
-            )
-            for _ in range(CHANNELS_PER_WORKER * args.reco_workers)
-        ]
+        channels = engine_channels(reco_port, args.reco_workers)
         try:
             stubs = [pb_grpc.RecommendationServiceStub(channel) for channel in channels]
             for person in people:  # warm: every user's history read once by every worker

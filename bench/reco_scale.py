@@ -36,12 +36,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import grpc
 import numpy as np
 from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
-from bench.reco import open_loop, start, summary
+from bench.reco import engine_channels, open_loop, start, summary
 from bench.reco_data import as_matrix, generate
 from common.artifacts import configured_store, put
 from common.database import database_url
@@ -136,6 +135,7 @@ async def serve(args: argparse.Namespace, archive: bytes, popularity: np.ndarray
             "SV_RECO_PORT": str(port),
             "SV_RECO_CATALOG": "none",
             "SV_LOG_LEVEL": "WARNING",
+            "SV_RECO_WORKERS": str(args.reco_workers),
         }
         process = start("reco_svc", env, data_dir / "reco.log")
         try:
@@ -158,20 +158,21 @@ async def serve(args: argparse.Namespace, archive: bytes, popularity: np.ndarray
                     limit=5,
                 )
 
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                stub = pb_grpc.RecommendationServiceStub(channel)
-                while True:  # the engine serves the bootstrap model until the archive is loaded
-                    reply = await stub.Recommend(request(0), timeout=30)
-                    if reply.lists[0].model_version == args.version:
-                        break
-                    await asyncio.sleep(0.5)
+            channels = engine_channels(port, args.reco_workers)
+            try:
+                stubs = [pb_grpc.RecommendationServiceStub(channel) for channel in channels]
+                for stub in stubs:  # every worker serves the bootstrap model until it has the archive
+                    while (await stub.Recommend(request(0), timeout=30)).lists[
+                        0
+                    ].model_version != args.version:
+                        await asyncio.sleep(0.5)
                 results.append(f"model loaded and serving after {time.perf_counter() - loading:.1f} s")
                 requests = [request(n) for n in range(20000)]
-                for r in requests[:2000]:  # warm: each child's (empty) history read once
-                    await stub.Recommend(r, timeout=30)
+                for r in requests[:2000]:  # warm: each child's (empty) history read once by every worker
+                    await asyncio.gather(*(stub.Recommend(r, timeout=30) for stub in stubs))
 
                 async def send(n: int) -> None:
-                    await stub.Recommend(requests[n % len(requests)], timeout=5)
+                    await stubs[n % len(stubs)].Recommend(requests[n % len(requests)], timeout=5)
 
                 latencies, errors, dropped = await open_loop(
                     send, args.rate, args.duration, args.max_in_flight
@@ -179,6 +180,8 @@ async def serve(args: argparse.Namespace, archive: bytes, popularity: np.ndarray
                 results.append(
                     summary("gRPC Recommend (similar stories)", latencies, errors, dropped, args.duration)
                 )
+            finally:
+                await asyncio.gather(*(channel.close() for channel in channels))
         finally:
             process.terminate()
             try:
@@ -203,6 +206,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--max-in-flight", type=int, default=256)
     parser.add_argument("--reco-port", type=int, default=50162)
+    parser.add_argument(
+        "--reco-workers", type=int, default=1, help="SV_RECO_WORKERS: engine processes sharing the port"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--phase", choices=["all", "fit"], default="all")
     parser.add_argument("--out", default="")
