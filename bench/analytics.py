@@ -5,7 +5,7 @@
     python -m bench.analytics measure   # dashboard, 3-step funnel, 8-week retention over gRPC
     python -m bench.analytics check     # the rollup paths give the raw-SQL paths' figures
     python -m bench.analytics all
-    python -m bench.analytics compare --events N --repeats R   # PostgreSQL vs ClickHouse
+    python -m bench.analytics compare --events N --repeats R [--only clickhouse]  # PostgreSQL vs ClickHouse
 
 SV_BENCH_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/postgres) names the
 server; the database sv_bench_analytics is created there. Figures go to stdout as
@@ -163,11 +163,17 @@ def main() -> None:
     parser.add_argument("step", choices=["load", "rollup", "measure", "check", "all", "compare"])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--events", type=int, default=2_000_000, help="compare: events generated")
+    parser.add_argument(
+        "--only",
+        choices=["postgres", "clickhouse"],
+        default="",
+        help="compare: one backend (answers_equal null)",
+    )
     args = parser.parse_args()
     if args.step == "compare":
         from bench.analytics_compare import main as compare
 
-        compare(args.events, args.repeats)
+        compare(args.events, args.repeats, args.only)
         return
     if args.step in ("load", "all"):
         asyncio.run(load())

@@ -214,17 +214,47 @@ async def measure(settings: Settings, last_day: date, repeats: int) -> tuple[dic
     return times, answers
 
 
-async def compare(total: int, repeats: int) -> dict:
+async def empty_postgres(admin_url: str) -> str:
+    """The service's own database without events (`--only clickhouse`: the store holds them)."""
+    url = _url(admin_url, DB_NAME)
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+    await admin.close()
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    await apply_migrations(pool, "analytics", MIGRATIONS)
+    await pool.close()
+    return url
+
+
+async def last_clickhouse_day(path: Path) -> date:
+    store = await ClickHouseEventStore.open(path=path)
+    rows = await store.fetch(f"SELECT toDate(max(ts)) - 1 AS last FROM {store.table}")
+    await store.close()
+    return rows[0]["last"]
+
+
+async def compare(total: int, repeats: int, only: str = "") -> dict:
+    """Both backends, or `only` one of them ("postgres", "clickhouse": answers_equal is then
+    null): a size where loading the other would take hours on this host."""
     admin_url = os.environ.get("SV_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     path = Path(os.environ.get("SV_BENCH_CLICKHOUSE_DIR", "/tmp/sv_bench_clickhouse"))
-    url, pg_load, pg_bytes = await load_postgres(admin_url, total)
-    ch_load, ch_bytes, count = await load_clickhouse(path / "clickhouse", total)
-    conn = await asyncpg.connect(url)
-    last = await conn.fetchval("SELECT max(day) - 1 FROM rollup_days WHERE events > 0")
-    await conn.close()
+    with_pg, with_ch = only in ("", "postgres"), only in ("", "clickhouse")
+    if with_pg:
+        url, pg_load, pg_bytes = await load_postgres(admin_url, total)
+        conn = await asyncpg.connect(url)
+        last = await conn.fetchval("SELECT max(day) - 1 FROM rollup_days WHERE events > 0")
+        count = await conn.fetchval("SELECT count(*) FROM events")
+        await conn.close()
+    else:
+        url = await empty_postgres(admin_url)
+    if with_ch:
+        ch_load, ch_bytes, count = await load_clickhouse(path / "clickhouse", total)
+        if not with_pg:
+            last = await last_clickhouse_day(path / "clickhouse")
     print(f"measuring up to the last full day {last}", flush=True)
     base = Settings(database_url=url, log_level="WARNING", db_pool_max=10, storage_sample_seconds=0)
-    pg_times, pg_answers = await measure(base, last, repeats)
+    pg_times, pg_answers = await measure(base, last, repeats) if with_pg else ({}, {})
     ch_settings = Settings(
         database_url=url,
         log_level="WARNING",
@@ -234,8 +264,8 @@ async def compare(total: int, repeats: int) -> dict:
         data_dir=path,
         clickhouse_database="storyverse",
     )
-    ch_times, ch_answers = await measure(ch_settings, last, repeats)
-    for name in pg_answers:
+    ch_times, ch_answers = await measure(ch_settings, last, repeats) if with_ch else ({}, {})
+    for name in pg_answers if with_ch else ():
         if pg_answers[name] != ch_answers[name]:
             for backend, answer in (("postgres", pg_answers), ("clickhouse", ch_answers)):
                 Path(f"/tmp/sv_bench_{name}.{backend}.txt").write_text(str(answer[name]))
@@ -252,12 +282,12 @@ async def compare(total: int, repeats: int) -> dict:
 
     return {
         "events": count,
-        "postgres": figures(pg_times, pg_load, pg_bytes),
-        "clickhouse": figures(ch_times, ch_load, ch_bytes),
-        "answers_equal": pg_answers == ch_answers,
+        "postgres": figures(pg_times, pg_load, pg_bytes) if with_pg else None,
+        "clickhouse": figures(ch_times, ch_load, ch_bytes) if with_ch else None,
+        "answers_equal": pg_answers == ch_answers if with_pg and with_ch else None,
     }
 
 
-def main(total: int, repeats: int) -> None:
-    result = asyncio.run(compare(total, repeats))
+def main(total: int, repeats: int, only: str = "") -> None:
+    result = asyncio.run(compare(total, repeats, only))
     print(json.dumps(result), flush=True)
