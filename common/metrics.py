@@ -118,12 +118,12 @@ HTTP_DURATION = meter.create_histogram(
 MERGED_EVENT_CALLS = meter.create_counter(
     "storyverse.gateway.merged_event_calls",
     unit="{call}",
-    description="batch calls the gateway made of single events",
+    description="batch calls the gateway made of merged callers' events (gateway/merged_events.py)",
 )
 MERGED_EVENTS = meter.create_counter(
     "storyverse.gateway.merged_events",
     unit="{event}",
-    description="single events the gateway sent in those calls",
+    description="events the gateway sent in those calls",
 )
 
 ERASURE_STEPS = meter.create_counter(

@@ -49,8 +49,8 @@ class Settings:
     gateway_port: int = 8080
     # Processes of `python -m gateway` sharing its port (gateway/__main__.py); 0: one per core.
     gateway_workers: int = 1
-    # Single events arriving while others are on their way go to analytics as one batch call
-    # (gateway/merged_events.py); off: one call per event.
+    # Events (single, or batches of up to 250) arriving while others are on their way go to
+    # analytics as one batch call (gateway/merged_events.py); off: one call per request.
     gateway_merge_events: bool = True
     # Where the gateway (and other clients) find the services.
     analytics_target: str = "127.0.0.1:50051"

@@ -81,7 +81,7 @@ async def _backends_lifecycle(app: web.Application):
     backends.open(app[ROUTER])  # channels need the running loop, hence here and not in create_app
     if app[SETTINGS].gateway_merge_events:
         batch = next(route for route in backends.calls if route.grpc_path == BATCH_PATH)
-        app[MERGER] = EventMerger(backends.calls[batch], app[SETTINGS])
+        app[MERGER] = EventMerger(backends.raw_call(batch), app[SETTINGS])
     yield
     await backends.close()
 
@@ -170,9 +170,12 @@ async def transcode_call(request: web.Request) -> web.StreamResponse:
         return await _stream(request, route, call(message, metadata=metadata + trace_metadata()))
     merger = request.app.get(MERGER)
     try:
+        reply = None  # merged with other callers' events, answered as its own call would be
         if merger is not None and route.grpc_path == SINGLE_PATH and message.HasField("event"):
-            reply = await merger.record(message.event, metadata)  # answered as its own call would be
-        else:
+            reply = await merger.record(message.event, metadata)
+        elif merger is not None and route.grpc_path == BATCH_PATH:
+            reply = await merger.record_batch(message, metadata)  # None: not mergeable
+        if reply is None:
             reply = await traced_call(
                 call, message, metadata, settings.gateway_deadline_seconds, route.grpc_path
             )

@@ -73,6 +73,20 @@ class Backends:
         for target in self.targets().values():
             self._channels_of(target)
 
+    def raw_call(self, route: Route) -> Callable:
+        """A unary multicallable for `route` taking the request's serialized bytes (replies parsed
+        as usual), over the same channels: for callers that assemble the wire bytes themselves."""
+        return TakingTurns(
+            [
+                channel.unary_unary(
+                    route.grpc_path,
+                    request_serializer=None,
+                    response_deserializer=message_class(route.method.output_type).FromString,
+                )
+                for channel in self._channels_of(self.target_of(route))
+            ]
+        )
+
     def _channels_of(self, target: str) -> list[grpc.aio.Channel]:
         channels = self.channels.get(target)
         if channels is None:

@@ -105,3 +105,84 @@ async def test_concurrent_callers_share_calls_and_each_learns_its_own_outcome(ht
     calls_after, events_after = await metrics(http, gateway_url)
     assert events_after - events_before == len(bodies)
     assert 0 < calls_after - calls_before < len(bodies) / 2, "the events were not merged"
+
+
+BATCH_ROUTE = "/api/analytics/events:batch"
+
+
+async def post_batch(http, url: str, events: list[dict]) -> tuple[int, dict]:
+    async with http.post(url + BATCH_ROUTE, json={"events": events}) as resp:
+        return resp.status, await resp.json()
+
+
+def without_ids(answer: tuple[int, dict]) -> tuple[int, dict]:
+    """An answer with the event ids in its rejections blanked (the two gateways get other ids)."""
+    status, body = answer
+    for rejection in body.get("result", {}).get("rejections", []):
+        rejection["event_id"] = "-"
+    return status, body
+
+
+async def test_each_batch_answer_is_the_one_the_unmerged_route_gives(http, gateway_url, unmerged_url):
+    def batch() -> list[dict]:
+        new = event_dict()
+        return [new, *damaged_events()[:3], event_dict(), new]  # the last repeats the first
+
+    answers = []
+    for url in (gateway_url, unmerged_url):
+        events = batch()
+        first = await post_batch(http, url, events)
+        again = await post_batch(http, url, [event_dict(), events[4], *damaged_events()[3:5]])
+        answers.append([without_ids(first), without_ids(again)])
+    assert answers[0] == answers[1], answers
+    first, again = answers[0]
+    assert first[0] == 200 and first[1]["result"]["accepted"] == 2, first
+    assert first[1]["result"]["duplicate_indexes"] == [5] and first[1]["result"]["rejected"] == 3, first
+    assert again[1]["result"]["duplicate_indexes"] == [1], again
+    assert [r["index"] for r in again[1]["result"]["rejections"]] == [2, 3], again
+    # Not merged, answered by the request's own checks: no events at all.
+    assert await post_batch(http, gateway_url, []) == await post_batch(http, unmerged_url, [])
+
+
+async def test_concurrent_batches_share_calls_and_each_learns_its_own_outcome(http, gateway_url, db):
+    telemetry.setup("gateway")
+    calls_before, events_before = await metrics(http, gateway_url)
+    callers = 40
+    batches = [[event_dict(user_id=f"merge-batch-{c}") for _ in range(20)] for c in range(callers)]
+    for c in range(0, callers, 4):  # every fourth batch: an invalid event at position 3
+        batches[c][3] = event_dict(properties={"device_type": "toaster"})
+    for c in range(1, callers, 4):  # and every fourth after it: an event of the batch before it
+        batches[c][7] = batches[c - 1][0]
+    answers = await asyncio.gather(*(post_batch(http, gateway_url, b) for b in batches))
+
+    for c, (status, reply) in enumerate(answers):
+        assert status == 200, reply
+        result = reply["result"]
+        if c % 4 == 0:
+            assert [(r["index"], r["field"]) for r in result["rejections"]] == [(3, "properties.device_type")]
+            assert result["accepted"] == 19 and result.get("duplicates", 0) == 0, result
+        elif c % 4 == 1:
+            # Sent at the same moment as its first copy: one of the two callers stored it.
+            assert result["accepted"] + result.get("duplicates", 0) == 20, result
+            assert result.get("duplicate_indexes", []) in ([], [7]), result
+            assert not result.get("rejections"), result
+        else:
+            assert (
+                result["accepted"] == 20 and not result.get("duplicates") and not result.get("rejections")
+            ), result
+    shared = [batches[c][7]["event_id"] for c in range(1, callers, 4)]
+    twice = sum(
+        answers[c][1]["result"].get("duplicates", 0) + answers[c - 1][1]["result"].get("duplicates", 0)
+        for c in range(1, callers, 4)
+    )
+    assert twice == len(shared)  # each shared event: stored by one caller, a duplicate for the other
+    ids = {
+        e["event_id"] for c, b in enumerate(batches) for i, e in enumerate(b) if not (c % 4 == 0 and i == 3)
+    }
+    assert await db.fetchval(
+        "SELECT count(*) FROM events WHERE event_id = ANY($1::text[])", list(ids)
+    ) == len(ids)
+
+    calls_after, events_after = await metrics(http, gateway_url)
+    assert events_after - events_before == 20 * callers
+    assert 0 < calls_after - calls_before < callers / 2, "the batches were not merged"
