@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from reco_svc.offline.data import to_time_csr
+from reco_svc.offline.data import read_interactions, to_time_csr
 from reco_svc.offline.evaluation import top_k
+from reco_svc.offline.file_evaluation import run
+from reco_svc.offline.models import FAMILIES
 from reco_svc.offline.models.ease import EaseModel
 from reco_svc.offline.models.session_ease import MIN_STRENGTH, SessionEaseModel, time_kernel_gram
+from reco_svc.offline.splits import per_item_split
+from reco_svc.offline.tuning import tune
 
 
 def _random_pairs(seed: int, n_users: int = 12, n_items: int = 9, per_user: int = 5):
@@ -126,3 +132,61 @@ def test_picks_close_in_time_rank_first_where_plain_ease_cannot_tell():
     scores = session.score(picked_0)
     assert scores[0, 1] > scores[0, 2]
     assert top_k(scores, 1, exclude=picked_0)[0, 0] == 1
+
+
+def test_the_tuned_blend_is_served_as_one_item_item_matrix():
+    users, items, times, n_users, n_items = _random_pairs(5, n_users=40, n_items=12)
+    x = sp.csr_matrix((np.ones(len(users), np.float32), (users, items)), shape=(n_users, n_items))
+    family = FAMILIES["session_ease_lowpass"]
+    model = family.build({**family.prior, "rank": 4.0})
+    model.fit(x, times=to_time_csr(users, items, times, n_users, n_items))
+    np.testing.assert_allclose(model.score(x), x.toarray() @ model.dense_weights(), rtol=1e-4, atol=1e-5)
+
+
+def _timed_taste_file(path: Path, seed: int = 3, n_users: int = 120) -> Path:
+    """Four tastes, picked in sessions: a user's liked items minutes apart, the noise weeks later."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for user in range(n_users):
+        block = user % 4
+        liked = rng.choice(np.arange(block * 10, block * 10 + 10), size=6, replace=False)
+        noise = [i for i in rng.choice(40, size=3, replace=False) if i not in liked]
+        start = 1e8 + rng.integers(0, 10**7)
+        for n, item in enumerate(liked):
+            lines.append(f"u{user}\ti{item}\t5\t{int(start + 60 * n)}")
+        for n, item in enumerate(noise):
+            lines.append(f"u{user}\ti{item}\t3\t{int(start + (n + 2) * 20 * 86400)}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_timestamps_reach_tuning_for_the_training_part_only(tmp_path):
+    """The session family is considered when the file has timestamps; the choice is the same
+    whatever the test part's timestamps and ratings are."""
+    path_a = _timed_taste_file(tmp_path / "a.tsv")
+    data = read_interactions(path_a)
+    assert data.times is not None and len(data.times) == len(data.users)
+    _, test_mask = per_item_split(data.items, seed=42)
+    rows = path_a.read_text().splitlines()
+    rng = np.random.default_rng(7)
+    changed = [
+        "\t".join([*row.split("\t")[:2], "1", str(int(rng.integers(0, 10**9)))]) if test_mask[n] else row
+        for n, row in enumerate(rows)
+    ]
+    path_b = tmp_path / "b.tsv"
+    path_b.write_text("\n".join(changed) + "\n")
+
+    first = run(path_a, "auto", seed=42, budget=600)
+    second = run(path_b, "auto", seed=42, budget=600)
+    assert first["tuning"]["families"]["session_ease_lowpass"].startswith("prior validation")
+    assert data.weights is not None and set(data.weights) == {3.0, 5.0}
+    for key in ("family", "params", "validation_ndcg@10", "candidates", "families"):
+        assert first["tuning"][key] == second["tuning"][key], key
+
+
+def test_without_timestamps_the_session_family_is_skipped():
+    rng = np.random.default_rng(6)
+    train = sp.csr_matrix((rng.random((60, 20)) < 0.2).astype(np.float32))
+    _, choice = tune(train, budget_seconds=600)
+    assert choice.considered["session_ease_lowpass"] == "skipped: the pairs have no timestamps"
+    assert choice.family != "session_ease_lowpass"
