@@ -15,7 +15,8 @@
    score rises by at least MIN_GAIN). Fitted parts are cached, so changing a blend weight or
    the other part's setting does not refit a part.
 3. **Budget.** Before each candidate the time it needs (from the fits so far) and the final fit
-   are added to the time spent; when that would pass the budget the search stops. Above
+   (from the slowest fit of each of its parts so far) are added to the time spent; when that
+   would pass the budget the search stops. Above
    PROBE_ABOVE training pairs the search runs on a sample of users sized to the budget, so the
    first candidate fits in it too: the first family's prior is scored on one fold of a probe
    sample of PROBE_PAIRS pairs, timed; the search moves to the sample that FIRST_SHARE of the
@@ -189,6 +190,9 @@ class _Search:
         self.budget, self.started = budget, started
         self.parts: dict[tuple, tuple[ItemItemModel, float]] = {}  # fitted part, its mean |score|
         self.part_seconds: dict[str, float] = {}  # one fit of a part kind on one fold
+        # The slowest such fit: the final fit's estimate (on a shared machine a fit's time
+        # varies several-fold; the final fit comes last, with nothing left to absorb an excess).
+        self.slowest_part: dict[str, float] = {}
         self.score_seconds = 0.0
         self.trials: list[Trial] = []
         self.seen: dict[tuple, float] = {}
@@ -223,7 +227,7 @@ class _Search:
         return seconds
 
     def final_fit(self, family: Family, params: dict[str, float], ratio: float) -> float:
-        return sum(self.part_seconds.get(part, 0.0) for part, _ in family.part_params(params)) * ratio
+        return sum(self.slowest_part.get(part, 0.0) for part, _ in family.part_params(params)) * ratio
 
     def _part(self, fold: int, key: tuple) -> tuple[ItemItemModel, float]:
         found = self.parts.get((self.weights, fold, key))
@@ -238,6 +242,7 @@ class _Search:
             else:
                 model = model.fit(fit)
             self.part_seconds[key[0]] = time.perf_counter() - started
+            self.slowest_part[key[0]] = max(self.slowest_part.get(key[0], 0.0), self.part_seconds[key[0]])
             scale = float(np.abs(model.score(sample)).mean()) or 1.0
             found = self.parts[(self.weights, fold, key)] = (model, scale)
         return found
