@@ -38,6 +38,10 @@ class SignalPairs:
     base: np.ndarray  # float64 per pair
     amounts: np.ndarray  # float64, pairs x len(SIGNALS)
     shape: tuple[int, int]
+    # float64 seconds per pair (when the pairs were picked), or None: no timestamps.
+    times: np.ndarray | None = None
+    # float64 rating per pair (e.g. stars: session_ease.py weighs pairs by them), or None.
+    ratings: np.ndarray | None = None
 
     @property
     def nnz(self) -> int:
@@ -61,7 +65,15 @@ class SignalPairs:
         return bool(self.amounts.any())
 
     def take(self, mask: np.ndarray) -> SignalPairs:
-        return SignalPairs(self.rows[mask], self.cols[mask], self.base[mask], self.amounts[mask], self.shape)
+        return SignalPairs(
+            self.rows[mask],
+            self.cols[mask],
+            self.base[mask],
+            self.amounts[mask],
+            self.shape,
+            None if self.times is None else self.times[mask],
+            None if self.ratings is None else self.ratings[mask],
+        )
 
     def take_rows(self, users: np.ndarray) -> SignalPairs:
         """The pairs of these users (sorted row indices), renumbered 0..len(users)-1."""
@@ -74,6 +86,24 @@ class SignalPairs:
             self.base[keep],
             self.amounts[keep],
             (len(users), self.shape[1]),
+            None if self.times is None else self.times[keep],
+            None if self.ratings is None else self.ratings[keep],
+        )
+
+    def time_matrix(self, mask: np.ndarray | None = None) -> sp.csr_matrix | None:
+        """float64: each pair's timestamp (within mask), or None without timestamps."""
+        return self._float_csr(self.times, mask)
+
+    def rating_matrix(self, mask: np.ndarray | None = None) -> sp.csr_matrix | None:
+        """float64: each pair's rating (within mask), or None without ratings."""
+        return self._float_csr(self.ratings, mask)
+
+    def _float_csr(self, values: np.ndarray | None, mask: np.ndarray | None) -> sp.csr_matrix | None:
+        if values is None:
+            return None
+        keep = np.ones(self.nnz, dtype=bool) if mask is None else mask
+        return sp.csr_matrix(
+            (values[keep], (self.rows[keep], self.cols[keep])), shape=self.shape, dtype=np.float64
         )
 
     def _csr(self, values: np.ndarray, mask: np.ndarray | None) -> sp.csr_matrix:
@@ -84,16 +114,36 @@ class SignalPairs:
         return sp.csr_matrix((values, (rows, cols)), shape=self.shape, dtype=np.float32)
 
     @classmethod
-    def from_matrix(cls, matrix: sp.csr_matrix) -> SignalPairs:
-        """A plain matrix as pairs without reading signals (its values taken as log1p(base))."""
+    def from_matrix(
+        cls,
+        matrix: sp.csr_matrix,
+        times: sp.spmatrix | None = None,
+        ratings: sp.spmatrix | None = None,
+    ) -> SignalPairs:
+        """A plain matrix as pairs without reading signals (its values taken as log1p(base)).
+
+        `times`, `ratings`: matrices of the same shape holding each pair's timestamp (seconds)
+        and rating."""
         coo = sp.csr_matrix(matrix).tocoo()
         order = np.lexsort((coo.col, coo.row))
+        rows, cols = coo.row[order].astype(np.int64), coo.col[order].astype(np.int64)
+
+        def per_pair(values: sp.spmatrix | None, name: str) -> np.ndarray | None:
+            if values is None:
+                return None
+            found = sp.csr_matrix(values, dtype=np.float64)
+            if found.shape != matrix.shape:
+                raise ValueError(f"{name} shaped {found.shape}, the matrix {matrix.shape}")
+            return np.asarray(found[rows, cols], dtype=np.float64).ravel()
+
         return cls(
-            coo.row[order].astype(np.int64),
-            coo.col[order].astype(np.int64),
+            rows,
+            cols,
             np.expm1(coo.data[order].astype(np.float64)),
             np.zeros((len(order), len(SIGNALS))),
             matrix.shape,
+            per_pair(times, "times"),
+            per_pair(ratings, "ratings"),
         )
 
 

@@ -18,6 +18,8 @@ class Interactions:
     items: np.ndarray  # int64 item index per event
     user_ids: np.ndarray  # raw id for each user index
     item_ids: np.ndarray  # raw id for each item index
+    times: np.ndarray | None = None  # float64 timestamp per event, when every row has a 4th column
+    weights: np.ndarray | None = None  # float64 weight (e.g. rating) per event, when every row has one
 
     @property
     def n_users(self) -> int:
@@ -34,14 +36,18 @@ class Interactions:
 def read_interactions(path: str | Path) -> Interactions:
     """Read `user, item[, weight[, timestamp]]` rows, tab- or comma-separated, no header.
 
-    Every row counts as one interaction (the weight column is ignored on purpose: the benchmark
-    protocol treats every rating as an implicit positive).
+    Every row counts as one interaction, whatever its weight: the benchmark protocol treats
+    every rating as an implicit positive (every held-out pair is relevant). The weights (e.g.
+    ratings) and timestamps (seconds, e.g. Unix time) are kept when every row has a numeric one:
+    they only weigh the training pairs for the models that use them (session_ease.py).
     """
     text = Path(path).read_text(encoding="utf-8")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = "\t" if "\t" in first else ","
     raw_users: list[str] = []
     raw_items: list[str] = []
+    raw_times: list[float] | None = []
+    raw_weights: list[float] | None = []
     for row in csv.reader(text.splitlines(), delimiter=delimiter):
         if not row or not row[0].strip():
             continue
@@ -49,9 +55,43 @@ def read_interactions(path: str | Path) -> Interactions:
             raise ValueError(f"expected at least user and item columns, got {row!r}")
         raw_users.append(row[0].strip())
         raw_items.append(row[1].strip())
+        if raw_weights is not None:
+            try:
+                raw_weights.append(float(row[2]))
+            except (IndexError, ValueError):
+                raw_weights = None  # a row without a weight: no weights at all
+        if raw_times is not None:
+            try:
+                raw_times.append(float(row[3]))
+            except (IndexError, ValueError):
+                raw_times = None  # a row without a timestamp: no times at all
     user_ids, users = np.unique(np.asarray(raw_users), return_inverse=True)
     item_ids, items = np.unique(np.asarray(raw_items), return_inverse=True)
-    return Interactions(users.astype(np.int64), items.astype(np.int64), user_ids, item_ids)
+    times = np.asarray(raw_times, dtype=np.float64) if raw_times else None
+    weights = np.asarray(raw_weights, dtype=np.float64) if raw_weights else None
+    return Interactions(users.astype(np.int64), items.astype(np.int64), user_ids, item_ids, times, weights)
+
+
+def to_time_csr(
+    users: np.ndarray,
+    items: np.ndarray,
+    times: np.ndarray,
+    n_users: int,
+    n_items: int,
+    values: np.ndarray | None = None,
+) -> sp.csr_matrix:
+    """float64 user x item matrix of each pair's timestamp, or of its `values` (e.g. ratings) when
+    given; a repeated pair takes its latest event's."""
+    latest = np.lexsort((times, items, users))[::-1]
+    key = users[latest] * n_items + items[latest]
+    _, first = np.unique(key, return_index=True)
+    keep = latest[first]
+    data = times if values is None else values
+    return sp.csr_matrix(
+        (data[keep].astype(np.float64), (users[keep], items[keep])),
+        shape=(n_users, n_items),
+        dtype=np.float64,
+    )
 
 
 def to_csr(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int) -> sp.csr_matrix:

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from reco_svc.offline.data import read_interactions, to_csr
+from reco_svc.offline.data import read_interactions, to_csr, to_time_csr
 from reco_svc.offline.evaluation import evaluate, ranking_metrics
 from reco_svc.offline.models import AUTO, DEFAULT_MODEL, MODELS, make_model
 from reco_svc.offline.splits import per_item_split
@@ -46,8 +46,15 @@ def run(
     test = to_csr(data.users[test_mask], data.items[test_mask], data.n_users, data.n_items)
     chosen: dict[str, object] = {}
     if model_name == AUTO:
+        times = ratings = None  # the training pairs' timestamps and weights only
+        if data.times is not None:
+            u, i, t = data.users[train_mask], data.items[train_mask], data.times[train_mask]
+            times = to_time_csr(u, i, t, data.n_users, data.n_items)
+            if data.weights is not None:
+                ratings = to_time_csr(u, i, t, data.n_users, data.n_items, data.weights[train_mask])
         started = time.perf_counter()
-        model, choice = tune(train, budget)  # the test part is built but never passed to tuning
+        # The test part is built but never passed to tuning.
+        model, choice = tune(train, budget, times=times, ratings=ratings)
         train_seconds = time.perf_counter() - started
         used_name, chosen = choice.family, {"tuning": choice.record()}
         found, users_scored = ranking_metrics(model, train, test, k=K)

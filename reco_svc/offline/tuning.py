@@ -9,12 +9,14 @@
    An evaluation's test part is never passed here (tests/reco/test_tuning.py proves the choice
    does not depend on it).
 2. **Families.** Every family of models.FAMILIES that fits the catalog (the dense EASE family up
-   to MAX_DENSE_ITEMS items) is scored at its prior; the best one is then refined one
-   hyper-parameter at a time along its grid (a coordinate search: a step is kept while the
+   to MAX_DENSE_ITEMS items; the timed family, session EASE, only when the pairs' `times` are
+   given) is scored at its prior; the best one is then refined one hyper-parameter at a time
+   along its grid (a coordinate search: a step is kept while the
    score rises by at least MIN_GAIN). Fitted parts are cached, so changing a blend weight or
    the other part's setting does not refit a part.
 3. **Budget.** Before each candidate the time it needs (from the fits so far) and the final fit
-   are added to the time spent; when that would pass the budget the search stops. Above
+   (from the slowest fit of each of its parts so far) are added to the time spent; when that
+   would pass the budget the search stops. Above
    PROBE_ABOVE training pairs the search runs on a sample of users sized to the budget, so the
    first candidate fits in it too: the first family's prior is scored on one fold of a probe
    sample of PROBE_PAIRS pairs, timed; the search moves to the sample that FIRST_SHARE of the
@@ -74,6 +76,9 @@ SEARCH_ORDER = (
     "exponent",
     "l2",
     "alpha",
+    "tau",
+    "floor",
+    "rating",
     "neighbours",
     "beta",
     "walk_alpha",
@@ -185,21 +190,25 @@ class _Search:
         self.budget, self.started = budget, started
         self.parts: dict[tuple, tuple[ItemItemModel, float]] = {}  # fitted part, its mean |score|
         self.part_seconds: dict[str, float] = {}  # one fit of a part kind on one fold
+        # The slowest such fit: the final fit's estimate (on a shared machine a fit's time
+        # varies several-fold; the final fit comes last, with nothing left to absorb an excess).
+        self.slowest_part: dict[str, float] = {}
         self.score_seconds = 0.0
         self.trials: list[Trial] = []
         self.seen: dict[tuple, float] = {}
 
     @property
-    def folds(self) -> list[tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix]]:
+    def folds(self) -> list[tuple]:
+        """(fit, validation, sample of fit's users, fit's times or None, fit's ratings or None)."""
         found = self._folds.get(self.weights)
         if found is None:
             found = []
-            for fit, valid in self.folds_of(self.weights):
+            for fit, valid, times, ratings in self.folds_of(self.weights):
                 rows = fit.shape[0]
                 pick = np.sort(
                     np.random.default_rng(0).choice(rows, min(rows, SCALE_SAMPLE_USERS), replace=False)
                 )
-                found.append((fit, valid, fit[pick]))
+                found.append((fit, valid, fit[pick], times, ratings))
             self._folds[self.weights] = found
         return found[: self.n_folds]
 
@@ -218,17 +227,22 @@ class _Search:
         return seconds
 
     def final_fit(self, family: Family, params: dict[str, float], ratio: float) -> float:
-        return sum(self.part_seconds.get(part, 0.0) for part, _ in family.part_params(params)) * ratio
+        return sum(self.slowest_part.get(part, 0.0) for part, _ in family.part_params(params)) * ratio
 
     def _part(self, fold: int, key: tuple) -> tuple[ItemItemModel, float]:
         found = self.parts.get((self.weights, fold, key))
         if found is None:
             from reco_svc.offline.models import PARTS
 
-            fit, _, sample = self.folds[fold]
+            fit, _, sample, times, ratings = self.folds[fold]
             started = time.perf_counter()
-            model = PARTS[key[0]](*key[1]).fit(fit)
+            model = PARTS[key[0]](*key[1])
+            if getattr(model, "uses_times", False):
+                model = model.fit(fit, times=times, ratings=ratings)
+            else:
+                model = model.fit(fit)
             self.part_seconds[key[0]] = time.perf_counter() - started
+            self.slowest_part[key[0]] = max(self.slowest_part.get(key[0], 0.0), self.part_seconds[key[0]])
             scale = float(np.abs(model.score(sample)).mean()) or 1.0
             found = self.parts[(self.weights, fold, key)] = (model, scale)
         return found
@@ -239,7 +253,7 @@ class _Search:
             return self.seen[key]
         started = time.perf_counter()
         found = []
-        for fold, (fit, valid, _) in enumerate(self.folds):
+        for fold, (fit, valid, *_) in enumerate(self.folds):
             if fold > 0 and not self.seen and self.elapsed() > self.budget * SECOND_FOLD_SHARE:
                 self.n_folds = 1  # one fold is all this budget affords on this data
                 break
@@ -275,23 +289,40 @@ def tune(
     budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     families: list[str] | None = None,
     reading: bool = True,
+    times: sp.spmatrix | None = None,
+    ratings: sp.spmatrix | None = None,
 ) -> tuple[ItemItemModel, Choice]:
     """Choose on a validation split of `train`, then fit the choice on all of `train`.
 
     `train`: a matrix, or SignalPairs whose reading weights are chosen too (unless `reading` is
-    False: then DEFAULT)."""
+    False: then DEFAULT). `times`: with a matrix, its pairs' timestamps (seconds, same shape);
+    the timed families (session_ease_lowpass) are only considered when the pairs have them, and
+    weigh pairs by `ratings` (same shape) when given."""
     started = time.perf_counter()
-    pairs = train if isinstance(train, SignalPairs) else SignalPairs.from_matrix(train)
+    pairs = train if isinstance(train, SignalPairs) else SignalPairs.from_matrix(train, times, ratings)
     weights: ReadingWeights | None = DEFAULT if pairs.has_reading() else None
     n_items = pairs.shape[1]
-    candidates = [FAMILIES[name] for name in families or list(FAMILIES) if FAMILIES[name].fits(n_items)]
+    timed = pairs.times is not None
+    candidates = [
+        FAMILIES[name] for name in families or list(FAMILIES) if FAMILIES[name].fits(n_items, timed)
+    ]
 
     def search_on(size: int) -> tuple[_Search, int | None, float]:
         sampled, users = sample_pairs(pairs, size)
         masks = [per_item_split(sampled.cols, seed=seed) for seed in VALIDATION_SEEDS]
 
-        def folds_of(w: ReadingWeights | None) -> list[tuple[sp.csr_matrix, sp.csr_matrix]]:
-            return [(sampled.matrix(w or DEFAULT, fit), sampled.relevant(valid)) for fit, valid in masks]
+        def folds_of(
+            w: ReadingWeights | None,
+        ) -> list[tuple]:
+            return [
+                (
+                    sampled.matrix(w or DEFAULT, fit),
+                    sampled.relevant(valid),
+                    sampled.time_matrix(fit),
+                    sampled.rating_matrix(fit),
+                )
+                for fit, valid in masks
+            ]
 
         ratio = pairs.nnz / max(int(masks[0][0].sum()), 1)
         return _Search(folds_of, weights, budget_seconds, started), users, ratio
@@ -317,7 +348,10 @@ def tune(
     scored: dict[str, float] = {}
     for name in families or list(FAMILIES):
         family = FAMILIES[name]
-        if not family.fits(n_items):
+        if family.timed and not timed:
+            considered[name] = "skipped: the pairs have no timestamps"
+            continue
+        if not family.fits(n_items, timed):
             considered[name] = f"skipped: a dense {n_items}x{n_items} inverse (limit {MAX_DENSE_ITEMS} items)"
             continue
         need = search.cost(family, family.prior) + search.final_fit(family, family.prior, final_ratio)
@@ -339,7 +373,9 @@ def tune(
     improved = True
     while improved and stopped == "converged":
         improved = False
-        for param in [p for p in SEARCH_ORDER if p in best_family.grid and p in best]:
+        # Without ratings the rating weight changes nothing: not searched.
+        searched = [p for p in SEARCH_ORDER if p in best_family.grid and p in best]
+        for param in [p for p in searched if p != "rating" or pairs.ratings is not None]:
             grid = best_family.grid[param]
             for direction in (-1, 1):
                 while True:
@@ -367,7 +403,13 @@ def tune(
     if "l2" in final:
         final["l2"] = round(final["l2"] * ratio ** (1.0 - 2.0 * final.get("alpha", 0.0)), 3)
     fitting = time.perf_counter()
-    model = best_family.build(final).fit(pairs.matrix(weights or DEFAULT))
+    model = best_family.build(final)
+    if best_family.timed:
+        model = model.fit(
+            pairs.matrix(weights or DEFAULT), times=pairs.time_matrix(), ratings=pairs.rating_matrix()
+        )
+    else:
+        model = model.fit(pairs.matrix(weights or DEFAULT))
     choice = Choice(
         family=best_family.name,
         params=final,

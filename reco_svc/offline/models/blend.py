@@ -24,7 +24,13 @@ class BlendModel(ItemItemModel):
         self.parts = parts
         self.factors: list[float] | None = None
 
-    def fit(self, interactions: sp.csr_matrix) -> BlendModel:
+    def fit(
+        self,
+        interactions: sp.csr_matrix,
+        times: sp.spmatrix | None = None,
+        ratings: sp.spmatrix | None = None,
+    ) -> BlendModel:
+        """`times` and `ratings` (the pairs') go to the parts that use them (`uses_times`)."""
         x = as_csr(interactions)
         sample = x
         if x.shape[0] > SCALE_SAMPLE_USERS:
@@ -32,7 +38,10 @@ class BlendModel(ItemItemModel):
             sample = x[np.sort(rows)]
         self.factors = []
         for weight, model in self.parts:
-            model.fit(x)
+            if getattr(model, "uses_times", False):
+                model.fit(x, times=times, ratings=ratings)
+            else:
+                model.fit(x)
             scale = float(np.abs(model.score(sample)).mean()) or 1.0
             self.factors.append(weight / scale)
         return self

@@ -62,7 +62,7 @@ class EaseModel(ItemItemModel):
         if self.user_gamma:
             activity = np.maximum(np.asarray(x.sum(axis=1), dtype=np.float64).ravel(), 1.0)
             x = sp.csr_matrix(sp.diags(np.power(activity, -self.user_gamma)) @ x)
-        gram = np.asarray((x.T @ x).toarray(), dtype=np.float64)
+        gram = self._gram(x)
         scale = np.power(degree, -self.item_alpha)
         if self.item_alpha:
             gram *= scale[:, np.newaxis]
@@ -80,3 +80,7 @@ class EaseModel(ItemItemModel):
             weights *= np.power(degree, -self.degree_beta)[np.newaxis, :]
         self.item_weights = weights.astype(np.float32)
         return self
+
+    def _gram(self, x: sp.csr_matrix) -> np.ndarray:
+        """The dense item x item Gram the regression solves on (X^T X here)."""
+        return np.asarray((x.T @ x).toarray(), dtype=np.float64)
