@@ -83,12 +83,8 @@ async def load_postgres(admin_url: str, total: int) -> tuple[str, float, int]:
                 return url, row["load_s"], size
         except (OSError, asyncpg.PostgresError):
             pass
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    await admin.close()
+    await empty_postgres(admin_url)
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    await apply_migrations(pool, "analytics", MIGRATIONS)
     started = time.perf_counter()
     chunk: list[tuple] = []
     async with pool.acquire() as conn:
@@ -215,7 +211,7 @@ async def measure(settings: Settings, last_day: date, repeats: int) -> tuple[dic
 
 
 async def empty_postgres(admin_url: str) -> str:
-    """The service's own database without events (`--only clickhouse`: the store holds them)."""
+    """A fresh database with the service's tables, no events yet."""
     url = _url(admin_url, DB_NAME)
     admin = await asyncpg.connect(admin_url)
     await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')

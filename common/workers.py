@@ -33,6 +33,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 
+from common.settings import Settings
+
 STARTUP_SECONDS = 10.0
 STARTUP_FAILURES = 3
 RESTART_DELAY_SECONDS = 1.0
@@ -144,29 +146,28 @@ def free_port(host: str) -> int:
 def supervise_module(
     module: str,
     workers: int,
-    *,
-    host: str,
-    port_variable: str,
-    port: int,
-    workers_variable: str,
-    metrics_port: int,
-    grace: float,
+    settings: Settings,
+    service: str,
     banner: str,
     shared: Mapping[str, str] | None = None,
 ) -> int:
     """Run `python -m module --worker` `workers` times on one port and supervise them.
 
-        sys.exit(supervise_module("reco_svc", 2, host="0.0.0.0", port_variable="SV_RECO_PORT", ...))
+        sys.exit(supervise_module("reco_svc", 2, settings, "reco", "reco: 2 workers on {host}:{port}"))
 
-    Each worker gets the port (`port_variable`; 0 picks a free one here, once for all),
-    `workers_variable`=1 (a worker never supervises), `shared` (values resolved once for
-    all, e.g. the embedded PostgreSQL's URL) and, with a metrics port, /metrics on that
-    port + i: each worker has its own counters. `banner` is printed with host and port filled in."""
-    port = port or free_port(host)
-    common = {**(shared or {}), port_variable: str(port), workers_variable: "1"}
+    `service` names its settings: the port SV_<SERVICE>_PORT (`settings.<service>_port`; 0
+    picks a free one here, once for all) and SV_<SERVICE>_WORKERS=1 for each worker (a worker
+    never supervises). Each worker also gets `shared` (values resolved once for all, e.g. the
+    embedded PostgreSQL's URL) and, with a metrics port, /metrics on that port + i: each worker
+    has its own counters. `banner` is printed with host and port filled in."""
+    port = getattr(settings, f"{service}_port") or free_port(settings.host)
+    prefix = f"SV_{service.upper()}"
+    common = {**(shared or {}), f"{prefix}_PORT": str(port), f"{prefix}_WORKERS": "1"}
+    metrics_port = settings.metrics_port
 
     def env_for(i: int) -> dict[str, str]:
         return {**common, **({"SV_METRICS_PORT": str(metrics_port + i)} if metrics_port else {})}
 
-    print(banner.format(host=host, port=port), flush=True)
-    return Supervisor([sys.executable, "-m", module, "--worker"], workers, env_for, grace).run()
+    print(banner.format(host=settings.host, port=port), flush=True)
+    command = [sys.executable, "-m", module, "--worker"]
+    return Supervisor(command, workers, env_for, settings.shutdown_grace_seconds).run()

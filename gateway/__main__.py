@@ -61,20 +61,6 @@ async def serve(settings: Settings, worker: bool = False) -> None:
     await runner.cleanup()  # waits for in-flight requests, closes the channels
 
 
-def supervise(settings: Settings, workers: int) -> int:
-    return supervise_module(
-        "gateway",
-        workers,
-        host=settings.host,
-        port_variable="SV_GATEWAY_PORT",
-        port=settings.gateway_port,
-        workers_variable="SV_GATEWAY_WORKERS",
-        metrics_port=settings.metrics_port,
-        grace=settings.shutdown_grace_seconds,
-        banner=f"gateway: {workers} workers on http://{{host}}:{{port}}",
-    )
-
-
 def main() -> None:
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)  # JSON with trace_id, like the services
@@ -83,7 +69,8 @@ def main() -> None:
         die_with_parent()
     workers = 1 if worker else worker_count(settings.gateway_workers)
     if workers > 1:
-        sys.exit(supervise(settings, workers))
+        banner = f"gateway: {workers} workers on http://{{host}}:{{port}}"
+        sys.exit(supervise_module("gateway", workers, settings, "gateway", banner))
     asyncio.run(serve(settings, worker=worker))
 
 
