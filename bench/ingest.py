@@ -223,6 +223,7 @@ async def run_open_phase(
     result.concurrency = 0  # reported as the most calls in flight at once
     groups: dict[str, list[int]] = {}
     cpu_before: dict[str, float] = {}
+    timeline: list[tuple[float, float]] = []  # (seconds into the window, latency) per call
 
     async def one(body: bytes, scheduled: float) -> None:
         try:
@@ -234,6 +235,7 @@ async def run_open_phase(
             result.calls += 1
             result.events += acked
             result.latencies.append(time.perf_counter() - scheduled)
+            timeline.append((scheduled - measure_from, result.latencies[-1]))
 
     n = 0
     sampled = False
@@ -262,7 +264,19 @@ async def run_open_phase(
         await asyncio.wait(in_flight, timeout=30)
     result.seconds = duration
     result.cpu = {k: (cpu_after[k] - cpu_before.get(k, 0.0)) / duration for k in cpu_after}
+    print(f"    slowest seconds of the window: {slowest_seconds(timeline)}", flush=True)
     return result
+
+
+def slowest_seconds(timeline: list[tuple[float, float]], shown: int = 3) -> str:
+    """Where an open-loop tail comes from: the seconds of the window with the worst latencies
+    (a stall shows as one or two seconds, steady queueing as all of them)."""
+    worst: dict[int, float] = {}
+    for offset, latency in timeline:
+        second = int(offset)
+        worst[second] = max(worst.get(second, 0.0), latency)
+    ranked = sorted(worst.items(), key=lambda kv: -kv[1])[:shown]
+    return ", ".join(f"{second} s: max {latency * 1000:.0f} ms" for second, latency in ranked) or "none"
 
 
 def _pid_source(

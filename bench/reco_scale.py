@@ -86,6 +86,7 @@ def fit(args: argparse.Namespace) -> None:
     archive = artifact.to_bytes()
     fit_seconds = time.perf_counter() - fitting
     Path(args.out).write_bytes(archive)
+    np.save(popularity_file(args.out), popularity + 1e-9)  # serve draws stories by it without regenerating
     print(
         json.dumps(
             {
@@ -122,7 +123,10 @@ async def serve(args: argparse.Namespace, archive: bytes, popularity: np.ndarray
         await apply_migrations(pool, "analytics", REPO_ROOT / "analytics_svc" / "migrations")
         await apply_migrations(pool, "reco", REPO_ROOT / "reco_svc" / "migrations")
         await store.load_demo(pool, catalog(args.items))
-        run_settings = Settings(database_url=url, data_dir=data_dir)
+        # A folder as the shared storage (an archive of this size is past what PostgreSQL
+        # artifacts hold; a cluster uses S3).
+        artifacts = f"file://{data_dir / 'artifacts'}"
+        run_settings = Settings(database_url=url, data_dir=data_dir, artifact_store=artifacts)
         stored = await put(configured_store(run_settings, pool), f"reco/{args.version}.tar", archive)
         await store.register_version(
             pool, args.version, stored.location, {}, "scale bench", True, stored.sha256, stored.size
@@ -132,6 +136,7 @@ async def serve(args: argparse.Namespace, archive: bytes, popularity: np.ndarray
             **os.environ,
             "SV_DATABASE_URL": url,
             "SV_DATA_DIR": str(data_dir),
+            "SV_ARTIFACT_STORE": artifacts,
             "SV_RECO_PORT": str(port),
             "SV_RECO_CATALOG": "none",
             "SV_LOG_LEVEL": "WARNING",
@@ -196,6 +201,10 @@ async def serve(args: argparse.Namespace, archive: bytes, popularity: np.ndarray
     return results
 
 
+def popularity_file(archive: str) -> str:
+    return f"{archive}.popularity.npy"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Recommendation model at catalog scale.")
     parser.add_argument("--items", type=int, default=100_000)
@@ -212,22 +221,21 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--phase", choices=["all", "fit"], default="all")
     parser.add_argument("--out", default="")
+    parser.add_argument(
+        "--archive", default="", help="serve this archive (from --phase fit --out FILE) instead of fitting"
+    )
     parser.add_argument("--version", default=f"vscale-{int(time.time())}")
     args = parser.parse_args()
     if args.phase == "fit":
         fit(args)
         return
-    out = Path(tempfile.mkdtemp(prefix="bench-reco-scale-")) / "model.tar"
-    command = [sys.executable, "-m", "bench.reco_scale", *sys.argv[1:], "--phase", "fit", "--out", str(out)]
-    command += ["--version", args.version]
-    print(f"fitting {args.items} items, {args.users} users, {args.interactions} interactions ...", flush=True)
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    fitted = json.loads(done.stdout.strip().splitlines()[-1])
-    users, items = generate(args.users, args.items, args.interactions, seed=args.seed)
-    popularity = np.bincount(items, minlength=args.items).astype(np.float64) + 1e-9
-    del users, items
+    fitted = None
+    if args.archive:
+        out = Path(args.archive)
+    else:
+        out = Path(tempfile.mkdtemp(prefix="bench-reco-scale-")) / "model.tar"
+        fitted = fit_in_child(args, out)
+    popularity = np.load(popularity_file(str(out)))
     results = asyncio.run(serve(args, out.read_bytes(), popularity))
     print()
     print(f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
@@ -236,6 +244,26 @@ def main() -> None:
         f"Python {platform.python_version()}"
     )
     print(f"command: python -m bench.reco_scale {' '.join(sys.argv[1:])}".rstrip())
+    if fitted is None:
+        print(f"data set: {args.items} items, {args.users} users (bench/reco_data.py); archive {out}")
+    else:
+        print_fit(args, fitted)
+    for line in results:
+        print(line)
+
+
+def fit_in_child(args: argparse.Namespace, out: Path) -> dict:
+    """The fit phase in a process of its own (its peak memory is the fit's alone)."""
+    command = [sys.executable, "-m", "bench.reco_scale", *sys.argv[1:], "--phase", "fit", "--out", str(out)]
+    command += ["--version", args.version]
+    print(f"fitting {args.items} items, {args.users} users, {args.interactions} interactions ...", flush=True)
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def print_fit(args: argparse.Namespace, fitted: dict) -> None:
     print(
         f"data set: {args.items} items, {args.users} users, {fitted['pairs']} distinct pairs "
         "(bench/reco_data.py)"
@@ -248,8 +276,6 @@ def main() -> None:
     print(f"tuning: {fitted['tuning']}")
     print(f"chosen: {json.dumps(fitted['params'])}; offline metrics: {json.dumps(fitted['metrics'])}")
     print("steps: " + "; ".join(fitted["steps"]))
-    for line in results:
-        print(line)
 
 
 if __name__ == "__main__":

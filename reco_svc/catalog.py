@@ -64,6 +64,9 @@ class CatalogEntry:
 @dataclass
 class CatalogSnapshot:
     entries: dict[str, CatalogEntry] = field(default_factory=dict)
+    # of_kind's answers, made on first use: a snapshot is never changed after it is built
+    # (changes make a new one), and serving asks for a kind on every call (goals: moral lessons).
+    _by_kind: dict[str, tuple[CatalogEntry, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_entries(cls, entries: Iterable[CatalogEntry]) -> CatalogSnapshot:
@@ -72,8 +75,11 @@ class CatalogSnapshot:
     def get(self, kind: str, item_id: str) -> CatalogEntry | None:
         return self.entries.get(key_of(kind, item_id))
 
-    def of_kind(self, kind: str) -> list[CatalogEntry]:
-        return [e for e in self.entries.values() if e.kind == kind]
+    def of_kind(self, kind: str) -> tuple[CatalogEntry, ...]:
+        found = self._by_kind.get(kind)
+        if found is None:
+            found = self._by_kind[kind] = tuple(e for e in self.entries.values() if e.kind == kind)
+        return found
 
     def with_entry(self, entry: CatalogEntry) -> CatalogSnapshot:
         """A copy with one entry added or replaced (snapshots are swapped, never mutated in place)."""

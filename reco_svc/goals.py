@@ -192,7 +192,7 @@ class GoalBook:
         cached = self._cache.get(user_id)
         if cached is None or now - cached[0] > CACHE_SECONDS:
             cached = self.remember(user_id, await goal_store.goals_of(self.pool, user_id))
-        return resolve(cached[1], self.snapshot())
+        return resolve(cached[1], self.snapshot()) if cached[1] else []
 
     def remember(self, user_id: str, ids: Sequence[str]) -> tuple[float, tuple[str, ...]]:
         """The user's goals as now stored (after a set, a read), for CACHE_SECONDS."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc.artifact import LoadedModel, from_bytes
+from reco_svc.artifact import LoadedModel, from_bytes, session_from
 from reco_svc.catalog import CatalogEntry
 from reco_svc.model_assembly import assemble, context_names
 from reco_svc.offline.learned_parts import Learned
 from reco_svc.offline.models.ease import EaseModel
 from reco_svc.offline.models.sparse_ease import SparseEaseModel
+from reco_svc.onnx_graph import INT8_LOW_RANK_FROM, build_sparse_topk_graph
 from reco_svc.similarity import top_k_similar
 
 
@@ -92,3 +93,42 @@ def test_reasons_read_any_entries_of_a_sparse_w_as_the_dense_matrix_holds_them()
         items = [int(i) for i in rng.choice(30, size=rng.integers(1, 6))]
         np.testing.assert_array_equal(model.weights_into_many(inputs, items), dense[np.ix_(inputs, items)].T)
     assert model.weights_into_many(np.array([5, 17]), [0, 1]).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_the_int8_low_rank_part_ranks_as_the_float_one():
+    """Large catalogs serve `right` as int8 (onnx_graph.INT8_LOW_RANK_FROM): the top k must stay
+    the float graph's, scores within a percent of the low-rank part's scale."""
+    rng = np.random.default_rng(5)
+    n_items, rank, width = 3000, 24, 16
+    columns = rng.integers(0, n_items, size=(n_items, width))
+    values = (rng.random((n_items, width)) * 0.2).astype(np.float32)
+    left = rng.normal(size=(n_items, rank)).astype(np.float32) * 0.1
+    right = rng.normal(size=(rank, n_items)).astype(np.float32) * 0.1
+    graphs = {
+        q: session_from(
+            build_sparse_topk_graph(
+                columns, values, n_items, left, right, int8_low_rank=q
+            ).SerializeToString()
+        )
+        for q in (False, True)
+    }
+    assert right.size < INT8_LOW_RANK_FROM  # forced here; chosen by size in serving
+    allowed = (rng.random((1, n_items)) < 0.8).astype(np.float32)
+    overlaps, worst = [], 0.0
+    for _ in range(200):
+        inputs = rng.choice(n_items, size=int(rng.integers(1, 8)), replace=False)
+        feeds = {
+            "inputs": inputs.astype(np.int64),
+            "values": rng.random(inputs.size).astype(np.float32) + 0.5,
+            "allowed": allowed,
+            "k": np.array([10], dtype=np.int64),
+        }
+        (float_values, float_top), (int8_values, int8_top) = (
+            graphs[q].run(None, feeds) for q in (False, True)
+        )
+        scale = np.abs((feeds["values"] @ left[inputs]) @ right).max()
+        worst = max(worst, float(np.abs(int8_values - float_values).max() / scale))
+        overlaps.append(len(set(float_top[0]) & set(int8_top[0])) / 10)
+        assert allowed[0, int8_top[0]].all()  # the mask holds as before
+    assert worst < 0.01
+    assert np.mean(overlaps) >= 0.95 and min(overlaps) >= 0.8
