@@ -10,10 +10,12 @@
    co-occurrence and attributes, the sparse W) and the archive (ONNX graph + W), timed;
    peak RSS of that process (the generated data included).
 2. **serve**: a fresh database with the catalog (every item a story, ages 3-17), the archive
-   in the artifact store (PostgreSQL), registered and activated; `python -m reco_svc` starts
-   and loads it; Recommend calls for similar stories (a story drawn by popularity as the
-   child's current story, an age group, limit 5) open-loop at --rate/s for --duration s,
-   latency from each call's scheduled time (bench/reco.py's loop).
+   in a folder artifact store (shared storage), registered and activated; `python -m reco_svc`
+   starts and loads it; --children returning children (each seen once by every connection
+   first, as bench.reco warms its users) ask for similar stories (a story drawn by popularity
+   as the child's current story, an age group, limit 5) open-loop at --rate/s for --duration
+   s, latency from each call's scheduled time (bench/reco.py's loop). --archive FILE serves
+   an archive written by `--phase fit --out FILE` instead of fitting again.
 
 Targets (issue 20): fit <= 10 min and <= 8 GB on 2 cores, p99 <= 10 ms at 500 requests/s.
 """
@@ -155,7 +157,7 @@ async def serve(args: argparse.Namespace, archive: bytes, popularity: np.ndarray
             def request(n: int) -> pb.RecommendRequest:
                 story = int(np.searchsorted(cumulative, rng.random()))
                 return pb.RecommendRequest(
-                    user_id=f"child-{n % 20000}",
+                    user_id=f"child-{n % args.children}",
                     context=pb.RecommendationContext(
                         age_group=rng.choice(groups), current_story_id=f"s{story}", device_type="tablet"
                     ),
@@ -173,7 +175,8 @@ async def serve(args: argparse.Namespace, archive: bytes, popularity: np.ndarray
                         await asyncio.sleep(0.5)
                 results.append(f"model loaded and serving after {time.perf_counter() - loading:.1f} s")
                 requests = [request(n) for n in range(20000)]
-                for r in requests[:2000]:  # warm: each child's (empty) history read once by every worker
+                # Warm, as bench.reco does: every child's (empty) history read once by every worker.
+                for r in requests[: args.children]:
                     await asyncio.gather(*(stub.Recommend(r, timeout=30) for stub in stubs))
 
                 async def send(n: int) -> None:
@@ -219,6 +222,7 @@ def main() -> None:
         "--reco-workers", type=int, default=1, help="SV_RECO_WORKERS: engine processes sharing the port"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--children", type=int, default=2000, help="distinct users calling")
     parser.add_argument("--phase", choices=["all", "fit"], default="all")
     parser.add_argument("--out", default="")
     parser.add_argument(

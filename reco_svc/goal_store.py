@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import asyncpg
 
+# Every replica listens: a child's goals changed (the payload is the user id), drop the cached ones.
+CHANGED_CHANNEL = "reco_goals_changed"
+
 
 async def goals_of(pool: asyncpg.Pool, user_id: str) -> list[str]:
     rows = await pool.fetch("SELECT goal FROM reco_goals WHERE user_id = $1 ORDER BY set_at, goal", user_id)
@@ -23,10 +26,13 @@ async def replace_goals(pool: asyncpg.Pool, user_id: str, goals: Sequence[str]) 
             "ON CONFLICT (user_id, goal) DO NOTHING",
             [(user_id, g) for g in goals],
         )
+        await conn.execute("SELECT pg_notify($1, $2)", CHANGED_CHANNEL, user_id)  # sent on COMMIT
 
 
 async def clear_goals(pool: asyncpg.Pool, user_id: str) -> int:
-    status = await pool.execute("DELETE FROM reco_goals WHERE user_id = $1", user_id)
+    async with pool.acquire() as conn, conn.transaction():
+        status = await conn.execute("DELETE FROM reco_goals WHERE user_id = $1", user_id)
+        await conn.execute("SELECT pg_notify($1, $2)", CHANGED_CHANNEL, user_id)
     return int(status.rsplit(" ", 1)[1])
 
 

@@ -24,6 +24,7 @@ the largest lift whose nDCG@10 loss stayed within 2 % on each of three validatio
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import Counter, OrderedDict
@@ -43,7 +44,10 @@ T = TypeVar("T")
 MAX_GOALS = 5
 LIFT_SHARE = 0.3  # places an item that teaches a goal moves up, as a share of the list's length
 CAP_SHARE = 0.3  # items per goal that may move up, as a share of the list's length
-CACHE_SECONDS = 5.0  # another replica's change shows within this
+# A change made through another replica arrives as a notification (goal_store.CHANGED_CHANNEL);
+# the cache's age bounds one missed while that replica's listener was down. Reading the goals on
+# every call instead cost a query per Recommend (at 500/s on 2 cores, the margin of the machine).
+CACHE_SECONDS = 60.0
 CACHE_USERS = 50_000
 LEANING_KINDS = frozenset({"theme", "moral_lesson", "story"})
 
@@ -152,12 +156,27 @@ def lean(
 
 class GoalBook:
     """The children's goals: set, listed and cleared through the contract, read on every
-    recommendation through a short cache (CACHE_SECONDS; this replica's changes at once)."""
+    recommendation through a cache (CACHE_SECONDS) that every replica's change clears at once."""
 
     def __init__(self, pool: asyncpg.Pool, snapshot: Callable[[], CatalogSnapshot]) -> None:
         self.pool = pool
         self.snapshot = snapshot
         self._cache: OrderedDict[str, tuple[float, tuple[str, ...]]] = OrderedDict()
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        self._listener = await self.pool.acquire()
+        await self._listener.add_listener(goal_store.CHANGED_CHANNEL, self._changed)
+
+    def _changed(self, _conn: object, _pid: int, _channel: str, user_id: str) -> None:
+        self._cache.pop(user_id, None)
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.remove_listener(goal_store.CHANGED_CHANNEL, self._changed)
+            await self.pool.release(self._listener)
+            self._listener = None
 
     def available(self) -> list[Goal]:
         return available(self.snapshot())

@@ -54,8 +54,11 @@ class RecoComponent:
     sampler: Periodic | None = None
     bootstrap: BootstrapRefresher | None = None
     families: FamilyBoard | None = None
+    goals: GoalBook | None = None
 
     async def aclose(self) -> None:
+        if self.goals is not None:
+            await self.goals.aclose()
         if self.families is not None:
             self.families.close()
         if self.sampler is not None:
@@ -110,6 +113,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     )
     # Educational goals and recommendations between families (goals.py, families.py).
     goals = GoalBook(runtime.pool, lambda: catalog.snapshot)
+    await goals.start()
     families = FamilyBoard(runtime.pool, catalog, privacy.tombstones)
     families.subscribe(runtime.bus, config.bus_group)
     privacy.add(
@@ -153,6 +157,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         sampler=sampler,
         bootstrap=bootstrap,
         families=families,
+        goals=goals,
     )
 
 
