@@ -64,8 +64,9 @@ async def test_sigkill_of_the_clickhouse_processor_loses_nothing(settings, analy
     try:
         wait_serving(f"127.0.0.1:{port}")
         load = Load(f"127.0.0.1:{port}")
-        running = asyncio.create_task(load.run(12.0))
-        await asyncio.sleep(9.0)
+        # Killed 15 s in: under the full suite's load chDB's start and first batch took over 9 s.
+        running = asyncio.create_task(load.run(18.0))
+        await asyncio.sleep(15.0)
         processor.send_signal(signal.SIGKILL)
         processor.wait(timeout=10)
         await running
