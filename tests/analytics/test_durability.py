@@ -47,6 +47,10 @@ class Load:
             self._stop.set()
             await asyncio.gather(*workers)
 
+    def stop(self) -> None:
+        """Ends run() early: the calls in flight finish."""
+        self._stop.set()
+
     async def _worker(self, stub: pb_grpc.AnalyticsServiceStub) -> None:
         while not self._stop.is_set():
             batch = [event() for _ in range(BATCH)]

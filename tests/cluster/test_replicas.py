@@ -53,7 +53,15 @@ async def cluster(settings, db, analytics, tmp_path):
     if REDIS is None:
         pytest.skip(NO_REDIS)
     prefix = f"rp{int(time.time() * 1000)}."
-    env = service_env(settings, kafka_topic_prefix=prefix, kafka_partitions=4, redis_url=REDIS)
+    # Model checks every second: until a model is trained each replica rebuilds its bootstrap
+    # popularity at most every 6 checks (30 s by default), each on its own clock.
+    env = service_env(
+        settings,
+        kafka_topic_prefix=prefix,
+        kafka_partitions=4,
+        redis_url=REDIS,
+        reco_model_poll_seconds=1,
+    )
     kafka = KafkaMockProcess(env)
     env["SV_KAFKA_BOOTSTRAP"] = kafka.bootstrap
     fleet = Fleet(env, tmp_path)
@@ -127,7 +135,8 @@ async def test_two_replicas_of_each_service_split_the_work_and_agree(cluster, db
             items = [[[(i.id, i.score) for i in x.items] for x in answer] for answer in lists]
             return lists if items[0] == items[1] else None
 
-        lists = await eventually(agree, timeout=10)
+        # Both have rebuilt their popularity from the new events (every 6 s here) and agree.
+        lists = await eventually(agree, timeout=30, interval=0.2)
         cold = await recommend(reco[0], stranger, "6-8", ["character", "universe"], limit=5)
         assert [[i.id for i in x.items] for x in cold] != [[i.id for i in x.items] for x in lists[0]]
         assert {x.variant for answer in lists for x in answer} == {"control"}  # no experiment runs
