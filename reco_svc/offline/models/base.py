@@ -21,6 +21,23 @@ def as_binary_csr(matrix: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
     return binary
 
 
+def as_fit_csr(matrix: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+    """What a model fits on: a float32 copy of a weighted matrix with its values over their mean,
+    or the binary copy when every stored value is the same (a plain implicit matrix fits exactly
+    as before). Over the mean, a weighted Gram keeps the scale a binary one has (the same l2 fits
+    both), while the weights still count: a story read again weighs more than one opened and left
+    (signal_matrix keeps such a pair only at reading.FLOOR, so it adds almost nothing)."""
+    found = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    found.eliminate_zeros()
+    if found.nnz == 0 or found.data.min() == found.data.max():
+        found.data[:] = 1.0
+        return found
+    if found.data.min() < 0:
+        raise ValueError("interaction weights must not be negative")
+    found.data /= found.data.mean(dtype=np.float64)
+    return found
+
+
 class ItemItemModel:
     """A model whose scores are `user_rows @ item_weights` (item x item, dense or sparse).
 

@@ -26,7 +26,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from reco_svc.offline.models._blas import single_threaded_blas
-from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
+from reco_svc.offline.models.base import ItemItemModel, as_fit_csr
 
 MAX_DENSE_ITEMS = 5_000
 
@@ -51,7 +51,7 @@ class EaseModel(ItemItemModel):
         self.max_items = max_items
 
     def fit(self, interactions: sp.csr_matrix) -> EaseModel:
-        x = as_binary_csr(interactions)
+        x = as_fit_csr(interactions)
         n_items = x.shape[1]
         if n_items > self.max_items:
             raise ValueError(

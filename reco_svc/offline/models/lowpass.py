@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 
 from reco_svc.offline.models._blas import single_threaded_blas
-from reco_svc.offline.models.base import ItemItemModel, as_binary_csr, as_csr
+from reco_svc.offline.models.base import ItemItemModel, as_csr, as_fit_csr
 
 
 class LowPassModel(ItemItemModel):
@@ -27,7 +27,7 @@ class LowPassModel(ItemItemModel):
         self.right: np.ndarray | None = None  # k x n_items: V^T D^b
 
     def fit(self, interactions: sp.csr_matrix) -> LowPassModel:
-        x = as_binary_csr(interactions).astype(np.float64)
+        x = as_fit_csr(interactions).astype(np.float64)
         user_degree = np.maximum(np.asarray(x.sum(axis=1)).ravel(), 1.0)
         item_degree = np.maximum(np.asarray(x.sum(axis=0)).ravel(), 1.0)
         normalized = sp.diags(user_degree**-0.5) @ x @ sp.diags(item_degree**-self.item_exponent)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
+from reco_svc.offline.models.base import ItemItemModel, as_fit_csr
 from reco_svc.offline.models.cooccurrence import keep_top_per_row
 
 
@@ -26,7 +26,7 @@ class RP3BetaModel(ItemItemModel):
         self.neighbours = neighbours
 
     def fit(self, interactions: sp.csr_matrix) -> RP3BetaModel:
-        x = as_binary_csr(interactions)
+        x = as_fit_csr(interactions)
         user_to_item = _row_normalize(x)
         item_to_user = _row_normalize(sp.csr_matrix(x.T))
         walk = sp.csr_matrix(item_to_user @ user_to_item)

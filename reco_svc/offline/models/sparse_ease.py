@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from reco_svc.offline.models._blas import single_threaded_blas
-from reco_svc.offline.models.base import ItemItemModel, as_binary_csr
+from reco_svc.offline.models.base import ItemItemModel, as_fit_csr
 from reco_svc.similarity import THREADS, NeighbourGraph, top_k_similar
 
 # Columns solved together: the exact path shares each batch's Gram from X among more columns;
@@ -58,7 +58,7 @@ class SparseEaseModel(ItemItemModel):
         self.graph: NeighbourGraph | None = None  # the neighbour pass (cosine, best first)
 
     def fit(self, interactions: sp.csr_matrix) -> SparseEaseModel:
-        x = as_binary_csr(interactions)
+        x = as_fit_csr(interactions)
         n_items = x.shape[1]
         known = self.known
         if known == AUTO:
