@@ -83,3 +83,33 @@ def test_fit_leaves_the_input_untouched_and_scores_dense_rows(name, co_consumed_
 def test_lowpass_handles_degenerate_shapes():
     one_item = sp.csr_matrix(np.ones((4, 1), dtype=np.float32))
     assert LowPassModel(rank=16).fit(one_item).score(one_item).shape == (4, 1)
+
+
+FITTING_ON_WEIGHTS = [EaseModel(l2=5.0), LowPassModel(rank=3), RP3BetaModel(neighbours=5)]
+
+
+@pytest.mark.parametrize("model", FITTING_ON_WEIGHTS, ids=["ease", "lowpass", "rp3beta"])
+def test_an_all_equal_matrix_fits_as_the_binary_one(model, co_consumed_matrix):
+    binary = sp.csr_matrix(co_consumed_matrix, dtype=np.float32)
+    binary.data[:] = 1.0
+    scaled = binary * np.float32(np.log1p(1.0))  # what a plain file becomes in training
+    rows = sp.csr_matrix(np.eye(3, 10, dtype=np.float32))
+    first = model.fit(binary).score(rows)
+    assert np.array_equal(first, model.fit(scaled).score(rows))
+
+
+@pytest.mark.parametrize("model", FITTING_ON_WEIGHTS, ids=["ease", "lowpass", "rp3beta"])
+def test_a_pair_kept_at_the_floor_weighs_almost_nothing_in_the_fit(model, co_consumed_matrix):
+    """Item 0's pairs at reading.FLOOR (opened and left) fit as if they were nearly absent: item 0
+    no longer lifts the items it was co-consumed with."""
+    weights = sp.csr_matrix(co_consumed_matrix, dtype=np.float32)
+    weights.data[:] = 1.0
+    floored = weights.tolil()
+    floored[:, 0] = floored[:, 0].multiply(0.01)
+    without = weights.tolil()
+    without[:, 0] = 0.0
+    item_1 = sp.csr_matrix(np.eye(1, 10, 1, dtype=np.float32))
+    full = model.fit(weights).score(item_1)[0]
+    kept = model.fit(sp.csr_matrix(floored)).score(item_1)[0]
+    gone = model.fit(sp.csr_matrix(without)).score(item_1)[0]
+    assert abs(kept[0] - gone[0]) < 0.1 * abs(full[0] - gone[0])
