@@ -85,7 +85,7 @@ MODEL_FETCH_FAILURES = meter.create_counter(
     "storyverse.reco.model.fetch.failures",
     unit="{attempt}",
     description="failed attempts to fetch or load the active model version, by reason "
-    "(unavailable, checksum, unreadable)",
+    "(unavailable, checksum, version, unreadable)",
 )
 ASSIGNMENT_LOOKUPS = meter.create_counter(
     "storyverse.reco.assignment.lookups",

@@ -65,6 +65,10 @@ def bootstrap_model(
     return in_memory(artifact)
 
 
+class VersionMismatch(ValueError):
+    """A registry row whose archive holds another version (a hand-made registration)."""
+
+
 class ModelHolder:
     def __init__(self, pool: asyncpg.Pool, locations: Locations, poll_seconds: float = 5.0) -> None:
         self.pool = pool
@@ -113,9 +117,15 @@ class ModelHolder:
     async def load(self, row: asyncpg.Record) -> LoadedModel:
         """The version of this registry row, fetched and loaded (the experiments load theirs too)."""
         if row["sha256"] is None:  # registered before the artifact store: a local folder
-            return await asyncio.to_thread(load_folder, Path(row["path"]))
-        data = await self.locations.fetch(row["path"], row["sha256"])
-        return await asyncio.to_thread(from_bytes, data)
+            model = await asyncio.to_thread(load_folder, Path(row["path"]))
+        else:
+            data = await self.locations.fetch(row["path"], row["sha256"])
+            model = await asyncio.to_thread(from_bytes, data)
+        if model.version != row["version"]:
+            # Served, it would label every list with another version than the registry's (and
+            # never equal the active row: reloaded on every check). Refused like a broken file.
+            raise VersionMismatch(f"the archive of {row['version']!r} holds version {model.version!r}")
+        return model
 
     def _failing(self, version: str, exc: Exception) -> None:
         failures = self._failed[1] + 1 if self._failed and self._failed[0] == version else 1
@@ -126,6 +136,8 @@ class ModelHolder:
             if isinstance(exc, ArtifactUnavailable | OSError)
             else "checksum"
             if isinstance(exc, ArtifactCorrupt)
+            else "version"
+            if isinstance(exc, VersionMismatch)
             else "unreadable"
         )
         metrics.MODEL_FETCH_FAILURES.add(1, {"reason": reason})

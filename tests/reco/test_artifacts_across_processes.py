@@ -159,3 +159,31 @@ def test_an_engine_that_cannot_fetch_a_version_keeps_the_old_one_and_says_so(set
             database(url, "UPDATE artifact_objects SET data = $2 WHERE key = $1", key, archive)
             eventually(lambda: served_version(port) == second)
             assert value(metrics_port, "storyverse_reco_model_outdated") == 0
+
+
+def test_a_row_whose_archive_holds_another_version_is_refused_not_reloaded_forever(settings, tmp_path):
+    """A hand-made registration: version "copy" names the archive of another version. Served, its
+    lists would carry a version the registry does not know, and the loaded version would never
+    equal the active row's (a reload on every check); refused like a broken file instead."""
+    with fresh_database(settings, "artifacts") as url:
+        base = service_env(replace(settings, database_url=url), reco_model_poll_seconds=1)
+        first = run("reco_svc.train", {**base, "SV_DATA_DIR": str(tmp_path / "t1")}).strip().splitlines()[-1]
+        copy = f"copy-of-{first}"
+        database(
+            url,
+            "INSERT INTO reco_model_versions (version, path, metrics, sha256, size_bytes)"
+            " SELECT $2, path, metrics, sha256, size_bytes FROM reco_model_versions WHERE version = $1"
+            " RETURNING version",
+            first,
+            copy,
+        )
+        port, metrics_port = free_port(), free_port()
+        with engine(engine_env(base, tmp_path / "e", port, metrics_port), tmp_path / "engine.log"):
+            assert served_version(port) == first
+            run("reco_svc.registry", {**base, "SV_DATA_DIR": str(tmp_path / "cli")}, "activate", copy)
+            failures = "storyverse_reco_model_fetch_failures_total"
+            eventually(lambda: (value(metrics_port, failures, reason="version") or 0) >= 1)
+            assert value(metrics_port, "storyverse_reco_model_outdated") == 1
+            assert served_version(port) == first, "the old version keeps serving"
+            time.sleep(3)  # checks every second: retried with backoff (1, 2, 4 s …), not each check
+            assert value(metrics_port, failures, reason="version") <= 3
