@@ -163,12 +163,15 @@ class GoalBook:
         self.snapshot = snapshot
         self._cache: OrderedDict[str, tuple[float, tuple[str, ...]]] = OrderedDict()
         self._listener: asyncpg.Connection | None = None
+        # Changes heard so far: a read that a change overtook is answered but not cached.
+        self._changes = 0
 
     async def start(self) -> None:
         self._listener = await self.pool.acquire()
         await self._listener.add_listener(goal_store.CHANGED_CHANNEL, self._changed)
 
     def _changed(self, _conn: object, _pid: int, _channel: str, user_id: str) -> None:
+        self._changes += 1
         self._cache.pop(user_id, None)
 
     async def aclose(self) -> None:
@@ -202,6 +205,7 @@ class GoalBook:
 
     async def clear(self, user_id: str) -> int:
         cleared = await goal_store.clear_goals(self.pool, user_id)
+        self._changes += 1
         self._cache.pop(user_id, None)
         return cleared
 
@@ -210,7 +214,11 @@ class GoalBook:
         now = time.monotonic()
         cached = self._cache.get(user_id)
         if cached is None or now - cached[0] > CACHE_SECONDS:
-            cached = self.remember(user_id, await goal_store.goals_of(self.pool, user_id))
+            changes = self._changes
+            ids = await goal_store.goals_of(self.pool, user_id)
+            if self._changes != changes:  # it may predate that change: kept, it would be stale
+                return resolve(ids, self.snapshot()) if ids else []
+            cached = self.remember(user_id, ids)
         return resolve(cached[1], self.snapshot()) if cached[1] else []
 
     def remember(self, user_id: str, ids: Sequence[str]) -> tuple[float, tuple[str, ...]]:

@@ -9,6 +9,7 @@ import uuid
 
 import asyncpg
 
+from reco_svc import goal_store
 from reco_svc.catalog import CatalogEntry, CatalogSnapshot
 from reco_svc.goals import CACHE_SECONDS, GoalBook
 
@@ -45,3 +46,18 @@ async def test_a_goal_set_or_cleared_through_one_replica_shows_in_the_others_cac
     finally:
         await first.aclose()
         await second.aclose()
+
+
+async def test_a_read_that_a_change_overtook_is_answered_but_not_cached(db: asyncpg.Pool, reco):
+    """The notification of a change committed while this replica's read was in flight arrives
+    before the read's answer, which may predate the change: caching it would keep it 60 s."""
+    book = GoalBook(db, lambda: SNAPSHOT)
+    child = f"kid-{uuid.uuid4().hex[:10]}"
+    await goal_store.replace_goals(db, child, ["patience"])
+    read = asyncio.create_task(book.of(child))
+    await asyncio.sleep(0)  # the read is waiting for PostgreSQL
+    book._changed(None, 0, goal_store.CHANGED_CHANNEL, child)  # what the listener is called with
+    assert [g.id for g in await read] == ["patience"]
+    # The change itself (written here without its notification, which was heard above).
+    await db.execute("UPDATE reco_goals SET goal = 'curiosity' WHERE user_id = $1", child)
+    assert [g.id for g in await book.of(child)] == ["curiosity"]
