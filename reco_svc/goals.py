@@ -24,7 +24,6 @@ the largest lift whose nDCG@10 loss stayed within 2 % on each of three validatio
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections import Counter, OrderedDict
@@ -35,6 +34,7 @@ from typing import TypeVar
 import asyncpg
 
 from common.errors import FieldViolation, InvalidArgument
+from common.notifications import Notifications
 from common.privacy.steps import ErasureStep, table_step
 from reco_svc import goal_store
 from reco_svc.catalog import CatalogEntry, CatalogSnapshot
@@ -162,24 +162,21 @@ class GoalBook:
         self.pool = pool
         self.snapshot = snapshot
         self._cache: OrderedDict[str, tuple[float, tuple[str, ...]]] = OrderedDict()
-        self._listener: asyncpg.Connection | None = None
         # Changes heard so far: a read that a change overtook is answered but not cached.
         self._changes = 0
 
-    async def start(self) -> None:
-        self._listener = await self.pool.acquire()
-        await self._listener.add_listener(goal_store.CHANGED_CHANNEL, self._changed)
+    def listen(self, notifications: Notifications) -> None:
+        """Forget a child's cached goals when any replica changes them (before
+        notifications.start()); everything, when notifications may have been missed."""
+        notifications.subscribe(goal_store.CHANGED_CHANNEL, self._changed, on_gap=self._forget_all)
 
-    def _changed(self, _conn: object, _pid: int, _channel: str, user_id: str) -> None:
+    def _changed(self, user_id: str) -> None:
         self._changes += 1
         self._cache.pop(user_id, None)
 
-    async def aclose(self) -> None:
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.remove_listener(goal_store.CHANGED_CHANNEL, self._changed)
-            await self.pool.release(self._listener)
-            self._listener = None
+    def _forget_all(self) -> None:
+        self._changes += 1
+        self._cache.clear()
 
     def available(self) -> list[Goal]:
         return available(self.snapshot())

@@ -19,7 +19,6 @@ trending from the interactions stored so far, rebuilt as they come (bootstrap.py
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -31,6 +30,7 @@ import asyncpg
 
 from common import metrics
 from common.artifacts import ArtifactCorrupt, ArtifactUnavailable, Locations
+from common.notifications import Notifications
 from common.periodic import Periodic
 from reco_svc import store
 from reco_svc.artifact import LoadedModel, from_bytes, in_memory, load_folder
@@ -77,20 +77,18 @@ class ModelHolder:
         self.current: LoadedModel | None = None
         # On every notification, and every poll_seconds in case one was missed.
         self._watch = Periodic("model check", self.check, poll_seconds)
-        self._listener: asyncpg.Connection | None = None
         # The active version that would not load: (version, failures so far, next try at).
         self._failed: tuple[str, int, float] | None = None
+
+    def listen(self, notifications: Notifications) -> None:
+        """Check at once on a registry notification (before notifications.start())."""
+        notifications.subscribe(store.NOTIFY_CHANNEL, lambda _payload: self._watch.wake(), self._watch.wake)
 
     async def start(self, snapshot: CatalogSnapshot) -> None:
         await self.check()
         if self.current is None:
             self.current = await asyncio.to_thread(bootstrap_model, snapshot)
-        self._listener = await self.pool.acquire()
-        await self._listener.add_listener(store.NOTIFY_CHANNEL, self._notified)
         self._watch.start()
-
-    def _notified(self, *_: object) -> None:
-        self._watch.wake()
 
     async def check(self) -> bool:
         """Load the active version if it is not the one serving; True when it switched."""
@@ -158,11 +156,6 @@ class ModelHolder:
 
     async def aclose(self) -> None:
         await self._watch.stop()  # a failed check is logged; the current model keeps serving
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.remove_listener(store.NOTIFY_CHANNEL, self._notified)
-            await self.pool.release(self._listener)
-            self._listener = None
 
 
 def _record_accuracy(version: str, found: object) -> None:

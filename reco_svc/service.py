@@ -12,6 +12,7 @@ from common import metrics
 from common.artifacts import Locations
 from common.grpc_server import Runtime, ServiceSpec
 from common.interceptors import CallObserver
+from common.notifications import Notifications
 from common.periodic import Periodic
 from common.privacy.participant import ErasureParticipant
 from common.telemetry_grpc import client_interceptors
@@ -55,10 +56,11 @@ class RecoComponent:
     bootstrap: BootstrapRefresher | None = None
     families: FamilyBoard | None = None
     goals: GoalBook | None = None
+    notifications: Notifications | None = None
 
     async def aclose(self) -> None:
-        if self.goals is not None:
-            await self.goals.aclose()
+        if self.notifications is not None:
+            await self.notifications.aclose()
         if self.families is not None:
             self.families.close()
         if self.sampler is not None:
@@ -81,6 +83,13 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     await catalog.start(config.catalog_path)
     # Models come from the artifact store each registry row names (common/artifacts).
     models = ModelHolder(runtime.pool, Locations(runtime.settings, runtime.pool), config.model_poll_seconds)
+    # Educational goals (goals.py): cached per replica, cleared by every replica's change.
+    goals = GoalBook(runtime.pool, lambda: catalog.snapshot)
+    # One LISTEN connection for the registry's and the goals' changes.
+    notifications = Notifications(runtime.pool)
+    models.listen(notifications)
+    goals.listen(notifications)
+    await notifications.start()
     await models.start(catalog.snapshot)
     # Redis (SV_REDIS_URL): replicas share each user's features; otherwise they stay in process.
     shared = bool(runtime.settings.redis_url)
@@ -111,9 +120,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         steps=erasure_steps(runtime.pool, features, shared),
         forget=[*forgetters(features, catalog), experiments.forget],
     )
-    # Educational goals and recommendations between families (goals.py, families.py).
-    goals = GoalBook(runtime.pool, lambda: catalog.snapshot)
-    await goals.start()
+    # Recommendations between families (families.py).
     families = FamilyBoard(runtime.pool, catalog, privacy.tombstones)
     families.subscribe(runtime.bus, config.bus_group)
     privacy.add(
@@ -158,6 +165,7 @@ async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
         bootstrap=bootstrap,
         families=families,
         goals=goals,
+        notifications=notifications,
     )
 
 

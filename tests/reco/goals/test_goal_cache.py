@@ -9,6 +9,7 @@ import uuid
 
 import asyncpg
 
+from common.notifications import Notifications
 from reco_svc import goal_store
 from reco_svc.catalog import CatalogEntry, CatalogSnapshot
 from reco_svc.goals import CACHE_SECONDS, GoalBook
@@ -30,8 +31,10 @@ async def test_a_goal_set_or_cleared_through_one_replica_shows_in_the_others_cac
     db: asyncpg.Pool, reco
 ):
     first, second = GoalBook(db, lambda: SNAPSHOT), GoalBook(db, lambda: SNAPSHOT)
-    await first.start()
-    await second.start()
+    listeners = [Notifications(db), Notifications(db)]  # one per replica
+    for book, notifications in zip((first, second), listeners, strict=True):
+        book.listen(notifications)
+        await notifications.start()
     try:
         child = f"kid-{uuid.uuid4().hex[:10]}"
         assert await first.of(child) == []  # cached: no goals
@@ -44,8 +47,8 @@ async def test_a_goal_set_or_cleared_through_one_replica_shows_in_the_others_cac
         assert await _until(first, child, []) == []
         assert [g.id for g in await second.of(child)] == []
     finally:
-        await first.aclose()
-        await second.aclose()
+        for notifications in listeners:
+            await notifications.aclose()
 
 
 async def test_a_read_that_a_change_overtook_is_answered_but_not_cached(db: asyncpg.Pool, reco):
@@ -56,7 +59,7 @@ async def test_a_read_that_a_change_overtook_is_answered_but_not_cached(db: asyn
     await goal_store.replace_goals(db, child, ["patience"])
     read = asyncio.create_task(book.of(child))
     await asyncio.sleep(0)  # the read is waiting for PostgreSQL
-    book._changed(None, 0, goal_store.CHANGED_CHANNEL, child)  # what the listener is called with
+    book._changed(child)  # what the listener calls with the notification's payload
     assert [g.id for g in await read] == ["patience"]
     # The change itself (written here without its notification, which was heard above).
     await db.execute("UPDATE reco_goals SET goal = 'curiosity' WHERE user_id = $1", child)
