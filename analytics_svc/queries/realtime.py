@@ -28,9 +28,8 @@ WHERE excluded.first_ts < f.first_ts
 
 
 # Rows per statement. A flush runs on the service's event loop, and building and encoding the
-# arrays of one statement holds it: a flush of 9,000 first events in one statement held it for
-# ~90 ms every 5 s (the ingestion tail at half of the maximum rate, bench.ingest); in chunks,
-# the loop serves calls while each chunk's statement runs.
+# arrays of one statement holds it (9,000 first events in one statement: ~50-95 ms of CPU); in
+# chunks, the loop serves calls while each chunk's statement runs (reports/realtime.py).
 CHUNK = 1000
 
 
