@@ -70,9 +70,9 @@ CREATE TABLE IF NOT EXISTS {db}.events (
     user_id       String CODEC(ZSTD(3)),
     session_id    Nullable(String) CODEC(ZSTD(3)),
     event_type    LowCardinality(String),
-    ts            DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3)),
-    received_at   DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3)),
-    stored_at     DateTime64(6, 'UTC') DEFAULT now64(6) CODEC(Delta, ZSTD(3)),
+    ts            DateTime64(6, 'UTC') CODEC(GCD, Delta, ZSTD(3)),
+    received_at   DateTime64(6, 'UTC') CODEC(GCD, Delta, ZSTD(3)),
+    stored_at     DateTime64(6, 'UTC') DEFAULT now64(6) CODEC(GCD, Delta, ZSTD(3)),
     story_id      Nullable(String) CODEC(ZSTD(3)),
     universes     Array(LowCardinality(String)),
     characters    Array(LowCardinality(String)),
@@ -118,6 +118,24 @@ AGGREGATES = {
         ) ARRAY JOIN [type, '*'] AS kind
         GROUP BY kind, user_id""",
     ),
+    # Ordered funnels over event types (clickhouse_funnel.py): per event type, user, month
+    # and properties, the times of the events (µs, sorted within each insert). A funnel
+    # reads the rows of its steps' types only, with no per-event grouping; Delta suits
+    # times that grow along a row. Duplicates add an equal (time, step) pair: no answer moves.
+    "funnel_streams": (
+        """CREATE TABLE IF NOT EXISTS {db}.funnel_streams (
+            event_type LowCardinality(String),
+            user_id    String CODEC(ZSTD(3)),
+            month      Date,
+            age_group LowCardinality(String), platform LowCardinality(String),
+            device_type LowCardinality(String),
+            times      SimpleAggregateFunction(groupArrayArray, Array(Int64)) CODEC(GCD, Delta, ZSTD(3))
+        ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(month)
+        ORDER BY (event_type, user_id, month, age_group, platform, device_type)""",
+        """SELECT event_type, user_id, toStartOfMonth(ts) AS month, {dims},
+                  arraySort(groupArray(toUnixTimestamp64Micro(ts))) AS times
+        FROM {db}.events GROUP BY event_type, user_id, month, age_group, platform, device_type""",
+    ),
     # The dashboard's active users: who was active on a day, under which properties.
     "daily_users": (
         """CREATE TABLE IF NOT EXISTS {db}.daily_users (
@@ -158,7 +176,7 @@ AGGREGATES = {
 # Aggregates of earlier versions, dropped on open.
 _OLD_AGGREGATES = ("user_first_events", "user_days", "user_type_activity")
 # The tables that hold a user's data (erasure).
-USER_TABLES = ("events", "retention_users", "daily_users")
+USER_TABLES = ("events", "retention_users", "daily_users", "funnel_streams")
 
 _BUCKET = {"hour": "toStartOfHour(ts)", "day": "toDate(ts)", "week": "toMonday(ts)"}
 # Every item a story creation uses, as (kind, key): each key once per event.
@@ -387,7 +405,7 @@ class ClickHouseEventStore:
         (`exact_attempts`); when an answer differs from the pass's, the figures are
         computed again from the pass's rows of the other users and these exact rows under
         one aggregate (medians do not merge)."""
-        query = FunnelQuery(params, window_seconds, self._events())
+        query = FunnelQuery(params, window_seconds, self._events(), f"{self.db}.funnel_streams")
         rows = await self.fetch(query.figures(query.attempts(), with_ties=True), query.p, in_order=True)
         tied = sorted({t[0] for r in rows for t in r["ties"]})
         if tied:

@@ -15,9 +15,9 @@ CREATE TABLE IF NOT EXISTS storyverse.events_local ON CLUSTER storyverse (
     user_id       String CODEC(ZSTD(3)),
     session_id    Nullable(String) CODEC(ZSTD(3)),
     event_type    LowCardinality(String),
-    ts            DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3)),
-    received_at   DateTime64(6, 'UTC') CODEC(Delta, ZSTD(3)),
-    stored_at     DateTime64(6, 'UTC') DEFAULT now64(6) CODEC(Delta, ZSTD(3)),
+    ts            DateTime64(6, 'UTC') CODEC(GCD, Delta, ZSTD(3)),
+    received_at   DateTime64(6, 'UTC') CODEC(GCD, Delta, ZSTD(3)),
+    stored_at     DateTime64(6, 'UTC') DEFAULT now64(6) CODEC(GCD, Delta, ZSTD(3)),
     story_id      Nullable(String) CODEC(ZSTD(3)),
     universes     Array(LowCardinality(String)),
     characters    Array(LowCardinality(String)),
@@ -63,6 +63,22 @@ TO storyverse.retention_users_local AS
 SELECT kind AS event_type, user_id, min(first) AS first, groupUniqArray(day) AS days FROM ( SELECT user_id, toString(event_type) AS type, toDate(ts) AS day, concat(leftPad(toString(toUnixTimestamp64Micro(ts)), 20, '0'), event_id, '\0', ifNull(age_group, ''), '\0', ifNull(platform, ''), '\0', ifNull(device_type, '')) AS first FROM storyverse.events_local ) ARRAY JOIN [type, '*'] AS kind GROUP BY kind, user_id;
 CREATE TABLE IF NOT EXISTS storyverse.retention_users ON CLUSTER storyverse AS storyverse.retention_users_local
 ENGINE = Distributed(storyverse, storyverse, retention_users_local, cityHash64(user_id));
+
+CREATE TABLE IF NOT EXISTS storyverse.funnel_streams_local ON CLUSTER storyverse (
+    event_type LowCardinality(String),
+    user_id    String CODEC(ZSTD(3)),
+    month      Date,
+    age_group LowCardinality(String), platform LowCardinality(String),
+    device_type LowCardinality(String),
+    times      SimpleAggregateFunction(groupArrayArray, Array(Int64)) CODEC(GCD, Delta, ZSTD(3))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/storyverse/funnel_streams', '{replica}')
+    PARTITION BY toYYYYMM(month)
+    ORDER BY (event_type, user_id, month, age_group, platform, device_type);
+CREATE MATERIALIZED VIEW IF NOT EXISTS storyverse.funnel_streams_mv ON CLUSTER storyverse
+TO storyverse.funnel_streams_local AS
+SELECT event_type, user_id, toStartOfMonth(ts) AS month, ifNull(age_group, '') AS age_group, ifNull(platform, '') AS platform, ifNull(device_type, '') AS device_type, arraySort(groupArray(toUnixTimestamp64Micro(ts))) AS times FROM storyverse.events_local GROUP BY event_type, user_id, month, age_group, platform, device_type;
+CREATE TABLE IF NOT EXISTS storyverse.funnel_streams ON CLUSTER storyverse AS storyverse.funnel_streams_local
+ENGINE = Distributed(storyverse, storyverse, funnel_streams_local, cityHash64(user_id));
 
 CREATE TABLE IF NOT EXISTS storyverse.daily_users_local ON CLUSTER storyverse (
     day Date, age_group LowCardinality(String), platform LowCardinality(String),

@@ -37,7 +37,9 @@ class Params:
 
     def time(self, value: datetime) -> str:
         micros = (value - EPOCH) // timedelta(microseconds=1)
-        return f"fromUnixTimestamp64Micro({self.add(micros, 'Int64')}, 'UTC')"
+        if "utc" not in self.values:  # a placeholder, not 'UTC': see FunnelQuery._stored_streams
+            self.values["utc"] = "UTC"
+        return f"fromUnixTimestamp64Micro({self.add(micros, 'Int64')}, {{utc:String}})"
 
 
 def dims_filter(params: Params, filters: Filters) -> str:

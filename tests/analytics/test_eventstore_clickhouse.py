@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from analytics_svc.eventstore.clickhouse import _params as _ch_params
+from analytics_svc.eventstore.clickhouse_funnel import from_streams
 from analytics_svc.eventstore.postgres import PostgresEventStore
 from analytics_svc.ingestion import store
 from analytics_svc.reports import by_type, dashboard
@@ -253,6 +254,17 @@ async def test_a_funnel_orders_events_of_the_same_time_by_event_id(clickhouse, o
     assert {g["group"]: _plain(g["steps"]) for g in got} == {k: _plain(v) for k, v in want.items()}
 
 
+def test_ordered_funnels_over_event_types_read_the_stream_aggregate():
+    """funnel_streams holds times per event type and the dashboard's properties: it answers
+    ordered funnels whose steps are types alone, grouped by none of those or one of them."""
+    steps = (Step("session_start"), Step("story_creation"))
+    base = ReportParams("funnel", date(2017, 1, 2), date(2017, 1, 9), steps=steps)
+    assert from_streams(base) and from_streams(replace(base, breakdown="platform"))
+    assert not from_streams(replace(base, funnel_order="strict"))
+    assert not from_streams(replace(base, breakdown="theme"))
+    assert not from_streams(replace(base, steps=(Step("session_start", (("theme", "space"),)), steps[1])))
+
+
 async def test_erasure_removes_a_users_events(clickhouse):
     events = _events([(0, "session_start", 0, None, [], "ios", None, "s1")] * 1, date(2016, 6, 1))
     events += _events([(1, "session_start", 900, None, [], "ios", None, "s1")], date(2016, 6, 1))
@@ -263,8 +275,8 @@ async def test_erasure_removes_a_users_events(clickhouse):
         await clickhouse.active_users(day_start(date(2016, 6, 1)), day_start(date(2016, 6, 2)), Filters())
         == 1
     )
-    # Nor do the aggregates that name users (retention, active users) keep them.
-    for table in ("retention_users", "daily_users"):
+    # Nor do the aggregates that name users (retention, active users, funnels) keep them.
+    for table in ("retention_users", "daily_users", "funnel_streams"):
         found = await clickhouse.fetch(
             f"SELECT count() AS n FROM {clickhouse.db}.{table} WHERE user_id = {{u:String}}",
             _ch_params(u=(events[0].user_id, "String")),
@@ -286,6 +298,9 @@ async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(cli
     await clickhouse.append(rows(events))
     board_params = DashboardParams(first, first + timedelta(days=9))
     retention = ReportParams("retention", first, first + timedelta(days=9), periods=3)
+    funnel = ReportParams(
+        "funnel", first, first + timedelta(days=9), steps=(Step("session_start"), Step("story_creation"))
+    )
 
     async def answers():
         board = await clickhouse.dashboard(board_params, first)
@@ -294,11 +309,13 @@ async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(cli
             sorted(map(dict, board.counts), key=str),
             board.content,
             await clickhouse.retention(retention),
+            await clickhouse.funnel(funnel, 24 * 3600),
         )
 
     before = await answers()
     assert before[0][0]["mau"] == 3 and before[3][0]
-    for table in ("daily_users", "daily_event_counts", "daily_content", "retention_users"):
+    assert before[4][0][0]["steps"] == [(3, None, None), (3, 3600.0, 3600.0)]
+    for table in ("daily_users", "daily_event_counts", "daily_content", "retention_users", "funnel_streams"):
         await clickhouse._call(clickhouse.client.command, f"DROP VIEW {clickhouse.db}.{table}_mv")
         await clickhouse._call(clickhouse.client.command, f"DROP TABLE {clickhouse.db}.{table}")
     await clickhouse._call(create_schema, clickhouse.client, clickhouse.db)
