@@ -68,6 +68,12 @@ def main() -> None:
     parser.add_argument("--conc-100", type=int, default=16, help="concurrent callers, batches of 100")
     parser.add_argument("--anchor-rows", type=int, default=100_000)
     parser.add_argument(
+        "--anchor-table",
+        choices=("fresh", "events"),
+        default="fresh",
+        help="COPY into a fresh table LIKE events, or into events as earlier phases left it (anchor.py)",
+    )
+    parser.add_argument(
         "--prebuild-events",
         type=int,
         default=400_000,
@@ -122,9 +128,15 @@ async def _bench(args: argparse.Namespace, url: str, db_name: str) -> None:
             for repeat in range(args.repeats):
                 for phase in wanted:
                     if phase == "anchor":
-                        anchors.append(await anchor.copy_rate(url, rows, chunk=5000))
+                        if args.anchor_table == "events":  # rows stay there: new ids each time
+                            if repeat:
+                                rows = anchor.anchor_rows(templates, args.anchor_rows, ids)
+                            anchors.append(await anchor.copy_rate(url, rows, chunk=5000, table="events"))
+                        else:
+                            anchors.append(await anchor.copy_rate(url, rows, chunk=5000))
                         print(
-                            f"[{repeat + 1}/{args.repeats}] anchor COPY {anchors[-1]:>9,.0f} rows/s",
+                            f"[{repeat + 1}/{args.repeats}] anchor COPY {anchors[-1]:>9,.0f} rows/s"
+                            f" ({args.anchor_table} table)",
                             flush=True,
                         )
                         continue
