@@ -8,6 +8,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from storyverse.feedback.v1 import feedback_service_pb2 as fb
 from storyverse.feedback.v1 import feedback_service_pb2_grpc as fb_grpc
 
+from tests.common.settled import settled
+
 SERVICES = {
     "analytics": "storyverse.analytics.v1.AnalyticsService",
     "reco": "storyverse.recommendation.v1.RecommendationService",
@@ -20,7 +22,10 @@ async def test_each_service_is_serving_and_listed_by_reflection(analytics, reco,
         async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
             for checked in ("", SERVICES[name]):
-                reply = await health.Check(health_pb2.HealthCheckRequest(service=checked))
+                reply = await settled(
+                    lambda h=health, c=checked: h.Check(health_pb2.HealthCheckRequest(service=c)),
+                    lambda r: r.status == health_pb2.HealthCheckResponse.SERVING,
+                )
                 assert reply.status == health_pb2.HealthCheckResponse.SERVING
             reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
             responses = reflection.ServerReflectionInfo(

@@ -25,6 +25,7 @@ from common.bus import BusMessage
 from common.bus.inprocess import InProcessBus
 from common.bus.kafka import KafkaBus
 from common.logs import JsonFormatter
+from tests.common.settled import settled
 from tests.events import event_dict
 from tests.kafka_mock import MockKafkaCluster
 
@@ -111,8 +112,12 @@ async def test_one_http_request_is_one_trace_from_gateway_to_postgresql(gateway_
 
 
 async def test_health_checks_and_background_queries_start_no_trace(gateway_url, http, db, spans):
-    async with http.get(f"{gateway_url}/readyz") as response:
-        assert response.status == 200
+    async def ready() -> int:
+        async with http.get(f"{gateway_url}/readyz") as response:
+            return response.status
+
+    # Once the session's services' database probes settle (tests/common/settled.py).
+    assert await settled(ready, lambda status: status == 200) == 200
     await db.fetchval("SELECT 1")
     assert spans.get_finished_spans() == ()
 
