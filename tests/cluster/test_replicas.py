@@ -54,13 +54,16 @@ async def cluster(settings, db, analytics, tmp_path):
         pytest.skip(NO_REDIS)
     prefix = f"rp{int(time.time() * 1000)}."
     # Model checks every second: until a model is trained each replica rebuilds its bootstrap
-    # popularity at most every 6 checks (30 s by default), each on its own clock.
+    # popularity at most every 6 checks (30 s by default), each on its own clock. Redis calls
+    # get 2 s, not 0.25: under the full suite a late answer opened a replica's breaker and its
+    # pick went to the degraded in-memory path (tests/faults/test_redis_down.py tests that path).
     env = service_env(
         settings,
         kafka_topic_prefix=prefix,
         kafka_partitions=4,
         redis_url=REDIS,
         reco_model_poll_seconds=1,
+        redis_timeout_seconds=2,
     )
     kafka = KafkaMockProcess(env)
     env["SV_KAFKA_BOOTSTRAP"] = kafka.bootstrap
