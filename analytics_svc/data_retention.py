@@ -7,7 +7,9 @@ event sequences of the analytics rollup (user_day_sequences: the raw stream with
 properties) of the days wholly before the cut-off; the daily rollups stay, so
 long-range reports keep working.
 Each batch is its own short transaction, so ingestion is never blocked for long.
-Run daily (k8s CronJob).
+With SV_ANALYTICS_STORE=clickhouse the events live there: the same policy runs on that store
+(ClickHouseEventStore.delete_older). Run daily (k8s CronJob); on the embedded engine (one
+process per data directory), while the service is stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from analytics_svc.eventstore.choose import open_event_store
 from common.database import database_url
 from common.settings import Settings
 
@@ -78,12 +81,21 @@ async def count_older(pool: asyncpg.Pool, older_than: timedelta) -> dict[str, in
 
 
 async def run(args: argparse.Namespace) -> None:
-    pool = await asyncpg.create_pool(database_url(Settings.from_env()), min_size=1, max_size=1)
+    settings = Settings.from_env()
+    pool = await asyncpg.create_pool(database_url(settings), min_size=1, max_size=1)
     try:
         if args.dry_run:
             counts = await count_older(pool, args.events_older_than)
         else:
             counts = await apply_retention(pool, args.events_older_than, args.batch)
+        if settings.analytics_store == "clickhouse":
+            store = await open_event_store(settings, pool)
+            try:
+                cutoff = datetime.now(UTC) - args.events_older_than
+                found = await store.delete_older(cutoff, dry_run=args.dry_run)
+                counts.update({f"clickhouse {table}": n for table, n in found.items()})
+            finally:
+                await store.close()
         verb = "would delete" if args.dry_run else "deleted"
         print(", ".join(f"{verb} {n} rows from {table}" for table, n in counts.items()))
     finally:

@@ -309,6 +309,39 @@ class ClickHouseEventStore:
 
         return await self._call(erase)
 
+    async def delete_older(self, cutoff: datetime, dry_run: bool = False) -> dict[str, int]:
+        """The retention policy (data_retention.py): events before `cutoff` go, and so do
+        their times in funnel_streams (the raw stream, as PostgreSQL's user_day_sequences);
+        the aggregates that count or mark days stay, as PostgreSQL keeps its rollups.
+        Mutations, waited for; a part without old rows is not rewritten. Returns the
+        events deleted and the funnel_streams rows left empty (`dry_run`: the events only)."""
+        at = {"c": micros(cutoff)}
+        before = "ts < fromUnixTimestamp64Micro({c:Int64}, 'UTC')"
+        month = "month <= toStartOfMonth(fromUnixTimestamp64Micro({c:Int64}, 'UTC'))"
+        streams, wait = f"{self.db}.funnel_streams", {"mutations_sync": 2}
+
+        def count(sql: str) -> int:
+            return int(self.client.query(sql, parameters=at).result_rows[0][0])
+
+        def delete() -> dict[str, int]:
+            old = count(f"SELECT count() FROM {self.table} WHERE {before}")
+            if dry_run:
+                return {"events": old}
+            old_events = f"ALTER TABLE {self.table} DELETE WHERE {before}"
+            self.client.command(old_events, parameters=at, settings=wait)
+            self.client.command(
+                f"ALTER TABLE {streams} UPDATE times = arrayFilter(x -> x >= {{c:Int64}}, times)"
+                f" WHERE {month} AND arrayExists(x -> x < {{c:Int64}}, times)",
+                parameters=at,
+                settings=wait,
+            )
+            emptied = count(f"SELECT count() FROM {streams} WHERE {month} AND empty(times)")
+            empty = f"ALTER TABLE {streams} DELETE WHERE {month} AND empty(times)"
+            self.client.command(empty, parameters=at, settings=wait)
+            return {"events": old, "funnel_streams": emptied}
+
+        return await self._call(delete)
+
     async def count(self) -> int:
         rows = await self.fetch(f"SELECT count() AS n FROM {self._events()}")
         return int(rows[0]["n"])

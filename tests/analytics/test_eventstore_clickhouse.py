@@ -286,6 +286,48 @@ async def test_erasure_removes_a_users_events(clickhouse):
     assert board.active[0]["dau"] == 1
 
 
+async def test_retention_deletes_old_events_and_their_funnel_times_and_keeps_counts(clickhouse):
+    """The retention job's policy on this store: events before the cut-off and their times in
+    funnel_streams go (a month wholly before it, and the old part of the cut-off's month);
+    later ones and the day counts stay. 1999 is this test's alone."""
+    first = date(1999, 11, 20)
+    offsets = [0, 20 * 86400, 30 * 86400]  # Nov 20, Dec 10, Dec 20
+    raw = [(0, kind, offset, None, [], "ios", None, "s1") for offset in offsets for kind in TYPES[:2]]
+    events = _events(raw, first)
+    await clickhouse.append(rows(events))
+    cutoff = day_start(date(1999, 12, 15))
+    funnel = ReportParams(
+        "funnel", first, date(1999, 12, 31), steps=(Step("session_start"), Step("story_started"))
+    )
+    assert (await clickhouse.funnel(funnel, 3600))[0][0]["steps"][0][0] == 1
+    counted = await clickhouse.fetch(
+        f"SELECT sum(events) AS n FROM {clickhouse.db}.daily_event_counts WHERE toYear(day) = 1999"
+    )
+
+    assert await clickhouse.delete_older(cutoff, dry_run=True) == {"events": 4}
+    assert (await clickhouse.delete_older(cutoff))["events"] == 4
+    assert await clickhouse.delete_older(cutoff) == {"events": 0, "funnel_streams": 0}
+
+    left = await clickhouse.fetch(
+        f"SELECT event_id FROM {clickhouse.db}.events WHERE user_id = {{u:String}} ORDER BY event_id",
+        _ch_params(u=(events[0].user_id, "String")),
+    )
+    assert [r["event_id"] for r in left] == [e.event_id for e in events[4:]]
+    times = await clickhouse.fetch(
+        f"SELECT arraySort(groupArrayArray(times)) AS t FROM {clickhouse.db}.funnel_streams"
+        " WHERE user_id = {u:String}",
+        _ch_params(u=(events[0].user_id, "String")),
+    )
+    kept = day_start(date(1999, 12, 20)) - datetime(1970, 1, 1, tzinfo=UTC)
+    assert times[0]["t"] == [kept // timedelta(microseconds=1)] * 2
+    # The funnel now starts at the kept day only; the counts naming nobody are untouched.
+    assert (await clickhouse.funnel(funnel, 3600))[0][0]["steps"][0][0] == 1
+    again = await clickhouse.fetch(
+        f"SELECT sum(events) AS n FROM {clickhouse.db}.daily_event_counts WHERE toYear(day) = 1999"
+    )
+    assert again == counted and counted[0]["n"] == 6
+
+
 async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(clickhouse):
     """An aggregate added by a new version (or dropped) is created and filled from the events
     already stored, exactly once: the dashboard and retention answer as before."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -47,7 +48,6 @@ async def test_old_events_are_deleted_in_batches_and_recent_ones_kept(db):
 async def test_the_command_line_runs(settings, db):
     await apply_migrations(db, "analytics", MIGRATIONS)
     env = {"SV_DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin", "PYTHONPATH": sys.path[0]}
-    import os
 
     env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
     done = subprocess.run(
@@ -60,3 +60,26 @@ async def test_the_command_line_runs(settings, db):
     )
     assert done.returncode == 0, done.stderr
     assert "would delete" in done.stdout
+
+
+@pytest.mark.clickhouse
+def test_the_command_line_applies_the_policy_to_the_clickhouse_store(settings, tmp_path):
+    """With SV_ANALYTICS_STORE=clickhouse the job also deletes there (an engine of its own here)."""
+    env = {
+        "SV_DATABASE_URL": settings.database_url,
+        "SV_ANALYTICS_STORE": "clickhouse",
+        "SV_DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "analytics_svc.data_retention", "--events-older-than", "400d"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "deleted 0 rows from clickhouse events" in done.stdout
+    assert "deleted 0 rows from clickhouse funnel_streams" in done.stdout
