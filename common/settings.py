@@ -152,6 +152,9 @@ class Settings:
     analytics_store: str = "postgres"
     clickhouse_url: str | None = None
     clickhouse_database: str = "storyverse"
+    # The cluster of clickhouse_cluster.sql, when SV_CLICKHOUSE_URL is one (erasure and
+    # retention then mutate the shards' local tables ON CLUSTER).
+    clickhouse_cluster: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -25,5 +25,6 @@ async def open_event_store(settings: Settings, pool: asyncpg.Pool) -> EventStore
             url=settings.clickhouse_url,
             path=settings.data_dir / "clickhouse",
             database=settings.clickhouse_database,
+            cluster=settings.clickhouse_cluster,
         )
     return PostgresEventStore(pool)

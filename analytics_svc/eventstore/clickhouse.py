@@ -211,18 +211,24 @@ def _number(value: Any) -> float | None:
 class ClickHouseEventStore:
     name = "clickhouse"
 
-    def __init__(self, client: Any, database: str, threads: int = 1) -> None:
+    def __init__(self, client: Any, database: str, threads: int = 1, cluster: str = "") -> None:
         self.client = client
         self.db = database
+        self.cluster = cluster
         self._thread = ThreadPoolExecutor(threads, thread_name_prefix="clickhouse")
         self._final = ""  # see the module docstring: append() keeps ids unique
 
     @classmethod
     async def open(
-        cls, url: str | None = None, path: Path | str | None = None, database: str = "storyverse"
+        cls,
+        url: str | None = None,
+        path: Path | str | None = None,
+        database: str = "storyverse",
+        cluster: str = "",
     ) -> ClickHouseEventStore:
         """A server (url: http(s)://user:password@host:8123 or a chdb:// DSN) or the embedded
-        engine with its data under `path`; the database and table are created if missing."""
+        engine with its data under `path`; the database and table are created if missing.
+        `cluster`: the tables are clickhouse_cluster.sql's (Distributed over `<table>_local`)."""
         import clickhouse_connect
 
         def connect() -> Any:
@@ -233,7 +239,7 @@ class ClickHouseEventStore:
             create_schema(client, database)
             return client
 
-        store = cls(None, database, threads=1 if not url else 4)
+        store = cls(None, database, threads=1 if not url else 4, cluster=cluster)
         store.client = await store._call(connect)
         return store
 
@@ -258,6 +264,13 @@ class ClickHouseEventStore:
 
     def _events(self) -> str:
         return f"{self.table} {self._final}"
+
+    def mutation(self, table: str, action: str) -> str:
+        """`ALTER TABLE … {action}` on one of the database's tables. A Distributed table takes
+        no mutation: on a cluster it goes to the shards' local tables, ON CLUSTER."""
+        if self.cluster:
+            return f"ALTER TABLE {self.db}.{table}_local ON CLUSTER {_identifier(self.cluster)} {action}"
+        return f"ALTER TABLE {self.db}.{table} {action}"
 
     # --- writing ------------------------------------------------------------------------
 
@@ -301,7 +314,7 @@ class ClickHouseEventStore:
             ).result_rows[0][0]
             for table in USER_TABLES:
                 self.client.command(
-                    f"ALTER TABLE {self.db}.{table} DELETE WHERE user_id = {{u:String}}",
+                    self.mutation(table, "DELETE WHERE user_id = {u:String}"),
                     parameters={"u": user_id},
                     settings={"mutations_sync": 2},
                 )
@@ -327,16 +340,19 @@ class ClickHouseEventStore:
             old = count(f"SELECT count() FROM {self.table} WHERE {before}")
             if dry_run:
                 return {"events": old}
-            old_events = f"ALTER TABLE {self.table} DELETE WHERE {before}"
+            old_events = self.mutation("events", f"DELETE WHERE {before}")
             self.client.command(old_events, parameters=at, settings=wait)
             self.client.command(
-                f"ALTER TABLE {streams} UPDATE times = arrayFilter(x -> x >= {{c:Int64}}, times)"
-                f" WHERE {month} AND arrayExists(x -> x < {{c:Int64}}, times)",
+                self.mutation(
+                    "funnel_streams",
+                    "UPDATE times = arrayFilter(x -> x >= {c:Int64}, times)"
+                    f" WHERE {month} AND arrayExists(x -> x < {{c:Int64}}, times)",
+                ),
                 parameters=at,
                 settings=wait,
             )
             emptied = count(f"SELECT count() FROM {streams} WHERE {month} AND empty(times)")
-            empty = f"ALTER TABLE {streams} DELETE WHERE {month} AND empty(times)"
+            empty = self.mutation("funnel_streams", f"DELETE WHERE {month} AND empty(times)")
             self.client.command(empty, parameters=at, settings=wait)
             return {"events": old, "funnel_streams": emptied}
 
@@ -811,6 +827,11 @@ def create_schema(client: Any, database: str) -> None:
 
 def _aggregate_select(select: str, database: str) -> str:
     return select.format(db=database, dims=_DIMS, items=_CONTENT_ITEMS.format(pairs=_PAIRS))
+
+
+def _identifier(name: str) -> str:
+    """A cluster name from the settings, as a quoted identifier."""
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
 def _params(**values: tuple[Any, str]) -> Params:

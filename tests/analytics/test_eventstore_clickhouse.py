@@ -364,6 +364,26 @@ async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(cli
     assert await answers() == before
 
 
+async def test_on_a_cluster_mutations_go_to_the_local_tables_on_cluster(clickhouse):
+    """A Distributed table takes no ALTER … DELETE: with a cluster named, erasure and retention
+    mutate clickhouse_cluster.sql's `*_local` tables ON CLUSTER (parsed by the engine here:
+    no cluster to run them on)."""
+    from analytics_svc.eventstore.clickhouse import ClickHouseEventStore
+
+    on_cluster = ClickHouseEventStore(None, "storyverse", cluster="story`verse")
+    sql = on_cluster.mutation("funnel_streams", "DELETE WHERE user_id = {u:String}")
+    assert sql == (
+        "ALTER TABLE storyverse.funnel_streams_local ON CLUSTER `story\\`verse`"
+        " DELETE WHERE user_id = {u:String}"
+    )
+    parsed = await clickhouse.fetch(
+        "SELECT formatQuerySingleLine({q:String}) AS f", _ch_params(q=(sql, "String"))
+    )
+    assert parsed[0]["f"].endswith("_local ON CLUSTER `story\\`verse` (DELETE WHERE user_id = {u:String})")
+    single = clickhouse.mutation("events", "DELETE WHERE 1")
+    assert single == f"ALTER TABLE {clickhouse.db}.events DELETE WHERE 1"
+
+
 def test_the_cluster_ddl_has_the_columns_of_the_schema():
     """clickhouse_cluster.sql repeats the table's columns for ON CLUSTER: they must not drift."""
     from pathlib import Path
