@@ -51,6 +51,11 @@ BUS_PROCESSING_LATENCY = meter.create_histogram(
 BUS_MESSAGES = meter.create_counter(
     "storyverse.bus.messages", unit="{message}", description="messages handled, by topic, group and outcome"
 )
+BUS_SKIPPED = meter.create_counter(
+    "storyverse.bus.skipped",
+    unit="{message}",
+    description="messages a consumer group never handled: gone from the topic (retention) before it read",
+)
 BUS_CONSUMER_LAG = meter.create_gauge(
     "storyverse.bus.consumer.lag",
     unit="{message}",

@@ -5,6 +5,10 @@ acknowledged by the in-sync replicas. Consumers: one per subscription, in a
 consumer group, auto-commit off; offsets are committed after the handler
 succeeded (at-least-once; handlers are idempotent). A message that still fails
 after retries goes to `<topic>.dlq` with the error in a header, then is committed.
+A group whose committed offset fell out of the topic's retention (consumers down longer
+than it) restarts at the earliest message left: the messages in between were never
+handled, so the first message of each newly assigned partition is checked against the
+committed offset and such a gap is logged as an error and counted (`BUS_SKIPPED`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from common import metrics
 from common.bus.base import BusMessage, Handler
@@ -125,22 +129,30 @@ class KafkaBus:
                 "topic.metadata.refresh.interval.ms": 5000,
             }
         )
-        consumer.subscribe([self.topic_name(topic)])
+        checked: set[tuple[str, int]] = set()  # partitions whose first offset was checked
+        consumer.subscribe([self.topic_name(topic)], on_assign=lambda _consumer, _parts: checked.clear())
         lag_due = time.monotonic() + LAG_EVERY_SECONDS
         try:
             while not self._closing.is_set() and (topic, group) not in self._left:
                 raw = await loop.run_in_executor(self._executor, consumer.consume, BATCH, 0.2)
                 batch = []
                 oldest = None
+                firsts: dict[tuple[str, int], int] = {}
                 for msg in raw:
                     if msg.error():
                         if msg.error().code() != KafkaError._PARTITION_EOF:
                             log.warning("kafka consume error", extra={"fields": {"error": str(msg.error())}})
                         continue
+                    if (msg.topic(), msg.partition()) not in checked:
+                        firsts.setdefault((msg.topic(), msg.partition()), msg.offset())
                     headers = {k: v for k, v in (msg.headers() or [])}
                     batch.append(BusMessage(msg.key(), msg.value(), headers, topic))
                     stamp = msg.timestamp()[1] / 1000
                     oldest = stamp if oldest is None or 0 < stamp < oldest else oldest
+                if firsts:  # before this batch's commit: the committed offsets are the group's
+                    skipped = await loop.run_in_executor(self._executor, _skipped, consumer, firsts)
+                    self._record_skipped(group, skipped)
+                    checked.update(firsts)
                 if time.monotonic() >= lag_due:  # in this loop: never concurrent with consume()
                     lag_due = time.monotonic() + LAG_EVERY_SECONDS
                     lags = await loop.run_in_executor(self._executor, _lag, consumer)
@@ -152,6 +164,24 @@ class KafkaBus:
                 await loop.run_in_executor(self._executor, _commit, consumer)
         finally:
             await loop.run_in_executor(self._executor, consumer.close)
+
+    def _record_skipped(self, group: str, skipped: dict[tuple[str, int], tuple[int, int]]) -> None:
+        for (name, partition), (committed, first) in skipped.items():
+            log.error(
+                "kafka messages skipped: the group's committed offset is gone from the topic (retention),"
+                " the messages before the first one left were never handled",
+                extra={
+                    "fields": {
+                        "topic": name,
+                        "partition": partition,
+                        "group": group,
+                        "committed": committed,
+                        "first": first,
+                        "skipped": first - committed,
+                    }
+                },
+            )
+            metrics.BUS_SKIPPED.add(first - committed, {"topic": name, "group": group})
 
     def _record_lag(self, group: str, lags: dict[tuple[str, int], int]) -> None:
         for (name, partition), lag in lags.items():
@@ -196,6 +226,24 @@ def _commit(consumer: Consumer) -> None:
         consumer.commit(asynchronous=False)
     except KafkaException as exc:  # e.g. rebalance in progress: messages will be redelivered
         log.warning("kafka commit failed", extra={"fields": {"error": str(exc)}})
+
+
+def _skipped(
+    consumer: Consumer, firsts: dict[tuple[str, int], int]
+) -> dict[tuple[str, int], tuple[int, int]]:
+    """(topic, partition) -> (committed offset, first offset read) where the first message read
+    after an assignment lies beyond the group's committed offset (the next one it had to
+    handle). Topics here are neither compacted nor transactional: no offset is skipped otherwise."""
+    try:
+        committed = consumer.committed([TopicPartition(t, p) for t, p in firsts], timeout=5)
+    except KafkaException as exc:  # broker unreachable: this assignment goes unchecked
+        log.warning("kafka committed offsets unavailable", extra={"fields": {"error": str(exc)}})
+        return {}
+    return {
+        (tp.topic, tp.partition): (tp.offset, firsts[(tp.topic, tp.partition)])
+        for tp in committed
+        if tp.offset >= 0 and firsts[(tp.topic, tp.partition)] > tp.offset
+    }
 
 
 def _lag(consumer: Consumer) -> dict[tuple[str, int], int]:

@@ -200,6 +200,50 @@ async def test_kafka_consumer_lag_is_measured_per_partition(otel, monkeypatch):
     assert any(p.attributes["group"] == "lag-group" for p in lag)
 
 
+async def test_messages_gone_before_a_group_read_them_are_logged_and_counted(otel, caplog):
+    """A group down longer than the topic's retention loses the messages between its committed
+    offset and the earliest one left; the consumer says so. The mock broker keeps ~5 MB a
+    partition: 7 MB after the commit push the committed offset out."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    cluster = MockKafkaCluster(brokers=1)
+    bus = KafkaBus(cluster.bootstrap, prefix=f"gap{uuid.uuid4().hex[:6]}.")
+    name = bus.topic_name("gone")
+    raw = Producer({"bootstrap.servers": cluster.bootstrap})
+    received: list[BusMessage] = []
+
+    async def handle(batch: list[BusMessage]) -> None:
+        received.extend(batch)
+
+    try:
+        for n in range(10):
+            raw.produce(name, f"early-{n}".encode(), partition=0)
+        raw.flush(10)
+        earlier = Consumer({"bootstrap.servers": cluster.bootstrap, "group.id": "gap-group"})
+        earlier.assign([TopicPartition(name, 0, 0)])
+        earlier.commit(offsets=[TopicPartition(name, 0, 2)], asynchronous=False)  # handled 2, then down
+        earlier.close()
+        for _ in range(700):
+            raw.produce(name, b"x" * 10_000, partition=0)
+        raw.flush(10)
+        caplog.set_level(logging.ERROR, logger="common.bus.kafka")
+        bus.subscribe("gone", "gap-group", handle)
+        await bus.start()
+        deadline = time.monotonic() + 20
+        while not received and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        await bus.aclose()
+        cluster.close()
+    assert received and received[0].value == b"x" * 10_000  # the early ones were pruned
+    gaps = [r for r in caplog.records if r.getMessage().startswith("kafka messages skipped")]
+    assert len(gaps) == 1, caplog.records
+    fields = gaps[0].fields
+    assert fields["committed"] == 2 and fields["skipped"] == fields["first"] - 2 > 0
+    counted = points(otel[1])["storyverse.bus.skipped"]
+    assert [p.value for p in counted if p.attributes["group"] == "gap-group"] == [fields["skipped"]]
+
+
 async def test_instruments_record_and_reach_prometheus(otel, gateway_url, http, db, analytics):
     _, reader = otel
     async with http.post(f"{gateway_url}/api/analytics/events:batch", json={"events": [event_dict()]}) as r:
