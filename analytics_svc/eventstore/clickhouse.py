@@ -1,7 +1,7 @@
 """Events in ClickHouse, through clickhouse-connect: a server or cluster (SV_CLICKHOUSE_URL),
 or the embedded chDB engine (`interface='chdb'`, data under SV_DATA_DIR/clickhouse).
 
-Schema (`SCHEMA`): one ReplacingMergeTree table partitioned by month and ordered by
+Schema (clickhouse_schema.py): one ReplacingMergeTree table partitioned by month and ordered by
 (user_id, ts, event_id), so a user's events are contiguous and in stream order, and the
 aggregates of `AGGREGATES`, kept by materialized views as events are inserted. The
 dashboard, the reports, funnels, retention, the experiment report and click-through are
@@ -51,6 +51,7 @@ from typing import Any
 from analytics_svc.churn.activity import EVENING_HOUR, EVENT_CHANNELS
 from analytics_svc.eventstore.base import DashboardRows
 from analytics_svc.eventstore.clickhouse_funnel import FunnelQuery, exact_attempts
+from analytics_svc.eventstore.clickhouse_schema import AGGREGATES, CONTENT_ITEMS, USER_TABLES, create_schema
 from analytics_svc.eventstore.clickhouse_sql import (
     BREAKDOWN,
     Params,
@@ -64,132 +65,7 @@ from analytics_svc.figures import distribution_of
 from analytics_svc.ingestion.prepare import COLUMNS
 from analytics_svc.requests import DashboardParams, Filters, ReportParams, day_start
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS {db}.events (
-    event_id      String CODEC(ZSTD(3)),
-    user_id       String CODEC(ZSTD(3)),
-    session_id    Nullable(String) CODEC(ZSTD(3)),
-    event_type    LowCardinality(String),
-    ts            DateTime64(6, 'UTC') CODEC(GCD, Delta, ZSTD(3)),
-    received_at   DateTime64(6, 'UTC') CODEC(GCD, Delta, ZSTD(3)),
-    stored_at     DateTime64(6, 'UTC') DEFAULT now64(6) CODEC(GCD, Delta, ZSTD(3)),
-    story_id      Nullable(String) CODEC(ZSTD(3)),
-    universes     Array(LowCardinality(String)),
-    characters    Array(LowCardinality(String)),
-    theme         LowCardinality(Nullable(String)),
-    moral_lesson  LowCardinality(Nullable(String)),
-    creation_time Nullable(Float32),
-    device_type   LowCardinality(Nullable(String)),
-    platform      LowCardinality(Nullable(String)),
-    age_group     LowCardinality(Nullable(String)),
-    feature       LowCardinality(Nullable(String)),
-    props         Nullable(String) CODEC(ZSTD(3))
-)
-ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(ts)
-ORDER BY (user_id, ts, event_id)
-"""
-
-# Aggregates kept by materialized views as events arrive, one (table, view) pair each; the
-# dashboard and retention read these instead of every event. `{dims}`: the properties the
-# dashboard filters by, '' for none (filter values are never empty).
-_DIMS = ", ".join(f"ifNull({d}, '') AS {d}" for d in ("age_group", "platform", "device_type"))
-AGGREGATES = {
-    # Retention, one row per event type and user, and one for any type ('*'): the first
-    # event (ties by event_id) as one string that sorts like (ts, event_id): 20 digits of
-    # micros, the id, then \0 and the cohort's properties; and the days with such events.
-    # Ordered by type: a report reads the rows of its start and return types only. A String
-    # min and an array union merge fast (argMin over a tuple state was 10x slower);
-    # duplicates change neither.
-    "retention_users": (
-        """CREATE TABLE IF NOT EXISTS {db}.retention_users (
-            event_type LowCardinality(String),
-            user_id    String CODEC(ZSTD(3)),
-            first      SimpleAggregateFunction(min, String) CODEC(ZSTD(3)),
-            days       SimpleAggregateFunction(groupUniqArrayArray, Array(Date)) CODEC(ZSTD(3))
-        ) ENGINE = AggregatingMergeTree ORDER BY (event_type, user_id)""",
-        """SELECT kind AS event_type, user_id, min(first) AS first, groupUniqArray(day) AS days
-        FROM (
-            SELECT user_id, toString(event_type) AS type, toDate(ts) AS day,
-                   concat(leftPad(toString(toUnixTimestamp64Micro(ts)), 20, '0'), event_id,
-                          '\\0', ifNull(age_group, ''), '\\0', ifNull(platform, ''),
-                          '\\0', ifNull(device_type, '')) AS first
-            FROM {db}.events
-        ) ARRAY JOIN [type, '*'] AS kind
-        GROUP BY kind, user_id""",
-    ),
-    # Ordered funnels over event types (clickhouse_funnel.py): per event type, user, month
-    # and properties, the times of the events (µs, sorted within each insert). A funnel
-    # reads the rows of its steps' types only, with no per-event grouping; Delta suits
-    # times that grow along a row. Duplicates add an equal (time, step) pair: no answer moves.
-    "funnel_streams": (
-        """CREATE TABLE IF NOT EXISTS {db}.funnel_streams (
-            event_type LowCardinality(String),
-            user_id    String CODEC(ZSTD(3)),
-            month      Date,
-            age_group LowCardinality(String), platform LowCardinality(String),
-            device_type LowCardinality(String),
-            times      SimpleAggregateFunction(groupArrayArray, Array(Int64)) CODEC(GCD, Delta, ZSTD(3))
-        ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(month)
-        ORDER BY (event_type, user_id, month, age_group, platform, device_type)""",
-        """SELECT event_type, user_id, toStartOfMonth(ts) AS month, {dims},
-                  arraySort(groupArray(toUnixTimestamp64Micro(ts))) AS times
-        FROM {db}.events GROUP BY event_type, user_id, month, age_group, platform, device_type""",
-    ),
-    # The dashboard's active users: who was active on a day, under which properties.
-    "daily_users": (
-        """CREATE TABLE IF NOT EXISTS {db}.daily_users (
-            day Date, age_group LowCardinality(String), platform LowCardinality(String),
-            device_type LowCardinality(String), user_id String CODEC(ZSTD(3))
-        ) ENGINE = ReplacingMergeTree ORDER BY (day, age_group, platform, device_type, user_id)""",
-        "SELECT DISTINCT toDate(ts) AS day, {dims}, user_id FROM {db}.events",
-    ),
-    # Counts that name nobody (kept on erasure, as PostgreSQL keeps its count rollups).
-    "daily_event_counts": (
-        """CREATE TABLE IF NOT EXISTS {db}.daily_event_counts (
-            day Date, event_type LowCardinality(String), age_group LowCardinality(String),
-            platform LowCardinality(String), device_type LowCardinality(String), events UInt64
-        ) ENGINE = SummingMergeTree ORDER BY (day, event_type, age_group, platform, device_type)""",
-        """SELECT toDate(ts) AS day, event_type, {dims}, count() AS events FROM {db}.events
-        GROUP BY day, event_type, age_group, platform, device_type""",
-    ),
-    "daily_content": (
-        """CREATE TABLE IF NOT EXISTS {db}.daily_content (
-            day Date, kind LowCardinality(String), key String CODEC(ZSTD(3)),
-            age_group LowCardinality(String), platform LowCardinality(String),
-            device_type LowCardinality(String), uses UInt64
-        ) ENGINE = SummingMergeTree ORDER BY (day, kind, key, age_group, platform, device_type)""",
-        """SELECT toDate(ts) AS day, item.1 AS kind, item.2 AS key, {dims}, count() AS uses
-        FROM {db}.events ARRAY JOIN {items} AS item WHERE event_type = 'story_creation'
-        GROUP BY day, kind, key, age_group, platform, device_type""",
-    ),
-    "daily_creation_times": (
-        """CREATE TABLE IF NOT EXISTS {db}.daily_creation_times (
-            day Date, age_group LowCardinality(String), platform LowCardinality(String),
-            device_type LowCardinality(String), value Float64, n UInt64
-        ) ENGINE = SummingMergeTree ORDER BY (day, age_group, platform, device_type, value)""",
-        """SELECT toDate(ts) AS day, {dims}, toFloat64(creation_time) AS value, count() AS n
-        FROM {db}.events WHERE event_type = 'story_creation' AND creation_time IS NOT NULL
-        GROUP BY day, age_group, platform, device_type, value""",
-    ),
-}
-# Aggregates of earlier versions, dropped on open.
-_OLD_AGGREGATES = ("user_first_events", "user_days", "user_type_activity")
-# The tables that hold a user's data (erasure).
-USER_TABLES = ("events", "retention_users", "daily_users", "funnel_streams")
-
 _BUCKET = {"hour": "toStartOfHour(ts)", "day": "toDate(ts)", "week": "toMonday(ts)"}
-# Every item a story creation uses, as (kind, key): each key once per event.
-_CONTENT_ITEMS = """arrayConcat(
-    arrayMap(u -> ('universe', toString(u)), arrayDistinct(universes)),
-    arrayMap(c -> ('character', toString(c)), arrayDistinct(characters)),
-    if(ifNull(theme, '') != '', [('theme', ifNull(theme, ''))], []),
-    if(ifNull(moral_lesson, '') != '', [('moral_lesson', ifNull(moral_lesson, ''))], [])
-    {pairs})"""
-_PAIRS = """, arrayMap(p -> ('universe_pair', concat(p.1, '+', p.2)), arrayFilter(p -> p.1 < p.2,
-        arrayFlatten(arrayMap(a -> arrayMap(b -> (toString(a), toString(b)), arrayDistinct(universes)),
-                              arrayDistinct(universes)))))"""
-
 
 _VARIANT, _EXPERIMENT_KEY = prop_text("'variant'"), prop_text("'experiment_key'")
 _REC_TYPE, _MODEL_VERSION = prop_text("'recommendation_type'"), prop_text("'model_version'")
@@ -651,7 +527,7 @@ class ClickHouseEventStore:
         grp = BREAKDOWN[params.breakdown] if params.breakdown else "''"
         rows = await self.fetch(
             f"""SELECT toDate(ts) AS day, item.1 AS kind, item.2 AS key, {grp} AS grp, count() AS uses
-                FROM {self._events()} ARRAY JOIN {_CONTENT_ITEMS.format(pairs="")} AS item
+                FROM {self._events()} ARRAY JOIN {CONTENT_ITEMS.format(pairs="")} AS item
                 WHERE event_type = 'story_creation' AND {self._range(p, lo, hi)}
                   AND {dims_filter(p, params.filters)}
                 GROUP BY day, kind, key, grp ORDER BY day, kind, key, grp""",
@@ -803,30 +679,6 @@ def _day(row: dict) -> date:
 def _utc(at: datetime) -> datetime:
     """chDB hands DateTime64('UTC') back without its zone; PostgreSQL's timestamptz has it."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
-
-
-def create_schema(client: Any, database: str) -> None:
-    """The database, the events table and each aggregate with its view; an aggregate that is
-    new to a database holding events is filled from them once. Aggregates of earlier
-    versions are dropped."""
-    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-    client.command(SCHEMA.format(db=database))
-    for table in _OLD_AGGREGATES:
-        client.command(f"DROP VIEW IF EXISTS {database}.{table}_mv")
-        client.command(f"DROP TABLE IF EXISTS {database}.{table}")
-    for table, (create, select) in AGGREGATES.items():
-        fresh = not client.command(f"EXISTS TABLE {database}.{table}")
-        select = _aggregate_select(select, database)
-        client.command(create.format(db=database))
-        client.command(
-            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{table}_mv TO {database}.{table} AS {select}"
-        )
-        if fresh:  # events stored before the view existed: counted once, now
-            client.command(f"INSERT INTO {database}.{table} {select}")
-
-
-def _aggregate_select(select: str, database: str) -> str:
-    return select.format(db=database, dims=_DIMS, items=_CONTENT_ITEMS.format(pairs=_PAIRS))
 
 
 def _identifier(name: str) -> str:

@@ -47,9 +47,9 @@ ENGINE = Distributed(storyverse, storyverse, events_local, cityHash64(user_id));
 
 
 
--- The aggregates the dashboard and retention read (clickhouse.py AGGREGATES), one per shard,
+-- The aggregates the dashboard and retention read (clickhouse_schema.py AGGREGATES), one per shard,
 -- kept by views over events_local, read through Distributed tables. A test keeps the
--- columns and the views' SELECTs equal to clickhouse.py's.
+-- columns and the views' SELECTs equal to clickhouse_schema.py's.
 
 CREATE TABLE IF NOT EXISTS storyverse.retention_users_local ON CLUSTER storyverse (
     event_type LowCardinality(String),

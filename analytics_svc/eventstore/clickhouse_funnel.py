@@ -4,7 +4,7 @@ and the exact fold of the few users whose same-time events make that order doubt
 (ts, event_id) order through the primary key). ClickHouseEventStore.funnel runs them.
 
 An ordered funnel over event types alone (no step conditions, no breakdown but the stream
-table's properties) reads its streams from `funnel_streams` (clickhouse.py AGGREGATES: per
+table's properties) reads its streams from `funnel_streams` (clickhouse_schema.py AGGREGATES: per
 event type, user, month and properties, the array of times) instead of raw events: only
 the rows of the steps' types, with no per-event grouping."""
 

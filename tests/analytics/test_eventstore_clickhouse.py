@@ -331,7 +331,7 @@ async def test_retention_deletes_old_events_and_their_funnel_times_and_keeps_cou
 async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(clickhouse):
     """An aggregate added by a new version (or dropped) is created and filled from the events
     already stored, exactly once: the dashboard and retention answer as before."""
-    from analytics_svc.eventstore.clickhouse import create_schema
+    from analytics_svc.eventstore.clickhouse_schema import create_schema
 
     first = date(2016, 9, 5)
     kinds = [("session_start", 1), ("story_creation", 2), ("story_creation", 30), ("page_view", 200)]
@@ -388,7 +388,7 @@ def test_the_cluster_ddl_has_the_columns_of_the_schema():
     """clickhouse_cluster.sql repeats the table's columns for ON CLUSTER: they must not drift."""
     from pathlib import Path
 
-    from analytics_svc.eventstore import clickhouse as ch
+    from analytics_svc.eventstore import clickhouse_schema as ch
 
     def columns(sql: str, table: str) -> list[str]:
         body = sql[sql.index(table) :]
@@ -409,7 +409,7 @@ def test_the_cluster_ddl_has_the_columns_of_the_schema():
     for table, (create, select) in ch.AGGREGATES.items():
         local = f"storyverse.{table}_local ON CLUSTER"
         assert aggregate_columns(cluster, local) == aggregate_columns(create, "{db}." + table), table
-        view = ch._aggregate_select(select, "storyverse").replace(
+        view = ch.aggregate_select(select, "storyverse").replace(
             "storyverse.events", "storyverse.events_local"
         )
         assert f"TO storyverse.{table}_local AS {' '.join(view.split())};" in flat, table
