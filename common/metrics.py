@@ -117,6 +117,11 @@ RPC_DURATION = meter.create_histogram(
 REDIS_FALLBACKS = meter.create_counter(
     "storyverse.redis.fallbacks", unit="{call}", description="Redis calls answered by the in-process fallback"
 )
+REDIS_REPLAYED = meter.create_counter(
+    "storyverse.redis.replayed",
+    unit="{write}",
+    description="writes kept while Redis was away, by outcome: sent when it answered again, or dropped",
+)
 HTTP_DURATION = meter.create_histogram(
     "http.server.request.duration", unit="s", description="gateway HTTP request duration"
 )

@@ -7,6 +7,8 @@
 Each call gets the settings' deadline (SV_REDIS_TIMEOUT_SECONDS). A timeout or connection
 error opens the breaker (common/circuit.py) and the fallback answers; while open, Redis is
 not asked at all for SV_REDIS_RETRY_SECONDS. Inside a recorded trace each call is a span.
+A write can say what it missed (`unsent`), and `on_recovered` hooks run when Redis answers
+again, so a store can send what it kept meanwhile (reco_svc/features/redis.py).
 """
 
 from __future__ import annotations
@@ -45,10 +47,23 @@ class RedisGuard:
         self.name = name
         self.timeout = timeout
         self.breaker = CircuitBreaker(f"redis {name}", retry_after=retry_after)
+        # Called when a call succeeds after the breaker was open.
+        self.on_recovered: list[Callable[[], None]] = []
 
-    async def run(self, op: str, call: Callable[[], Awaitable[T]], fallback: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self,
+        op: str,
+        call: Callable[[], Awaitable[T]],
+        fallback: Callable[[], Awaitable[T]],
+        unsent: Callable[[bool], None] | None = None,
+    ) -> T:
+        """`unsent(sure)`, for a write, runs before the fallback answers: sure when the call
+        never left (breaker open), not sure when it failed on the way (a timeout: Redis may
+        still run it)."""
         if not self.breaker.allows():
             metrics.REDIS_FALLBACKS.add(1, {"store": self.name, "reason": "open"})
+            if unsent is not None:
+                unsent(True)
             return await fallback()
         try:
             with _span(op):
@@ -57,8 +72,14 @@ class RedisGuard:
         except (RedisError, OSError, TimeoutError) as exc:
             self.breaker.failed(exc)
             metrics.REDIS_FALLBACKS.add(1, {"store": self.name, "reason": type(exc).__name__})
+            if unsent is not None:
+                unsent(False)
             return await fallback()
+        was_open = self.breaker.is_open
         self.breaker.succeeded()
+        if was_open:
+            for hook in self.on_recovered:
+                hook()
         return result
 
 

@@ -127,6 +127,56 @@ async def test_a_hung_redis_costs_one_timeout_then_nothing_and_is_used_again_whe
             await delete_prefix(url, prefix)
 
 
+async def test_writes_made_while_redis_was_away_reach_it_when_it_answers_again():
+    """Another replica reads Redis: it sees what this one wrote during the outage once Redis is
+    back, each counter increment once (the timed-out one ran when the held bytes went through:
+    it is not sent again), and nothing of a user erased meanwhile."""
+    url = local_redis_url()
+    if url is None:
+        pytest.skip(NO_REDIS)
+    prefix = f"sv:test:{uuid.uuid4().hex[:8]}:"
+    now = time.time()
+    async with FreezableProxy(url) as proxy:
+        store = RedisFeatureStore(proxy.url, timeout=0.2, retry_after=0.5, limits=LIMITS, prefix=prefix)
+        other = RedisFeatureStore(url, timeout=1.0, limits=LIMITS, prefix=prefix)
+        try:
+            assert await store.recent("user-1") == []  # connected: the next call's bytes leave
+            proxy.freeze()
+            await store.incr("trending", "story-1", at=now)  # times out: may run later, not kept
+            await store.incr("trending", "story-2", at=now)  # breaker open: never sent, kept
+            await store.push_recent("user-1", "while-away")
+            await store.push_recent("user-2", "erased-meanwhile")
+            await store.forget_recent("user-2")  # erased meanwhile: its kept push goes too
+            assert len(store.unsent) == 2
+            proxy.thaw()
+            await asyncio.sleep(0.6)
+            await store.recent("user-1")  # the call that finds Redis back; the replay follows
+            deadline = time.monotonic() + 5
+            while store.unsent and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert await other.recent("user-1") == ["while-away"]
+            assert await other.recent("user-2") == []
+            assert await other.top("trending", 60, now=now) == [("story-1", 1.0), ("story-2", 1.0)]
+        finally:
+            await store.aclose()
+            await other.aclose()
+            await delete_prefix(url, prefix)
+
+
+async def test_kept_writes_are_bounded_and_dropped_ones_counted(monkeypatch):
+    import reco_svc.features.redis as redis_module
+
+    monkeypatch.setattr(redis_module, "REPLAY_LIMIT", 3)
+    store = RedisFeatureStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2, limits=LIMITS)
+    try:
+        for n in range(5):
+            await store.push_recent("user-1", f"item-{n}")  # refused, then the breaker is open
+        assert [w[2] for w in store.unsent] == ["item-2", "item-3", "item-4"]
+        assert await store.recent("user-1") == ["item-4", "item-3", "item-2", "item-1", "item-0"]
+    finally:
+        await store.aclose()
+
+
 def _selection(n: int) -> str:
     """A recent item as the engine stores it (reco_svc/features/shared.py): ~140 characters."""
     facts = {"e": f"evt-{n:032x}", "t": "2026-11-25T10:53:41+00:00", "a": "6-8", "d": "tablet"}
