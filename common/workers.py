@@ -19,7 +19,8 @@ The supervisor itself serves nothing. It
 - gives up (stops the others, exits 1) when a worker dies within STARTUP_SECONDS of
   its start STARTUP_FAILURES times in a row: a bad setting, not a crash to ride out.
 A worker calls `die_with_parent()` first: if the supervisor itself is killed, its
-workers get SIGTERM (Linux) instead of serving on as orphans beside a new supervisor's.
+workers get SIGTERM (Linux) instead of serving on as orphans beside a new supervisor's;
+a worker still starting when its supervisor died (it names it in SUPERVISOR_PID) stops at once.
 """
 
 from __future__ import annotations
@@ -41,17 +42,20 @@ RESTART_DELAY_SECONDS = 1.0
 
 
 _PR_SET_PDEATHSIG = 1
+# The supervisor's pid, in each worker's environment: a worker's parent at the time it asks
+# for the death signal may already be the reaper that adopted it.
+SUPERVISOR_PID = "STORYVERSE_SUPERVISOR_PID"
 
 
 def die_with_parent() -> None:
     """Ask the kernel for SIGTERM when the parent (the supervisor) dies; Linux only."""
-    parent = os.getppid()
+    parent = int(os.environ.get(SUPERVISOR_PID) or 0) or os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: orphans are possible there
         return
-    if os.getppid() != parent:  # it died before the request took effect
+    if os.getppid() != parent:  # it died before the request took effect (or before this call)
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -95,7 +99,7 @@ class Supervisor:
         self._stopping = True
 
     def _start(self, i: int) -> None:
-        env = {**os.environ, **self.env_for(i)}
+        env = {**os.environ, **self.env_for(i), SUPERVISOR_PID: str(os.getpid())}
         self.workers[i] = subprocess.Popen(self.command, env=env)
         self._started_at[i] = time.monotonic()
 
