@@ -129,29 +129,30 @@ class KafkaBus:
                 "topic.metadata.refresh.interval.ms": 5000,
             }
         )
-        checked: set[tuple[str, int]] = set()  # partitions whose first offset was checked
-        consumer.subscribe([self.topic_name(topic)], on_assign=lambda _consumer, _parts: checked.clear())
+        name = self.topic_name(topic)  # one topic per consumer: partitions name its messages
+        checked: set[int] = set()  # partitions whose first offset was checked
+        consumer.subscribe([name], on_assign=lambda _consumer, _parts: checked.clear())
         lag_due = time.monotonic() + LAG_EVERY_SECONDS
         try:
             while not self._closing.is_set() and (topic, group) not in self._left:
                 raw = await loop.run_in_executor(self._executor, consumer.consume, BATCH, 0.2)
                 batch = []
                 oldest = None
-                firsts: dict[tuple[str, int], int] = {}
+                firsts: dict[int, int] = {}
                 for msg in raw:
                     if msg.error():
                         if msg.error().code() != KafkaError._PARTITION_EOF:
                             log.warning("kafka consume error", extra={"fields": {"error": str(msg.error())}})
                         continue
-                    if (msg.topic(), msg.partition()) not in checked:
-                        firsts.setdefault((msg.topic(), msg.partition()), msg.offset())
+                    if (partition := msg.partition()) not in checked:
+                        firsts.setdefault(partition, msg.offset())
                     headers = {k: v for k, v in (msg.headers() or [])}
                     batch.append(BusMessage(msg.key(), msg.value(), headers, topic))
                     stamp = msg.timestamp()[1] / 1000
                     oldest = stamp if oldest is None or 0 < stamp < oldest else oldest
                 if firsts:  # before this batch's commit: the committed offsets are the group's
-                    skipped = await loop.run_in_executor(self._executor, _skipped, consumer, firsts)
-                    self._record_skipped(group, skipped)
+                    skipped = await loop.run_in_executor(self._executor, _skipped, consumer, name, firsts)
+                    self._record_skipped(name, group, skipped)
                     checked.update(firsts)
                 if time.monotonic() >= lag_due:  # in this loop: never concurrent with consume()
                     lag_due = time.monotonic() + LAG_EVERY_SECONDS
@@ -159,14 +160,14 @@ class KafkaBus:
                     self._record_lag(group, lags)
                 if not batch:
                     continue
-                with consuming(self.topic_name(topic), group, batch, "kafka", oldest if oldest else None):
+                with consuming(name, group, batch, "kafka", oldest if oldest else None):
                     await self._handle(topic, handler, batch)
                 await loop.run_in_executor(self._executor, _commit, consumer)
         finally:
             await loop.run_in_executor(self._executor, consumer.close)
 
-    def _record_skipped(self, group: str, skipped: dict[tuple[str, int], tuple[int, int]]) -> None:
-        for (name, partition), (committed, first) in skipped.items():
+    def _record_skipped(self, name: str, group: str, skipped: dict[int, tuple[int, int]]) -> None:
+        for partition, (committed, first) in skipped.items():
             log.error(
                 "kafka messages skipped: the group's committed offset is gone from the topic (retention),"
                 " the messages before the first one left were never handled",
@@ -228,21 +229,19 @@ def _commit(consumer: Consumer) -> None:
         log.warning("kafka commit failed", extra={"fields": {"error": str(exc)}})
 
 
-def _skipped(
-    consumer: Consumer, firsts: dict[tuple[str, int], int]
-) -> dict[tuple[str, int], tuple[int, int]]:
-    """(topic, partition) -> (committed offset, first offset read) where the first message read
+def _skipped(consumer: Consumer, name: str, firsts: dict[int, int]) -> dict[int, tuple[int, int]]:
+    """partition -> (committed offset, first offset read) where the first message read
     after an assignment lies beyond the group's committed offset (the next one it had to
     handle). Topics here are neither compacted nor transactional: no offset is skipped otherwise."""
     try:
-        committed = consumer.committed([TopicPartition(t, p) for t, p in firsts], timeout=5)
+        committed = consumer.committed([TopicPartition(name, p) for p in firsts], timeout=5)
     except KafkaException as exc:  # broker unreachable: this assignment goes unchecked
         log.warning("kafka committed offsets unavailable", extra={"fields": {"error": str(exc)}})
         return {}
     return {
-        (tp.topic, tp.partition): (tp.offset, firsts[(tp.topic, tp.partition)])
+        tp.partition: (tp.offset, firsts[tp.partition])
         for tp in committed
-        if tp.offset >= 0 and firsts[(tp.topic, tp.partition)] > tp.offset
+        if tp.offset >= 0 and firsts[tp.partition] > tp.offset
     }
 
 

@@ -59,6 +59,11 @@ class FeatureStore(Protocol):
         above it never answers from a fallback: it raises when Redis does not confirm."""
         ...
 
+    async def forget_local(self, recent: Sequence[str] = (), cache: Sequence[str] = ()) -> None:
+        """Erasure in this process only: what it holds of these keys (in process: everything;
+        Redis: its fallback's copies and the writes it keeps for Redis)."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

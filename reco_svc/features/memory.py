@@ -135,6 +135,9 @@ class MemoryFeatureStore:
             self._drop(key)
         return present
 
+    async def forget_local(self, recent: Sequence[str] = (), cache: Sequence[str] = ()) -> None:
+        await self.erase(recent, cache)
+
     async def aclose(self) -> None:
         return None
 

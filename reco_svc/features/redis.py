@@ -173,6 +173,10 @@ class RedisFeatureStore:
             self.unsent.popleft()
             metrics.REDIS_REPLAYED.add(1, {"store": "features", "outcome": "dropped"})
 
+    async def forget_local(self, recent: Sequence[str] = (), cache: Sequence[str] = ()) -> None:
+        await self.fallback.erase(recent, cache)
+        self.drop_kept(recent)
+
     def drop_kept(self, users: Sequence[str]) -> None:
         """Erasure: the kept writes of these users never reach Redis."""
         gone = set(users)

@@ -107,10 +107,7 @@ class SharedFeatures:
         """Erasure, in this process: the in-process store, or Redis's in-process fallback and
         the writes it keeps for Redis."""
         self.decoded.forget(user_id)
-        local = getattr(self.store, "fallback", self.store)
-        await local.erase([_recent(user_id)], [_history(user_id)])
-        if (drop_kept := getattr(self.store, "drop_kept", None)) is not None:
-            drop_kept([_recent(user_id)])  # nor what an outage kept for Redis
+        await self.store.forget_local([_recent(user_id)], [_history(user_id)])
 
     async def aclose(self) -> None:
         await self.store.aclose()

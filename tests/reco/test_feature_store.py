@@ -249,3 +249,17 @@ async def test_expired_entries_leave_memory_without_being_read():
     now[0] += 500 + LIMITS.counter_retention + LIMITS.bucket_seconds  # past every deadline
     await store.get("unrelated")
     assert len(store) == 0 and store.bytes == 0
+
+
+async def test_forgetting_a_user_in_this_process_drops_its_kept_writes_too():
+    """The erasure step every pod runs (SharedFeatures.forget_local): the fallback's copy and the
+    writes kept for Redis both go, so a later recovery cannot bring the user back."""
+    store = RedisFeatureStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2, limits=LIMITS)
+    try:
+        await store.push_recent("user-1", "kept")
+        await store.push_recent("user-2", "kept too")
+        await store.forget_local(recent=["user-1"])
+        assert [w[1] for w in store.unsent] == ["user-2"]
+        assert await store.fallback.recent("user-1") == []
+    finally:
+        await store.aclose()
