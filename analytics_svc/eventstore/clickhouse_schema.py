@@ -135,9 +135,11 @@ _PAIRS = """, arrayMap(p -> ('universe_pair', concat(p.1, '+', p.2)), arrayFilte
 def create_schema(client: Any, database: str) -> None:
     """The database, the events table and each aggregate with its view; an aggregate that is
     new to a database holding events is filled from them once. Aggregates of earlier
-    versions are dropped."""
+    versions are dropped; tables of earlier versions get the columns and codecs declared
+    now (`_bring_up_to_date`)."""
     client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
     client.command(SCHEMA.format(db=database))
+    _bring_up_to_date(client, database, "events", SCHEMA)
     for table in _OLD_AGGREGATES:
         client.command(f"DROP VIEW IF EXISTS {database}.{table}_mv")
         client.command(f"DROP TABLE IF EXISTS {database}.{table}")
@@ -145,6 +147,8 @@ def create_schema(client: Any, database: str) -> None:
         fresh = not client.command(f"EXISTS TABLE {database}.{table}")
         select = aggregate_select(select, database)
         client.command(create.format(db=database))
+        if not fresh:
+            _bring_up_to_date(client, database, table, create)
         client.command(
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{table}_mv TO {database}.{table} AS {select}"
         )
@@ -154,3 +158,50 @@ def create_schema(client: Any, database: str) -> None:
 
 def aggregate_select(select: str, database: str) -> str:
     return select.format(db=database, dims=_DIMS, items=CONTENT_ITEMS.format(pairs=_PAIRS))
+
+
+def _bring_up_to_date(client: Any, database: str, table: str, create: str) -> None:
+    """An existing table as `create` declares it now: the columns it lacks are added (with
+    their defaults and codecs) and changed codecs are set (parts written from then on use
+    them, older parts as they merge). Declared columns are read from a scratch table made by
+    `create`, so both sides are in ClickHouse's own spelling. A changed type, key or view
+    needs a step of its own (as `_OLD_AGGREGATES`). Tables other than MergeTree ones (the
+    Distributed tables of clickhouse_cluster.sql) are left alone: a cluster's operators run
+    such ALTERs ON CLUSTER on the `*_local` tables."""
+    engine = client.command(
+        "SELECT engine FROM system.tables WHERE database = {d:String} AND name = {t:String}",
+        parameters={"d": database, "t": table},
+    )
+    if not str(engine).endswith("MergeTree") or str(engine).startswith("Replicated"):
+        return
+    scratch = f"{table}__declared"
+    named = create.format(db=database)
+    assert f"{database}.{table} (" in named, table
+    client.command(f"DROP TABLE IF EXISTS {database}.{scratch}")
+    client.command(named.replace(f"{database}.{table} (", f"{database}.{scratch} (", 1))
+    try:
+        declared = _columns(client, database, scratch)
+    finally:
+        client.command(f"DROP TABLE IF EXISTS {database}.{scratch}")
+    existing = _columns(client, database, table)
+    for name, (kind, default, codec) in declared.items():
+        if name not in existing:
+            client.command(
+                f"ALTER TABLE {database}.{table} ADD COLUMN IF NOT EXISTS {name} {kind}{default} {codec}"
+            )
+        elif existing[name][2] != codec:
+            change = codec or "REMOVE CODEC"
+            client.command(f"ALTER TABLE {database}.{table} MODIFY COLUMN {name} {change}")
+
+
+def _columns(client: Any, database: str, table: str) -> dict[str, tuple[str, str, str]]:
+    """name → (type, ' DEFAULT expr' or '', codec clause or '')."""
+    result = client.query(
+        "SELECT name, type, default_kind, default_expression, compression_codec FROM system.columns"
+        " WHERE database = {d:String} AND table = {t:String} ORDER BY position",
+        parameters={"d": database, "t": table},
+    )
+    return {
+        name: (kind, f" {default_kind} {expression}" if default_kind else "", codec)
+        for name, kind, default_kind, expression, codec in result.result_rows
+    }

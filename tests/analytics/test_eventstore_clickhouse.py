@@ -364,6 +364,58 @@ async def test_an_aggregate_new_to_a_database_is_filled_once_from_its_events(cli
     assert await answers() == before
 
 
+async def test_a_database_of_an_earlier_version_gets_the_columns_and_codecs_of_this_one(clickhouse):
+    """Tables created by an earlier version (here: events without `stored_at`, times without
+    GCD; funnel_streams' times without GCD) keep their rows and end as a fresh database's:
+    the missing column with its default, the codecs declared now."""
+    import re
+
+    from analytics_svc.eventstore.clickhouse_schema import AGGREGATES, SCHEMA, create_schema
+
+    client = clickhouse.client
+    older_codec = "CODEC(Delta, ZSTD(3))"
+
+    def older_version() -> None:
+        for db in ("earlier_version", "this_version"):
+            client.command(f"DROP DATABASE IF EXISTS {db}")
+        client.command("CREATE DATABASE earlier_version")
+        events = re.sub(r"\n\s*stored_at [^\n]*", "", SCHEMA.format(db="earlier_version"))
+        client.command(events.replace("CODEC(GCD, Delta, ZSTD(3))", older_codec))
+        streams = AGGREGATES["funnel_streams"][0].format(db="earlier_version")
+        client.command(streams.replace("CODEC(GCD, Delta, ZSTD(3))", older_codec))
+        client.command(
+            "INSERT INTO earlier_version.events (event_id, user_id, event_type, ts, received_at)"
+            " VALUES ('e-1', 'u-1', 'session_start', '2015-03-02 10:00:00', '2015-03-02 10:00:01')"
+        )
+        client.command(  # what that version's view had written for the event
+            "INSERT INTO earlier_version.funnel_streams"
+            " VALUES ('session_start', 'u-1', '2015-03-01', '', '', '', [1425290400000000])"
+        )
+
+    def columns(db: str) -> dict:
+        result = client.query(
+            "SELECT table, name, type, default_expression, compression_codec FROM system.columns"
+            " WHERE database = {d:String} ORDER BY table, position",
+            parameters={"d": db},
+        )
+        return {(t, name): rest for t, name, *rest in result.result_rows}
+
+    await clickhouse._call(older_version)
+    assert ("events", "stored_at") not in await clickhouse._call(columns, "earlier_version")
+    await clickhouse._call(create_schema, client, "earlier_version")
+    await clickhouse._call(create_schema, client, "this_version")
+    upgraded = await clickhouse._call(columns, "earlier_version")
+    assert upgraded == await clickhouse._call(columns, "this_version")
+    assert upgraded[("events", "ts")][2] == "CODEC(GCD, Delta(8), ZSTD(3))"
+    assert upgraded[("funnel_streams", "times")][2] == "CODEC(GCD, Delta(8), ZSTD(3))"
+    stored = await clickhouse.fetch(
+        "SELECT event_id, stored_at > toDateTime64('2020-01-01', 6) AS defaulted FROM earlier_version.events"
+    )
+    assert stored == [{"event_id": "e-1", "defaulted": 1}]
+    times = await clickhouse.fetch("SELECT user_id, times FROM earlier_version.funnel_streams")
+    assert times == [{"user_id": "u-1", "times": [1425290400000000]}]
+
+
 async def test_on_a_cluster_mutations_go_to_the_local_tables_on_cluster(clickhouse):
     """A Distributed table takes no ALTER … DELETE: with a cluster named, erasure and retention
     mutate clickhouse_cluster.sql's `*_local` tables ON CLUSTER (parsed by the engine here:
