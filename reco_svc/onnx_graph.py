@@ -199,20 +199,27 @@ def build_sparse_topk_graph(
 
 
 def _int8_low_rank(right: np.ndarray, nodes: list) -> list:
-    """taste @ right with right as int8, one scale per item (column), and the taste vector
-    quantized per call (DynamicQuantizeLinear): MatMulInteger, then both scales."""
+    """taste @ right with right as 8-bit codes, one scale per item (column), and the taste
+    vector quantized per call (DynamicQuantizeLinear, uint8): MatMulInteger, then both scales.
+    The codes are int8 values stored as uint8 with zero point 128: onnxruntime's uint8 x int8
+    kernel on CPUs without AVX-512 VNNI (AVX2 alone: AMD EPYC before Zen 4, many cloud nodes)
+    adds pairs of products in 16 bits with saturation (255 x 127 x 2 overflows), which moved
+    scores by 20 % of the part's scale there; uint8 x uint8 is exact on every CPU."""
     scale = np.abs(right).max(axis=0) / 127.0
     scale[scale == 0] = 1.0  # an all-zero column stays zero
-    quantized = np.clip(np.rint(right / scale), -127, 127).astype(np.int8)
+    quantized = (np.clip(np.rint(right / scale), -127, 127) + 128).astype(np.uint8)
     nodes += [
         helper.make_node("DynamicQuantizeLinear", ["taste"], ["taste_q", "taste_scale", "taste_zero"]),
-        helper.make_node("MatMulInteger", ["taste_q", "right_q", "taste_zero"], ["low_rank_int"]),
+        helper.make_node(
+            "MatMulInteger", ["taste_q", "right_q", "taste_zero", "right_zero"], ["low_rank_int"]
+        ),
         helper.make_node("Cast", ["low_rank_int"], ["low_rank_raw"], to=TensorProto.FLOAT),
         helper.make_node("Mul", ["taste_scale", "right_scale"], ["low_rank_scale"]),
         helper.make_node("Mul", ["low_rank_raw", "low_rank_scale"], ["low_rank_scores"]),
     ]
     return [
         numpy_helper.from_array(quantized, "right_q"),
+        numpy_helper.from_array(np.array(128, dtype=np.uint8), "right_zero"),
         numpy_helper.from_array(scale.astype(np.float32), "right_scale"),
     ]
 
