@@ -219,12 +219,17 @@ def _entry(matrix: np.ndarray | sp.csr_matrix, row: int, column: int) -> float:
 def session_from(model_bytes_or_path: bytes | str) -> object:
     import onnxruntime as ort
 
+    from reco_svc.onnx_graph import with_exact_integer_products
+
     options = ort.SessionOptions()
     # One thread per call: requests are tiny, parallelism comes from concurrent calls.
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(model_bytes_or_path, options, providers=["CPUExecutionProvider"])
+    if isinstance(model_bytes_or_path, str):
+        model_bytes_or_path = Path(model_bytes_or_path).read_bytes()
+    graph = with_exact_integer_products(model_bytes_or_path)
+    return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
 def from_bytes(data: bytes) -> LoadedModel:

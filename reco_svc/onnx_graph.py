@@ -224,6 +224,39 @@ def _int8_low_rank(right: np.ndarray, nodes: list) -> list:
     ]
 
 
+def with_exact_integer_products(graph: bytes) -> bytes:
+    """`graph` with every MatMulInteger whose B is an int8 initializer rewritten to uint8 codes
+    (+128) and zero point +128, the same product exactly: graphs exported before 2026-12-07 hold
+    int8 codes, whose uint8 x int8 kernel saturates on CPUs without AVX-512 VNNI (see
+    _int8_low_rank). Graphs without such a node come back unchanged, without being parsed."""
+    if b"MatMulInteger" not in graph:
+        return graph
+    model = onnx.load_from_string(graph)
+    initializers = {tensor.name: tensor for tensor in model.graph.initializer}
+    shifted: set[str] = set()  # codes rewritten (one initializer may feed several nodes)
+    for node in model.graph.node:
+        if node.op_type != "MatMulInteger":
+            continue
+        inputs = [*node.input, "", ""][:4]
+        codes, old_zero = initializers.get(inputs[1]), inputs[3]
+        if codes is None or (old_zero and old_zero not in initializers):
+            continue  # computed codes or zero point: not an exported int8 part
+        if codes.name not in shifted:
+            if codes.data_type != TensorProto.INT8:
+                continue
+            values = numpy_helper.to_array(codes).astype(np.int16) + 128
+            codes.CopyFrom(numpy_helper.from_array(values.astype(np.uint8), codes.name))
+            shifted.add(codes.name)
+        zero = numpy_helper.to_array(initializers[old_zero]).astype(np.int16) if old_zero else np.int16(0)
+        inputs[3] = f"{node.name or node.output[0]}_codes_zero"
+        model.graph.initializer.append(
+            numpy_helper.from_array(np.asarray(zero + 128, dtype=np.uint8), inputs[3])
+        )
+        del node.input[:]
+        node.input.extend(inputs)
+    return model.SerializeToString() if shifted else graph
+
+
 def padded_rows(matrix, width: int) -> tuple[np.ndarray, np.ndarray]:
     """A CSR matrix's rows as (columns, values) padded to `width` with column n_cols and value 0,
     each row cut to its `width` largest |values|."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import scipy.sparse as sp
+from onnx import numpy_helper
 
 from reco_svc.artifact import LoadedModel, from_bytes, session_from
 from reco_svc.catalog import CatalogEntry
@@ -11,7 +13,7 @@ from reco_svc.model_assembly import assemble, context_names
 from reco_svc.offline.learned_parts import Learned
 from reco_svc.offline.models.ease import EaseModel
 from reco_svc.offline.models.sparse_ease import SparseEaseModel
-from reco_svc.onnx_graph import INT8_LOW_RANK_FROM, build_sparse_topk_graph
+from reco_svc.onnx_graph import INT8_LOW_RANK_FROM, build_sparse_topk_graph, with_exact_integer_products
 from reco_svc.similarity import top_k_similar
 
 
@@ -133,3 +135,57 @@ def test_the_int8_low_rank_part_ranks_as_the_float_one():
         assert allowed[0, int8_top[0]].all()  # the mask holds as before
     assert worst < 0.01
     assert np.mean(overlaps) >= 0.95 and min(overlaps) >= 0.8
+
+
+def _as_exported_before(graph: onnx.ModelProto) -> bytes:
+    """The graph as exported before 2026-12-07: the low-rank codes int8, no zero point for them."""
+    old = onnx.ModelProto()
+    old.CopyFrom(graph)
+    kept = [t for t in old.graph.initializer if t.name != "right_zero"]
+    for tensor in kept:
+        if tensor.name == "right_q":
+            codes = numpy_helper.to_array(tensor).astype(np.int16) - 128
+            tensor.CopyFrom(numpy_helper.from_array(codes.astype(np.int8), "right_q"))
+    del old.graph.initializer[:]
+    old.graph.initializer.extend(kept)
+    for node in old.graph.node:
+        if node.op_type == "MatMulInteger":
+            inputs = list(node.input)[:3]
+            del node.input[:]
+            node.input.extend(inputs)
+    return old.SerializeToString()
+
+
+def test_a_graph_with_int8_codes_is_served_as_one_with_uint8_codes():
+    """Models exported before the uint8 codes are rewritten when loaded (session_from): the
+    same scores, bit for bit, as a graph exported today, on every CPU; other graphs untouched."""
+    rng = np.random.default_rng(9)
+    n_items, rank, width = 2000, 16, 8
+    columns = rng.integers(0, n_items, size=(n_items, width))
+    values = (rng.random((n_items, width)) * 0.2).astype(np.float32)
+    left = rng.normal(size=(n_items, rank)).astype(np.float32) * 0.1
+    right = rng.normal(size=(rank, n_items)).astype(np.float32) * 0.1
+    today = build_sparse_topk_graph(columns, values, n_items, left, right, int8_low_rank=True)
+    before = _as_exported_before(today)
+    rewritten = onnx.load_from_string(with_exact_integer_products(before))
+    codes = {t.name: numpy_helper.to_array(t) for t in rewritten.graph.initializer}
+    assert codes["right_q"].dtype == np.uint8
+    assert np.array_equal(
+        codes["right_q"],
+        numpy_helper.to_array(next(t for t in today.graph.initializer if t.name == "right_q")),
+    )
+    sessions = [session_from(graph) for graph in (today.SerializeToString(), before)]
+    for _ in range(50):
+        inputs = rng.choice(n_items, size=int(rng.integers(1, 6)), replace=False)
+        feeds = {
+            "inputs": inputs.astype(np.int64),
+            "values": rng.random(inputs.size).astype(np.float32) + 0.5,
+            "allowed": np.ones((1, n_items), dtype=np.float32),
+            "k": np.array([10], dtype=np.int64),
+        }
+        (today_values, today_top), (before_values, before_top) = (s.run(None, feeds) for s in sessions)
+        assert np.array_equal(today_values, before_values) and np.array_equal(today_top, before_top)
+    float_graph = build_sparse_topk_graph(columns, values, n_items, left, right).SerializeToString()
+    assert with_exact_integer_products(float_graph) is float_graph
+    fresh = today.SerializeToString()
+    assert with_exact_integer_products(fresh) is fresh  # uint8 codes already
