@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import pytest
 
 from analytics_svc.data_retention import apply_retention, parse_age
@@ -23,26 +23,30 @@ def test_parse_age():
         parse_age("400")
 
 
-async def test_old_events_are_deleted_in_batches_and_recent_ones_kept(db):
-    await apply_migrations(db, "analytics", MIGRATIONS)  # the events table, also when run alone
-    tag = uuid.uuid4().hex[:8]
-    old = datetime.now(UTC) - timedelta(days=500)
-    recent = datetime.now(UTC) - timedelta(days=10)
-    rows = [(f"ret-{tag}-old-{i}", old) for i in range(25)] + [
-        (f"ret-{tag}-new-{i}", recent) for i in range(5)
-    ]
-    await db.executemany(
-        "INSERT INTO events (event_id, user_id, event_type, ts) VALUES ($1, 'kid-r', 'app_open', $2)", rows
-    )
-    await db.execute("CREATE TABLE IF NOT EXISTS daily_retention_probe (day date, users int)")
-    await db.execute("INSERT INTO daily_retention_probe VALUES ($1, 3)", old.date())
+async def test_old_events_are_deleted_in_batches_and_recent_ones_kept(own_database):
+    # A database of its own: the session's holds every earlier test's events, old ones too,
+    # which made this a minute of 7-row batches and its counts inexact.
+    db = await asyncpg.create_pool(own_database, min_size=1, max_size=2)
+    try:
+        await apply_migrations(db, "analytics", MIGRATIONS)
+        old = datetime.now(UTC) - timedelta(days=500)
+        recent = datetime.now(UTC) - timedelta(days=10)
+        rows = [(f"ret-old-{i}", old) for i in range(25)] + [(f"ret-new-{i}", recent) for i in range(5)]
+        await db.executemany(
+            "INSERT INTO events (event_id, user_id, event_type, ts) VALUES ($1, 'kid-r', 'app_open', $2)",
+            rows,
+        )
+        await db.execute("CREATE TABLE daily_retention_probe (day date, users int)")
+        await db.execute("INSERT INTO daily_retention_probe VALUES ($1, 3)", old.date())
 
-    deleted = await apply_retention(db, timedelta(days=400), batch=7)
+        deleted = await apply_retention(db, timedelta(days=400), batch=7)
 
-    assert deleted["events"] >= 25
-    left = await db.fetch("SELECT event_id FROM events WHERE event_id LIKE $1", f"ret-{tag}-%")
-    assert sorted(r["event_id"] for r in left) == sorted(f"ret-{tag}-new-{i}" for i in range(5))
-    assert await db.fetchval("SELECT count(*) FROM daily_retention_probe WHERE day = $1", old.date()) >= 1
+        assert deleted["events"] == 25
+        left = await db.fetch("SELECT event_id FROM events")
+        assert sorted(r["event_id"] for r in left) == sorted(f"ret-new-{i}" for i in range(5))
+        assert await db.fetchval("SELECT count(*) FROM daily_retention_probe WHERE day = $1", old.date()) == 1
+    finally:
+        await db.close()
 
 
 def _retention(settings, *args: str, **env: str) -> subprocess.CompletedProcess:
