@@ -10,15 +10,9 @@ from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_g
 
 @pytest.fixture
 async def reco_live(reco, bus):
-    """The reco service with its bus subscriptions delivering.
-
-    common/bus/inprocess.py only starts a delivery task in subscribe() when the bus already
-    has tasks; the session bus is started before any service subscribed, so the reco
-    service's subscriptions (made after start) would never be delivered. Starting the bus
-    again starts them. (Fix belongs in common: track "started" instead of "has tasks".)
-    """
-    if not bus._tasks:
-        await bus.start()
+    """The session's reco service; its bus subscriptions deliver (the session bus is started
+    first, and InProcessBus.subscribe starts delivery for groups that join a started bus)."""
+    assert bus._started
     return reco
 
 
