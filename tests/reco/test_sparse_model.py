@@ -97,16 +97,23 @@ def test_reasons_read_any_entries_of_a_sparse_w_as_the_dense_matrix_holds_them()
     assert model.weights_into_many(np.array([5, 17]), [0, 1]).tolist() == [[0.0, 0.0], [0.0, 0.0]]
 
 
+def _sparse_and_low_rank(rng: np.random.Generator, n_items: int, rank: int, width: int) -> tuple:
+    """Random inputs of build_sparse_topk_graph: padded sparse rows (columns, values) and the
+    low-rank factors (left, right)."""
+    columns = rng.integers(0, n_items, size=(n_items, width))
+    values = (rng.random((n_items, width)) * 0.2).astype(np.float32)
+    left = rng.normal(size=(n_items, rank)).astype(np.float32) * 0.1
+    right = rng.normal(size=(rank, n_items)).astype(np.float32) * 0.1
+    return columns, values, left, right
+
+
 def test_the_int8_low_rank_part_ranks_as_the_float_one():
     """Large catalogs serve `right` as int8 (onnx_graph.INT8_LOW_RANK_FROM): the top k must stay
     the float graph's, scores within a percent of the low-rank part's scale. On a CPU with AVX2
     and no AVX-512 VNNI, a uint8 x int8 graph fails here (its kernel saturates: 20 % off)."""
     rng = np.random.default_rng(5)
-    n_items, rank, width = 3000, 24, 16
-    columns = rng.integers(0, n_items, size=(n_items, width))
-    values = (rng.random((n_items, width)) * 0.2).astype(np.float32)
-    left = rng.normal(size=(n_items, rank)).astype(np.float32) * 0.1
-    right = rng.normal(size=(rank, n_items)).astype(np.float32) * 0.1
+    n_items = 3000
+    columns, values, left, right = _sparse_and_low_rank(rng, n_items, rank=24, width=16)
     graphs = {
         q: session_from(
             build_sparse_topk_graph(
@@ -160,11 +167,8 @@ def test_a_graph_with_int8_codes_is_served_as_one_with_uint8_codes():
     """Models exported before the uint8 codes are rewritten when loaded (session_from): the
     same scores, bit for bit, as a graph exported today, on every CPU; other graphs untouched."""
     rng = np.random.default_rng(9)
-    n_items, rank, width = 2000, 16, 8
-    columns = rng.integers(0, n_items, size=(n_items, width))
-    values = (rng.random((n_items, width)) * 0.2).astype(np.float32)
-    left = rng.normal(size=(n_items, rank)).astype(np.float32) * 0.1
-    right = rng.normal(size=(rank, n_items)).astype(np.float32) * 0.1
+    n_items = 2000
+    columns, values, left, right = _sparse_and_low_rank(rng, n_items, rank=16, width=8)
     today = build_sparse_topk_graph(columns, values, n_items, left, right, int8_low_rank=True)
     before = _as_exported_before(today)
     rewritten = onnx.load_from_string(with_exact_integer_products(before))
