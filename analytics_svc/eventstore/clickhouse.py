@@ -13,7 +13,7 @@ test_eventstore_clickhouse*.py compare every answer with PostgreSQL and the refe
 - funnels (clickhouse_funnel.py) walk each user's stream with array functions
   (ClickHouse's windowFunnel orders ties by time only and keeps one chain per user, which
   is not the documented "every step-1 event starts an attempt, ties by event_id"). The
-  stream is sorted by ts alone, without reading event_id (that String read costs as much
+  stream is sorted by ts (and step mask), without reading event_id (that String read costs as much
   as the rest); the few users whose events of one ts differ in step or group are read
   again through the primary key in (ts, event_id) order and folded in Python, and if any
   answer changes, the figures are recomputed with their exact rows in the same aggregate
@@ -324,7 +324,8 @@ class ClickHouseEventStore:
     # --- funnels ------------------------------------------------------------------------
 
     async def funnel(self, params: ReportParams, window_seconds: int) -> tuple[list[dict], str]:
-        """One pass over each user's stream sorted by ts alone (`FunnelQuery.streams`, clickhouse_funnel.py).
+        """One pass over each user's stream sorted by ts and step mask (`FunnelQuery.streams`,
+        clickhouse_funnel.py).
         The users whose order is in doubt (`tied`: 6 of 18,241 in the 2M-event benchmark)
         are read again through the primary key in stream order and folded here
         (`exact_attempts`); when an answer differs from the pass's, the figures are

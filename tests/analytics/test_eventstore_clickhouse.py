@@ -254,6 +254,28 @@ async def test_a_funnel_orders_events_of_the_same_time_by_event_id(clickhouse, o
     assert {g["group"]: _plain(g["steps"]) for g in got} == {k: _plain(v) for k, v in want.items()}
 
 
+@pytest.mark.parametrize("order", ["ordered", "strict"])
+async def test_a_funnel_of_more_than_eight_steps_is_exact(clickhouse, order):
+    """Masks of more than 8 steps take the wide sort key (time × 2^32 + mask, clickhouse_funnel.py):
+    nine steps, the three types three times over, one user through all of them a minute apart,
+    another stopping after five; no two events share a time, so no user is re-read exactly."""
+    first = date(2016, 10, 3) + timedelta(days=7 * (order == "strict"))
+    tag, t0 = prefix(), day_start(first) + timedelta(hours=8)
+    types = ["session_start", "story_started", "story_creation"] * 3
+    events = [
+        Ev(f"{tag}-{user}{k}", f"{tag}-{user}", kind, t0 + timedelta(minutes=k, seconds=user == "b"))
+        for user, reached in (("a", 9), ("b", 5))
+        for k, kind in enumerate(types[:reached])
+    ]
+    assert len(await clickhouse.append(rows(events))) == len(events)
+    steps = [Step(kind) for kind in types]
+    params = ReportParams("funnel", first, first, steps=tuple(steps), funnel_order=order)
+    got, _ = await clickhouse.funnel(params, 3600)
+    want = ref.funnel(events, steps, order, 3600, first, first, {}, "")
+    assert [users for users, _, _ in want[""]] == [2, 2, 2, 2, 2, 1, 1, 1, 1]
+    assert {g["group"]: _plain(g["steps"]) for g in got} == {k: _plain(v) for k, v in want.items()}
+
+
 def test_ordered_funnels_over_event_types_read_the_stream_aggregate():
     """funnel_streams holds times per event type and the dashboard's properties: it answers
     ordered funnels whose steps are types alone, grouped by none of those or one of them."""
