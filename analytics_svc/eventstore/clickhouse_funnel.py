@@ -179,10 +179,10 @@ class FunnelQuery:
         for k in range(1, self.n + 1):
             per_step.append(f"countIf(reached >= {k}) AS users{k}")
             if k > 1:
-                for name, since in (("prev", f"t{k - 1}"), ("first", "t1")):
-                    per_step.append(
-                        f"quantileExactInclusiveIf(0.5)((t{k} - {since}) / 1e6, reached >= {k}) AS {name}{k}"
-                    )
+                median = "quantileExactInclusiveIf(0.5)((t{} - t{}) / 1e6, reached >= {})"
+                per_step.append(f"{median.format(k, k - 1, k)} AS prev{k}")
+                # From the first step: at step 2 the same figure (one sort of the times, not two).
+                per_step.append(f"{'prev2' if k == 2 else median.format(k, 1, k)} AS first{k}")
         if with_ties:
             per_step.append(f"groupArrayIf(({', '.join(self.row)}), tied) AS ties")
         return f"SELECT grp, {', '.join(per_step)} FROM ({attempts}) GROUP BY grp ORDER BY grp"
