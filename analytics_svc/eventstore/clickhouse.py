@@ -50,7 +50,7 @@ from typing import Any
 
 from analytics_svc.churn.activity import EVENING_HOUR, EVENT_CHANNELS
 from analytics_svc.eventstore.base import DashboardRows
-from analytics_svc.eventstore.clickhouse_funnel import FunnelQuery, exact_attempts
+from analytics_svc.eventstore.clickhouse_funnel import FunnelQuery, exact_attempts, in_stream_order
 from analytics_svc.eventstore.clickhouse_schema import AGGREGATES, CONTENT_ITEMS, USER_TABLES, create_schema
 from analytics_svc.eventstore.clickhouse_sql import (
     BREAKDOWN,
@@ -350,7 +350,7 @@ class ClickHouseEventStore:
         tied = sorted({t[0] for r in rows for t in r["ties"]})
         if tied:
             users = query.p.add(tied, "Array(String)")
-            events = await self.fetch(query.events_of(users), query.p)
+            events = in_stream_order(await self.fetch(query.events_of(users), query.p))
             exact = exact_attempts(events, params.funnel_order, query)
             if set(exact) != {tuple(t) for r in rows for t in r["ties"]}:
                 kinds = ", ".join(["String", "String", "UInt64", *["Int64"] * query.n])
