@@ -51,7 +51,8 @@ class FunnelQuery:
         self.mask_type = f"toUInt{width}"
         self.mask = f"{self.mask_type}({bits})"
         # A stream's sort key, time × scale + mask (streams()): Int64 while the mask fits 8 bits.
-        self.scale = "toInt64(256)" if width == 8 else "toInt128(4294967296)"
+        self.key_type = "toInt64" if width == 8 else "toInt128"
+        self.scale = f"{self.key_type}({256 if width == 8 else 1 << 32})"
         self.where = f"ts >= {p.time(lo)} AND ts <= {p.time(horizon)} AND {dims_filter(p, params.filters)}"
         if params.funnel_order == "ordered":
             types = p.add(sorted({s.event_type for s in params.steps}), "Array(String)")
@@ -83,8 +84,7 @@ class FunnelQuery:
             FROM ({inner})"""
 
     def _packed(self, time: str, mask: str) -> str:
-        wide = f"toInt128({time})" if self.scale != "toInt64(256)" else time
-        return f"{wide} * {self.scale} + {mask}"
+        return f"{self.key_type}({time}) * {self.scale} + {mask}"
 
     def _stored_streams(self, users: str) -> str:
         """user_id, p (and g) from funnel_streams: the steps' types only (an ordered funnel
