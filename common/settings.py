@@ -33,6 +33,9 @@ class Settings:
     db_acquire_timeout_seconds: float = 2.0
     db_statement_timeout_seconds: float = 2.0
     db_long_statement_timeout_seconds: float = 20.0
+    # PostgreSQL's backend_flush_after for our sessions (common/database.py): a backend that
+    # wrote this much asks the kernel to write it out; "0" leaves the kernel to decide.
+    db_backend_flush_after: str = "256kB"
     # Kafka bootstrap servers; None runs the event bus in process.
     kafka_bootstrap: str | None = None
     kafka_topic_prefix: str = "storyverse."
