@@ -62,14 +62,23 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
     asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@contextlib.asynccontextmanager
+async def database_of_its_own(admin_url: str, label: str) -> AsyncIterator[str]:
+    """A database on the session's server, dropped after."""
+    name = f"sv_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(admin_url, name)
+    finally:
+        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def own_database(pg_admin_url: str) -> AsyncIterator[str]:
     """A database of the test's own on the session's server, dropped after: for tests that read
     every table, or whose services register what the session's services must not see."""
-    name = f"sv_own_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await _admin(pg_admin_url, f'CREATE DATABASE "{name}"')
-    yield _with_database(pg_admin_url, name)
-    await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with database_of_its_own(pg_admin_url, "own") as url:
+        yield url
 
 
 @pytest.fixture
@@ -84,11 +93,11 @@ async def service_databases(pg_admin_url: str) -> AsyncIterator[dict[str, str]]:
         await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
-def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings_for_tests(database_url: str, data_dir: Path) -> Settings:
+    """The services' settings in tests, on this database."""
     return Settings(
-        database_url=pg_url,
-        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=database_url,
+        data_dir=data_dir,
         shutdown_grace_seconds=2.0,
         log_level="WARNING",
         # Erasure jobs done in about a second rather than ten (their passes and polls).
@@ -105,31 +114,71 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for_tests(pg_url, tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
 async def db(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
     yield pool
     await pool.close()
 
 
-@pytest.fixture(scope="session")
-async def bus() -> AsyncIterator[InProcessBus]:
+@contextlib.asynccontextmanager
+async def started_bus() -> AsyncIterator[InProcessBus]:
     bus = InProcessBus()
     await bus.start()
-    yield bus
-    await bus.aclose()
+    try:
+        yield bus
+    finally:
+        await bus.aclose()
+
+
+@pytest.fixture(scope="session")
+async def bus() -> AsyncIterator[InProcessBus]:
+    async with started_bus() as bus:
+        yield bus
 
 
 async def start_service(spec: ServiceSpec, settings: Settings, bus: InProcessBus) -> RunningService:
     return await start(spec, settings, 0, bus)
 
 
-@pytest.fixture(scope="session")
-async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+@contextlib.asynccontextmanager
+async def running(spec: ServiceSpec, settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+    service = await start_service(spec, settings, bus)
+    try:
+        yield service
+    finally:
+        await service.stop(grace=1)
+
+
+@contextlib.asynccontextmanager
+async def running_analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
     from analytics_svc.service import SPEC
 
-    service = await start_service(SPEC, settings, bus)
-    yield service
-    await service.stop(grace=1)
+    async with running(SPEC, settings, bus) as service:
+        yield service
+
+
+@contextlib.asynccontextmanager
+async def running_reco(
+    settings: Settings, bus: InProcessBus, analytics: RunningService
+) -> AsyncIterator[RunningService]:
+    """The engine, asking `analytics` for experiment assignments."""
+    from reco_svc.service import SPEC
+
+    async with running(
+        SPEC, replace(settings, analytics_target=f"127.0.0.1:{analytics.port}"), bus
+    ) as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+    async with running_analytics(settings, bus) as service:
+        yield service
 
 
 @pytest.fixture(scope="session")
@@ -137,22 +186,22 @@ async def reco(
     settings: Settings, bus: InProcessBus, analytics: RunningService
 ) -> AsyncIterator[RunningService]:
     """The engine, asking the session's analytics service for experiment assignments."""
-    from reco_svc.service import SPEC
+    async with running_reco(settings, bus, analytics) as service:
+        yield service
 
-    service = await start_service(
-        SPEC, replace(settings, analytics_target=f"127.0.0.1:{analytics.port}"), bus
-    )
-    yield service
-    await service.stop(grace=1)
+
+@contextlib.asynccontextmanager
+async def running_feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+    from feedback_svc.service import SPEC
+
+    async with running(SPEC, settings, bus) as service:
+        yield service
 
 
 @pytest.fixture(scope="session")
 async def feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
-    from feedback_svc.service import SPEC
-
-    service = await start_service(SPEC, settings, bus)
-    yield service
-    await service.stop(grace=1)
+    async with running_feedback(settings, bus) as service:
+        yield service
 
 
 @pytest.fixture
@@ -161,15 +210,20 @@ async def analytics_channel(analytics: RunningService) -> AsyncIterator[grpc.aio
         yield channel
 
 
-@pytest.fixture(scope="session")
-def gateway_settings(settings: Settings, analytics, reco, feedback) -> Settings:
-    """Settings of a gateway in front of the session's services."""
+def in_front_of(settings: Settings, analytics, reco, feedback) -> Settings:
+    """Settings of a gateway in front of these services."""
     return replace(
         settings,
         analytics_target=f"127.0.0.1:{analytics.port}",
         reco_target=f"127.0.0.1:{reco.port}",
         feedback_target=f"127.0.0.1:{feedback.port}",
     )
+
+
+@pytest.fixture(scope="session")
+def gateway_settings(settings: Settings, analytics, reco, feedback) -> Settings:
+    """Settings of a gateway in front of the session's services."""
+    return in_front_of(settings, analytics, reco, feedback)
 
 
 def gateway_server(settings: Settings):
@@ -188,13 +242,22 @@ def gateway_server(settings: Settings):
     return GatewayTestServer(create_app(settings), host="127.0.0.1", handler_cancellation=True)
 
 
+@contextlib.asynccontextmanager
+async def running_gateway(settings: Settings) -> AsyncIterator[str]:
+    """The real gateway app on loopback (its URL), in front of the services of `settings`."""
+    server = gateway_server(settings)
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
 @pytest.fixture(scope="session")
 async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
     """The real gateway app on loopback, in front of the real services."""
-    server = gateway_server(gateway_settings)
-    await server.start_server()
-    yield str(server.make_url("")).rstrip("/")
-    await server.close()
+    async with running_gateway(gateway_settings) as url:
+        yield url
 
 
 @pytest.fixture
