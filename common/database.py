@@ -140,8 +140,8 @@ async def create_pool(settings: Settings, url: str | None = None, *, bounded: bo
             # A backend whose client went away (a command that timed out) stops within a second.
             "client_connection_check_interval": "1000",
             # Pages our writes dirty go to disk as they are written, not all at a checkpoint's
-            # fsync, which stalls every commit behind it: half-rate ingestion p99 113-123 ms
-            # -> 20-28 ms (docs/benchmarks.md), same throughput.
+            # fsync, which stalls every commit behind it: half-rate ingestion p99 <= 50 ms in
+            # 11 of 12 runs against 5 of 12 (docs/benchmarks.md), same throughput.
             "backend_flush_after": settings.db_backend_flush_after,
         },
         connection_class=BoundedConnection,

@@ -85,12 +85,11 @@ async def own_database(pg_admin_url: str) -> AsyncIterator[str]:
 async def service_databases(pg_admin_url: str) -> AsyncIterator[dict[str, str]]:
     """A database of its own for each service, {"analytics" | "reco" | "feedback": url}, as
     three Deployments with separate databases have them; dropped after."""
-    names = {s: f"sv_{s}_{os.getpid()}_{uuid.uuid4().hex[:6]}" for s in ("analytics", "reco", "feedback")}
-    for name in names.values():
-        await _admin(pg_admin_url, f'CREATE DATABASE "{name}"')
-    yield {service: _with_database(pg_admin_url, name) for service, name in names.items()}
-    for name in names.values():
-        await _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with contextlib.AsyncExitStack() as stack:
+        yield {
+            service: await stack.enter_async_context(database_of_its_own(pg_admin_url, service))
+            for service in ("analytics", "reco", "feedback")
+        }
 
 
 def settings_for_tests(database_url: str, data_dir: Path) -> Settings:
@@ -118,112 +117,85 @@ def settings(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings_for_tests(pg_url, tmp_path_factory.mktemp("data"))
 
 
-@pytest.fixture(scope="session")
-async def db(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
-
-
-@contextlib.asynccontextmanager
-async def started_bus() -> AsyncIterator[InProcessBus]:
-    bus = InProcessBus()
-    await bus.start()
-    try:
-        yield bus
-    finally:
-        await bus.aclose()
-
-
-@pytest.fixture(scope="session")
-async def bus() -> AsyncIterator[InProcessBus]:
-    async with started_bus() as bus:
-        yield bus
-
-
 async def start_service(spec: ServiceSpec, settings: Settings, bus: InProcessBus) -> RunningService:
     return await start(spec, settings, 0, bus)
 
 
-@contextlib.asynccontextmanager
-async def running(spec: ServiceSpec, settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
-    service = await start_service(spec, settings, bus)
-    try:
+def system_fixtures(scope: str) -> tuple:
+    """The running system's fixtures at `scope`, over that scope's `settings` fixture: db, bus,
+    analytics, reco (asking that analytics for experiment assignments), feedback,
+    gateway_settings and gateway_url. The session's are below; a package on a database of
+    its own (tests/reco/serving/conftest.py) takes a set of its own."""
+
+    @pytest.fixture(scope=scope, name="db")
+    async def db(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
+        yield pool
+        await pool.close()
+
+    @pytest.fixture(scope=scope, name="bus")
+    async def bus() -> AsyncIterator[InProcessBus]:
+        bus = InProcessBus()
+        await bus.start()
+        yield bus
+        await bus.aclose()
+
+    @pytest.fixture(scope=scope, name="analytics")
+    async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+        from analytics_svc.service import SPEC
+
+        service = await start_service(SPEC, settings, bus)
         yield service
-    finally:
         await service.stop(grace=1)
 
+    @pytest.fixture(scope=scope, name="reco")
+    async def reco(
+        settings: Settings, bus: InProcessBus, analytics: RunningService
+    ) -> AsyncIterator[RunningService]:
+        from reco_svc.service import SPEC
 
-@contextlib.asynccontextmanager
-async def running_analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
-    from analytics_svc.service import SPEC
-
-    async with running(SPEC, settings, bus) as service:
+        service = await start_service(
+            SPEC, replace(settings, analytics_target=f"127.0.0.1:{analytics.port}"), bus
+        )
         yield service
+        await service.stop(grace=1)
 
+    @pytest.fixture(scope=scope, name="feedback")
+    async def feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+        from feedback_svc.service import SPEC
 
-@contextlib.asynccontextmanager
-async def running_reco(
-    settings: Settings, bus: InProcessBus, analytics: RunningService
-) -> AsyncIterator[RunningService]:
-    """The engine, asking `analytics` for experiment assignments."""
-    from reco_svc.service import SPEC
-
-    async with running(
-        SPEC, replace(settings, analytics_target=f"127.0.0.1:{analytics.port}"), bus
-    ) as service:
+        service = await start_service(SPEC, settings, bus)
         yield service
+        await service.stop(grace=1)
+
+    @pytest.fixture(scope=scope, name="gateway_settings")
+    def gateway_settings(settings: Settings, analytics, reco, feedback) -> Settings:
+        """Settings of a gateway in front of these services."""
+        return replace(
+            settings,
+            analytics_target=f"127.0.0.1:{analytics.port}",
+            reco_target=f"127.0.0.1:{reco.port}",
+            feedback_target=f"127.0.0.1:{feedback.port}",
+        )
+
+    @pytest.fixture(scope=scope, name="gateway_url")
+    async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
+        """The real gateway app on loopback, in front of the real services."""
+        server = gateway_server(gateway_settings)
+        await server.start_server()
+        yield str(server.make_url("")).rstrip("/")
+        await server.close()
+
+    return db, bus, analytics, reco, feedback, gateway_settings, gateway_url
 
 
-@pytest.fixture(scope="session")
-async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
-    async with running_analytics(settings, bus) as service:
-        yield service
-
-
-@pytest.fixture(scope="session")
-async def reco(
-    settings: Settings, bus: InProcessBus, analytics: RunningService
-) -> AsyncIterator[RunningService]:
-    """The engine, asking the session's analytics service for experiment assignments."""
-    async with running_reco(settings, bus, analytics) as service:
-        yield service
-
-
-@contextlib.asynccontextmanager
-async def running_feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
-    from feedback_svc.service import SPEC
-
-    async with running(SPEC, settings, bus) as service:
-        yield service
-
-
-@pytest.fixture(scope="session")
-async def feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
-    async with running_feedback(settings, bus) as service:
-        yield service
+db, bus, analytics, reco, feedback, gateway_settings, gateway_url = system_fixtures("session")
 
 
 @pytest.fixture
 async def analytics_channel(analytics: RunningService) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{analytics.port}") as channel:
         yield channel
-
-
-def in_front_of(settings: Settings, analytics, reco, feedback) -> Settings:
-    """Settings of a gateway in front of these services."""
-    return replace(
-        settings,
-        analytics_target=f"127.0.0.1:{analytics.port}",
-        reco_target=f"127.0.0.1:{reco.port}",
-        feedback_target=f"127.0.0.1:{feedback.port}",
-    )
-
-
-@pytest.fixture(scope="session")
-def gateway_settings(settings: Settings, analytics, reco, feedback) -> Settings:
-    """Settings of a gateway in front of the session's services."""
-    return in_front_of(settings, analytics, reco, feedback)
 
 
 def gateway_server(settings: Settings):
@@ -240,24 +212,6 @@ def gateway_server(settings: Settings):
 
     # handler_cancellation: a client that goes away cancels its handler (and the gRPC call).
     return GatewayTestServer(create_app(settings), host="127.0.0.1", handler_cancellation=True)
-
-
-@contextlib.asynccontextmanager
-async def running_gateway(settings: Settings) -> AsyncIterator[str]:
-    """The real gateway app on loopback (its URL), in front of the services of `settings`."""
-    server = gateway_server(settings)
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
-
-
-@pytest.fixture(scope="session")
-async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
-    """The real gateway app on loopback, in front of the real services."""
-    async with running_gateway(gateway_settings) as url:
-        yield url
 
 
 @pytest.fixture

@@ -10,25 +10,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import grpc
 import pytest
 from storyverse.analytics.v1 import analytics_service_pb2_grpc as apb_grpc
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
-from common.bus.inprocess import InProcessBus
-from common.grpc_server import RunningService
 from common.settings import Settings
-from tests.conftest import (
-    database_of_its_own,
-    in_front_of,
-    running_analytics,
-    running_feedback,
-    running_gateway,
-    running_reco,
-    settings_for_tests,
-    started_bus,
-)
+from tests.conftest import database_of_its_own, settings_for_tests, system_fixtures
 
 
 @pytest.fixture(scope="package")
@@ -37,48 +25,7 @@ async def settings(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) 
         yield settings_for_tests(url, tmp_path_factory.mktemp("serving"))
 
 
-@pytest.fixture(scope="package")
-async def db(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
-
-
-@pytest.fixture(scope="package")
-async def bus() -> AsyncIterator[InProcessBus]:
-    async with started_bus() as bus:
-        yield bus
-
-
-@pytest.fixture(scope="package")
-async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
-    async with running_analytics(settings, bus) as service:
-        yield service
-
-
-@pytest.fixture(scope="package")
-async def reco(
-    settings: Settings, bus: InProcessBus, analytics: RunningService
-) -> AsyncIterator[RunningService]:
-    async with running_reco(settings, bus, analytics) as service:
-        yield service
-
-
-@pytest.fixture(scope="package")
-async def feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
-    async with running_feedback(settings, bus) as service:
-        yield service
-
-
-@pytest.fixture(scope="package")
-def gateway_settings(settings: Settings, analytics, reco, feedback) -> Settings:
-    return in_front_of(settings, analytics, reco, feedback)
-
-
-@pytest.fixture(scope="package")
-async def gateway_url(gateway_settings: Settings) -> AsyncIterator[str]:
-    async with running_gateway(gateway_settings) as url:
-        yield url
+db, bus, analytics, reco, feedback, gateway_settings, gateway_url = system_fixtures("package")
 
 
 @pytest.fixture
