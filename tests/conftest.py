@@ -121,6 +121,16 @@ async def start_service(spec: ServiceSpec, settings: Settings, bus: InProcessBus
     return await start(spec, settings, 0, bus)
 
 
+@contextlib.asynccontextmanager
+async def running(spec: ServiceSpec, settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
+    """A service on a free loopback port for the block, stopped after."""
+    service = await start_service(spec, settings, bus)
+    try:
+        yield service
+    finally:
+        await service.stop(grace=1)
+
+
 def system_fixtures(scope: str) -> tuple:
     """The running system's fixtures at `scope`, over that scope's `settings` fixture: db, bus,
     analytics, reco (asking that analytics for experiment assignments), feedback,
@@ -144,9 +154,8 @@ def system_fixtures(scope: str) -> tuple:
     async def analytics(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
         from analytics_svc.service import SPEC
 
-        service = await start_service(SPEC, settings, bus)
-        yield service
-        await service.stop(grace=1)
+        async with running(SPEC, settings, bus) as service:
+            yield service
 
     @pytest.fixture(scope=scope, name="reco")
     async def reco(
@@ -154,19 +163,16 @@ def system_fixtures(scope: str) -> tuple:
     ) -> AsyncIterator[RunningService]:
         from reco_svc.service import SPEC
 
-        service = await start_service(
-            SPEC, replace(settings, analytics_target=f"127.0.0.1:{analytics.port}"), bus
-        )
-        yield service
-        await service.stop(grace=1)
+        asking = replace(settings, analytics_target=f"127.0.0.1:{analytics.port}")
+        async with running(SPEC, asking, bus) as service:
+            yield service
 
     @pytest.fixture(scope=scope, name="feedback")
     async def feedback(settings: Settings, bus: InProcessBus) -> AsyncIterator[RunningService]:
         from feedback_svc.service import SPEC
 
-        service = await start_service(SPEC, settings, bus)
-        yield service
-        await service.stop(grace=1)
+        async with running(SPEC, settings, bus) as service:
+            yield service
 
     @pytest.fixture(scope=scope, name="gateway_settings")
     def gateway_settings(settings: Settings, analytics, reco, feedback) -> Settings:
