@@ -6,12 +6,17 @@
   (other replicas; hidden_items written from the feedback service's catalog.visibility
   messages, live.py) arrive within SV_RECO_CATALOG_POLL_SECONDS; a visibility message is
   applied to the snapshot at once.
+
+A change applied here while a reload is reading PostgreSQL is applied again over the reloaded
+snapshot: the read may have started before the change's write committed, and the swap must not
+undo it until the next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -32,6 +37,7 @@ class CatalogState:
         self._fingerprint: tuple | None = None
         self._poll = Periodic("catalog refresh", self.refresh_if_changed, poll_seconds)
         self._lock = asyncio.Lock()
+        self._during_reload: list[Callable[[CatalogSnapshot], CatalogSnapshot]] | None = None
 
     async def start(self, demo_path: Path | None) -> None:
         if demo_path is not None and demo_path.is_file():
@@ -47,10 +53,22 @@ class CatalogState:
         self.snapshot = snapshot
         self.generation += 1
 
+    def _apply(self, change: Callable[[CatalogSnapshot], CatalogSnapshot]) -> None:
+        if self._during_reload is not None:
+            self._during_reload.append(change)
+        self._swap(change(self.snapshot))
+
     async def reload(self) -> None:
         async with self._lock:
-            fingerprint = await store.fingerprint(self.pool)
-            self._swap(CatalogSnapshot.from_entries(await store.all_items(self.pool)))
+            self._during_reload = []
+            try:
+                fingerprint, entries = await store.catalog_with_fingerprint(self.pool)
+                snapshot = CatalogSnapshot.from_entries(entries)
+                for change in self._during_reload:
+                    snapshot = change(snapshot)
+            finally:
+                self._during_reload = None
+            self._swap(snapshot)
             self._fingerprint = fingerprint
 
     async def refresh_if_changed(self) -> None:
@@ -59,24 +77,28 @@ class CatalogState:
 
     def put(self, entry: CatalogEntry) -> None:
         """An entry just written to PostgreSQL by this process."""
-        self._swap(self.snapshot.with_entry(entry))
+        self._apply(lambda snapshot: snapshot.with_entry(entry))
 
     def put_many(self, entries: list[CatalogEntry]) -> None:
-        if entries:
-            snapshot = self.snapshot
+        def with_all(snapshot: CatalogSnapshot) -> CatalogSnapshot:
             for entry in entries:
                 snapshot = snapshot.with_entry(entry)
-            self._swap(snapshot)
+            return snapshot
+
+        if entries:
+            self._apply(with_all)
 
     async def forget_creator(self, creator_id: str) -> None:
         """Erasure: the user's own stories leave this snapshot now; PostgreSQL's rows go in the
         erasure job (reco_svc/erasure.py), which the poll then confirms."""
+        if self._during_reload is not None:
+            self._during_reload.append(lambda snapshot: snapshot.without_creator(creator_id))
         snapshot = self.snapshot.without_creator(creator_id)
         if snapshot is not self.snapshot:
             self._swap(snapshot)
 
     def set_hidden(self, kind: str, item_id: str, hidden: bool, reason: str = "") -> None:
-        self._swap(self.snapshot.with_hidden(kind, item_id, hidden, reason))
+        self._apply(lambda snapshot: snapshot.with_hidden(kind, item_id, hidden, reason))
 
     async def aclose(self) -> None:
         await self._poll.stop()  # a failed refresh is logged; the last snapshot keeps serving

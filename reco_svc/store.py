@@ -117,7 +117,7 @@ async def get_item(pool: asyncpg.Pool, kind: str, item_id: str) -> CatalogEntry 
     return entry_of(row) if row else None
 
 
-async def all_items(pool: asyncpg.Pool) -> list[CatalogEntry]:
+async def all_items(pool: asyncpg.Pool | asyncpg.Connection) -> list[CatalogEntry]:
     """Oldest change first, so that dict order (and "the most recent N") follows updated_at."""
     return [entry_of(r) for r in await pool.fetch(f"{_SELECT} ORDER BY c.updated_at, c.kind, c.item_id")]
 
@@ -141,7 +141,13 @@ async def list_items(
     return [entry_of(r) for r in rows]
 
 
-async def fingerprint(pool: asyncpg.Pool) -> tuple:
+async def catalog_with_fingerprint(pool: asyncpg.Pool) -> tuple[tuple, list[CatalogEntry]]:
+    """Every item and the fingerprint of that same state (one repeatable-read snapshot)."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        return await fingerprint(conn), await all_items(conn)
+
+
+async def fingerprint(pool: asyncpg.Pool | asyncpg.Connection) -> tuple:
     """Changes whenever an item or the moderation state changes (cheap: two index scans)."""
     row = await pool.fetchrow(
         """SELECT (SELECT count(*) FROM catalog_items) AS items,

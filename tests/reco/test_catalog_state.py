@@ -1,0 +1,68 @@
+"""The live catalog keeps a change it applied while a reload was reading PostgreSQL.
+
+A reload's read can start before another task's write commits; swapping in what it read must
+not take back the change that task already applied to the snapshot (seen as a replica answering
+NOT_FOUND for a story it had just stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from reco_svc import store
+from reco_svc.catalog import CatalogEntry
+from reco_svc.catalog_state import CatalogState
+
+
+async def _reload_waiting_on_a_lock(db, catalog: CatalogState) -> tuple[asyncio.Task, object]:
+    """Start a reload that waits while another connection holds catalog_items exclusively."""
+    locker = await db.acquire()
+    tx = locker.transaction()
+    await tx.start()
+    await locker.execute("LOCK TABLE catalog_items IN ACCESS EXCLUSIVE MODE")
+    reload = asyncio.create_task(catalog.reload())
+    for _ in range(200):
+        waiting = await locker.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND datname = current_database()"""
+        )
+        if waiting:
+            break
+        await asyncio.sleep(0.01)
+    assert waiting, "the reload never waited on the lock"
+    return reload, (locker, tx)
+
+
+async def _release(db, held) -> None:
+    locker, tx = held
+    await tx.rollback()
+    await db.release(locker)
+
+
+async def test_an_item_put_during_a_reload_survives_the_swap(reco, db):
+    catalog = CatalogState(db)
+    await catalog.reload()
+    story = CatalogEntry("story", f"story-{uuid.uuid4().hex[:8]}", "New", 4, 8, source="story_creation")
+
+    reload, held = await _reload_waiting_on_a_lock(db, catalog)
+    catalog.put(story)  # as the live follower does right after its write commits
+    await _release(db, held)
+    await reload
+
+    assert catalog.snapshot.get("story", story.id) == story
+
+
+async def test_a_hide_applied_during_a_reload_survives_the_swap(reco, db):
+    catalog = CatalogState(db)
+    await catalog.reload()
+    story = CatalogEntry("story", f"story-{uuid.uuid4().hex[:8]}", "A story", 4, 8, source="story_creation")
+    await store.upsert_stories(db, [story])
+    await catalog.reload()
+
+    reload, held = await _reload_waiting_on_a_lock(db, catalog)
+    catalog.set_hidden("story", story.id, True, "reported")
+    await _release(db, held)
+    await reload
+
+    assert catalog.snapshot.get("story", story.id).hidden
