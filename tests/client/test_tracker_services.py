@@ -57,6 +57,7 @@ async def test_every_event_is_stored_once(transport, db):
     stats = tracker.stats
     assert (stats.accepted, stats.duplicates, stats.dropped, stats.rejected) == (250, 0, 0, 0), stats
     assert await stored(db, ids) == 250
+    assert ids == sorted(ids), "the ids sort in the order the events were tracked"
 
 
 async def test_invalid_events_are_counted_as_rejected_not_dropped(transport):

@@ -4,8 +4,9 @@
     tracker.track("story_started", user_id="user-789012", properties={"story_id": "story-1"})
     tracker.flush()        # optional: close() (and the interpreter's exit) flush too
 
-- Every event gets its event_id when queued; a retry sends the same ids, so an event the
-  service stored before the connection broke comes back as a duplicate, never a second count.
+- Every event gets its event_id when queued (time-ordered: event_ids.py); a retry sends the
+  same ids, so an event the service stored before the connection broke comes back as a
+  duplicate, never a second count.
 - Retries: connection errors, 429 / RESOURCE_EXHAUSTED, 503 / UNAVAILABLE, 504 and the like,
   with exponential back-off (jittered) and never sooner than the server's `retry-after`, for
   up to `retry_for` seconds per batch; then the batch is dropped and reported.
@@ -27,7 +28,6 @@ import random
 import re
 import threading
 import time
-import uuid
 import weakref
 from collections import Counter, deque
 from collections.abc import Callable
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from storyverse_client.event_ids import new_event_id
 from storyverse_client.transport import SendError
 
 log = logging.getLogger("storyverse_client")
@@ -62,10 +63,6 @@ class TrackerStats:
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_event_id() -> str:
-    return f"evt-{uuid.uuid4().hex}"
 
 
 class Tracker:
