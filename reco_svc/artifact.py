@@ -217,8 +217,7 @@ def _entry(matrix: np.ndarray | sp.csr_matrix, row: int, column: int) -> float:
 
 
 def session_from(model_bytes_or_path: bytes | str) -> object:
-    import onnxruntime as ort
-
+    from common.onnx_runtime import ort
     from reco_svc.onnx_graph import with_exact_integer_products
 
     options = ort.SessionOptions()

@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
+
+from common.onnx_runtime import ort
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "sentiment"
 NEGATIVE_BELOW = 0.35

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from common.onnx_runtime import ort
 from feedback_svc.offline.per_token_int8 import quantize_per_token
 
 VOCAB, HIDDEN, OUT = 1200, 48, 16

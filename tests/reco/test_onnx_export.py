@@ -1,7 +1,7 @@
 import numpy as np
-import onnxruntime as ort
 import pytest
 
+from common.onnx_runtime import ort
 from reco_svc.offline.models import make_model
 from reco_svc.offline.models.ease import EaseModel
 from reco_svc.onnx_graph import build_topk_graph, export_model, topk_inputs
