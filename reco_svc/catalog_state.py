@@ -56,7 +56,9 @@ class CatalogState:
     def _apply(self, change: Callable[[CatalogSnapshot], CatalogSnapshot]) -> None:
         if self._during_reload is not None:
             self._during_reload.append(change)
-        self._swap(change(self.snapshot))
+        changed = change(self.snapshot)
+        if changed is not self.snapshot:
+            self._swap(changed)
 
     async def reload(self) -> None:
         async with self._lock:
@@ -91,11 +93,7 @@ class CatalogState:
     async def forget_creator(self, creator_id: str) -> None:
         """Erasure: the user's own stories leave this snapshot now; PostgreSQL's rows go in the
         erasure job (reco_svc/erasure.py), which the poll then confirms."""
-        if self._during_reload is not None:
-            self._during_reload.append(lambda snapshot: snapshot.without_creator(creator_id))
-        snapshot = self.snapshot.without_creator(creator_id)
-        if snapshot is not self.snapshot:
-            self._swap(snapshot)
+        self._apply(lambda snapshot: snapshot.without_creator(creator_id))
 
     def set_hidden(self, kind: str, item_id: str, hidden: bool, reason: str = "") -> None:
         self._apply(lambda snapshot: snapshot.with_hidden(kind, item_id, hidden, reason))
