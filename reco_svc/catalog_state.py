@@ -2,10 +2,12 @@
 
 - start: upsert the demo catalog (idempotent), read everything from PostgreSQL;
 - admin RPCs and live story_creation events update PostgreSQL, then the snapshot at once;
-- a poll of a cheap fingerprint reloads the snapshot, so changes made by other processes
-  (other replicas; hidden_items written from the feedback service's catalog.visibility
-  messages, live.py) arrive within SV_RECO_CATALOG_POLL_SECONDS; a visibility message is
-  applied to the snapshot at once.
+- changes made by other processes (other replicas; hidden_items written from the feedback
+  service's catalog.visibility messages, live.py) arrive within SV_RECO_CATALOG_POLL_SECONDS:
+  each poll reloads the snapshot when a NOTIFY reco_catalog came since the last reload (sent at
+  commit by a trigger, migrations/0007) or when a cheap fingerprint changed (no LISTEN
+  connection: before start, while it reconnects). A visibility message is applied to the
+  snapshot at once.
 
 A change applied here while a reload is reading PostgreSQL is applied again over the reloaded
 snapshot: the read may have started before the change's write committed, and the swap must not
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import asyncpg
 
+from common.notifications import Notifications
 from common.periodic import Periodic
 from reco_svc import store
 from reco_svc.catalog import CatalogEntry, CatalogSnapshot, demo_entries
@@ -38,6 +41,17 @@ class CatalogState:
         self._poll = Periodic("catalog refresh", self.refresh_if_changed, poll_seconds)
         self._lock = asyncio.Lock()
         self._during_reload: list[Callable[[CatalogSnapshot], CatalogSnapshot]] | None = None
+        # A change was committed since the last reload began (NOTIFY, or notifications lost).
+        self._notified = False
+
+    def listen(self, notifications: Notifications) -> None:
+        """Reload at the next poll after a committed change (before notifications.start(); a
+        NOTIFY between the start of a reload and its read makes the next poll read again)."""
+        notifications.subscribe(store.CATALOG_CHANNEL, lambda _payload: self._changed(), self._changed)
+
+    def _changed(self) -> None:
+        # Not a wake: a burst of stories costs one reload per poll, not one per story.
+        self._notified = True
 
     async def start(self, demo_path: Path | None) -> None:
         if demo_path is not None and demo_path.is_file():
@@ -63,6 +77,7 @@ class CatalogState:
     async def reload(self) -> None:
         async with self._lock:
             self._during_reload = []
+            self._notified = False  # what commits from here on is read now or notified again
             try:
                 fingerprint, entries = await store.catalog_with_fingerprint(self.pool)
                 snapshot = CatalogSnapshot.from_entries(entries)
@@ -74,7 +89,7 @@ class CatalogState:
             self._fingerprint = fingerprint
 
     async def refresh_if_changed(self) -> None:
-        if await store.fingerprint(self.pool) != self._fingerprint:
+        if self._notified or await store.fingerprint(self.pool) != self._fingerprint:
             await self.reload()
 
     def put(self, entry: CatalogEntry) -> None:

@@ -80,16 +80,18 @@ class RecoComponent:
 async def build(server: grpc.aio.Server, runtime: Runtime) -> RecoComponent:
     config = RecoConfig.from_settings(runtime.settings)
     catalog = CatalogState(runtime.pool, config.catalog_poll_seconds)
-    await catalog.start(config.catalog_path)
     # Models come from the artifact store each registry row names (common/artifacts).
     models = ModelHolder(runtime.pool, Locations(runtime.settings, runtime.pool), config.model_poll_seconds)
     # Educational goals (goals.py): cached per replica, cleared by every replica's change.
     goals = GoalBook(runtime.pool, lambda: catalog.snapshot)
-    # One LISTEN connection for the registry's and the goals' changes.
+    # One LISTEN connection for the catalog's, the registry's and the goals' changes; listening
+    # before the catalog's first read, so no change committed after that read goes unnoticed.
     notifications = Notifications(runtime.pool)
+    catalog.listen(notifications)
     models.listen(notifications)
     goals.listen(notifications)
     await notifications.start()
+    await catalog.start(config.catalog_path)
     await models.start(catalog.snapshot)
     # Redis (SV_REDIS_URL): replicas share each user's features; otherwise they stay in process.
     shared = bool(runtime.settings.redis_url)

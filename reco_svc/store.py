@@ -141,6 +141,10 @@ async def list_items(
     return [entry_of(r) for r in rows]
 
 
+# NOTIFY on every committed change to catalog_items or hidden_items (migrations/0007).
+CATALOG_CHANNEL = "reco_catalog"
+
+
 async def catalog_with_fingerprint(pool: asyncpg.Pool) -> tuple[tuple, list[CatalogEntry]]:
     """Every item and the fingerprint of that same state (one repeatable-read snapshot)."""
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):

@@ -1,8 +1,10 @@
-"""The live catalog keeps a change it applied while a reload was reading PostgreSQL.
+"""The live catalog keeps a change it applied while a reload was reading PostgreSQL, and learns
+of every change another process commits.
 
 A reload's read can start before another task's write commits; swapping in what it read must
 not take back the change that task already applied to the snapshot (seen as a replica answering
-NOT_FOUND for a story it had just stored).
+NOT_FOUND for a story it had just stored). And a write that commits after a later one leaves the
+poll's fingerprint as it was: the NOTIFY sent at its commit must bring it in.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from common.notifications import Notifications
 from reco_svc import store
 from reco_svc.catalog import CatalogEntry
 from reco_svc.catalog_state import CatalogState
@@ -66,3 +69,40 @@ async def test_a_hide_applied_during_a_reload_survives_the_swap(reco, db):
     await reload
 
     assert catalog.snapshot.get("story", story.id).hidden
+
+
+RENAME = """UPDATE catalog_items SET name = $1, updated_at = clock_timestamp()
+             WHERE kind = 'story' AND item_id = $2"""
+
+
+async def test_a_change_committed_after_a_later_one_reaches_the_snapshot(reco, db):
+    notifications = Notifications(db)
+    catalog = CatalogState(db)
+    catalog.listen(notifications)
+    await notifications.start()
+    try:
+        early, later = (
+            CatalogEntry("story", f"story-{uuid.uuid4().hex[:8]}", name, 4, 8, source="story_creation")
+            for name in ("Early", "Later")
+        )
+        await store.upsert_stories(db, [early, later])
+        await catalog.reload()
+        async with db.acquire() as slow:
+            tx = slow.transaction()
+            await tx.start()
+            await slow.execute(RENAME, "Early, renamed", early.id)  # stamped first, committed last
+            await db.execute(RENAME, "Later, renamed", later.id)
+            await catalog.refresh_if_changed()
+            assert catalog.snapshot.get("story", later.id).name == "Later, renamed"
+            seen = await store.fingerprint(db)
+            await tx.commit()
+        # The premise: the fingerprint (count, newest updated_at) does not move.
+        assert await store.fingerprint(db) == seen
+        for _ in range(200):  # the NOTIFY arrives on the listening connection
+            await catalog.refresh_if_changed()
+            if catalog.snapshot.get("story", early.id).name == "Early, renamed":
+                break
+            await asyncio.sleep(0.01)
+        assert catalog.snapshot.get("story", early.id).name == "Early, renamed"
+    finally:
+        await notifications.aclose()
