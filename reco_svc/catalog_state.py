@@ -5,9 +5,8 @@
 - changes made by other processes (other replicas; hidden_items written from the feedback
   service's catalog.visibility messages, live.py) arrive within SV_RECO_CATALOG_POLL_SECONDS:
   each poll reloads the snapshot when a NOTIFY reco_catalog came since the last reload (sent at
-  commit by a trigger, migrations/0007) or when a cheap fingerprint changed (no LISTEN
-  connection: before start, while it reconnects). A visibility message is applied to the
-  snapshot at once.
+  commit by a trigger, migrations/0007; a lost LISTEN connection counts as one) or when a cheap
+  fingerprint changed. A visibility message is applied to the snapshot at once.
 
 A change applied here while a reload is reading PostgreSQL is applied again over the reloaded
 snapshot: the read may have started before the change's write committed, and the swap must not
