@@ -82,6 +82,9 @@ class CatalogState:
                 snapshot = CatalogSnapshot.from_entries(entries)
                 for change in self._during_reload:
                     snapshot = change(snapshot)
+            except BaseException:
+                self._notified = True  # nothing was read: the next poll reads again
+                raise
             finally:
                 self._during_reload = None
             self._swap(snapshot)

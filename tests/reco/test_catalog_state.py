@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import asyncpg
+import pytest
+
 from common.notifications import Notifications
 from reco_svc import store
 from reco_svc.catalog import CatalogEntry
@@ -104,5 +107,38 @@ async def test_a_change_committed_after_a_later_one_reaches_the_snapshot(reco, d
                 break
             await asyncio.sleep(0.01)
         assert catalog.snapshot.get("story", early.id).name == "Early, renamed"
+    finally:
+        await notifications.aclose()
+
+
+async def test_a_notified_change_is_read_again_after_a_failed_reload(reco, db):
+    notifications = Notifications(db)
+    catalog = CatalogState(db)
+    catalog.listen(notifications)
+    arrived = asyncio.Event()
+    notifications.subscribe(store.CATALOG_CHANNEL, lambda _payload: arrived.set())
+    await notifications.start()
+    try:
+        story = CatalogEntry(
+            "story", f"story-{uuid.uuid4().hex[:8]}", "Before", 4, 8, source="story_creation"
+        )
+        await store.upsert_stories(db, [story])
+        await catalog.reload()
+        # A rename that keeps its stamp: only the NOTIFY tells of it.
+        await db.execute(
+            "UPDATE catalog_items SET name = 'After' WHERE kind = 'story' AND item_id = $1", story.id
+        )
+        await asyncio.wait_for(arrived.wait(), 5)
+        await db.execute("ALTER TABLE catalog_items RENAME TO catalog_items_away")
+        try:
+            with pytest.raises(asyncpg.UndefinedTableError):
+                await catalog.refresh_if_changed()  # the notified reload fails
+        finally:
+            await db.execute("ALTER TABLE catalog_items_away RENAME TO catalog_items")
+        assert catalog.snapshot.get("story", story.id).name == "Before"
+
+        await catalog.refresh_if_changed()
+
+        assert catalog.snapshot.get("story", story.id).name == "After"
     finally:
         await notifications.aclose()
