@@ -41,7 +41,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from storyverse.analytics.v1 import analytics_service_pb2 as pb
 
 from bench import anchor, dataset, docs
-from bench.load import PhaseResult, cpu_seconds, median_of, run_phase, summary
+from bench.load import PhaseResult, cpu_seconds, median_of, process_tree, run_phase, summary
 from common.settings import REPO_ROOT
 
 METHOD = "/storyverse.analytics.v1.AnalyticsService/"
@@ -304,7 +304,7 @@ def _pid_source(
             await conn.close()
         groups = {"service": service_pids(), "postgres": [r[0] for r in rows], "bench": [os.getpid()]}
         if gateway_pid is not None:
-            groups["gateway"] = [gateway_pid, *_children(gateway_pid)]  # the supervisor's workers
+            groups["gateway"] = process_tree(gateway_pid)  # the supervisor's workers
         return groups
 
     return pids
@@ -374,7 +374,7 @@ def _services(url: str, workers: int, module: str) -> Iterator[tuple[list[int], 
     process = subprocess.Popen([sys.executable, "-m", module], cwd=REPO_ROOT, env=env)
 
     def pids() -> list[int]:
-        return [process.pid, *_children(process.pid)]
+        return process_tree(process.pid)
 
     try:
         _wait_serving(f"127.0.0.1:{port}")
@@ -386,14 +386,6 @@ def _services(url: str, workers: int, module: str) -> Iterator[tuple[list[int], 
         yield [port], pids
     finally:
         _stop([process])
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(child) for child in f.read().split()]
-    except OSError:
-        return []
 
 
 def _gateway_in_tree() -> Path | None:

@@ -143,5 +143,14 @@ def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
     return out
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its children (a supervisor and its workers)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [pid, *(int(child) for child in f.read().split())]
+    except OSError:
+        return [pid]
+
+
 def summary(values: list[float]) -> str:
     return f"median {statistics.median(values):,.0f} (runs: {', '.join(f'{v:,.0f}' for v in values)})"

@@ -47,6 +47,7 @@ import numpy as np
 from storyverse.recommendation.v1 import recommendation_service_pb2 as pb
 from storyverse.recommendation.v1 import recommendation_service_pb2_grpc as pb_grpc
 
+from bench.load import cpu_seconds, process_tree
 from common.database import database_url
 from common.migrations import apply_migrations
 from common.settings import REPO_ROOT, Settings
@@ -230,12 +231,32 @@ async def open_loop(send, rate: float, duration: float, max_in_flight: int) -> t
     return latencies, errors, dropped
 
 
-def summary(name: str, latencies: list[float], errors: int, dropped: int, duration: float) -> str:
+class CpuUse:
+    """CPU used by groups of processes (and the whole machine) over a phase: at 500 calls/s
+    on 2 cores, how close the phase ran to saturation, which decides its tail."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self._before, self._began = cpu_seconds(groups), time.perf_counter()
+
+    def line(self, calls: int) -> str:
+        """cores[group=…] cpu-ms/call[group=…] since this was made."""
+        after, seconds = cpu_seconds(self.groups), time.perf_counter() - self._began
+        used = {k: after[k] - self._before.get(k, 0.0) for k in after}
+        cores = " ".join(f"{k}={v / seconds:.2f}" for k, v in used.items())
+        per_call = " ".join(f"{k}={used[k] / max(calls, 1) * 1000:.2f}" for k in self.groups)
+        return f"cores[{cores}] cpu-ms/call[{per_call}]"
+
+
+def summary(
+    name: str, latencies: list[float], errors: int, dropped: int, duration: float, cpu: str = ""
+) -> str:
     return (
         f"{name}: {len(latencies)} ok ({len(latencies) / duration:.0f}/s), {errors} errors, "
         f"{dropped} not sent (in-flight cap) | p50 {percentile(latencies, 50):.2f} ms, "
         f"p90 {percentile(latencies, 90):.2f} ms, "
         f"p99 {percentile(latencies, 99):.2f} ms, max {percentile(latencies, 100):.2f} ms"
+        + (f" | {cpu}" if cpu else "")
     )
 
 
@@ -301,12 +322,19 @@ async def main_async(args: argparse.Namespace) -> None:
                 await stubs[n % len(stubs)].Recommend(requests[n % len(requests)], timeout=5)
 
             print(f"gRPC: {args.rate}/s for {args.duration} s ...", flush=True)
+            cpu = CpuUse({"reco": process_tree(processes[0].pid), "bench": [os.getpid()]})
             latencies, errors, dropped = await open_loop(send, args.rate, args.duration, args.max_in_flight)
-            results.append(summary("gRPC Recommend", latencies, errors, dropped, args.duration))
+            used = cpu.line(len(latencies) + errors)
+            results.append(summary("gRPC Recommend", latencies, errors, dropped, args.duration, used))
         finally:
             await asyncio.gather(*(channel.close() for channel in channels))
         if with_gateway:
-            results.append(await gateway_run(args, people, rng, gateway_port))
+            groups = {
+                "reco": process_tree(processes[0].pid),
+                "gateway": process_tree(processes[1].pid),
+                "bench": [os.getpid()],
+            }
+            results.append(await gateway_run(args, people, rng, gateway_port, groups))
         results.append(onnx_timing(artifact))
     finally:
         await stop_and_drop(processes, admin_url, url)
@@ -314,7 +342,9 @@ async def main_async(args: argparse.Namespace) -> None:
     print_report("bench.reco", dataset, results)
 
 
-async def gateway_run(args: argparse.Namespace, people, rng: random.Random, port: int) -> str:
+async def gateway_run(
+    args: argparse.Namespace, people, rng: random.Random, port: int, groups: dict[str, list[int]]
+) -> str:
     import aiohttp
 
     base = f"http://127.0.0.1:{port}"
@@ -347,11 +377,13 @@ async def gateway_run(args: argparse.Namespace, people, rng: random.Random, port
         for n in range(200):  # warm the gateway's channel and routes
             await send(n)
         print(f"gateway: {args.rate}/s for {args.gateway_duration} s ...", flush=True)
+        cpu = CpuUse(groups)
         latencies, errors, dropped = await open_loop(
             send, args.rate, args.gateway_duration, args.max_in_flight
         )
+        used = cpu.line(len(latencies) + errors)
     return summary(
-        "gateway GET /api/recommendations/characters", latencies, errors, dropped, args.gateway_duration
+        "gateway GET /api/recommendations/characters", latencies, errors, dropped, args.gateway_duration, used
     )
 
 
