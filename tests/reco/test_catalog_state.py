@@ -10,6 +10,7 @@ poll's fingerprint as it was: the NOTIFY sent at its commit must bring it in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import asyncpg
@@ -74,16 +75,27 @@ async def test_a_hide_applied_during_a_reload_survives_the_swap(reco, db):
     assert catalog.snapshot.get("story", story.id).hidden
 
 
+@contextlib.asynccontextmanager
+async def _listening_catalog(db, on_notify=None):
+    """A CatalogState following NOTIFY reco_catalog (and `on_notify`, called after it)."""
+    notifications = Notifications(db)
+    catalog = CatalogState(db)
+    catalog.listen(notifications)
+    if on_notify is not None:
+        notifications.subscribe(store.CATALOG_CHANNEL, lambda _payload: on_notify())
+    await notifications.start()
+    try:
+        yield catalog
+    finally:
+        await notifications.aclose()
+
+
 RENAME = """UPDATE catalog_items SET name = $1, updated_at = clock_timestamp()
              WHERE kind = 'story' AND item_id = $2"""
 
 
 async def test_a_change_committed_after_a_later_one_reaches_the_snapshot(reco, db):
-    notifications = Notifications(db)
-    catalog = CatalogState(db)
-    catalog.listen(notifications)
-    await notifications.start()
-    try:
+    async with _listening_catalog(db) as catalog:
         early, later = (
             CatalogEntry("story", f"story-{uuid.uuid4().hex[:8]}", name, 4, 8, source="story_creation")
             for name in ("Early", "Later")
@@ -107,18 +119,11 @@ async def test_a_change_committed_after_a_later_one_reaches_the_snapshot(reco, d
                 break
             await asyncio.sleep(0.01)
         assert catalog.snapshot.get("story", early.id).name == "Early, renamed"
-    finally:
-        await notifications.aclose()
 
 
 async def test_a_notified_change_is_read_again_after_a_failed_reload(reco, db):
-    notifications = Notifications(db)
-    catalog = CatalogState(db)
-    catalog.listen(notifications)
     arrived = asyncio.Event()
-    notifications.subscribe(store.CATALOG_CHANNEL, lambda _payload: arrived.set())
-    await notifications.start()
-    try:
+    async with _listening_catalog(db, on_notify=arrived.set) as catalog:
         story = CatalogEntry(
             "story", f"story-{uuid.uuid4().hex[:8]}", "Before", 4, 8, source="story_creation"
         )
@@ -140,5 +145,3 @@ async def test_a_notified_change_is_read_again_after_a_failed_reload(reco, db):
         await catalog.refresh_if_changed()
 
         assert catalog.snapshot.get("story", story.id).name == "After"
-    finally:
-        await notifications.aclose()
